@@ -1,0 +1,280 @@
+"""Load config.yaml into frozen, validated objects; report a bad file on one line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+LANGUAGES = ("fr", "en")
+Language = Literal["fr", "en"]
+Role = Literal["agent", "chief", "coordinator", "admin"]
+Priority = Literal["urgent", "high", "normal", "bulk"]
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///liaison.db"
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as 'file: field: reason'."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LocalizedText(_Frozen):
+    """A text given in both languages."""
+
+    fr: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        """Return the text in `language`, French when unknown."""
+        return self.en if language == "en" else self.fr
+
+
+class ServiceConfig(_Frozen):
+    """One service (agency) that works at posts."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,23}$")
+    name: LocalizedText
+
+
+class PostConfig(_Frozen):
+    """One border post."""
+
+    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{1,23}$")
+    name: str = Field(min_length=1)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    timezone: str
+    language: Language = "fr"
+    services: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The post's time zone object."""
+        return ZoneInfo(self.timezone)
+
+
+class BotConfig(_Frozen):
+    """Process-wide settings."""
+
+    default_language: Language = "fr"
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class InviteConfig(_Frozen):
+    """How invites behave."""
+
+    ttl_hours: float = Field(default=72, gt=0, le=24 * 30)
+
+
+class DeliveryConfig(_Frozen):
+    """Telegram's limits and the delivery worker's retry policy."""
+
+    global_per_second: float = Field(default=30, gt=0)
+    per_chat_per_second: float = Field(default=1, gt=0)
+    per_chat_burst: int = Field(default=3, ge=1)
+    group_per_minute: float = Field(default=20, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_seconds: float = Field(default=1, gt=0)
+    backoff_max_seconds: float = Field(default=300, gt=0)
+    lease_seconds: float = Field(default=60, gt=0)
+    sweep_seconds: float = Field(default=5, gt=0)
+    concurrency: int = Field(default=16, ge=1, le=100)
+
+
+class SchedulerConfig(_Frozen):
+    """How the scheduler treats work that fell due while the bot was down."""
+
+    grace_seconds: Mapping[str, float] = Field(default_factory=lambda: {"default": 3600})
+    sweep_seconds: float = Field(default=30, gt=0)
+
+    def grace_for(self, kind: str) -> float:
+        """Grace period in seconds for one kind of scheduled work."""
+        return float(self.grace_seconds.get(kind, self.grace_seconds.get("default", 3600)))
+
+
+class Audience(_Frozen):
+    """Who receives a reminder: the whole post, one service, or one role."""
+
+    service: str | None = None
+    role: Role | None = None
+
+
+class ReminderConfig(_Frozen):
+    """A recurring coordination reminder declared in config.yaml."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,40}$")
+    posts: tuple[str, ...] | Literal["all"] = "all"
+    cron: str
+    audience: Audience = Audience()
+    text: LocalizedText
+    priority: Priority = "normal"
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
+        return value
+
+
+class AlertCategory(_Frozen):
+    """One kind of alert and who must acknowledge it."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,23}$")
+    name: LocalizedText
+    cross_border: bool = False
+    # Services that must acknowledge; empty means every service present at the post.
+    required_services: tuple[str, ...] = ()
+
+
+class EscalationStep(_Frozen):
+    """After `after_minutes` without acknowledgement, notify these audiences."""
+
+    after_minutes: float = Field(gt=0)
+    notify: tuple[Literal["service", "chief", "coordinators"], ...]
+
+
+class AlertsConfig(_Frozen):
+    """Alert categories and the escalation ladder per severity."""
+
+    max_text_length: int = Field(default=1000, ge=10, le=3000)
+    categories: tuple[AlertCategory, ...] = ()
+    escalation: Mapping[Literal["info", "important", "urgent"], tuple[EscalationStep, ...]] = Field(
+        default_factory=dict
+    )
+
+
+class ShiftConfig(_Frozen):
+    """Shift change hours (local time) used for handover reminders."""
+
+    changes: tuple[time, ...] = (time(7, 0), time(19, 0))
+
+
+class Config(_Frozen):
+    """The whole validated configuration."""
+
+    bot: BotConfig = BotConfig()
+    invites: InviteConfig = InviteConfig()
+    services: tuple[ServiceConfig, ...]
+    posts: tuple[PostConfig, ...]
+    delivery: DeliveryConfig = DeliveryConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    reminders: tuple[ReminderConfig, ...] = ()
+    alerts: AlertsConfig = AlertsConfig()
+    shifts: ShiftConfig = ShiftConfig()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        service_codes = {s.code for s in self.services}
+        post_codes = [p.code for p in self.posts]
+        if len(service_codes) != len(self.services):
+            raise ValueError("services: duplicate service code")
+        if len(set(post_codes)) != len(post_codes):
+            raise ValueError("posts: duplicate post code")
+        for index, post in enumerate(self.posts):
+            for code in post.services:
+                if code not in service_codes:
+                    raise ValueError(f"posts[{index}].services: unknown service {code!r}")
+            for code in post.partners:
+                if code not in post_codes or code == post.code:
+                    raise ValueError(f"posts[{index}].partners: unknown partner post {code!r}")
+        for index, reminder in enumerate(self.reminders):
+            if reminder.posts != "all":
+                for code in reminder.posts:
+                    if code not in post_codes:
+                        raise ValueError(f"reminders[{index}].posts: unknown post {code!r}")
+            if reminder.audience.service and reminder.audience.service not in service_codes:
+                raise ValueError(f"reminders[{index}].audience.service: unknown service")
+        for index, category in enumerate(self.alerts.categories):
+            for code in category.required_services:
+                if code not in service_codes:
+                    raise ValueError(f"alerts.categories[{index}].required_services: unknown service {code!r}")
+        return self
+
+    def post(self, code: str) -> PostConfig:
+        """Return the post with this code (KeyError when unknown)."""
+        for post in self.posts:
+            if post.code == code:
+                return post
+        raise KeyError(code)
+
+    def service(self, code: str) -> ServiceConfig:
+        """Return the service with this code (KeyError when unknown)."""
+        for service in self.services:
+            if service.code == code:
+                return service
+        raise KeyError(code)
+
+    def post_services(self, post_code: str) -> tuple[str, ...]:
+        """Services present at a post (every service when the post lists none)."""
+        services = self.post(post_code).services
+        return services or tuple(s.code for s in self.services)
+
+    def category(self, code: str) -> AlertCategory:
+        """Return the alert category with this code (KeyError when unknown)."""
+        for category in self.alerts.categories:
+            if category.code == code:
+                return category
+        raise KeyError(code)
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    """Turn pydantic's first error into 'file: field: reason'."""
+    first = error.errors()[0]
+    field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in first["loc"]).replace(".[", "[")
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{source}: {field or '(top level)'}: {message}"
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    """Validate already-parsed YAML data into a Config."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: (top level): expected a mapping of sections")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and apply environment overrides (LIAISON_DATABASE_URL)."""
+    environ = os.environ if environ is None else environ
+    config_path = Path(path or environ.get("LIAISON_CONFIG") or DEFAULT_CONFIG_PATH)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(yaml)"
+        raise ConfigError(f"{config_path}: {where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    config = parse_config(data, str(config_path))
+    database_url = environ.get("LIAISON_DATABASE_URL")
+    if database_url:
+        config = config.model_copy(update={"bot": config.bot.model_copy(update={"database_url": database_url})})
+    return config

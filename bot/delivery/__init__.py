@@ -1,0 +1,1 @@
+"""The delivery engine: the outbox worker that sends queued notifications within Telegram's limits."""

@@ -1,0 +1,107 @@
+"""Failures on demand: injected errors, random 5xx, and timeouts (delivered or not)."""
+
+from __future__ import annotations
+
+import random as _random
+from dataclasses import dataclass, field
+
+from bot.emulator.errors import ApiError
+
+_DESCRIPTIONS = {
+    400: "Bad Request: injected fault",
+    403: "Forbidden: bot was blocked by the user",
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+@dataclass
+class Fault:
+    """One pending fault: fires on matching calls until ``count`` is used up."""
+
+    error: int | str
+    method: str | None = None
+    chat_id: int | None = None
+    count: int = 1
+    retry_after: int = 1
+    delivered: bool = False
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        """True when this fault applies to the call."""
+        if self.method is not None and self.method.lower() != method.lower():
+            return False
+        return self.chat_id is None or self.chat_id == chat_id
+
+
+@dataclass(frozen=True)
+class FaultOutcome:
+    """What the emulator must do for a faulted call."""
+
+    error: ApiError | None  # None means a timeout
+    delivered: bool = False  # for timeouts: perform the call before timing out
+
+
+def fault_error(error: int, retry_after: int = 1) -> ApiError:
+    """The ApiError for an injected HTTP status."""
+    text = _DESCRIPTIONS.get(error, f"Injected error {error}").format(retry_after=retry_after)
+    return ApiError(error, text, retry_after=retry_after if error == 429 else None)
+
+
+@dataclass
+class Faults:
+    """Registry of pending faults consulted on every call."""
+
+    pending: list[Fault] = field(default_factory=list)
+    rate: float = 0.0
+    random_error: int | str = 502
+    _rng: _random.Random = field(default_factory=lambda: _random.Random(0))
+
+    def inject(
+        self,
+        error: int | str,
+        *,
+        method: str | None = None,
+        chat_id: int | None = None,
+        count: int = 1,
+        retry_after: int = 1,
+        delivered: bool = False,
+    ) -> Fault:
+        """Make the next ``count`` matching calls fail with ``error`` (an HTTP status or "timeout")."""
+        if isinstance(error, str) and error != "timeout":
+            raise ValueError(f"unknown fault {error!r}: use an HTTP status or 'timeout'")
+        fault = Fault(error, method, chat_id, count, retry_after, delivered)
+        self.pending.append(fault)
+        return fault
+
+    def random(self, rate: float, error: int | str = 502, seed: int = 0) -> None:
+        """Fail a ``rate`` fraction of message-producing calls, reproducibly from ``seed``."""
+        self.rate = rate
+        self.random_error = error
+        self._rng = _random.Random(seed)
+
+    def clear(self) -> None:
+        """Drop every pending and random fault."""
+        self.pending.clear()
+        self.rate = 0.0
+
+    def take(self, method: str, chat_id: int | None, message_producing: bool) -> FaultOutcome | None:
+        """Consume and return the fault for this call, if any."""
+        for fault in self.pending:
+            if fault.matches(method, chat_id):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.pending.remove(fault)
+                return self._outcome(fault.error, fault.retry_after, fault.delivered)
+        if message_producing and self.rate > 0 and self._rng.random() < self.rate:
+            return self._outcome(self.random_error, 1, False)
+        return None
+
+    @staticmethod
+    def _outcome(error: int | str, retry_after: int, delivered: bool) -> FaultOutcome:
+        """Turn a fault description into an outcome."""
+        if error == "timeout":
+            return FaultOutcome(None, delivered)
+        return FaultOutcome(fault_error(int(error), retry_after))

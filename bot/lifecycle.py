@@ -1,0 +1,43 @@
+"""Start-up and shut-down: migrate, mirror config, publish commands, start and stop the background loops."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application
+
+from bot.commands import publish_commands
+from bot.runtime import RUNTIME_KEY, Runtime
+from db import migrate
+from db.posts import sync_posts_and_services
+
+logger = logging.getLogger(__name__)
+
+
+async def post_init(application: Application) -> None:
+    """Prepare the database and the bot's profile, then start delivery and scheduling."""
+    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    if runtime.migrate_on_start:
+        await migrate.upgrade(runtime.db.engine)
+    async with runtime.db.transaction() as session:
+        await sync_posts_and_services(session, config=runtime.config)
+    runtime.bot_username = application.bot.username
+    await publish_commands(application.bot)
+    if runtime.scheduler is not None:
+        await runtime.scheduler.prepare()
+    if runtime.extras.get("start_background", True):
+        if runtime.delivery is not None:
+            await runtime.delivery.start()
+        if runtime.scheduler is not None:
+            await runtime.scheduler.start()
+    logger.info("Liaison started as @%s (instance %s)", runtime.bot_username, runtime.instance_id)
+
+
+async def post_shutdown(application: Application) -> None:
+    """Stop the loops and close the database."""
+    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    if runtime.scheduler is not None:
+        await runtime.scheduler.stop()
+    if runtime.delivery is not None:
+        await runtime.delivery.stop()
+    await runtime.db.dispose()

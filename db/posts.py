@@ -1,0 +1,56 @@
+"""Posts and services: mirrored from config.yaml so that rows can reference them."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Config
+
+
+class Post(SQLModel, table=True):
+    """A border post."""
+
+    __tablename__ = "posts"
+
+    code: str = Field(primary_key=True, max_length=24)
+    name: str = Field(max_length=120)
+    country: str = Field(max_length=2)
+    timezone: str = Field(max_length=64)
+    language: str = Field(max_length=5)
+    active: bool = True
+
+
+class Service(SQLModel, table=True):
+    """An agency that works at posts (Customs, Police...)."""
+
+    __tablename__ = "services"
+
+    code: str = Field(primary_key=True, max_length=24)
+    name_fr: str = Field(max_length=120)
+    name_en: str = Field(max_length=120)
+    active: bool = True
+
+
+async def sync_posts_and_services(session: AsyncSession, *, config: Config) -> None:
+    """Upsert posts and services from config; ones no longer listed are marked inactive, never deleted."""
+    posts = {p.code: p for p in (await session.exec(select(Post))).all()}
+    for post in config.posts:
+        row = posts.pop(post.code, None) or Post(code=post.code, name=post.name, country=post.country,
+                                                  timezone=post.timezone, language=post.language)
+        row.name, row.country, row.timezone, row.language, row.active = (
+            post.name, post.country, post.timezone, post.language, True)
+        session.add(row)
+    for stale in posts.values():
+        stale.active = False
+        session.add(stale)
+    services = {s.code: s for s in (await session.exec(select(Service))).all()}
+    for service in config.services:
+        row = services.pop(service.code, None) or Service(code=service.code, name_fr=service.name.fr,
+                                                           name_en=service.name.en)
+        row.name_fr, row.name_en, row.active = service.name.fr, service.name.en, True
+        session.add(row)
+    for stale in services.values():
+        stale.active = False
+        session.add(stale)
+    await session.flush()
