@@ -98,7 +98,10 @@ def _start_entity(tag: str, attrs: dict[str, str], pos: int, raw: str) -> dict[s
         href = attrs.get("href", "")
         m = re.match(r"^tg://user\?id=(\d+)$", href)
         if m:
-            return {"type": "text_mention", "user": {"id": int(m.group(1)), "is_bot": False, "first_name": ""}}
+            return {
+                "type": "text_mention",
+                "user": {"id": int(m.group(1)), "is_bot": False, "first_name": ""},
+            }
         return {"type": "text_link", "url": href}
     if tag == "blockquote":
         return {"type": "expandable_blockquote" if "expandable" in attrs else "blockquote"}

@@ -26,6 +26,18 @@ class UploadedFile:
     mimetype: str = "application/octet-stream"
 
 
+def resolve_attachments(params: dict[str, Any]) -> dict[str, Any]:
+    """Replace ``attach://name`` references by their uploaded parts and drop the parts themselves."""
+    attached = {k: v for k, v in params.items() if isinstance(v, UploadedFile) and k.startswith("attached")}
+    if not attached:
+        return params
+    out = {k: v for k, v in params.items() if k not in attached}
+    for key, value in out.items():
+        if isinstance(value, str) and value.startswith("attach://") and value[9:] in attached:
+            out[key] = attached[value[9:]]
+    return out
+
+
 @cache
 def load_spec() -> dict[str, Any]:
     """Load the spec once per process."""
