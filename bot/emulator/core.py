@@ -282,6 +282,12 @@ class BotApiEmulator:
         self.files[file.file_id] = file
         return file
 
+    async def release_long_polls(self) -> None:
+        """End pending getUpdates long polls (with 409, as when another poller takes over); for shutdown."""
+        self._poll_generation += 1
+        async with self._updates_changed:
+            self._updates_changed.notify_all()
+
     async def deliver(self, application: Any) -> int:
         """Feed queued updates to ``application.process_update`` in order (no polling); returns the count."""
         from telegram import Update  # local: the core itself does not need PTB

@@ -137,7 +137,12 @@ class ControlHandler(tornado.web.RequestHandler):
             return self._reply(em.stats.as_dict())
         if parts == ["calls"]:
             n = int(self.get_query_argument("n", "50"))
-            return self._reply([asdict(c) for c in em.calls[-n:]])
+            return self._reply(
+                [
+                    {"method": c.method, "params": c.params, "status": c.status, "response": c.response}
+                    for c in em.calls[-n:]
+                ]
+            )
         if len(parts) == 3 and parts[0] == "users" and parts[2] == "inbox":
             return self._reply([m.to_dict() for m in self._user(parts[1]).inbox])
         if len(parts) == 3 and parts[0] == "users" and parts[2] == "callback_answers":
@@ -262,6 +267,7 @@ async def _serve_forever(host: str, port: int, token: str, bot_username: str) ->
         await asyncio.Event().wait()
     finally:
         server.stop()
+        await emulator.release_long_polls()
 
 
 def main(

@@ -44,21 +44,20 @@ class EmulatedUser:
 
     async def _message(self, chat: ChatState, **content: Any) -> dict[str, Any]:
         """Write a message in ``chat`` and queue its update."""
+        if chat.type == "private":
+            # Writing in the private chat means the user opened it and has not blocked the bot.
+            self.state.started = True
+            self.state.blocked = False
         message = self.emulator.user_message(self.state, chat, **content)
         return await self.emulator.push_update("message", message)
 
     async def start(self, payload: str | None = None) -> dict[str, Any]:
         """Press Start (optionally through a deep link carrying ``payload``)."""
-        self.state.started = True
-        self.state.blocked = False
         text = f"/start {payload}" if payload else "/start"
         return await self._message(self.chat, text=text, entities=command_entities(text))
 
     async def send(self, text: str) -> dict[str, Any]:
         """Type ``text`` in the private chat (a leading /command gets its entity)."""
-        # Typing in the chat means the user opened it and did not block the bot.
-        self.state.started = True
-        self.state.blocked = False
         content: dict[str, Any] = {"text": text}
         if entities := command_entities(text):
             content["entities"] = entities
