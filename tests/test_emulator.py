@@ -501,7 +501,11 @@ async def test_echo_bot_over_http(emulator: BotApiEmulator) -> None:
             await client.faults(503, method="sendMessage")
             with pytest.raises(NetworkError):
                 await application.bot.send_message(agent.id, "x")
-            assert (await client.stats())["faults_injected"] == 1
+            emulator.timeout_response_delay = 5.0
+            await client.faults("timeout", method="sendMessage")
+            with pytest.raises(TimedOut):
+                await application.bot.send_message(agent.id, "slow", read_timeout=0.1)
+            assert (await client.stats())["faults_injected"] == 2
             assert any(c["method"] == "sendPhoto" for c in await client.calls(10))
             await application.updater.stop()
             await application.stop()
@@ -515,6 +519,55 @@ async def test_echo_bot_over_http(emulator: BotApiEmulator) -> None:
         await emulator.release_long_polls()
         await server.close_all_connections()
     assert not errors
+
+
+@pytest.mark.asyncio
+async def test_control_api_drives_users(emulator: BotApiEmulator) -> None:
+    """Every control verb works over HTTP and reflects the emulator's state."""
+    server, port = await serve(emulator, port=0)
+    try:
+        async with EmulatorClient(f"http://127.0.0.1:{port}") as client:
+            agent = await client.user(77, "Moussa", username="moussa")
+            assert agent.id == 77 and emulator.users[77].username == "moussa"
+            await agent.start("deep")
+            file_id = await agent.send_photo("photo")
+            await agent.share_location(13.5, 2.1)
+            assert file_id in emulator.files
+            keyboard = {"inline_keyboard": [[{"text": "Valider", "callback_data": "ok:1"}]]}
+            status, body = await emulator.handle(
+                "sendMessage", {"chat_id": "77", "text": "Choisir", "reply_markup": json.dumps(keyboard)}
+            )
+            assert status == 200
+            tapped = await agent.tap("Valider")
+            assert tapped["callback_query"]["data"] == "ok:1"
+            forged = await agent.tap_forged("evil", body["result"]["message_id"])
+            assert forged["callback_query"]["data"] == "evil"
+            with pytest.raises(AssertionError, match="no inline button"):
+                await agent.tap("Absent")
+            await emulator.handle(
+                "answerCallbackQuery", {"callback_query_id": tapped["callback_query"]["id"]}
+            )
+            assert len(await agent.callback_answers()) == 1
+            assert (await agent.last()).buttons() == ["Valider"]
+            await agent.block()
+            assert (await emulator.handle("sendMessage", {"chat_id": 77, "text": "x"}))[0] == 403
+            await agent.unblock()
+            await client.limits(per_chat_burst=1)
+            assert (await emulator.handle("sendMessage", {"chat_id": 77, "text": "x"}))[0] == 200
+            assert (await emulator.handle("sendMessage", {"chat_id": 77, "text": "y"}))[0] == 429
+            assert (await client.stats())["rejected_429"] == 1
+            await client.faults_random(1.0, error=500)
+            await client.faults_clear()
+            assert [c["status"] for c in await client.calls(2)] == [200, 429]
+            group_id = await client.group("Poste")
+            await client.add_to_group(group_id, agent)
+            await agent.send_in(group_id, "salut")
+            assert emulator.chats[group_id].messages[1]["text"] == "salut"
+            await client.reset()
+            assert emulator.users == {}
+    finally:
+        server.stop()
+        await server.close_all_connections()
 
 
 async def _has_buttons(agent: Any) -> bool:

@@ -127,6 +127,7 @@ class BotApiEmulator:
         self._ids = itertools.count(1)
         self._updates_changed = asyncio.Condition()
         self._poll_generation = 0
+        self._releases = 0  # bumped by release_long_polls to end every pending wait
 
     # ----- configuration -----------------------------------------------------------------------
 
@@ -285,8 +286,18 @@ class BotApiEmulator:
     async def release_long_polls(self) -> None:
         """End pending getUpdates long polls (with 409, as when another poller takes over); for shutdown."""
         self._poll_generation += 1
+        self._releases += 1
         async with self._updates_changed:
             self._updates_changed.notify_all()
+
+    async def hang(self, seconds: float) -> None:
+        """Stall like an overloaded server for ``seconds``; release_long_polls() cuts it short."""
+        releases = self._releases
+        async with self._updates_changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._updates_changed.wait_for(lambda: self._releases != releases), seconds
+                )
 
     async def deliver(self, application: Any) -> int:
         """Feed queued updates to ``application.process_update`` in order (no polling); returns the count."""

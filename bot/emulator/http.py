@@ -74,7 +74,7 @@ class BotApiHandler(tornado.web.RequestHandler):
                     status, body = await self.emulator.handle(method, params)
                 except EmulatedTimeout:
                     # Hang like an overloaded server so the client's own read timeout fires.
-                    await asyncio.sleep(self.emulator.timeout_response_delay)
+                    await self.emulator.hang(self.emulator.timeout_response_delay)
                     status, body = 504, ApiError(504, "Gateway Timeout").to_json()
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
