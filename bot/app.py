@@ -69,8 +69,9 @@ def build_application(
     runtime.delivery = DeliveryWorker(
         db=database, bot=application.bot, config=config.delivery, clock=clock, instance_id=runtime.instance_id
     )
-    runtime.scheduler = Scheduler(db=database, config=config, clock=clock, instance_id=runtime.instance_id,
-                                  runtime=runtime)
+    runtime.scheduler = Scheduler(
+        db=database, config=config, clock=clock, instance_id=runtime.instance_id, runtime=runtime
+    )
     runtime.extras["start_background"] = start_background
     application.bot_data[RUNTIME_KEY] = runtime
 

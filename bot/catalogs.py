@@ -1,7 +1,7 @@
 """The translation workflow: extract strings, update the French and English catalogs, check they are current.
 
-    liaison i18n update   # after changing strings: refresh locales/*.po, then translate the empty French entries
-    liaison i18n check    # fails when a catalog is stale or a French translation is missing (CI and tests)
+liaison i18n update   # after changing strings: refresh locales/*.po, then translate the empty French entries
+liaison i18n check    # fails when a catalog is stale or a French translation is missing (CI and tests)
 """
 
 from __future__ import annotations
@@ -27,10 +27,15 @@ def extract() -> Catalog:
     catalog = Catalog(project="Liaison", domain=DOMAIN, charset="utf-8")
     for directory in SOURCE_DIRS:
         for filename, lineno, message, comments, context in extract_from_dir(
-            ROOT / directory, METHOD_MAP, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True
+            ROOT / directory,
+            METHOD_MAP,
+            keywords=KEYWORDS,
+            comment_tags=("TRANSLATORS:",),
+            strip_comment_tags=True,
         ):
-            catalog.add(message, None, [(f"{directory}/{filename}", lineno)], auto_comments=comments,
-                        context=context)
+            catalog.add(
+                message, None, [(f"{directory}/{filename}", lineno)], auto_comments=comments, context=context
+            )
     return catalog
 
 
@@ -86,7 +91,9 @@ def _first(message_id: str | tuple[str, ...]) -> str:
 def problems() -> list[str]:
     """Everything wrong with the catalogs: stale (strings missing or obsolete) or untranslated entries."""
     found: list[str] = []
-    template_ids = {(m.id if not isinstance(m.id, list) else tuple(m.id), m.context) for m in extract() if m.id}
+    template_ids = {
+        (m.id if not isinstance(m.id, list) else tuple(m.id), m.context) for m in extract() if m.id
+    }
     for language in LANGUAGES:
         path = _po_path(language)
         if not path.exists():
@@ -103,7 +110,7 @@ def problems() -> list[str]:
                 found.append(f"{path}: untranslated {_first(message.id)!r}")
             if message.id and message.fuzzy:
                 found.append(f"{path}: fuzzy {_first(message.id)!r}")
-            if message.id and language == "fr" and isinstance(message.string, (tuple, list)):
-                if len(message.string) != catalog.num_plurals:
-                    found.append(f"{path}: wrong number of plural forms for {_first(message.id)!r}")
+            plural = isinstance(message.string, (tuple, list))
+            if message.id and plural and len(message.string) != catalog.num_plurals:
+                found.append(f"{path}: wrong number of plural forms for {_first(message.id)!r}")
     return found

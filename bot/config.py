@@ -107,6 +107,10 @@ class SchedulerConfig(_Frozen):
 
     grace_seconds: Mapping[str, float] = Field(default_factory=lambda: {"default": 3600})
     sweep_seconds: float = Field(default=30, gt=0)
+    # A run this many seconds after its due time says so in the message ("sent late").
+    late_after_seconds: float = Field(default=60, ge=0)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    max_failures: int = Field(default=5, ge=1)
 
     def grace_for(self, kind: str) -> float:
         """Grace period in seconds for one kind of scheduled work."""
@@ -124,8 +128,11 @@ class ReminderConfig(_Frozen):
     """A recurring coordination reminder declared in config.yaml."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,40}$")
+    # "all", a list of post codes, or [] for a reminder tied to no post (coordinators only, needs `timezone`).
     posts: tuple[str, ...] | Literal["all"] = "all"
     cron: str
+    # Zone the cron is read in; default: each post's own zone.
+    timezone: str | None = None
     audience: Audience = Audience()
     text: LocalizedText
     priority: Priority = "normal"
@@ -138,6 +145,26 @@ class ReminderConfig(_Frozen):
         except ValueError as exc:
             raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _postless_needs_zone(self) -> ReminderConfig:
+        if self.posts == ():
+            if self.timezone is None:
+                raise ValueError("a reminder tied to no post needs a timezone")
+            if self.audience.role not in ("coordinator", "admin"):
+                raise ValueError("a reminder tied to no post must go to role coordinator")
+        return self
 
 
 class AlertCategory(_Frozen):
@@ -211,7 +238,9 @@ class Config(_Frozen):
         for index, category in enumerate(self.alerts.categories):
             for code in category.required_services:
                 if code not in service_codes:
-                    raise ValueError(f"alerts.categories[{index}].required_services: unknown service {code!r}")
+                    raise ValueError(
+                        f"alerts.categories[{index}].required_services: unknown service {code!r}"
+                    )
         return self
 
     def post(self, code: str) -> PostConfig:
@@ -276,5 +305,7 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
     config = parse_config(data, str(config_path))
     database_url = environ.get("LIAISON_DATABASE_URL")
     if database_url:
-        config = config.model_copy(update={"bot": config.bot.model_copy(update={"database_url": database_url})})
+        config = config.model_copy(
+            update={"bot": config.bot.model_copy(update={"database_url": database_url})}
+        )
     return config

@@ -37,7 +37,9 @@ class Runtime:
 class LiaisonContext(CallbackContext[ExtBot[None], dict, dict, dict]):
     """CallbackContext that carries the runtime and the member behind the current update."""
 
-    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+    def __init__(
+        self, application: Application, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.member: Member | None = None
 

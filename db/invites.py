@@ -96,6 +96,8 @@ async def claim_invite(session: AsyncSession, *, invite_id: int, now: datetime) 
 async def revoke_invite(session: AsyncSession, *, invite_id: int, now: datetime) -> bool:
     """Revoke an invite before it is used; False when already revoked."""
     result = await session.exec(
-        update(Invite).where(col(Invite.id) == invite_id, col(Invite.revoked_at).is_(None)).values(revoked_at=now)
+        update(Invite)
+        .where(col(Invite.id) == invite_id, col(Invite.revoked_at).is_(None))
+        .values(revoked_at=now)
     )
     return result.rowcount == 1

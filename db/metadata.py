@@ -2,10 +2,12 @@
 
 from sqlmodel import SQLModel
 
+import db.alerts
 import db.audit
 import db.invites
 import db.members
 import db.outbox
-import db.posts  # noqa: F401 - imported for their tables
+import db.posts
+import db.schedules  # noqa: F401 - imported for their tables
 
 metadata = SQLModel.metadata

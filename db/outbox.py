@@ -6,7 +6,8 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, and_, bindparam, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -92,8 +93,10 @@ async def enqueue_message(
     elif photo is not None:
         method, payload = "sendPhoto", {"photo": photo, "caption": text, "parse_mode": "HTML"}
     else:
-        method, payload = "sendMessage", {"text": text, "parse_mode": "HTML",
-                                          "link_preview_options": {"is_disabled": True}}
+        method, payload = (
+            "sendMessage",
+            {"text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}},
+        )
     if reply_markup is not None:
         payload["reply_markup"] = reply_markup
     if silent:
@@ -130,7 +133,9 @@ async def enqueue_card_edit(
     original = (
         await session.exec(
             select(Notification)
-            .where(Notification.card_key == card_key, col(Notification.method).in_(("sendMessage", "sendPhoto")))
+            .where(
+                Notification.card_key == card_key, col(Notification.method).in_(("sendMessage", "sendPhoto"))
+            )
             .order_by(col(Notification.id))
         )
     ).first()
@@ -174,3 +179,268 @@ async def enqueue_card_edit(
     await session.flush()
     request_wake(session, OUTBOX_WAKE)
     return row
+
+
+# ----- the worker's side: claim, settle, reclaim ------------------------------------------------------------
+
+EDIT_METHODS = ("editMessageText", "editMessageCaption")
+SEND_METHODS = ("sendMessage", "sendPhoto")
+_SETTLED_ORIGINAL = (
+    DeliveryState.SENT,
+    DeliveryState.FAILED,
+    DeliveryState.UNREACHABLE,
+    DeliveryState.SUPERSEDED,
+)
+# States of a newer edit that make an older one pointless (its text would overwrite a newer one).
+_LIVE_EDIT = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
+
+
+def _ready_filter(now: datetime) -> list[Any]:
+    """Rows the worker may pick up now: pending, due, and (for edits) with their original settled."""
+    original = aliased(Notification)
+    other_edit = aliased(Notification)
+    outbox = Notification.__table__.c
+    original_settled = (
+        select(original.id)
+        .where(
+            original.card_key == outbox.card_key,
+            col(original.method).in_(SEND_METHODS),
+            col(original.state).in_(_SETTLED_ORIGINAL),
+        )
+        .exists()
+    )
+    # Two edits of one card never travel at the same time: the older could land after the newer.
+    edit_in_flight = (
+        select(other_edit.id)
+        .where(
+            other_edit.card_key == outbox.card_key,
+            col(other_edit.method).in_(EDIT_METHODS),
+            other_edit.state == DeliveryState.SENDING,
+        )
+        .exists()
+    )
+    return [
+        outbox.state == DeliveryState.PENDING,
+        outbox.not_before <= now,
+        or_(outbox.method.not_in(EDIT_METHODS), and_(original_settled, ~edit_in_flight)),
+    ]
+
+
+async def select_ready(
+    session: AsyncSession, *, now: datetime, limit: int, lock: bool = False
+) -> list[Notification]:
+    """Pending rows due now, most urgent and oldest first; `lock` skips rows another worker holds (PostgreSQL)."""
+    query = (
+        select(Notification)
+        .where(*_ready_filter(now))
+        .order_by(col(Notification.priority), col(Notification.id))
+        .limit(limit)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return list((await session.exec(query)).all())
+
+
+async def next_due(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When the earliest pending row (not waiting on an unsent original) becomes due."""
+    outbox = Notification.__table__.c
+    filters = _ready_filter(now)
+    query = select(func.min(outbox.not_before)).where(filters[0], filters[2])
+    return (await session.exec(query)).one()
+
+
+async def card_context(session: AsyncSession, *, card_keys: set[str]) -> list[Notification]:
+    """Every row of the given cards (originals and edits), to resolve edits at claim time."""
+    if not card_keys:
+        return []
+    query = (
+        select(Notification).where(col(Notification.card_key).in_(card_keys)).order_by(col(Notification.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def claim_rows(
+    session: AsyncSession, *, ids: list[int], claimed_by: str, lease_until: datetime
+) -> None:
+    """Mark rows as being sent by one worker until the lease runs out; each claim counts as an attempt."""
+    if not ids:
+        return
+    await session.exec(
+        update(Notification)
+        .where(col(Notification.id).in_(ids), Notification.state == DeliveryState.PENDING)
+        .values(
+            state=DeliveryState.SENDING,
+            claimed_by=claimed_by,
+            lease_until=lease_until,
+            attempts=Notification.attempts + 1,
+        )
+    )
+
+
+async def defer_rows(session: AsyncSession, *, until: dict[int, datetime]) -> None:
+    """Push pending rows back (their chat is paced out): they stop blocking the top of the queue."""
+    if not until:
+        return
+    table = Notification.__table__
+    conn = await session.connection()
+    await conn.execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.state == DeliveryState.PENDING)
+        .values(not_before=bindparam("due")),
+        [{"row_id": row_id, "due": due} for row_id, due in until.items()],
+    )
+
+
+async def settle_rows(session: AsyncSession, *, outcomes: list[dict[str, Any]]) -> None:
+    """Write the outcome of sends: each dict has row_id, state, and optionally message_id, error, not_before."""
+    table = Notification.__table__
+    conn = await session.connection()
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for outcome in outcomes:
+        groups.setdefault(tuple(sorted(outcome)), []).append(outcome)
+    for keys, params in groups.items():
+        values: dict[str, Any] = {
+            "state": bindparam("state"),
+            "lease_until": None,
+            "claimed_by": None,
+        }
+        if "message_id" in keys:
+            values["telegram_message_id"] = bindparam("message_id")
+        if "sent_at" in keys:
+            values["sent_at"] = bindparam("sent_at")
+        if "error" in keys:
+            values["last_error"] = bindparam("error")
+        if "not_before" in keys:
+            values["not_before"] = bindparam("not_before")
+        # A row reclaimed after its lease ran out may be pending again: a late answer still settles it.
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("row_id"),
+                table.c.state.in_((DeliveryState.SENDING, DeliveryState.PENDING)),
+            )
+            .values(**values)
+        )
+        await conn.execute(statement, params)
+
+
+async def release_rows(session: AsyncSession, *, ids: list[int], claimed_by: str) -> None:
+    """Give claimed rows that were never sent back to the queue (on stop), undoing their attempt."""
+    if not ids:
+        return
+    await session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(ids),
+            Notification.state == DeliveryState.SENDING,
+            Notification.claimed_by == claimed_by,
+        )
+        .values(
+            state=DeliveryState.PENDING,
+            claimed_by=None,
+            lease_until=None,
+            attempts=Notification.attempts - 1,
+        )
+    )
+
+
+async def reclaim_expired(session: AsyncSession, *, now: datetime, also_claimed_by: str | None = None) -> int:
+    """Return rows whose sender vanished (lease expired, or our own previous life) to the queue."""
+    stale = and_(col(Notification.lease_until).is_not(None), col(Notification.lease_until) < now)
+    if also_claimed_by is not None:
+        stale = or_(stale, Notification.claimed_by == also_claimed_by)
+    result = await session.exec(
+        update(Notification)
+        .where(Notification.state == DeliveryState.SENDING, stale)
+        .values(state=DeliveryState.PENDING, claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: str) -> list[int]:
+    """Close every pending row to a chat that blocked the bot (no retry storm); returns their ids."""
+    ids = list(
+        (
+            await session.exec(
+                select(Notification.id).where(
+                    Notification.chat_id == chat_id, Notification.state == DeliveryState.PENDING
+                )
+            )
+        ).all()
+    )
+    if ids:
+        await session.exec(
+            update(Notification)
+            .where(col(Notification.id).in_(ids))
+            .values(state=DeliveryState.UNREACHABLE, last_error=error[:500])
+        )
+    return [int(i) for i in ids if i is not None]
+
+
+# ----- visibility ----------------------------------------------------------------------------------------------
+
+
+class DeliveryTally(SQLModel):
+    """How one thing (an alert, a notice...) reached people: counts of rows by state, edits left out."""
+
+    ref_type: str
+    ref_id: int
+    first_at: datetime
+    sent: int = 0
+    pending: int = 0
+    failed: int = 0
+    unreachable: int = 0
+
+    @property
+    def total(self) -> int:
+        """Messages queued for it."""
+        return self.sent + self.pending + self.failed + self.unreachable
+
+
+async def delivery_tallies(
+    session: AsyncSession, *, member_ids: list[int] | None = None, limit: int = 5
+) -> list[DeliveryTally]:
+    """Delivery counts for the most recent referenced notifications, optionally only to some members."""
+    outbox = Notification.__table__.c
+    base = [
+        outbox.ref_type.is_not(None),
+        outbox.ref_id.is_not(None),
+        outbox.method.not_in(EDIT_METHODS),
+        outbox.state != DeliveryState.SUPERSEDED,
+    ]
+    if member_ids is not None:
+        base.append(outbox.member_id.in_(member_ids))
+    recent = (
+        select(
+            outbox.ref_type,
+            outbox.ref_id,
+            func.min(outbox.created_at).label("first_at"),
+            func.max(outbox.id).label("last_id"),
+        )
+        .where(*base)
+        .group_by(outbox.ref_type, outbox.ref_id)
+        .order_by(func.max(outbox.id).desc())
+        .limit(limit)
+    )
+    refs = (await session.exec(recent)).all()
+    tallies: list[DeliveryTally] = []
+    for ref_type, ref_id, first_at, _last in refs:
+        counts = (
+            await session.exec(
+                select(outbox.state, func.count(outbox.id))
+                .where(*base, outbox.ref_type == ref_type, outbox.ref_id == ref_id)
+                .group_by(outbox.state)
+            )
+        ).all()
+        tally = DeliveryTally(ref_type=ref_type, ref_id=ref_id, first_at=first_at)
+        for state, count in counts:
+            if state == DeliveryState.SENT:
+                tally.sent += count
+            elif state in (DeliveryState.PENDING, DeliveryState.SENDING):
+                tally.pending += count
+            elif state == DeliveryState.FAILED:
+                tally.failed += count
+            elif state == DeliveryState.UNREACHABLE:
+                tally.unreachable += count
+        tallies.append(tally)
+    return tallies

@@ -36,18 +36,29 @@ async def sync_posts_and_services(session: AsyncSession, *, config: Config) -> N
     """Upsert posts and services from config; ones no longer listed are marked inactive, never deleted."""
     posts = {p.code: p for p in (await session.exec(select(Post))).all()}
     for post in config.posts:
-        row = posts.pop(post.code, None) or Post(code=post.code, name=post.name, country=post.country,
-                                                  timezone=post.timezone, language=post.language)
+        row = posts.pop(post.code, None) or Post(
+            code=post.code,
+            name=post.name,
+            country=post.country,
+            timezone=post.timezone,
+            language=post.language,
+        )
         row.name, row.country, row.timezone, row.language, row.active = (
-            post.name, post.country, post.timezone, post.language, True)
+            post.name,
+            post.country,
+            post.timezone,
+            post.language,
+            True,
+        )
         session.add(row)
     for stale in posts.values():
         stale.active = False
         session.add(stale)
     services = {s.code: s for s in (await session.exec(select(Service))).all()}
     for service in config.services:
-        row = services.pop(service.code, None) or Service(code=service.code, name_fr=service.name.fr,
-                                                           name_en=service.name.en)
+        row = services.pop(service.code, None) or Service(
+            code=service.code, name_fr=service.name.fr, name_en=service.name.en
+        )
         row.name_fr, row.name_en, row.active = service.name.fr, service.name.en, True
         session.add(row)
     for stale in services.values():

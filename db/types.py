@@ -18,4 +18,3 @@ def big_int_column(*, nullable: bool = False, index: bool = False, unique: bool 
 def utc_column(*, nullable: bool = False, index: bool = False) -> Column:
     """A time-zone-aware timestamp column (always stored in UTC)."""
     return Column(UTCDateTime(), nullable=nullable, index=index)
-

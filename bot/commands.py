@@ -1,0 +1,45 @@
+"""The command menu: which commands each role sees, in French and English, published with setMyCommands."""
+
+from __future__ import annotations
+
+from telegram import Bot, BotCommand
+
+from bot.access import RANK
+from bot.i18n import N_, translator
+from db.members import Role
+
+# (command, description, lowest role that may use it), in menu order.
+COMMANDS: tuple[tuple[str, str, Role], ...] = (
+    ("alert", N_("Raise an alert"), Role.AGENT),
+    ("alerts", N_("Open alerts at your post"), Role.AGENT),
+    ("reminders", N_("Your post's reminders"), Role.AGENT),
+    ("remind", N_("Create a reminder"), Role.CHIEF),
+    ("invite", N_("Invite someone to your post"), Role.CHIEF),
+    ("members", N_("Members of your post"), Role.CHIEF),
+    ("delivery", N_("Who received your last messages"), Role.CHIEF),
+    ("language", N_("Change your language"), Role.AGENT),
+    ("help", N_("What you can do"), Role.AGENT),
+    ("cancel", N_("Cancel what you are doing"), Role.AGENT),
+)
+DESCRIPTION = N_(
+    "Liaison connects the services of a border post: alerts, shift handovers, notices and reminders. "
+    "Open the invite link your post chief gave you to join."
+)
+SHORT_DESCRIPTION = N_("Inter-agency coordination at border posts")
+
+
+def commands_for(role: str) -> tuple[tuple[str, str], ...]:
+    """(command, untranslated description) pairs a role may use."""
+    level = RANK[Role(role)]
+    return tuple((name, text) for name, text, minimum in COMMANDS if level >= RANK[minimum])
+
+
+async def publish_commands(bot: Bot) -> None:
+    """Publish the command menu and the bot's description in both languages (French is the default)."""
+    for language in ("fr", "en"):
+        tr = translator(language)
+        menu = [BotCommand(name, tr.gettext(text)) for name, text in commands_for(Role.AGENT)]
+        code = None if language == "fr" else language
+        await bot.set_my_commands(menu, language_code=code)
+        await bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code)
+        await bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION), language_code=code)

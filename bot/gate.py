@@ -1,0 +1,71 @@
+"""The gate: every update meets it first; it loads the member and stops strangers and suspended people."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+
+from bot.runtime import LiaisonContext
+from bot.texts import HOW_TO_JOIN, bilingual, member_translator
+from db.members import Member, MemberStatus, get_member_by_telegram_id, mark_reachable, mark_unreachable
+
+logger = logging.getLogger(__name__)
+GATE_GROUP = -10
+
+
+def _is_start_with_payload(update: Update) -> bool:
+    message = update.message
+    return bool(message and message.text and message.text.startswith("/start ") and len(message.text) > 7)
+
+
+async def gate(update: Update, context: LiaisonContext) -> None:
+    """Load the member; let members through, answer everyone else with how to join."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    runtime = context.runtime
+    if update.my_chat_member is not None:
+        await _track_block(update, context)
+        raise ApplicationHandlerStop
+    async with runtime.db.transaction() as session:
+        member = await get_member_by_telegram_id(session, telegram_id=user.id)
+        if member is not None and not member.reachable:
+            await mark_reachable(session, telegram_id=user.id)
+    context.member = member if member is not None and member.is_active else None
+    if context.member is not None or _is_start_with_payload(update):
+        return
+    if update.effective_chat is not None and update.effective_chat.type != "private":
+        raise ApplicationHandlerStop  # never talk to groups on behalf of non-members
+    await _turn_away(update, member)
+    raise ApplicationHandlerStop
+
+
+async def _turn_away(update: Update, member: Member | None) -> None:
+    """Tell a stranger how to join, or a suspended/removed member why nothing works."""
+    if member is not None and member.status == MemberStatus.SUSPENDED:
+        tr = member_translator(member, update.effective_user.language_code if update.effective_user else None)
+        text = tr.gettext("Your access to Liaison is suspended. Contact your post chief.")
+    else:
+        text = bilingual(HOW_TO_JOIN)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+async def _track_block(update: Update, context: LiaisonContext) -> None:
+    """Record that a person blocked (or unblocked) the bot."""
+    change = update.my_chat_member
+    assert change is not None
+    async with context.runtime.db.transaction() as session:
+        if change.new_chat_member.status in ("kicked", "left"):
+            await mark_unreachable(session, chat_id=change.chat.id, at=context.runtime.clock.now())
+        else:
+            await mark_reachable(session, telegram_id=change.from_user.id)
+
+
+def register(application: Application) -> None:
+    """Install the gate before every feature."""
+    application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)

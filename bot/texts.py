@@ -1,0 +1,61 @@
+"""Shared phrases: role and service names, the bilingual notice for strangers."""
+
+from __future__ import annotations
+
+from bot.config import Config
+from bot.i18n import N_, Translator, translator
+from db.members import Member
+
+ROLE_NAMES = {
+    "agent": N_("agent"),
+    "chief": N_("post chief"),
+    "coordinator": N_("coordinator"),
+    "admin": N_("administrator"),
+}
+
+
+def role_name(tr: Translator, role: str) -> str:
+    """A role in the reader's language."""
+    return tr.gettext(ROLE_NAMES.get(role, role))
+
+
+def service_name(config: Config, tr: Translator, code: str | None) -> str:
+    """A service's name in the reader's language ('—' when none)."""
+    if not code:
+        return "—"
+    try:
+        return config.service(code).name.get(tr.language)
+    except KeyError:
+        return code
+
+
+def post_name(config: Config, code: str | None) -> str:
+    """A post's display name ('—' when none)."""
+    if not code:
+        return "—"
+    try:
+        return config.post(code).name
+    except KeyError:
+        return code
+
+
+def member_translator(member: Member | None, telegram_language: str | None = None) -> Translator:
+    """The translator for a member, or for Telegram's language when the member has not chosen one."""
+    from bot.i18n import supported_language
+
+    if member is not None and member.language:
+        return translator(member.language)
+    return translator(supported_language(telegram_language))
+
+
+def bilingual(message: str) -> str:
+    """The same message in French then English, for people whose language we do not know yet."""
+    return "\n\n".join(
+        f"{flag} {translator(lang).gettext(message)}" for flag, lang in (("🇫🇷", "fr"), ("🇬🇧", "en"))
+    )
+
+
+HOW_TO_JOIN = N_(
+    "Liaison is reserved for staff of border posts. "
+    "To join, ask your post chief for an invite link and open it on this phone."
+)

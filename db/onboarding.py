@@ -1,0 +1,99 @@
+"""Joining: turn a valid invite into a membership, in one unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.audit import record_action
+from db.invites import Invite, claim_invite, find_invite
+from db.members import Member, MemberStatus, get_member_by_telegram_id
+
+
+class JoinRefusal(StrEnum):
+    """Why an invite could not be used."""
+
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    REVOKED = "revoked"
+    ALREADY_MEMBER = "already_member"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    """The outcome of using an invite."""
+
+    member: Member | None
+    invite: Invite | None
+    refusal: JoinRefusal | None = None
+
+
+def _invite_state(invite: Invite | None, now: datetime) -> JoinRefusal | None:
+    if invite is None:
+        return JoinRefusal.UNKNOWN
+    if invite.revoked_at is not None:
+        return JoinRefusal.REVOKED
+    if invite.uses >= invite.max_uses:
+        return JoinRefusal.USED
+    if invite.expires_at <= now:
+        return JoinRefusal.EXPIRED
+    return None
+
+
+async def join_with_invite(
+    session: AsyncSession,
+    *,
+    code: str,
+    telegram_id: int,
+    chat_id: int,
+    display_name: str,
+    username: str | None,
+    language: str | None,
+    now: datetime,
+) -> JoinResult:
+    """Use an invite code for a Telegram user; the invite is consumed only when the membership is created."""
+    invite = await find_invite(session, code=code)
+    refusal = _invite_state(invite, now)
+    existing = await get_member_by_telegram_id(session, telegram_id=telegram_id)
+    if refusal is None and existing is not None and existing.status == MemberStatus.ACTIVE:
+        refusal = JoinRefusal.ALREADY_MEMBER
+    if refusal is None and existing is not None and existing.status == MemberStatus.SUSPENDED:
+        refusal = JoinRefusal.SUSPENDED
+    if refusal is not None:
+        return JoinResult(existing, invite, refusal)
+    assert invite is not None and invite.id is not None
+    if not await claim_invite(session, invite_id=invite.id, now=now):
+        # Someone else used the last use between our read and our write.
+        return JoinResult(existing, invite, JoinRefusal.USED)
+    member = existing or Member(telegram_id=telegram_id, chat_id=chat_id, display_name=display_name)
+    member.chat_id = chat_id
+    member.display_name = display_name[:128]
+    member.username = username
+    member.post_code = invite.post_code
+    member.service_code = invite.service_code
+    member.role = invite.role
+    member.status = MemberStatus.ACTIVE
+    member.language = member.language or language
+    member.reachable = True
+    member.unreachable_since = None
+    member.joined_at = now
+    member.invited_by = invite.created_by
+    session.add(member)
+    await session.flush()
+    await record_action(
+        session,
+        action="member.joined",
+        at=now,
+        actor_member_id=member.id,
+        actor_telegram_id=telegram_id,
+        object_type="invite",
+        object_id=invite.id,
+        post_code=invite.post_code,
+        details={"role": invite.role, "service": invite.service_code},
+    )
+    return JoinResult(member, invite)
