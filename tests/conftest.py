@@ -78,7 +78,8 @@ async def _truncate_all(url: str) -> None:
                 (
                     await connection.execute(
                         text(
-                            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                            "SELECT tablename FROM pg_tables"
+                            " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
                         )
                     )
                 )
