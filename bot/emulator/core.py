@@ -66,13 +66,14 @@ class BotApiEmulator:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        latency: float = 0.0,
     ) -> None:
-        """Create an empty Telegram with one bot."""
+        """Create an empty Telegram with one bot (``latency`` seconds are added to every call)."""
         self.token = token
         self.bot_username = bot_username
         self.clock = clock
         self.wall_clock = wall_clock
-        self.latency: float = 0.0
+        self.latency = latency
         self.callback_query_ttl: float = 15 * 60.0  # seconds a callback query stays answerable
         self.timeout_response_delay: float = 30.0  # HTTP transport: how long a "timeout" fault hangs
         self._handlers: dict[str, Handler] = {

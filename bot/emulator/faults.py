@@ -29,9 +29,13 @@ class Fault:
     retry_after: int = 1
     delivered: bool = False
 
-    def matches(self, method: str, chat_id: int | None) -> bool:
-        """True when this fault applies to the call."""
-        if self.method is not None and self.method.lower() != method.lower():
+    def matches(self, method: str, chat_id: int | None, message_producing: bool) -> bool:
+        """True when this fault applies to the call (untargeted faults hit message-producing calls only)."""
+        if self.method is None:
+            # Otherwise a polling bot's next getUpdates would swallow a fault meant for a send.
+            if not message_producing:
+                return False
+        elif self.method.lower() != method.lower():
             return False
         return self.chat_id is None or self.chat_id == chat_id
 
@@ -69,7 +73,11 @@ class Faults:
         retry_after: int = 1,
         delivered: bool = False,
     ) -> Fault:
-        """Make the next ``count`` matching calls fail with ``error`` (an HTTP status or "timeout")."""
+        """Make the next ``count`` matching calls fail with ``error`` (an HTTP status or "timeout").
+
+        Without ``method`` only message-producing calls (send*, edit*, copy/forward) match.
+        A timeout with ``delivered=True`` performs the call before timing out, as real timeouts sometimes do.
+        """
         if isinstance(error, str) and error != "timeout":
             raise ValueError(f"unknown fault {error!r}: use an HTTP status or 'timeout'")
         fault = Fault(error, method, chat_id, count, retry_after, delivered)
@@ -90,7 +98,7 @@ class Faults:
     def take(self, method: str, chat_id: int | None, message_producing: bool) -> FaultOutcome | None:
         """Consume and return the fault for this call, if any."""
         for fault in self.pending:
-            if fault.matches(method, chat_id):
+            if fault.matches(method, chat_id, message_producing):
                 fault.count -= 1
                 if fault.count <= 0:
                     self.pending.remove(fault)

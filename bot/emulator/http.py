@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.emulator.spec import UploadedFile, resolve_attachments
 from bot.emulator.users import EmulatedUser
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("bot.emulator.http.access")
 
 
 def _jsonable(value: Any) -> Any:
@@ -228,6 +230,18 @@ class ControlHandler(tornado.web.RequestHandler):
         raise tornado.web.HTTPError(404)
 
 
+_TOKEN_IN_PATH = re.compile(r"/bot[^/]+/")
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Access log line with the token cut out of the path (tornado's default would print it)."""
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    path = _TOKEN_IN_PATH.sub("/bot<token>/", handler.request.path)
+    took = 1000.0 * handler.request.request_time()
+    access_log.log(level, "%d %s %s %.2fms", status, handler.request.method, path, took)
+
+
 def make_app(emulator: BotApiEmulator) -> tornado.web.Application:
     """The tornado application serving ``emulator``."""
     args = {"emulator": emulator}
@@ -236,7 +250,8 @@ def make_app(emulator: BotApiEmulator) -> tornado.web.Application:
             (r"/bot([^/]+)/([A-Za-z0-9_]+)/?", BotApiHandler, args),
             (r"/file/bot([^/]+)/(.+)", FileHandler, args),
             (r"/_emulator/(.*)", ControlHandler, args),
-        ]
+        ],
+        log_function=_log_request,
     )
 
 
