@@ -3,6 +3,7 @@
 from bot.emulator.core import BotApiEmulator
 from bot.emulator.errors import ApiError
 from bot.emulator.limits import FloodLimits
+from bot.emulator.request import EmulatorRequest
 from bot.emulator.spec import validate_call
 from bot.emulator.state import ReceivedMessage
 from bot.emulator.users import EmulatedGroup, EmulatedUser
@@ -12,6 +13,7 @@ __all__ = [
     "BotApiEmulator",
     "EmulatedGroup",
     "EmulatedUser",
+    "EmulatorRequest",
     "FloodLimits",
     "ReceivedMessage",
     "validate_call",
