@@ -14,6 +14,7 @@ import pytest_asyncio
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import (
     BadRequest,
+    Conflict,
     EndPointNotFound,
     Forbidden,
     InvalidToken,
@@ -220,6 +221,8 @@ async def test_echo_bot_in_process(emulator: BotApiEmulator, app: Application) -
     assert await emulator.deliver(app) == 2
     assert agent.texts == ["Hello post42", "bonjour"]
     assert agent.inbox[0].html == "<b>Hello</b> post42"
+    with pytest.raises(ValueError, match="deep-link payload"):
+        await agent.start("has space")
     assert agent.inbox[0].entities == [{"type": "bold", "offset": 0, "length": 5}]
     assert [c.method for c in emulator.calls] == ["getMe", "sendMessage", "sendMessage"]
     assert emulator.sent_count == 2
@@ -439,6 +442,10 @@ async def test_other_methods(emulator: BotApiEmulator, app: Application) -> None
     file_id = await agent.send_photo(caption="pont")
     sent = await app.bot.send_photo(agent.id, file_id, caption="<b>vu</b>", parse_mode="HTML")
     assert sent.photo[-1].file_id == file_id and agent.last.text == "vu"
+    await app.bot.edit_message_caption(agent.id, sent.message_id, caption="revu")
+    assert agent.last.text == "revu" and agent.last.edits == ["vu"]
+    with pytest.raises(BadRequest, match=r"(?i)no text in the message"):
+        await app.bot.edit_message_text("x", agent.id, sent.message_id)
     uploaded = await app.bot.send_photo(agent.id, InputFile(b"\xff\xd8 jpeg", filename="p.jpg"))
     assert (await app.bot.get_file(uploaded.photo[-1].file_id)).file_path
     with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
@@ -449,6 +456,11 @@ async def test_other_methods(emulator: BotApiEmulator, app: Application) -> None
     assert chat.username == "awa" and chat.type == "private"
     with pytest.raises(NetworkError, match=r"(?i)Not emulated: sendDice"):
         await app.bot.send_dice(agent.id)
+    await app.bot.set_webhook("https://example.org/hook")
+    assert (await app.bot.get_webhook_info()).url == "https://example.org/hook"
+    with pytest.raises(Conflict):
+        await app.bot.get_updates()
+    await app.bot.delete_webhook()
     group = emulator.group("Poste frontière")
     group.add(agent)
     await agent.send_in(group, "/echo groupe")

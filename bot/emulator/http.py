@@ -200,6 +200,7 @@ class ControlHandler(tornado.web.RequestHandler):
             em.faults.clear()
             return True
         if parts == ["reset"]:
+            await em.release_long_polls()  # waiters sit on the condition reset() replaces
             em.reset()
             return True
         raise tornado.web.HTTPError(404)

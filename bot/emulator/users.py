@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from bot.emulator.state import CallbackState, ChatState, ReceivedMessage, UserState
 
 if TYPE_CHECKING:
     from bot.emulator.core import BotApiEmulator
+
+
+_DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def command_entities(text: str) -> list[dict[str, Any]]:
@@ -53,6 +57,9 @@ class EmulatedUser:
 
     async def start(self, payload: str | None = None) -> dict[str, Any]:
         """Press Start (optionally through a deep link carrying ``payload``)."""
+        if payload is not None and not _DEEP_LINK_PAYLOAD.match(payload):
+            # Telegram only carries 1-64 characters of A-Z a-z 0-9 _ - in a t.me/<bot>?start= link.
+            raise ValueError(f"invalid deep-link payload {payload!r}: use 1-64 chars of A-Z a-z 0-9 _ -")
         text = f"/start {payload}" if payload else "/start"
         return await self._message(self.chat, text=text, entities=command_entities(text))
 
