@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.runtime import LiaisonContext
-from bot.texts import HOW_TO_JOIN, bilingual, member_translator
+from bot.texts import HOW_TO_JOIN, SHORT_HOW_TO_JOIN, bilingual, member_translator
 from db.members import Member, MemberStatus, get_member_by_telegram_id, mark_reachable, mark_unreachable
 
 logger = logging.getLogger(__name__)
@@ -44,15 +44,15 @@ async def gate(update: Update, context: LiaisonContext) -> None:
 
 async def _turn_away(update: Update, member: Member | None) -> None:
     """Tell a stranger how to join, or a suspended/removed member why nothing works."""
-    if member is not None and member.status == MemberStatus.SUSPENDED:
+    suspended = member is not None and member.status == MemberStatus.SUSPENDED
+    if suspended:
         tr = member_translator(member, update.effective_user.language_code if update.effective_user else None)
         text = tr.gettext("Your access to Liaison is suspended. Contact your post chief.")
-    else:
-        text = bilingual(HOW_TO_JOIN)
     if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)
+        short = text if suspended else bilingual(SHORT_HOW_TO_JOIN)
+        await update.callback_query.answer(short, show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+        await update.effective_message.reply_text(text if suspended else bilingual(HOW_TO_JOIN))
 
 
 async def _track_block(update: Update, context: LiaisonContext) -> None:

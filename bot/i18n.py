@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -65,8 +65,13 @@ class Translator:
         return Locale.parse(self.language)
 
     def datetime(self, moment: datetime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
-        """A date and time in `zone`, e.g. '23 nov. 2026, 09:42' or 'Nov 23, 2026, 9:42 AM'."""
-        return format_datetime(moment, fmt, tzinfo=_zone(zone), locale=self.language)
+        """A date and time in `zone`, no seconds: '23 nov. 2026, 09:42' or 'Nov 23, 2026, 9:42 AM'."""
+        tz = _zone(zone)
+        local = moment.astimezone(tz)
+        pattern = str(self.locale.datetime_formats[fmt])
+        return pattern.replace("{1}", format_date(local, fmt, locale=self.language)).replace(
+            "{0}", format_time(local, "short", tzinfo=tz, locale=self.language)
+        )
 
     def short_datetime(self, moment: datetime, zone: str | ZoneInfo) -> str:
         """Day and time without the year, e.g. '23 nov., 09:42' or 'Nov 23, 9:42 AM'."""

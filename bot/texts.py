@@ -55,6 +55,8 @@ def bilingual(message: str) -> str:
     )
 
 
+# Button answers are limited to 200 characters: the short form fits both languages.
+SHORT_HOW_TO_JOIN = N_("Only border post members can use Liaison. Ask your post chief for an invite.")
 HOW_TO_JOIN = N_(
     "Liaison is reserved for staff of border posts. "
     "To join, ask your post chief for an invite link and open it on this phone."

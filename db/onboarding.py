@@ -58,12 +58,14 @@ async def join_with_invite(
 ) -> JoinResult:
     """Use an invite code for a Telegram user; the invite is consumed only when the membership is created."""
     invite = await find_invite(session, code=code)
-    refusal = _invite_state(invite, now)
     existing = await get_member_by_telegram_id(session, telegram_id=telegram_id)
-    if refusal is None and existing is not None and existing.status == MemberStatus.ACTIVE:
-        refusal = JoinRefusal.ALREADY_MEMBER
-    if refusal is None and existing is not None and existing.status == MemberStatus.SUSPENDED:
+    # Who the person is comes first: a member replaying their own link must hear that they are in already.
+    if existing is not None and existing.status == MemberStatus.ACTIVE:
+        refusal: JoinRefusal | None = JoinRefusal.ALREADY_MEMBER
+    elif existing is not None and existing.status == MemberStatus.SUSPENDED:
         refusal = JoinRefusal.SUSPENDED
+    else:
+        refusal = _invite_state(invite, now)
     if refusal is not None:
         return JoinResult(existing, invite, refusal)
     assert invite is not None and invite.id is not None

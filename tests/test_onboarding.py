@@ -1,0 +1,296 @@
+"""Onboarding end to end: invites, welcome, languages, strangers, other posts, suspension, removal."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col
+
+from bot.commands import COMMANDS
+from db.audit import AuditEntry
+from db.invites import Invite
+from db.members import Member
+from tests.harness import Harness
+
+INVITE_LINK = re.compile(r"https://t\.me/liaison_test_bot\?start=([A-Za-z0-9_-]+)")
+HOW_TO_JOIN_FR = "Liaison est réservé aux agents des postes frontaliers"
+HOW_TO_JOIN_EN = "Liaison is reserved for staff of border posts"
+
+
+def link_code(text: str) -> str:
+    """The invite code in a deep link the bot showed."""
+    match = INVITE_LINK.search(text)
+    assert match, f"no invite link in {text!r}"
+    return match.group(1)
+
+
+async def members_by_name(liaison: Harness) -> dict[str, Member]:
+    """Every member row, by display name."""
+    return {m.display_name: m for m in await liaison.rows(Member)}
+
+
+async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(liaison: Harness) -> None:
+    coordinator = await liaison.member("Moussa", role="coordinator", language="en")
+    assert "Welcome to Liaison, Moussa." in coordinator.last.text
+    assert "You are coordinator: you follow every post." in coordinator.last.text
+
+    # The coordinator invites a chief for Makalondi through the bot.
+    await coordinator.send("/invite")
+    await liaison.settle()
+    await coordinator.tap("post chief")
+    await liaison.settle()
+    await coordinator.tap("Makalondi")
+    await liaison.settle()
+    assert coordinator.last.buttons()[-1] == "Whole post (no service)"
+    await coordinator.tap("Customs")
+    await liaison.settle()
+    invite_text = coordinator.last.text
+    assert "Invite for: post chief, Customs, Makalondi." in invite_text
+    # Expiry is shown in Makalondi's time zone (UTC+1): the clock is 08:00 UTC, the invite lasts 72 hours.
+    assert "Valid once, until Nov 26, 2026, 9:00\u202fAM" in invite_text  # Babel: narrow no-break space
+
+    chief = liaison.user("Aïcha", language="fr")
+    await chief.start(link_code(invite_text))
+    await liaison.settle()
+    assert "Bienvenue sur Liaison, Aïcha." in chief.last.text
+    assert "Vous êtes chef de poste, Douane, au poste de Makalondi." in chief.last.text
+    assert "/members — Membres de votre poste" in chief.last.text
+    # The coordinator learns that the invite was used, through the outbox.
+    assert "Aïcha joined: post chief, Customs, Makalondi." in coordinator.texts
+
+    # The chief invites an agent of the Health Police; the agent's phone speaks German.
+    await chief.send("/invite")
+    await liaison.settle()
+    assert chief.last.text == "À quel service appartiendra le nouvel agent ?"
+    assert "Gendarmerie" not in chief.last.buttons()  # not a service of Makalondi
+    await chief.tap("Police sanitaire")
+    await liaison.settle()
+    agent = liaison.user("Hans", language="de")
+    await agent.start(link_code(chief.last.text))
+    await liaison.settle()
+    assert "Quelle langue préférez-vous ?" in agent.last.text
+    assert "Which language do you prefer?" in agent.last.text
+    await agent.tap("🇬🇧 English")
+    await liaison.settle()
+    assert agent.inbox[-2].text == "Language set: English."
+    assert "You are agent, Health Police, at the post of Makalondi." in agent.last.text
+    assert "/invite" not in agent.last.text  # an agent's help lists only what agents may do
+
+    members = await members_by_name(liaison)
+    assert (members["Aïcha"].post_code, members["Aïcha"].role, members["Aïcha"].service_code) == (
+        "NE-MAKALONDI",
+        "chief",
+        "customs",
+    )
+    assert (members["Hans"].post_code, members["Hans"].role, members["Hans"].language) == (
+        "NE-MAKALONDI",
+        "agent",
+        "en",
+    )
+    assert members["Hans"].invited_by == members["Aïcha"].id
+    invites = await liaison.rows(Invite)
+    assert all(i.uses == 1 for i in invites)
+    actions = [e.action for e in await liaison.rows(AuditEntry)]
+    assert actions.count("member.joined") == 3 and actions.count("invite.created") == 2
+
+
+async def test_invite_expiry_is_shown_in_each_posts_time_zone(liaison: Harness) -> None:
+    coordinator = await liaison.member("Moussa", role="coordinator", language="fr")
+    shown = {}
+    for post in ("Makalondi", "Kantchari"):
+        await coordinator.send("/invite")
+        await liaison.settle()
+        await coordinator.tap("chef de poste")
+        await liaison.settle()
+        await coordinator.tap(post)
+        await liaison.settle()
+        await coordinator.tap("Douane")
+        await liaison.settle()
+        shown[post] = coordinator.last.text
+    # 08:00 UTC + 72 h: 09:00 in Niamey (UTC+1), 08:00 in Ouagadougou (UTC+0), formatted in French.
+    assert "jusqu'au 26 nov. 2026, 09:00" in shown["Makalondi"]
+    assert "jusqu'au 26 nov. 2026, 08:00" in shown["Kantchari"]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+async def test_refused_invites_explain_why_to_a_stranger_in_both_languages(
+    liaison: Harness, language: str
+) -> None:
+    used = await liaison.invite_code()
+    await (liaison.user("First")).start(used)
+    expired = await liaison.invite_code(hours=1)
+    liaison.clock.advance(timedelta(hours=2))
+    await liaison.settle()
+    revoked = await liaison.invite_code()
+    async with liaison.db.transaction() as session:
+        invite = (await session.exec(Invite.__table__.select().where(col(Invite.uses) == 0))).all()
+        assert invite
+    from db.invites import find_invite, revoke_invite
+
+    async with liaison.db.transaction() as session:
+        row = await find_invite(session, code=revoked)
+        await revoke_invite(session, invite_id=row.id, now=liaison.clock.now())
+
+    cases = {
+        used: ("Cette invitation a déjà été utilisée", "This invite has already been used"),
+        expired: ("Cette invitation a expiré", "This invite has expired"),
+        revoked: ("Cette invitation a été retirée", "This invite was withdrawn"),
+        "A" * 24: ("Ce code d'invitation n'est pas valide", "This invite code is not valid"),
+        "bad<code>!": ("Ce code d'invitation n'est pas valide", "This invite code is not valid"),
+        "x" * 65: ("Ce code d'invitation n'est pas valide", "This invite code is not valid"),
+    }
+    stranger = liaison.user("Stranger", language=language)
+    for code, (french, english) in cases.items():
+        # Malformed codes cannot come from a deep link; people type them by hand.
+        await stranger.send(f"/start {code}")
+        await liaison.settle()
+        assert french in stranger.last.text and english in stranger.last.text, code
+    assert [m.display_name for m in await liaison.rows(Member)] == ["First"]
+
+
+async def test_a_single_use_invite_cannot_be_shared_or_replayed(liaison: Harness) -> None:
+    code = await liaison.invite_code()
+    first, second = liaison.user("First"), liaison.user("Second")
+    await first.start(code)
+    await first.start(code)  # a repeated /start (double tap, resent update) must not create a duplicate
+    await second.start(code)
+    await liaison.settle()
+    assert "Vous êtes déjà membre." in first.last.text
+    assert "Cette invitation a déjà été utilisée" in second.last.text
+    assert [m.display_name for m in await liaison.rows(Member)] == ["First"]
+    assert [i.uses for i in await liaison.rows(Invite)] == [1]
+
+
+async def test_a_stranger_can_use_no_command_and_no_button(liaison: Harness) -> None:
+    agent = await liaison.member("Awa")
+    stranger = liaison.user("Nobody", language="en")
+    for name, _description, _role in COMMANDS:
+        await stranger.send(f"/{name}")
+    await stranger.send("/start")
+    await stranger.send("hello, who are you?")
+    await stranger.share_location(13.6, 2.1)
+    await liaison.settle()
+    assert len(stranger.inbox) == len(COMMANDS) + 3
+    assert all(HOW_TO_JOIN_FR in t and HOW_TO_JOIN_EN in t for t in stranger.texts)
+    # A forged button press (copied from someone's phone) is answered and changes nothing.
+    await stranger.tap_forged("mb:sus:1", stranger.inbox[0].message_id)
+    await liaison.settle()
+    assert "Ask your post chief for an invite." in stranger.callback_answers[-1]["text"]
+    assert (await members_by_name(liaison))["Awa"].status == "active"
+    assert "Nobody" not in await members_by_name(liaison)
+    assert agent.inbox[-1].text.startswith("<b>") is False  # the agent received nothing about the stranger
+
+
+async def test_chief_cannot_act_on_another_post(liaison: Harness) -> None:
+    chief_a = await liaison.member("ChefKonni", post="NE-KONNI", service="police", role="chief")
+    agent_b = await liaison.member("AgentMakalondi", post="NE-MAKALONDI", service="customs")
+    members = await members_by_name(liaison)
+    await chief_a.send("/members")
+    await liaison.settle()
+    roster = chief_a.last
+    assert "AgentMakalondi" not in roster.text and "ChefKonni" in roster.text
+    forged = [
+        "mb:post:NE-MAKALONDI",
+        f"mb:sus:{members['AgentMakalondi'].id}",
+        f"mb:rmok:{members['AgentMakalondi'].id}",
+        "iv:s:agent:NE-MAKALONDI:customs",
+        "iv:r:coordinator",
+        f"mb:sus:{members['ChefKonni'].id}",  # not even oneself
+        "mb:sus:notanumber",
+        "zz:unknown:1",
+    ]
+    for data in forged:
+        await chief_a.tap_forged(data, roster.message_id)
+        await liaison.settle()
+        assert chief_a.callback_answers[-1]["text"] in (
+            "Vous n'êtes pas autorisé à faire cela.",
+            "Ce bouton n'est plus valable.",
+        ), data
+    assert (await members_by_name(liaison))["AgentMakalondi"].status == "active"
+    assert (await members_by_name(liaison))["ChefKonni"].status == "active"
+    assert len(await liaison.rows(Invite)) == 2  # only the harness's own invites
+    assert "AgentMakalondi" not in agent_b.last.text or "Bienvenue" in agent_b.last.text
+
+
+async def test_suspended_then_removed_member_loses_access(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", service="police", language="en")
+    agent = await liaison.member("Awa", language="fr")
+    await chief.send("/members")
+    await liaison.settle()
+    assert "Konni: 2 members" in chief.last.text
+    await chief.tap("⚙ Awa")
+    await liaison.settle()
+    await chief.tap("Suspend")
+    await liaison.settle()
+    assert chief.callback_answers[-1]["text"] == "Awa is suspended."
+    assert (await members_by_name(liaison))["Awa"].status == "suspended"
+
+    await agent.send("/help")
+    await liaison.settle()
+    assert agent.last.text == "Votre accès à Liaison est suspendu. Contactez votre chef de poste."
+
+    await chief.tap("Reinstate")
+    await liaison.settle()
+    await agent.send("/help")
+    await liaison.settle()
+    assert "Ce que vous pouvez faire" in agent.last.text
+
+    await chief.tap("Remove")
+    await liaison.settle()
+    await chief.tap("Yes, remove")
+    await liaison.settle()
+    assert chief.last.text == "Awa was removed."
+    await agent.send("/alert")
+    await liaison.settle()
+    assert HOW_TO_JOIN_FR in agent.last.text
+    statuses = [e.action for e in await liaison.rows(AuditEntry, col(AuditEntry.object_type) == "member")]
+    assert statuses == ["member.suspended", "member.active", "member.removed"]
+
+
+async def test_language_can_be_changed_and_help_follows_it(liaison: Harness) -> None:
+    agent = await liaison.member("Awa", language="fr")
+    await agent.send("/language")
+    await liaison.settle()
+    assert agent.last.text == "Choisissez votre langue :"
+    await agent.tap("🇬🇧 English")
+    await liaison.settle()
+    assert agent.last.text == "Language set: English."
+    await agent.send("/help")
+    await liaison.settle()
+    assert "What you can do" in agent.last.text and "/alert — Raise an alert" in agent.last.text
+    assert (await members_by_name(liaison))["Awa"].language == "en"
+    await agent.tap_forged("lg:set:de", agent.last.message_id)
+    await liaison.settle()
+    assert agent.callback_answers[-1]["text"] == "This button is no longer valid."
+    assert (await members_by_name(liaison))["Awa"].language == "en"
+
+
+async def test_unknown_commands_and_free_text_get_a_hint(liaison: Harness) -> None:
+    agent = await liaison.member("Awa", language="en")
+    await agent.send("/frobnicate")
+    await agent.send("anyone at gate 2?")
+    await liaison.settle()
+    assert agent.texts[-2:] == [
+        "Unknown command. Send /help to see what you can do.",
+        "I only understand commands here. To raise an alert send /alert; for everything else, /help.",
+    ]
+
+
+async def test_command_menu_and_description_exist_in_both_languages(liaison: Harness) -> None:
+    french = {c["command"]: c["description"] for c in liaison.emulator.get_commands(language_code="")}
+    english = {c["command"]: c["description"] for c in liaison.emulator.get_commands(language_code="en")}
+    assert french["alert"] == "Lancer une alerte" and english["alert"] == "Raise an alert"
+    assert set(french) == set(english)
+
+
+async def test_blocking_the_bot_marks_the_member_unreachable(liaison: Harness) -> None:
+    agent = await liaison.member("Awa")
+    await agent.block()
+    await liaison.settle()
+    member = (await members_by_name(liaison))["Awa"]
+    assert member.reachable is False and member.unreachable_since == liaison.clock.now()
+    await agent.unblock()
+    await liaison.settle()
+    assert (await members_by_name(liaison))["Awa"].reachable is True
