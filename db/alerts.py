@@ -1,0 +1,474 @@
+"""Alerts: drafts being composed, raised alerts, each recipient's copy, and per-service acknowledgements."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.types import utc_column
+
+
+class Severity(StrEnum):
+    """How serious an alert is; decides priority, sound and the escalation ladder."""
+
+    INFO = "info"
+    IMPORTANT = "important"
+    URGENT = "urgent"
+
+
+class AlertState(StrEnum):
+    """Life of a raised alert."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class AckKind(StrEnum):
+    """What an acknowledgement says."""
+
+    SEEN = "seen"
+    ACTION = "action"
+
+
+class DraftStep(StrEnum):
+    """Where a member's alert conversation stands (also the one-line outcome prompt of a resolution)."""
+
+    CATEGORY = "category"
+    SEVERITY = "severity"
+    LOCATION = "location"
+    PHOTO = "photo"
+    TEXT = "text"
+    CONFIRM = "confirm"
+    OUTCOME = "outcome"
+
+
+class AlertDraft(SQLModel, table=True):
+    """A member's alert being composed (at most one per member), kept in the database to survive restarts."""
+
+    __tablename__ = "alert_drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", unique=True)
+    # The message that started it ("chat:message"): a repeated update finds its draft instead of a new one.
+    token: str = Field(max_length=64)
+    step: str = Field(max_length=16)
+    category: str | None = Field(default=None, max_length=24)
+    severity: str | None = Field(default=None, max_length=16)
+    latitude: float | None = None
+    longitude: float | None = None
+    photo_file_id: str | None = Field(default=None, max_length=256)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # For the OUTCOME step: the alert being resolved.
+    alert_id: int | None = Field(default=None, foreign_key="alerts.id")
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class Alert(SQLModel, table=True):
+    """A raised alert."""
+
+    __tablename__ = "alerts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Unique: the same draft or message can never become two alerts.
+    client_token: str = Field(max_length=64, unique=True)
+    post_code: str = Field(foreign_key="posts.code", index=True)
+    author_member_id: int = Field(foreign_key="members.id", index=True)
+    author_service_code: str | None = Field(default=None, max_length=24)
+    category: str = Field(max_length=24)
+    severity: str = Field(max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    latitude: float | None = None
+    longitude: float | None = None
+    photo_file_id: str | None = Field(default=None, max_length=256)
+    state: str = Field(default=AlertState.OPEN, max_length=16, index=True)
+    # Snapshots taken when raised, so a later config change does not rewrite history:
+    # every post that received it, and the "POST/service" pairs that must acknowledge.
+    posts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    required: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    raised_at: datetime = Field(sa_column=utc_column(index=True))
+    handled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    escalation_level: int = 0
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    resolved_by_member_id: int | None = Field(default=None, foreign_key="members.id")
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class AlertRecipient(SQLModel, table=True):
+    """One member's copy of an alert, with their own receipts."""
+
+    __tablename__ = "alert_recipients"
+    __table_args__ = (UniqueConstraint("alert_id", "member_id", name="uq_alert_recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", index=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    post_code: str = Field(max_length=24)
+    service_code: str | None = Field(default=None, max_length=24)
+    card_key: str = Field(max_length=64)
+    # Full cards (author, chiefs, coordinators) show every service's line; edited on each acknowledgement.
+    full: bool = False
+    notified_at: datetime = Field(sa_column=utc_column())
+    seen_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    action_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class AlertAck(SQLModel, table=True):
+    """A service's first acknowledgement of an alert at one post (one row per service, first one wins)."""
+
+    __tablename__ = "alert_acks"
+    __table_args__ = (UniqueConstraint("alert_id", "post_code", "service_code", name="uq_alert_ack_service"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", index=True)
+    post_code: str = Field(max_length=24)
+    service_code: str = Field(max_length=24)
+    kind: str = Field(max_length=8)
+    member_id: int = Field(foreign_key="members.id")
+    acked_at: datetime = Field(sa_column=utc_column())
+    # From raising to this service's first acknowledgement, for coordinators' reports.
+    seconds_to_ack: float
+    action_member_id: int | None = Field(default=None, foreign_key="members.id")
+    action_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+def card_key(alert_id: int, member_id: int) -> str:
+    """The outbox identity of one member's copy of an alert."""
+    return f"al:{alert_id}:{member_id}"
+
+
+def pair(post_code: str, service_code: str) -> str:
+    """The stored form of a (post, service) pair."""
+    return f"{post_code}/{service_code}"
+
+
+def split_pair(value: str) -> tuple[str, str]:
+    """Inverse of `pair`."""
+    post_code, _, service_code = value.partition("/")
+    return post_code, service_code
+
+
+# ----- drafts -----------------------------------------------------------------------------------------------
+
+
+async def get_draft(session: AsyncSession, *, member_id: int) -> AlertDraft | None:
+    """The member's draft, if any."""
+    return (await session.exec(select(AlertDraft).where(AlertDraft.member_id == member_id))).first()
+
+
+async def start_draft(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    token: str,
+    now: datetime,
+    step: DraftStep = DraftStep.CATEGORY,
+    alert_id: int | None = None,
+    **fields: Any,
+) -> tuple[AlertDraft, bool]:
+    """Replace the member's draft with a fresh one; (draft, False) when this token already started it."""
+    existing = await get_draft(session, member_id=member_id)
+    if existing is not None and existing.token == token:
+        return existing, False
+    if existing is not None:
+        await session.exec(delete(AlertDraft).where(col(AlertDraft.id) == existing.id))
+    draft = AlertDraft(
+        member_id=member_id, token=token, step=step, updated_at=now, alert_id=alert_id, **fields
+    )
+    try:
+        async with session.begin_nested():
+            session.add(draft)
+            await session.flush()
+    except IntegrityError:
+        # Another update of the same member won the race (PostgreSQL): use its draft.
+        found = await get_draft(session, member_id=member_id)
+        assert found is not None
+        return found, False
+    return draft, True
+
+
+async def advance_draft(
+    session: AsyncSession,
+    *,
+    draft_id: int,
+    member_id: int,
+    from_steps: tuple[str, ...],
+    to_step: str,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """Move a draft forward only from the expected steps; False when a concurrent update moved it first."""
+    result = await session.exec(
+        update(AlertDraft)
+        .where(
+            col(AlertDraft.id) == draft_id,
+            col(AlertDraft.member_id) == member_id,
+            col(AlertDraft.step).in_(from_steps),
+        )
+        .values(step=to_step, updated_at=now, **values)
+    )
+    return bool(result.rowcount)
+
+
+async def consume_draft(
+    session: AsyncSession, *, draft_id: int, member_id: int, step: str
+) -> AlertDraft | None:
+    """Atomically take a draft out of the table when it is at `step`; None for the loser of a double tap."""
+    draft = await session.get(AlertDraft, draft_id)
+    if draft is None or draft.member_id != member_id or draft.step != step:
+        return None
+    result = await session.exec(
+        delete(AlertDraft).where(col(AlertDraft.id) == draft_id, col(AlertDraft.step) == step)
+    )
+    if not result.rowcount:
+        return None
+    session.expunge(draft)
+    return draft
+
+
+async def drop_draft(session: AsyncSession, *, member_id: int, draft_id: int | None = None) -> bool:
+    """Delete the member's draft (only `draft_id` when given); True when one was deleted."""
+    query = delete(AlertDraft).where(col(AlertDraft.member_id) == member_id)
+    if draft_id is not None:
+        query = query.where(col(AlertDraft.id) == draft_id)
+    result = await session.exec(query)
+    return bool(result.rowcount)
+
+
+# ----- alerts -----------------------------------------------------------------------------------------------
+
+
+async def create_alert(session: AsyncSession, *, alert: Alert) -> Alert | None:
+    """Insert a raised alert; None when its client token was already used (a repeated update)."""
+    try:
+        async with session.begin_nested():
+            session.add(alert)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return alert
+
+
+async def get_alert(session: AsyncSession, *, alert_id: int, lock: bool = False) -> Alert | None:
+    """An alert; `lock` serialises acks and escalation steps on PostgreSQL (SQLite already does)."""
+    query = select(Alert).where(Alert.id == alert_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
+async def get_alert_by_token(session: AsyncSession, *, client_token: str) -> Alert | None:
+    """The alert raised from this client token, if any."""
+    return (await session.exec(select(Alert).where(Alert.client_token == client_token))).first()
+
+
+async def find_recent_duplicate(
+    session: AsyncSession, *, author_member_id: int, category: str, severity: str, text: str, since: datetime
+) -> Alert | None:
+    """An open alert with the same author, category, severity and text since `since` (a resent message)."""
+    rows = await session.exec(
+        select(Alert)
+        .where(
+            Alert.author_member_id == author_member_id,
+            Alert.category == category,
+            Alert.severity == severity,
+            Alert.state == AlertState.OPEN,
+            col(Alert.raised_at) >= since,
+        )
+        .order_by(col(Alert.id).desc())
+    )
+    return next((a for a in rows.all() if a.text == text), None)
+
+
+async def list_open_alerts(
+    session: AsyncSession, *, post_codes: list[str] | None, limit: int = 20
+) -> list[Alert]:
+    """Open alerts of these posts (None: every post), newest first."""
+    query = select(Alert).where(Alert.state == AlertState.OPEN).order_by(col(Alert.id).desc()).limit(limit)
+    if post_codes is not None:
+        query = query.where(col(Alert.post_code).in_(post_codes))
+    return list((await session.exec(query)).all())
+
+
+async def resolve_alert(
+    session: AsyncSession, *, alert_id: int, member_id: int, outcome: str, now: datetime
+) -> bool:
+    """Mark an open alert resolved; False when it already was (the single conditional UPDATE decides)."""
+    result = await session.exec(
+        update(Alert)
+        .where(col(Alert.id) == alert_id, col(Alert.state) == AlertState.OPEN)
+        .values(state=AlertState.RESOLVED, resolved_at=now, resolved_by_member_id=member_id, outcome=outcome)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_handled(session: AsyncSession, *, alert_id: int, now: datetime) -> bool:
+    """Record the moment every required service had acknowledged; True only the first time."""
+    result = await session.exec(
+        update(Alert).where(col(Alert.id) == alert_id, col(Alert.handled_at).is_(None)).values(handled_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def raise_escalation_level(session: AsyncSession, *, alert_id: int, level: int) -> None:
+    """Remember the highest escalation step that ran."""
+    await session.exec(
+        update(Alert)
+        .where(col(Alert.id) == alert_id, col(Alert.escalation_level) < level)
+        .values(escalation_level=level)
+    )
+
+
+# ----- recipients -------------------------------------------------------------------------------------------
+
+
+async def add_recipient(session: AsyncSession, *, recipient: AlertRecipient) -> AlertRecipient | None:
+    """Add a member's copy; None when they already have one."""
+    try:
+        async with session.begin_nested():
+            session.add(recipient)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return recipient
+
+
+async def get_recipient(session: AsyncSession, *, alert_id: int, member_id: int) -> AlertRecipient | None:
+    """A member's copy of an alert, if they received one."""
+    return (
+        await session.exec(
+            select(AlertRecipient).where(
+                AlertRecipient.alert_id == alert_id, AlertRecipient.member_id == member_id
+            )
+        )
+    ).first()
+
+
+async def list_recipients(session: AsyncSession, *, alert_id: int) -> list[AlertRecipient]:
+    """Every copy of an alert."""
+    query = select(AlertRecipient).where(AlertRecipient.alert_id == alert_id).order_by(col(AlertRecipient.id))
+    return list((await session.exec(query)).all())
+
+
+async def record_receipt(session: AsyncSession, *, recipient_id: int, kind: AckKind, now: datetime) -> bool:
+    """Record a member's own seen / taking-action; True when it is new for them."""
+    column = AlertRecipient.seen_at if kind == AckKind.SEEN else AlertRecipient.action_at
+    values: dict[str, Any] = {column.key: now}  # type: ignore[attr-defined]
+    result = await session.exec(
+        update(AlertRecipient)
+        .where(col(AlertRecipient.id) == recipient_id, col(column).is_(None))
+        .values(**values)
+    )
+    if kind == AckKind.ACTION:
+        # Taking action implies having seen it.
+        await session.exec(
+            update(AlertRecipient)
+            .where(col(AlertRecipient.id) == recipient_id, col(AlertRecipient.seen_at).is_(None))
+            .values(seen_at=now)
+        )
+    return bool(result.rowcount)
+
+
+# ----- acknowledgements -------------------------------------------------------------------------------------
+
+
+async def acknowledge(
+    session: AsyncSession,
+    *,
+    alert: Alert,
+    post_code: str,
+    service_code: str,
+    member_id: int,
+    kind: AckKind,
+    now: datetime,
+) -> tuple[AlertAck, str]:
+    """Acknowledge for a service; returns the service's ack row and 'first', 'upgraded' or 'already'."""
+    assert alert.id is not None
+    values = {
+        "alert_id": alert.id,
+        "post_code": post_code,
+        "service_code": service_code,
+        "kind": kind,
+        "member_id": member_id,
+        "acked_at": now,
+        "seconds_to_ack": max(0.0, (now - alert.raised_at).total_seconds()),
+        "action_member_id": member_id if kind == AckKind.ACTION else None,
+        "action_at": now if kind == AckKind.ACTION else None,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One atomic statement: of two members of a service pressing at once, exactly one row is written.
+    result = await session.exec(insert(AlertAck).values(**values).on_conflict_do_nothing())
+    outcome = "first" if result.rowcount else "already"
+    if outcome == "already" and kind == AckKind.ACTION:
+        upgraded = await session.exec(
+            update(AlertAck)
+            .where(
+                col(AlertAck.alert_id) == alert.id,
+                col(AlertAck.post_code) == post_code,
+                col(AlertAck.service_code) == service_code,
+                col(AlertAck.kind) == AckKind.SEEN,
+            )
+            .values(kind=AckKind.ACTION, action_member_id=member_id, action_at=now)
+        )
+        if upgraded.rowcount:
+            outcome = "upgraded"
+    row = (
+        await session.exec(
+            select(AlertAck)
+            .where(
+                AlertAck.alert_id == alert.id,
+                AlertAck.post_code == post_code,
+                AlertAck.service_code == service_code,
+            )
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    return row, outcome
+
+
+async def list_acks(session: AsyncSession, *, alert_id: int) -> list[AlertAck]:
+    """Every service acknowledgement of an alert, first first."""
+    query = select(AlertAck).where(AlertAck.alert_id == alert_id).order_by(col(AlertAck.acked_at))
+    return list((await session.exec(query.execution_options(populate_existing=True))).all())
+
+
+def pending_required(alert: Alert, acks: list[AlertAck]) -> list[tuple[str, str]]:
+    """Required (post, service) pairs that have not acknowledged yet."""
+    done = {pair(a.post_code, a.service_code) for a in acks}
+    return [split_pair(p) for p in alert.required if p not in done]
+
+
+async def ack_times(
+    session: AsyncSession, *, post_code: str | None = None, since: datetime | None = None
+) -> list[tuple[int, str, str, float]]:
+    """(alert id, post, service, seconds to first acknowledgement) rows for coordinators' reports."""
+    query = select(
+        AlertAck.alert_id, AlertAck.post_code, AlertAck.service_code, AlertAck.seconds_to_ack
+    ).join(Alert, col(Alert.id) == col(AlertAck.alert_id))
+    if post_code is not None:
+        query = query.where(Alert.post_code == post_code)
+    if since is not None:
+        query = query.where(col(Alert.raised_at) >= since)
+    return [tuple(row) for row in (await session.exec(query)).all()]  # type: ignore[misc]
+
+
+async def count_open(session: AsyncSession, *, post_code: str) -> int:
+    """How many alerts are open at a post."""
+    query = (
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.post_code == post_code, Alert.state == AlertState.OPEN)
+    )
+    return int((await session.exec(query)).one())
+
+
+def window(now: datetime, seconds: float) -> datetime:
+    """The start of a look-back window."""
+    return now - timedelta(seconds=seconds)

@@ -1,0 +1,751 @@
+"""Raising an alert: the guided conversation, the one-line form, and the fan-out to every recipient.
+
+Commands: /alert [severity category: text]; the persistent "🚨 Alert" button.
+Callback prefix: al (cat, sev, ok, no). The draft lives in the database (one per member): a restart, a double
+tap or a repeated update never loses it or turns it into two alerts.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import unicodedata
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.access import Action, can
+from bot.callbacks import CallbackData, encode
+from bot.config import AlertCategory, Config
+from bot.i18n import N_, Translator, translator
+from bot.keyboards import columns, inline
+from bot.runtime import LiaisonContext, Runtime
+from bot.texts import member_translator, post_name
+from db import alerts as store
+from db.alerts import AckKind, Alert, AlertDraft, AlertRecipient, DraftStep, Severity
+from db.audit import record_action
+from db.members import Member, list_members
+from db.outbox import Priority, enqueue_message
+from handlers.alert_cards import (
+    ALERT_BUTTON_TEXTS,
+    CardState,
+    alert_keyboard,
+    card_markup,
+    category_label,
+    is_full_reader,
+    map_link,
+    may_resolve,
+    render_card,
+    severity_label,
+)
+
+logger = logging.getLogger(__name__)
+
+SKIP = N_("⏭ Skip")
+SKIP_TEXTS = frozenset({"⏭ Skip", "⏭ Passer", "skip", "passer"})
+CANCEL_TEXTS = frozenset({"/cancel", "/annuler"})
+# A resent message (same author, category, severity and text) within this window is the same alert.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+SEVERITY_PRIORITY = {
+    Severity.URGENT: Priority.URGENT,
+    Severity.IMPORTANT: Priority.HIGH,
+    Severity.INFO: Priority.NORMAL,
+}
+SEVERITY_WORDS = {
+    "urgent": Severity.URGENT,
+    "urgente": Severity.URGENT,
+    "urgence": Severity.URGENT,
+    "important": Severity.IMPORTANT,
+    "importante": Severity.IMPORTANT,
+    "info": Severity.INFO,
+    "infos": Severity.INFO,
+    "information": Severity.INFO,
+}
+# Extra words for the one-line form, beyond each category's code and names.
+CATEGORY_ALIASES = {
+    "sante": "health",
+    "sanitaire": "health",
+    "securite": "security",
+    "migratoire": "migration",
+    "migrants": "migration",
+    "contrebande": "smuggling",
+    "fraude": "smuggling",
+    "douane": "smuggling",
+    "customs": "smuggling",
+    "faune": "wildlife",
+    "foret": "wildlife",
+    "forest": "wildlife",
+    "epidemie": "epidemic",
+    "epidemique": "epidemic",
+    "autre": "other",
+}
+
+
+def fold(word: str) -> str:
+    """Lower-case without accents, so 'Santé' and 'sante' match."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+
+
+def category_words(config: Config) -> dict[str, str]:
+    """Every word the one-line form accepts for a category."""
+    words = {fold(a): code for a, code in CATEGORY_ALIASES.items() if _has(config, code)}
+    for category in config.alerts.categories:
+        words[fold(category.code)] = category.code
+        words[fold(category.name.fr)] = category.code
+        words[fold(category.name.en)] = category.code
+    return words
+
+
+def _has(config: Config, code: str) -> bool:
+    return any(c.code == code for c in config.alerts.categories)
+
+
+def parse_one_line(config: Config, args: str) -> tuple[Severity, str, str] | None:
+    """'urgent health: fever at gate 2' → (severity, category, text); None when it cannot be read."""
+    head, colon, body = args.partition(":")
+    words = head.split()
+    if not colon:
+        # Without a colon, the first two words are the severity and the category.
+        words, body = head.split()[:2], " ".join(head.split()[2:])
+    severity = category = None
+    known = category_words(config)
+    for word in words:
+        key = fold(word)
+        if key in SEVERITY_WORDS and severity is None:
+            severity = SEVERITY_WORDS[key]
+        elif key in known and category is None:
+            category = known[key]
+        else:
+            return None
+    if severity is None or category is None or not body.strip():
+        return None
+    return severity, category, body.strip()
+
+
+def priority_of(severity: str) -> Priority:
+    """Delivery priority of a severity."""
+    return SEVERITY_PRIORITY.get(Severity(severity), Priority.NORMAL)
+
+
+def required_pairs(config: Config, category: AlertCategory, posts: list[str]) -> list[str]:
+    """(post, service) pairs that must acknowledge: the category's services at each post (all if none)."""
+    pairs: list[str] = []
+    for post_code in posts:
+        present = config.post_services(post_code)
+        wanted = (
+            [s for s in present if s in category.required_services] if category.required_services else present
+        )
+        pairs += [store.pair(post_code, s) for s in wanted]
+    return pairs
+
+
+def alert_posts(config: Config, category: AlertCategory, post_code: str) -> list[str]:
+    """The author's post, plus its partners for cross-border categories."""
+    return [post_code, *config.post(post_code).partners] if category.cross_border else [post_code]
+
+
+# ----- the fan-out ------------------------------------------------------------------------------------------
+
+
+async def publish_alert(session: AsyncSession, runtime: Runtime, author: Member, alert: Alert) -> int:
+    """Fan a new alert out: copies for every recipient, the author's service ack, escalation steps.
+
+    Runs in the caller's transaction: the alert, its outbox rows and its schedule commit together or not.
+    """
+    assert alert.id is not None
+    now = alert.raised_at
+    recipients: list[tuple[Member, str]] = []
+    for post_code in alert.posts:
+        recipients += [(m, post_code) for m in await list_members(session, post_code=post_code)]
+    if author.id not in {m.id for m, _ in recipients}:
+        recipients.append((author, alert.post_code))
+    # The author's own service knows: it counts as that service having seen the alert.
+    if author.service_code:
+        await store.acknowledge(
+            session,
+            alert=alert,
+            post_code=alert.post_code,
+            service_code=author.service_code,
+            member_id=author.id or 0,
+            kind=AckKind.SEEN,
+            now=now,
+        )
+    state = CardState(
+        alert, await store.list_acks(session, alert_id=alert.id), {author.id or 0: author.display_name}
+    )
+    priority = priority_of(alert.severity)
+    silent = alert.severity == Severity.INFO
+    for member, post_code in recipients:
+        assert member.id is not None
+        full = is_full_reader(member, alert)
+        recipient = AlertRecipient(
+            alert_id=alert.id,
+            member_id=member.id,
+            post_code=post_code,
+            service_code=member.service_code,
+            card_key=store.card_key(alert.id, member.id),
+            full=full,
+            notified_at=now,
+        )
+        if await store.add_recipient(session, recipient=recipient) is None:
+            continue
+        await send_copy(session, runtime, state, member, recipient, priority=priority, silent=silent, now=now)
+    await _schedule_escalation(session, runtime, alert)
+    await record_action(
+        session,
+        action="alert.raised",
+        at=now,
+        actor_member_id=author.id,
+        object_type="alert",
+        object_id=alert.id,
+        post_code=alert.post_code,
+        details={
+            "category": alert.category,
+            "severity": alert.severity,
+            "posts": alert.posts,
+            "required": alert.required,
+            "location": alert.latitude is not None,
+            "photo": alert.photo_file_id is not None,
+        },
+    )
+    await record_action(
+        session,
+        action="alert.delivered",
+        at=now,
+        actor_member_id=author.id,
+        object_type="alert",
+        object_id=alert.id,
+        post_code=alert.post_code,
+        details={"recipients": len(recipients), "priority": int(priority), "silent": silent},
+    )
+    return len(recipients)
+
+
+async def send_copy(
+    session: AsyncSession,
+    runtime: Runtime,
+    state: CardState,
+    member: Member,
+    recipient: AlertRecipient,
+    *,
+    priority: Priority,
+    silent: bool,
+    now: datetime,
+    card: bool = True,
+) -> None:
+    """Queue one member's copy (the card, then the photo by file id)."""
+    config, alert = runtime.config, state.alert
+    language = member.language or _language(config, recipient.post_code)
+    tr = translator(language)
+    text = render_card(
+        config,
+        state,
+        language=language,
+        reader_post=recipient.post_code,
+        reader_service=member.service_code,
+        full=recipient.full,
+    )
+    await enqueue_message(
+        session,
+        chat_id=member.chat_id,
+        text=text,
+        priority=priority,
+        member_id=member.id,
+        reply_markup=card_markup(tr, alert, can_resolve=may_resolve(member, alert)),
+        silent=silent,
+        ref=("alert", alert.id or 0),
+        card_key=recipient.card_key if card else None,
+        now=now,
+    )
+    if alert.photo_file_id:
+        caption = tr.gettext("📷 Alert #{id}").format(id=alert.id)
+        await enqueue_message(
+            session,
+            chat_id=member.chat_id,
+            text=caption,
+            photo=alert.photo_file_id,
+            priority=priority,
+            member_id=member.id,
+            silent=True,
+            ref=("alert", alert.id or 0),
+            now=now,
+        )
+
+
+def _language(config: Config, post_code: str | None) -> str | None:
+    try:
+        return config.post(post_code).language if post_code else None
+    except KeyError:
+        return None
+
+
+async def _schedule_escalation(session: AsyncSession, runtime: Runtime, alert: Alert) -> None:
+    """One scheduled step per rung of the severity's ladder (none when nothing is required)."""
+    if not store.pending_required(alert, await store.list_acks(session, alert_id=alert.id or 0)):
+        return
+    from bot.scheduler.api import schedule_once
+
+    ladder = runtime.config.alerts.escalation.get(alert.severity, ())  # type: ignore[call-overload]
+    for index, step in enumerate(ladder, start=1):
+        await schedule_once(
+            session,
+            key=f"al:{alert.id}:esc:{index}",
+            kind="alert_escalation",
+            run_at=alert.raised_at + timedelta(minutes=step.after_minutes),
+            payload={"alert_id": alert.id, "step": index},
+            post_code=alert.post_code,
+            now=alert.raised_at,
+        )
+
+
+async def raise_alert(
+    session: AsyncSession,
+    runtime: Runtime,
+    author: Member,
+    *,
+    token: str,
+    category: str,
+    severity: str,
+    text: str,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    photo: str | None = None,
+) -> tuple[Alert, bool]:
+    """Create and fan out an alert; (existing, False) for a duplicate token or a resent identical one."""
+    config, now = runtime.config, runtime.clock.now()
+    existing = await store.get_alert_by_token(session, client_token=token)
+    if existing is None:
+        existing = await store.find_recent_duplicate(
+            session,
+            author_member_id=author.id or 0,
+            category=category,
+            severity=severity,
+            text=text,
+            since=now - DUPLICATE_WINDOW,
+        )
+    if existing is not None:
+        return existing, False
+    definition = config.category(category)
+    posts = alert_posts(config, definition, author.post_code or "")
+    alert = Alert(
+        client_token=token,
+        post_code=author.post_code or "",
+        author_member_id=author.id or 0,
+        author_service_code=author.service_code,
+        category=category,
+        severity=severity,
+        text=text,
+        latitude=latitude,
+        longitude=longitude,
+        photo_file_id=photo,
+        posts=posts,
+        required=required_pairs(config, definition, posts),
+        raised_at=now,
+    )
+    created = await store.create_alert(session, alert=alert)
+    if created is None:
+        again = await store.get_alert_by_token(session, client_token=token)
+        assert again is not None
+        return again, False
+    await publish_alert(session, runtime, author, created)
+    return created, True
+
+
+# ----- the conversation -------------------------------------------------------------------------------------
+
+
+def _refuse_reason(member: Member | None) -> bool:
+    return member is None or not member.post_code or not can(member, Action.RAISE_ALERT, member.post_code)
+
+
+def category_keyboard(config: Config, tr: Translator, draft_id: int) -> object:
+    """One button per configured category, then Cancel."""
+    buttons = [
+        (category_label(config, tr, c.code), encode("al", "cat", draft_id, c.code))
+        for c in config.alerts.categories
+    ]
+    keyboard = columns(buttons, 2)
+    return inline(
+        [
+            *([(b.text, b.callback_data) for b in row] for row in keyboard.inline_keyboard),
+            [(tr.gettext("❌ Cancel"), encode("al", "no", draft_id))],
+        ]
+    )
+
+
+def severity_keyboard(tr: Translator, draft_id: int) -> object:
+    """Info, important, urgent, then Cancel."""
+    return inline(
+        [
+            [
+                (severity_label(tr, s), encode("al", "sev", draft_id, s))
+                for s in (Severity.INFO, Severity.IMPORTANT)
+            ],
+            [(severity_label(tr, Severity.URGENT), encode("al", "sev", draft_id, Severity.URGENT))],
+            [(tr.gettext("❌ Cancel"), encode("al", "no", draft_id))],
+        ]
+    )
+
+
+def location_keyboard(tr: Translator) -> ReplyKeyboardMarkup:
+    """Telegram's share-location button and Skip."""
+    return ReplyKeyboardMarkup(
+        [
+            [KeyboardButton(tr.gettext("📍 Share my location"), request_location=True)],
+            [KeyboardButton(tr.gettext(SKIP))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def skip_keyboard(tr: Translator) -> ReplyKeyboardMarkup:
+    """Just Skip."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(tr.gettext(SKIP))]], resize_keyboard=True, one_time_keyboard=True
+    )
+
+
+def summary_text(config: Config, tr: Translator, draft: AlertDraft, member: Member) -> str:
+    """What will be sent, for a last look before confirming."""
+    lines = [
+        "<b>" + html.escape(tr.gettext("Check your alert")) + "</b>",
+        tr.gettext("Category: {category}").format(
+            category=html.escape(category_label(config, tr, draft.category or ""))
+        ),
+        tr.gettext("Severity: {severity}").format(severity=severity_label(tr, draft.severity or "")),
+        tr.gettext("Post: {post}").format(post=html.escape(post_name(config, member.post_code))),
+    ]
+    if draft.latitude is not None and draft.longitude is not None:
+        lines.append(map_link(draft.latitude, draft.longitude))
+    if draft.photo_file_id:
+        lines.append(tr.gettext("📷 Photo attached."))
+    category = config.category(draft.category or "")
+    if category.cross_border:
+        lines.append(tr.gettext("🌍 Cross-border: the partner post receives it too."))
+    lines += ["", html.escape(draft.text or "")]
+    return "\n".join(lines)
+
+
+def confirm_keyboard(tr: Translator, draft_id: int) -> object:
+    """Send or cancel."""
+    return inline(
+        [
+            [
+                (tr.gettext("✅ Send"), encode("al", "ok", draft_id)),
+                (tr.gettext("❌ Cancel"), encode("al", "no", draft_id)),
+            ]
+        ]
+    )
+
+
+async def start_conversation(update: Update, context: LiaisonContext) -> None:
+    """Open a fresh draft and ask for the category."""
+    member, message = context.member, update.effective_message
+    tr = member_translator(member)
+    if _refuse_reason(member):
+        await message.reply_text(tr.gettext("Only agents of a post can raise an alert."))
+        return
+    assert member is not None and member.id is not None
+    runtime = context.runtime
+    async with runtime.db.transaction() as session:
+        draft, fresh = await store.start_draft(
+            session,
+            member_id=member.id,
+            token=f"{message.chat_id}:{message.message_id}",
+            now=runtime.clock.now(),
+        )
+    if not fresh:
+        return  # the same message delivered twice: its question is already on screen
+    await message.reply_text(
+        tr.gettext("🚨 New alert. What is it about?"),
+        reply_markup=category_keyboard(runtime.config, tr, draft.id or 0),
+    )
+
+
+async def alert_command(update: Update, context: LiaisonContext) -> None:
+    """/alert: the guided conversation, or the one-line form when text follows."""
+    message = update.effective_message
+    args = (message.text or "").partition(" ")[2].strip()
+    if not args:
+        await start_conversation(update, context)
+        return
+    member = context.member
+    tr = member_translator(member)
+    if _refuse_reason(member):
+        await message.reply_text(tr.gettext("Only agents of a post can raise an alert."))
+        return
+    assert member is not None
+    runtime = context.runtime
+    parsed = parse_one_line(runtime.config, args)
+    if parsed is None:
+        await message.reply_text(one_line_help(runtime.config, tr))
+        return
+    severity, category, text = parsed
+    limit = runtime.config.alerts.max_text_length
+    if len(text) > limit:
+        await message.reply_text(too_long(tr, len(text), limit))
+        return
+    async with runtime.db.transaction() as session:
+        alert, created = await raise_alert(
+            session,
+            runtime,
+            member,
+            token=f"m:{message.chat_id}:{message.message_id}",
+            category=category,
+            severity=severity,
+            text=text,
+        )
+        count = await _recipient_count(session, alert)
+    await message.reply_text(sent_text(tr, alert, count, created), reply_markup=alert_keyboard(tr))
+
+
+async def _recipient_count(session: AsyncSession, alert: Alert) -> int:
+    return len(await store.list_recipients(session, alert_id=alert.id or 0))
+
+
+def sent_text(tr: Translator, alert: Alert, count: int, created: bool) -> str:
+    """The author's confirmation."""
+    if not created:
+        return tr.gettext("This alert was already sent (#{id}); it was not sent twice.").format(id=alert.id)
+    return tr.ngettext(
+        "✅ Alert #{id} sent to {n} person.", "✅ Alert #{id} sent to {n} people.", count
+    ).format(id=alert.id, n=count)
+
+
+def too_long(tr: Translator, length: int, limit: int) -> str:
+    """Refusal of an oversized text, stating the limit."""
+    return tr.gettext(
+        "This text is too long ({length} characters). The limit is {limit} characters: shorten it and "
+        "send it again."
+    ).format(length=tr.number(length), limit=tr.number(limit))
+
+
+def one_line_help(config: Config, tr: Translator) -> str:
+    """How to write the one-line form."""
+    categories = ", ".join(c.code for c in config.alerts.categories)
+    return tr.gettext(
+        "I could not read this alert. Write: /alert &lt;severity&gt; &lt;category&gt;: &lt;text&gt;, "
+        "for example <code>/alert urgent health: traveller with high fever at gate 2</code>.\n"
+        "Severities: urgent, important, "
+        "info. Categories: {categories}.\nOr send /alert alone to be guided."
+    ).format(categories=html.escape(categories))
+
+
+async def draft_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
+    """Category, severity, send and cancel buttons of the conversation."""
+    query, member, runtime = update.callback_query, context.member, context.runtime
+    tr = member_translator(member)
+    draft_id = data.int_arg(0)
+    if member is None or member.id is None or draft_id is None:
+        await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
+        return
+    now = runtime.clock.now()
+    if data.action == "no":
+        async with runtime.db.transaction() as session:
+            dropped = await store.drop_draft(session, member_id=member.id, draft_id=draft_id)
+        await query.answer(tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
+        if dropped:
+            await query.edit_message_text(tr.gettext("Alert cancelled. Nothing was sent."))
+            await query.message.reply_text(
+                tr.gettext("Ready when you need it."), reply_markup=alert_keyboard(tr)
+            )
+        return
+    if data.action == "ok":
+        await _confirm(update, context, draft_id)
+        return
+    value = data.args[1] if len(data.args) > 1 else ""
+    if data.action == "cat":
+        if not _has(runtime.config, value):
+            await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
+            return
+        async with runtime.db.transaction() as session:
+            moved = await store.advance_draft(
+                session,
+                draft_id=draft_id,
+                member_id=member.id,
+                from_steps=(DraftStep.CATEGORY, DraftStep.SEVERITY),
+                to_step=DraftStep.SEVERITY,
+                now=now,
+                category=value,
+            )
+        if not moved:
+            await query.answer(tr.gettext("This draft is closed."), show_alert=True)
+            return
+        await query.answer()
+        await query.edit_message_text(
+            tr.gettext("Category: {category}. How serious is it?").format(
+                category=html.escape(category_label(runtime.config, tr, value))
+            ),
+            reply_markup=severity_keyboard(tr, draft_id),
+        )
+        return
+    if data.action == "sev":
+        if value not in {s.value for s in Severity}:
+            await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
+            return
+        async with runtime.db.transaction() as session:
+            moved = await store.advance_draft(
+                session,
+                draft_id=draft_id,
+                member_id=member.id,
+                from_steps=(DraftStep.SEVERITY,),
+                to_step=DraftStep.LOCATION,
+                now=now,
+                severity=value,
+            )
+        if not moved:
+            await query.answer(tr.gettext("This draft is closed."), show_alert=True)
+            return
+        await query.answer()
+        await query.edit_message_text(
+            tr.gettext("Severity: {severity}.").format(severity=severity_label(tr, value))
+        )
+        await query.message.reply_text(
+            tr.gettext("Where? Share your location with the button below, or skip."),
+            reply_markup=location_keyboard(tr),
+        )
+        return
+    await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
+
+
+async def _confirm(update: Update, context: LiaisonContext, draft_id: int) -> None:
+    """Send the alert once, whatever the number of taps."""
+    query, member, runtime = update.callback_query, context.member, context.runtime
+    assert member is not None and member.id is not None
+    tr = member_translator(member)
+    if _refuse_reason(member):
+        await query.answer(tr.gettext("Only agents of a post can raise an alert."), show_alert=True)
+        return
+    async with runtime.db.transaction() as session:
+        draft = await store.consume_draft(
+            session, draft_id=draft_id, member_id=member.id, step=DraftStep.CONFIRM
+        )
+        if draft is None:
+            alert, created, count = None, False, 0
+        else:
+            alert, created = await raise_alert(
+                session,
+                runtime,
+                member,
+                token=f"d:{draft.token}",
+                category=draft.category or "other",
+                severity=draft.severity or Severity.IMPORTANT,
+                text=draft.text or "",
+                latitude=draft.latitude,
+                longitude=draft.longitude,
+                photo=draft.photo_file_id,
+            )
+            count = await _recipient_count(session, alert)
+    if alert is None:
+        # A double tap, a repeated update, or an old summary: nothing more is sent.
+        await query.answer(tr.gettext("Already sent: an alert is only sent once."))
+        return
+    await query.answer(
+        tr.gettext("Sent.") if created else tr.gettext("Already sent: an alert is only sent once.")
+    )
+    await query.edit_message_reply_markup(reply_markup=None)
+    await query.message.reply_text(sent_text(tr, alert, count, created), reply_markup=alert_keyboard(tr))
+
+
+async def draft_input(update: Update, context: LiaisonContext) -> None:
+    """Location, photo, text and outcome answers; anything else goes on to the other features."""
+    member, message, runtime = context.member, update.effective_message, context.runtime
+    if member is None or member.id is None or message is None:
+        return
+    text = message.text
+    if text is not None and text.strip() in ALERT_BUTTON_TEXTS:
+        return  # the alert button starts a new alert (handled in the features' group)
+    async with runtime.db.sessions() as session:
+        draft = await store.get_draft(session, member_id=member.id)
+    if draft is None:
+        return
+    tr = member_translator(member)
+    if text is not None and text.strip().split("@")[0].lower() in CANCEL_TEXTS:
+        async with runtime.db.transaction() as session:
+            await store.drop_draft(session, member_id=member.id)
+        await message.reply_text(
+            tr.gettext("Alert cancelled. Nothing was sent."), reply_markup=alert_keyboard(tr)
+        )
+        raise ApplicationHandlerStop
+    if text is not None and text.startswith("/"):
+        return  # another command: leave the draft where it is
+    if draft.step == DraftStep.OUTCOME:
+        from handlers.alerts import receive_outcome
+
+        await receive_outcome(update, context, draft)
+        raise ApplicationHandlerStop
+    if draft.step not in (DraftStep.LOCATION, DraftStep.PHOTO, DraftStep.TEXT):
+        return  # a button is expected: typed text is not for this draft
+    await _draft_answer(update, context, draft, tr)
+    raise ApplicationHandlerStop
+
+
+async def _draft_answer(update: Update, context: LiaisonContext, draft: AlertDraft, tr: Translator) -> None:
+    """Store one answer of the location, photo or text steps and ask the next question."""
+    member, message, runtime = context.member, update.effective_message, context.runtime
+    assert member is not None and member.id is not None and draft.id is not None
+    now, limit = runtime.clock.now(), runtime.config.alerts.max_text_length
+    text = (message.text or message.caption or "").strip()
+    skipping = message.text is not None and fold(message.text.strip()) in {fold(s) for s in SKIP_TEXTS}
+    values: dict[str, object] = {}
+    if draft.step == DraftStep.LOCATION and message.location is not None:
+        values = {"latitude": message.location.latitude, "longitude": message.location.longitude}
+        to_step = DraftStep.PHOTO
+    elif draft.step in (DraftStep.LOCATION, DraftStep.PHOTO) and skipping:
+        to_step = DraftStep.PHOTO if draft.step == DraftStep.LOCATION else DraftStep.TEXT
+    elif draft.step in (DraftStep.LOCATION, DraftStep.PHOTO) and message.photo:
+        values = {"photo_file_id": message.photo[-1].file_id}
+        to_step = DraftStep.TEXT
+    elif text and message.location is None:
+        # Text typed at any of these steps is the alert's text: the remaining optional steps are skipped.
+        if len(text) > limit:
+            await message.reply_text(too_long(tr, len(text), limit))
+            return
+        values["text"] = text
+        to_step = DraftStep.CONFIRM
+    else:
+        await message.reply_text(
+            _question(draft.step, tr, limit), reply_markup=_step_keyboard(draft.step, tr)
+        )
+        return
+    async with runtime.db.transaction() as session:
+        moved = await store.advance_draft(
+            session,
+            draft_id=draft.id,
+            member_id=member.id,
+            from_steps=(draft.step,),
+            to_step=to_step,
+            now=now,
+            **values,
+        )
+        fresh = await store.get_draft(session, member_id=member.id) if moved else None
+    if fresh is None:
+        return  # a repeated update already moved it
+    if to_step == DraftStep.CONFIRM:
+        await message.reply_text(tr.gettext("Ready."), reply_markup=ReplyKeyboardRemove())
+        await message.reply_text(
+            summary_text(runtime.config, tr, fresh, member), reply_markup=confirm_keyboard(tr, draft.id)
+        )
+        return
+    await message.reply_text(_question(to_step, tr, limit), reply_markup=_step_keyboard(to_step, tr))
+
+
+def _question(step: str, tr: Translator, limit: int) -> str:
+    if step == DraftStep.LOCATION:
+        return tr.gettext("Where? Share your location with the button below, or skip.")
+    if step == DraftStep.PHOTO:
+        return tr.gettext("A photo? Send one, or skip.")
+    return tr.gettext("Now write what is happening (up to {limit} characters).").format(
+        limit=tr.number(limit)
+    )
+
+
+def _step_keyboard(step: str, tr: Translator) -> object:
+    if step == DraftStep.LOCATION:
+        return location_keyboard(tr)
+    if step == DraftStep.PHOTO:
+        return skip_keyboard(tr)
+    return ReplyKeyboardRemove()
