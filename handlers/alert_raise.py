@@ -624,8 +624,9 @@ async def _confirm(update: Update, context: LiaisonContext, draft_id: int) -> No
             session, draft_id=draft_id, member_id=member.id, step=DraftStep.CONFIRM
         )
         if draft is None:
-            alert, created, count = None, False, 0
+            alert, created, count, summary = None, False, 0, ""
         else:
+            summary = summary_text(runtime.config, tr, draft, member)
             alert, created = await raise_alert(
                 session,
                 runtime,
@@ -646,7 +647,8 @@ async def _confirm(update: Update, context: LiaisonContext, draft_id: int) -> No
     await query.answer(
         tr.gettext("Sent.") if created else tr.gettext("Already sent: an alert is only sent once.")
     )
-    await query.edit_message_reply_markup(reply_markup=None)
+    # The summary stays readable, without its buttons (editMessageReplyMarkup trips PTB's parse_mode default).
+    await query.edit_message_text(summary, reply_markup=None)
     await query.message.reply_text(sent_text(tr, alert, count, created), reply_markup=alert_keyboard(tr))
 
 
@@ -725,7 +727,9 @@ async def _draft_answer(update: Update, context: LiaisonContext, draft: AlertDra
     if fresh is None:
         return  # a repeated update already moved it
     if to_step == DraftStep.CONFIRM:
-        await message.reply_text(tr.gettext("Ready."), reply_markup=ReplyKeyboardRemove())
+        if draft.step != DraftStep.TEXT:
+            # The location/photo keyboard is still up: take it down before the summary's inline buttons.
+            await message.reply_text(tr.gettext("Ready."), reply_markup=ReplyKeyboardRemove())
         await message.reply_text(
             summary_text(runtime.config, tr, fresh, member), reply_markup=confirm_keyboard(tr, draft.id)
         )
