@@ -390,7 +390,7 @@ async def remind_confirm(update: Update, context: LiaisonContext) -> int:
     draft = context.user_data.pop(DRAFT, {})
     if data is None or data.action != "ok":
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await _close_summary(query, "✖")
         await update.effective_chat.send_message(_("Cancelled: no reminder was created."))
         return ConversationHandler.END
     post = draft.get("post")
@@ -451,12 +451,20 @@ async def remind_confirm(update: Update, context: LiaisonContext) -> int:
             details={"key": key, "repeat": payload["repeat"]},
         )
     await query.answer(_("Saved"))
-    await query.edit_message_reply_markup(None)
+    await _close_summary(query, "✅")
     next_text = tr.short_datetime(job.next_run_at, zone) if job.next_run_at else "—"
     await update.effective_chat.send_message(
         _("Reminder saved. Next: {moment}. See /reminders to pause or delete it.").format(moment=next_text)
     )
     return ConversationHandler.END
+
+
+async def _close_summary(query: Any, mark: str) -> None:
+    """Drop the summary's buttons so it cannot be pressed again (keeping its text)."""
+    if query.message is None or not getattr(query.message, "text_html", None):
+        return
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_text(f"{query.message.text_html}\n{mark}", reply_markup=None)
 
 
 async def remind_cancel(update: Update, context: LiaisonContext) -> int:

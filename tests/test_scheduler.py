@@ -1,4 +1,4 @@
-"""The scheduler end to end: config reminders in each post's zone, restarts, missed runs, config edits, the API."""
+"""The scheduler end to end: config reminders in each zone, restarts, missed runs, config edits, the API."""
 
 from __future__ import annotations
 
@@ -236,7 +236,7 @@ async def test_config_change_updates_rows_without_duplicates(liaison: Harness, c
 
 # --- the API other features use ---------------------------------------------------------------------------
 
-RAN: list[tuple[str, datetime, bool]] = []
+runs: list[tuple[str, datetime, bool]] = []
 BROKEN = {"on": True}
 
 
@@ -244,7 +244,7 @@ async def echo_runner(
     session: Any, job: ScheduledJob, *, runtime: Runtime, due_at: datetime, late: bool
 ) -> None:
     """A test kind: queue the payload's text to one chat and note the run."""
-    RAN.append((job.key, due_at, late))
+    runs.append((job.key, due_at, late))
     await enqueue_message(
         session, chat_id=job.payload["chat_id"], text=job.payload["text"], now=runtime.clock.now()
     )
@@ -272,7 +272,7 @@ register_runner("test.audit", audit_runner)
 
 
 async def test_schedule_once_is_idempotent_wakes_the_scheduler_and_runs_once(liaison: Harness) -> None:
-    RAN.clear()
+    runs.clear()
     scheduler = liaison.runtime.scheduler
     assert scheduler is not None
     now = liaison.clock.now()
@@ -302,10 +302,10 @@ async def test_schedule_once_is_idempotent_wakes_the_scheduler_and_runs_once(lia
     )
     assert await scheduler.next_due() == now + timedelta(minutes=10)
     await liaison.advance(timedelta(minutes=9))
-    assert RAN == []
+    assert runs == []
     await liaison.advance(timedelta(minutes=1))
     await liaison.advance(timedelta(hours=1))
-    assert RAN == [("test:1", now + timedelta(minutes=10), False)]
+    assert runs == [("test:1", now + timedelta(minutes=10), False)]
     row = await job(liaison, "test:1")
     assert (row.state, row.next_run_at, row.run_count, row.claimed_by) == (JobState.DONE, None, 1, "test")
     notes = await liaison.rows(Notification, col(Notification.chat_id) == 42)
@@ -313,7 +313,7 @@ async def test_schedule_once_is_idempotent_wakes_the_scheduler_and_runs_once(lia
 
 
 async def test_cancel_by_key_and_prefix(liaison: Harness) -> None:
-    RAN.clear()
+    runs.clear()
     now = liaison.clock.now()
     async with liaison.db.transaction() as session:
         for key in ("test:alert:5:step:1", "test:alert:5:step:2", "test:alert:51:step:1", "test:other"):
@@ -329,7 +329,7 @@ async def test_cancel_by_key_and_prefix(liaison: Harness) -> None:
         assert await cancel(session, key="test:other") == 1
         assert await cancel(session, key="test:other") == 0
     await liaison.advance(timedelta(minutes=10))
-    assert [key for key, _, _ in RAN] == ["test:alert:51:step:1"]
+    assert [key for key, _, _ in runs] == ["test:alert:51:step:1"]
 
 
 async def test_failing_runner_leaves_nothing_half_done_and_retries(liaison: Harness) -> None:
