@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,10 +20,10 @@ LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 pytestmark = pytest.mark.slow
 
 
-async def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+async def wait_for(condition: Callable[[], bool], what: str, deadline_seconds: float = 20.0) -> None:
     """Wait for another process to act, with a deadline (this test crosses process boundaries)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + deadline_seconds
     while not _holds(condition):
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for: {what}")
