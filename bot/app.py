@@ -14,6 +14,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.runtime import RUNTIME_KEY, LiaisonContext, Runtime
+from bot.updates import PerUserUpdateProcessor
 from db.engine import Database
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,8 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .post_init(lifecycle.post_init)
         .post_shutdown(lifecycle.post_shutdown)
-        # Updates from different people are independent; the database serialises what must be.
-        .concurrent_updates(True)
+        # Different people concurrently; one person's updates in order (a double tap cannot interleave).
+        .concurrent_updates(PerUserUpdateProcessor())
     )
     if api_url:
         builder = builder.base_url(f"{api_url.rstrip('/')}").base_file_url(f"{api_url.rstrip('/')}/file")
