@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -15,6 +15,8 @@ from db.engine import request_wake
 from db.types import UTC_NOW, big_int_column, utc_column
 
 OUTBOX_WAKE = "outbox"
+# not_before of rows queued without an explicit `now`: due at once, whatever clock the worker runs on.
+DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Priority(IntEnum):
@@ -52,7 +54,7 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=UTC_NOW, sa_column=utc_column())
     chat_id: int = Field(sa_column=big_int_column(index=True))
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
-    # Bot API method and its parameters (without chat_id), e.g. sendMessage {"text": ..., "reply_markup": ...}.
+    # Bot API method and its parameters (without chat_id), e.g. sendMessage {"text": ..., "reply_markup": .}.
     method: str = Field(max_length=32)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     priority: int = Field(default=Priority.NORMAL)
@@ -86,7 +88,7 @@ async def enqueue_message(
     card_key: str | None = None,
     now: datetime | None = None,
 ) -> Notification:
-    """Queue one message for delivery in the caller's transaction (HTML text; photo by file id; or a location)."""
+    """Queue one message in the caller's transaction (HTML text; a photo by file id; or a location)."""
     payload: dict[str, Any]
     if location is not None:
         method, payload = "sendLocation", {"latitude": location[0], "longitude": location[1]}
@@ -111,6 +113,7 @@ async def enqueue_message(
         ref_id=ref[1] if ref else None,
         card_key=card_key,
     )
+    row.not_before = DUE_AT_ONCE
     if now is not None:
         row.created_at = now
         row.not_before = now
@@ -172,6 +175,7 @@ async def enqueue_card_edit(
         ref_id=original.ref_id,
         card_key=card_key,
     )
+    row.not_before = DUE_AT_ONCE
     if now is not None:
         row.created_at = now
         row.not_before = now
@@ -229,7 +233,7 @@ def _ready_filter(now: datetime) -> list[Any]:
 async def select_ready(
     session: AsyncSession, *, now: datetime, limit: int, lock: bool = False
 ) -> list[Notification]:
-    """Pending rows due now, most urgent and oldest first; `lock` skips rows another worker holds (PostgreSQL)."""
+    """Pending rows due now, most urgent and oldest first; `lock` skips rows another worker holds (PG)."""
     query = (
         select(Notification)
         .where(*_ready_filter(now))
@@ -285,39 +289,46 @@ async def defer_rows(session: AsyncSession, *, until: dict[int, datetime]) -> No
     conn = await session.connection()
     await conn.execute(
         update(table)
-        .where(table.c.id == bindparam("row_id"), table.c.state == DeliveryState.PENDING)
-        .values(not_before=bindparam("due")),
-        [{"row_id": row_id, "due": due} for row_id, due in until.items()],
+        .where(table.c.id == bindparam("b_row_id"), table.c.state == DeliveryState.PENDING.value)
+        .values(not_before=bindparam("b_due")),
+        [{"b_row_id": row_id, "b_due": due} for row_id, due in until.items()],
     )
 
 
 async def settle_rows(session: AsyncSession, *, outcomes: list[dict[str, Any]]) -> None:
-    """Write the outcome of sends: each dict has row_id, state, and optionally message_id, error, not_before."""
+    """Write outcomes of sends: row_id and state, optionally message_id, sent_at, error, not_before."""
+    if not outcomes:
+        return
     table = Notification.__table__
     conn = await session.connection()
+    columns = {
+        "message_id": "telegram_message_id",
+        "sent_at": "sent_at",
+        "error": "last_error",
+        "not_before": "not_before",
+        "state": "state",
+        "attempts": "attempts",
+    }
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for outcome in outcomes:
-        groups.setdefault(tuple(sorted(outcome)), []).append(outcome)
-    for keys, params in groups.items():
-        values: dict[str, Any] = {
-            "state": bindparam("state"),
-            "lease_until": None,
-            "claimed_by": None,
+        params = {
+            f"b_{key}": (value.value if isinstance(value, StrEnum) else value)
+            for key, value in outcome.items()
         }
-        if "message_id" in keys:
-            values["telegram_message_id"] = bindparam("message_id")
-        if "sent_at" in keys:
-            values["sent_at"] = bindparam("sent_at")
-        if "error" in keys:
-            values["last_error"] = bindparam("error")
-        if "not_before" in keys:
-            values["not_before"] = bindparam("not_before")
+        groups.setdefault(tuple(sorted(outcome)), []).append(params)
+    for keys, params in groups.items():
+        values: dict[str, Any] = {"lease_until": None, "claimed_by": None}
+        for key in keys:
+            if key in columns:
+                values[columns[key]] = bindparam(f"b_{key}")
         # A row reclaimed after its lease ran out may be pending again: a late answer still settles it.
         statement = (
             update(table)
             .where(
-                table.c.id == bindparam("row_id"),
-                table.c.state.in_((DeliveryState.SENDING, DeliveryState.PENDING)),
+                table.c.id == bindparam("b_row_id"),
+                or_(
+                    table.c.state == DeliveryState.SENDING.value, table.c.state == DeliveryState.PENDING.value
+                ),
             )
             .values(**values)
         )
@@ -377,7 +388,7 @@ async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: s
     return [int(i) for i in ids if i is not None]
 
 
-# ----- visibility ----------------------------------------------------------------------------------------------
+# ----- visibility -------------------------------------------------------------------------------------------
 
 
 class DeliveryTally(SQLModel):
@@ -444,3 +455,20 @@ async def delivery_tallies(
                 tally.unreachable += count
         tallies.append(tally)
     return tallies
+
+
+async def renew_leases(
+    session: AsyncSession, *, ids: list[int], claimed_by: str, lease_until: datetime
+) -> None:
+    """Extend the lease of rows this worker still holds (waiting out a long 429, say)."""
+    if not ids:
+        return
+    await session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(ids),
+            Notification.state == DeliveryState.SENDING,
+            Notification.claimed_by == claimed_by,
+        )
+        .values(lease_until=lease_until)
+    )

@@ -1,29 +1,519 @@
-"""PLACEHOLDER, to be replaced by the delivery engine (issue 3): interface only."""
+"""The delivery worker: claims outbox rows by priority, sends them within Telegram's limits, records outcomes.
+
+One loop per bot process. It is woken by every commit that enqueued rows (db.on_commit), claims a small
+batch (most urgent first) into memory, starts sends as the global rate, each chat's pace and the concurrency
+bound allow, and hands answers to a writer task that settles rows in batches. Claims carry a lease: rows of a
+process that died are taken back once it runs out (or at once by the same instance on restart).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+import random
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
 from telegram import Bot
 
 from bot.clock import Clock
 from bot.config import DeliveryConfig
+from bot.delivery.pacing import ChatPacer, GlobalLimiter
+from bot.delivery.sender import Job, Result, Verdict, send
+from db import outbox
+from db.audit import record_action
 from db.engine import Database
+from db.members import Member, mark_unreachable
+from db.outbox import EDIT_METHODS, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliveryStats:
+    """Counters since start, for logs, the bench and tests."""
+
+    sent: int = 0
+    retried: int = 0
+    flood: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    superseded: int = 0
+    deferred: int = 0
+    reclaimed: int = 0
 
 
 class DeliveryWorker:
-    """Sends outbox rows (interface placeholder)."""
+    """Sends outbox rows: urgent first, within Telegram's limits, at least once."""
 
-    def __init__(self, *, db: Database, bot: Bot, config: DeliveryConfig, clock: Clock, instance_id: str) -> None:
+    def __init__(
+        self, *, db: Database, bot: Bot, config: DeliveryConfig, clock: Clock, instance_id: str
+    ) -> None:
         self.db, self.bot, self.config, self.clock, self.instance_id = db, bot, config, clock, instance_id
+        self.limiter = GlobalLimiter(config.global_per_second, clock)
+        self.chats = ChatPacer.from_config(config, clock)
+        self.stats = DeliveryStats()
+        self._random = random.Random()
+        # Enough claimed rows to keep about half a second of sends ready, never fewer than the concurrency.
+        self._batch = max(config.concurrency * 2, math.ceil(config.global_per_second / 2))
+        self._horizon = max(0.2, 2.0 / config.global_per_second)
+        self._buffer: dict[int, Job] = {}
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._results: list[tuple[Job, Result]] = []
+        self._woken = True  # something was committed: look now, whatever the buffer holds
+        self._more = True  # the last claim was full: more rows may be ready
+        self._next_due: datetime | None = None
+        self._event: asyncio.Event | None = None
+        self._results_event: asyncio.Event | None = None
+        self._claim_lock: asyncio.Lock | None = None
+        self._write_lock: asyncio.Lock | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._stopping = False
+        db.on_commit(OUTBOX_WAKE, self.wake)
+
+    # ----- public interface ---------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True while the background loop runs."""
+        return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
-        """Start the background loop."""
+        """Take back rows a previous life of this instance left claimed; start the loop and the writer."""
+        self._ensure_primitives()
+        self._stopping = False
+        await self._recover()
+        self._writer = asyncio.create_task(self._write_loop(), name=f"delivery-writer-{self.instance_id}")
+        self._task = asyncio.create_task(self._run(), name=f"delivery-{self.instance_id}")
 
     async def stop(self) -> None:
-        """Stop the background loop, letting in-flight sends finish."""
+        """Stop the loop, let in-flight sends finish, record them, and give unsent claimed rows back."""
+        self._ensure_primitives()
+        self._stopping = True
+        self.wake()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+            except TimeoutError:
+                self._task.cancel()
+            except Exception:
+                logger.exception("delivery loop ended with an error")
+            self._task = None
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=30)
+        await self._flush()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+        await self._release_buffer()
 
     def wake(self) -> None:
         """Look at the outbox now (called after commits that enqueued rows)."""
+        self._woken = True
+        if self._event is not None:
+            self._event.set()
 
-    async def drain(self) -> int:
-        """Deliver every row that is ready now; returns how many were handled."""
-        return 0
+    async def drain(self, *, respect_limits: bool = False) -> int:
+        """Deliver every row that is ready now (including edits unblocked on the way); returns rows handled.
+
+        Without `respect_limits` pacing is ignored (chats still get their messages one at a time, in order),
+        so tests with a frozen clock never wait; with it, rows that would break a limit are left for later.
+        """
+        self._ensure_primitives()
+        assert self._claim_lock is not None
+        handled = 0
+        while True:
+            await self._fill(paced=respect_limits, force=True)
+            if not self._buffer and not self._in_flight:
+                handled += await self._flush()
+                # Writing may have unblocked edits whose original just went out.
+                if not self._woken:
+                    break
+                continue
+            launched = self._launch(paced=respect_limits)
+            if self._in_flight:
+                await asyncio.wait(list(self._in_flight.values()))
+            handled += await self._flush()
+            if not launched and not self._in_flight:
+                break  # everything left is paced out: leave it to the loop (or to a later drain)
+        if not self.running:
+            await self._release_buffer()
+        return handled
+
+    # ----- the loop ---------------------------------------------------------------------------------------
+
+    def _ensure_primitives(self) -> None:
+        if self._event is None:
+            self._event = asyncio.Event()
+            self._results_event = asyncio.Event()
+            self._claim_lock = asyncio.Lock()
+            self._write_lock = asyncio.Lock()
+
+    async def _run(self) -> None:
+        assert self._event is not None
+        next_sweep = self.clock.monotonic() + self.config.sweep_seconds
+        while not self._stopping:
+            self._event.clear()
+            try:
+                now = self.clock.monotonic()
+                if now >= next_sweep:
+                    await self._sweep()
+                    next_sweep = now + self.config.sweep_seconds
+                due = self._next_due is not None and self._next_due <= self.clock.now()
+                if self._woken or due or (self._more and len(self._buffer) < self._batch // 2):
+                    await self._fill(paced=True)
+                self._launch(paced=True)
+                timeout = self._next_wakeup(next_sweep) - self.clock.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database may be briefly unavailable: keep the loop alive, try again at the next sweep.
+                logger.exception("delivery loop error")
+                timeout = self.config.sweep_seconds
+            if self._stopping:
+                break
+            await self._wait(timeout)
+
+    async def _wait(self, seconds: float) -> None:
+        assert self._event is not None
+        if self._event.is_set():
+            return
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        waiter = asyncio.ensure_future(self._event.wait())
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, sleeper):
+                task.cancel()
+            await asyncio.gather(waiter, sleeper, return_exceptions=True)
+
+    def _next_wakeup(self, next_sweep: float) -> float:
+        """Monotonic time of the next thing worth doing (an event may come sooner)."""
+        now = self.clock.monotonic()
+        wakeup = next_sweep
+        if self._next_due is not None:
+            wakeup = min(wakeup, now + (self._next_due - self.clock.now()).total_seconds())
+        if self._more and len(self._buffer) < self._batch // 2:
+            wakeup = now
+        if self._buffer and len(self._in_flight) < self.config.concurrency:
+            global_at = self.limiter.ready_at()
+            for job in self._buffer.values():
+                if not self.chats.busy(job.chat_id):
+                    wakeup = min(wakeup, max(global_at, self.chats.ready_at(job.chat_id)))
+        return wakeup
+
+    async def _sweep(self) -> None:
+        """Safety net: take back expired claims, renew our own, look at the queue again."""
+        now = self.clock.now()
+        held = list(self._buffer) + list(self._in_flight)
+        async with self.db.transaction() as session:
+            count = await outbox.reclaim_expired(session, now=now)
+            await outbox.renew_leases(
+                session,
+                ids=held,
+                claimed_by=self.instance_id,
+                lease_until=now + timedelta(seconds=self.config.lease_seconds),
+            )
+        if count:
+            logger.warning("took back %d outbox rows whose sender's lease ran out", count)
+            self.stats.reclaimed += count
+        self._woken = True
+        self.chats.forget_idle()
+
+    async def _recover(self) -> None:
+        """At start: rows claimed by a previous life of this instance, or with an expired lease, go back."""
+        async with self.db.transaction() as session:
+            count = await outbox.reclaim_expired(
+                session, now=self.clock.now(), also_claimed_by=self.instance_id
+            )
+        if count:
+            logger.warning("took back %d outbox rows left in flight by a previous run", count)
+            self.stats.reclaimed += count
+        self._woken = True
+
+    # ----- claiming ---------------------------------------------------------------------------------------
+
+    async def _fill(self, *, paced: bool, force: bool = False) -> None:
+        """Claim the most urgent ready rows into the buffer; paced-out chats get their rows pushed back."""
+        assert self._claim_lock is not None
+        async with self._claim_lock:
+            self._woken = False
+            room = self._batch - len(self._buffer)
+            if force:
+                room = max(room, self._batch)
+            elif room <= 0:
+                # A wake may mean urgent rows: make some room above the usual batch for them.
+                room = max(1, self._batch // 2)
+            now = self.clock.now()
+            mono = self.clock.monotonic()
+            horizon = self._horizon if paced else math.inf
+            lease_until = now + timedelta(seconds=self.config.lease_seconds)
+            claimed: list[Job] = []
+            async with self.db.transaction() as session:
+                rows = await outbox.select_ready(session, now=now, limit=room, lock=not self.db.is_sqlite)
+                context = await outbox.card_context(
+                    session, card_keys={r.card_key for r in rows if r.method in EDIT_METHODS and r.card_key}
+                )
+                deferred: dict[int, datetime] = {}
+                closed: list[dict[str, Any]] = []
+                queued: dict[int, int] = {}
+                for job in self._buffer.values():
+                    queued[job.chat_id] = queued.get(job.chat_id, 0) + 1
+                for row in rows:
+                    job, closing = self._resolve(row, context)
+                    if closing is not None:
+                        closed.append(closing)
+                        continue
+                    assert job is not None
+                    ahead = queued.get(job.chat_id, 0)
+                    ready = self.chats.ready_at(job.chat_id, ahead) if paced else mono
+                    if ready > mono + horizon:
+                        deferred[job.id] = now + timedelta(seconds=ready - mono)
+                        continue
+                    queued[job.chat_id] = ahead + 1
+                    claimed.append(job)
+                await outbox.claim_rows(
+                    session, ids=[j.id for j in claimed], claimed_by=self.instance_id, lease_until=lease_until
+                )
+                await outbox.defer_rows(session, until=deferred)
+                await outbox.settle_rows(session, outcomes=closed)
+                self._more = len(rows) >= room
+                self._next_due = None if self._more else await outbox.next_due(session, now=now)
+                if self._next_due is not None and self._next_due <= now and not rows:
+                    # Due rows we could not see are locked by another worker: look again soon, not in a spin.
+                    self._next_due = now + timedelta(seconds=0.1)
+            for job in claimed:
+                self._buffer[job.id] = job
+            self.stats.deferred += len(deferred)
+            self.stats.superseded += sum(1 for c in closed if c["state"] == DeliveryState.SUPERSEDED)
+            self.stats.failed += sum(1 for c in closed if c["state"] == DeliveryState.FAILED)
+
+    @staticmethod
+    def _resolve(row: Notification, context: list[Notification]) -> tuple[Job | None, dict[str, Any] | None]:
+        """A job for the row, or how to close it (an edit that is stale or whose original never went out)."""
+        assert row.id is not None
+        job = Job(
+            id=row.id,
+            chat_id=row.chat_id,
+            method=row.method,
+            payload=dict(row.payload),
+            priority=row.priority,
+            attempts=row.attempts + 1,
+            member_id=row.member_id,
+            card_key=row.card_key,
+        )
+        if row.method not in EDIT_METHODS:
+            return job, None
+        card = [r for r in context if r.card_key == row.card_key]
+        original = next((r for r in card if r.method in SEND_METHODS), None)
+        newer = [
+            r
+            for r in card
+            if r.method in EDIT_METHODS
+            and (r.id or 0) > row.id
+            and r.state in (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
+        ]
+        if newer:
+            # Only the newest text of a card is ever sent: an older one could land after it.
+            return None, {
+                "row_id": row.id,
+                "state": DeliveryState.SUPERSEDED,
+                "error": "a newer edit replaced it",
+            }
+        if original is None or original.state != DeliveryState.SENT or original.telegram_message_id is None:
+            return None, {
+                "row_id": row.id,
+                "state": DeliveryState.FAILED,
+                "error": "original message not delivered",
+            }
+        return replace(job, message_id=original.telegram_message_id), None
+
+    # ----- sending ----------------------------------------------------------------------------------------
+
+    def _launch(self, *, paced: bool) -> int:
+        """Start every send the limits allow now, most urgent first; returns how many started."""
+        started = 0
+        now = self.clock.monotonic()
+        for job in sorted(self._buffer.values(), key=lambda j: j.sort_key):
+            if len(self._in_flight) >= self.config.concurrency:
+                break
+            if self.chats.busy(job.chat_id):
+                continue
+            if paced:
+                if self.chats.ready_at(job.chat_id) > now:
+                    continue
+                if self.limiter.ready_at() > now:
+                    break
+            del self._buffer[job.id]
+            self.chats.start(job.chat_id)
+            if paced:
+                self.limiter.start()
+            self._in_flight[job.id] = asyncio.create_task(self._send(job, paced), name=f"deliver-{job.id}")
+            started += 1
+        return started
+
+    async def _send(self, job: Job, paced: bool) -> None:
+        try:
+            result = await send(self.bot, job)
+        except Exception as exc:  # a bug or an unexpected transport error: retry like a network error
+            logger.exception("unexpected error delivering outbox row %s", job.id)
+            result = Result(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.chats.finish(job.chat_id)
+            if paced:
+                self.limiter.finish()
+            self._in_flight.pop(job.id, None)
+        if result.verdict == Verdict.UNREACHABLE:
+            # The chat blocked us: its other claimed rows are closed without a call (no 403 storm).
+            for other in [j for j in self._buffer.values() if j.chat_id == job.chat_id]:
+                del self._buffer[other.id]
+                self._results.append((other, Result(Verdict.UNREACHABLE, error=result.error)))
+        if result.verdict == Verdict.FLOOD:
+            # Telegram asked everyone to wait; the row keeps its priority and goes out after the pause.
+            self.limiter.pause(result.retry_after)
+            self.chats.penalise(job.chat_id, result.retry_after)
+        self._results.append((job, result))
+        assert self._results_event is not None and self._event is not None
+        self._results_event.set()
+        self._event.set()
+
+    # ----- recording outcomes ---------------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        assert self._results_event is not None
+        while True:
+            await self._results_event.wait()
+            self._results_event.clear()
+            try:
+                await self._flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("could not record delivery outcomes; retrying")
+                # Not a timing of the domain: just let a briefly locked database breathe.
+                await asyncio.sleep(0.2)
+                self._results_event.set()
+
+    async def _flush(self) -> int:
+        """Write every answer received so far in one transaction; returns how many."""
+        assert self._write_lock is not None
+        async with self._write_lock:
+            batch, self._results = self._results, []
+            if not batch:
+                return 0
+            try:
+                await self._record(batch)
+            except BaseException:
+                self._results[:0] = batch
+                raise
+            return len(batch)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with jitter: half fixed, half random, so retries of a fan-out spread out."""
+        delay = min(self.config.backoff_max_seconds, self.config.backoff_base_seconds * 2 ** (attempts - 1))
+        return delay / 2 + self._random.uniform(0, delay / 2)
+
+    async def _record(self, batch: list[tuple[Job, Result]]) -> None:
+        now = self.clock.now()
+        outcomes: list[dict[str, Any]] = []
+        blocked: dict[int, tuple[Job, Result]] = {}
+        unblocks_edits = False
+        for job, result in batch:
+            if result.verdict == Verdict.SENT:
+                outcomes.append(
+                    {
+                        "row_id": job.id,
+                        "state": DeliveryState.SENT,
+                        "sent_at": now,
+                        "message_id": result.message_id,
+                        "error": None,
+                    }
+                )
+                self.stats.sent += 1
+                unblocks_edits = unblocks_edits or (job.card_key is not None and not job.is_edit)
+            elif result.verdict == Verdict.FLOOD:
+                # Telegram pacing us is not a failed attempt.
+                outcomes.append(
+                    {
+                        "row_id": job.id,
+                        "state": DeliveryState.PENDING,
+                        "error": result.error,
+                        "not_before": now + timedelta(seconds=result.retry_after),
+                        "attempts": job.attempts - 1,
+                    }
+                )
+                self.stats.flood += 1
+            elif result.verdict == Verdict.RETRY and job.attempts < self.config.max_attempts:
+                outcomes.append(
+                    {
+                        "row_id": job.id,
+                        "state": DeliveryState.PENDING,
+                        "error": result.error,
+                        "not_before": now + timedelta(seconds=self._backoff(job.attempts)),
+                    }
+                )
+                self.stats.retried += 1
+            elif result.verdict == Verdict.UNREACHABLE:
+                outcomes.append({"row_id": job.id, "state": DeliveryState.UNREACHABLE, "error": result.error})
+                blocked[job.chat_id] = (job, result)
+                self.stats.unreachable += 1
+            else:
+                error = result.error or "failed"
+                if result.verdict == Verdict.RETRY:
+                    error = f"gave up after {job.attempts} attempts: {error}"
+                outcomes.append({"row_id": job.id, "state": DeliveryState.FAILED, "error": error[:500]})
+                self.stats.failed += 1
+                logger.warning("outbox row %s to chat %s failed: %s", job.id, job.chat_id, error)
+        for outcome in outcomes:
+            if outcome.get("error"):
+                outcome["error"] = str(outcome["error"])[:500]
+        async with self.db.transaction() as session:
+            await outbox.settle_rows(session, outcomes=outcomes)
+            for chat_id, (job, result) in blocked.items():
+                await self._record_unreachable(
+                    session, chat_id=chat_id, job=job, error=result.error or "", at=now
+                )
+        retry_times = [o["not_before"] for o in outcomes if "not_before" in o]
+        if retry_times:
+            # The loop sleeps until the earliest retry is due.
+            earliest = min(retry_times)
+            self._next_due = earliest if self._next_due is None else min(self._next_due, earliest)
+            if self._event is not None:
+                self._event.set()
+        if unblocks_edits:
+            self.wake()
+
+    async def _record_unreachable(
+        self, session: Any, *, chat_id: int, job: Job, error: str, at: datetime
+    ) -> None:
+        """A 403: close the chat's other pending rows, flag the member, and write it to the audit log."""
+        closed = await outbox.mark_chat_unreachable(session, chat_id=chat_id, error=error)
+        self.stats.unreachable += len(closed)
+        if await mark_unreachable(session, chat_id=chat_id, at=at):
+            member = (await session.exec(select(Member).where(Member.chat_id == chat_id))).first()
+            await record_action(
+                session,
+                action="member.unreachable",
+                at=at,
+                object_type="member",
+                object_id=member.id if member is not None else None,
+                post_code=member.post_code if member is not None else None,
+                details={"chat_id": chat_id, "error": error[:200], "outbox_id": job.id},
+            )
+            logger.info("chat %s blocked the bot: member marked unreachable", chat_id)
+
+    async def _release_buffer(self) -> None:
+        """Give claimed but unsent rows back to the queue so nobody waits for our lease to run out."""
+        ids = list(self._buffer)
+        self._buffer.clear()
+        if ids:
+            async with self.db.transaction() as session:
+                await outbox.release_rows(session, ids=ids, claimed_by=self.instance_id)

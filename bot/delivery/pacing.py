@@ -1,0 +1,171 @@
+"""Telegram's flood limits kept in-process: a global rate, one bucket per private chat, a window per group.
+
+Every limiter counts a send from the moment it starts and refills only from the moment it is answered: the
+server sees a request somewhere in between, so whatever arrival order the network produces, the server never
+counts more than we did (no 429 from our own pacing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.config import DeliveryConfig
+
+# Windows are held a millisecond longer than Telegram's so float rounding at the edge never costs a 429.
+EDGE = 0.001
+
+
+def is_group(chat_id: int) -> bool:
+    """Groups, supergroups and channels have negative chat ids."""
+    return chat_id < 0
+
+
+@dataclass
+class GlobalLimiter:
+    """About `rate` sends per second overall, in bursts of at most a third of a second's worth, pausable."""
+
+    rate: float
+    clock: Clock
+    burst: float = 0.0  # 0: a third of the rate
+    _tokens: float = 0.0
+    _stamp: float | None = None
+    _in_flight: int = 0
+    _answered: deque[float] = field(default_factory=deque)
+    paused_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.burst = self.burst or max(1.0, self.rate / 3)
+
+    def _refill(self, now: float) -> None:
+        if self._stamp is None:
+            self._tokens, self._stamp = self.burst, now
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        while self._answered and self._answered[0] + 1.0 + EDGE <= now:
+            self._answered.popleft()
+
+    def ready_at(self) -> float:
+        """Monotonic time at which the next send may start (now or later)."""
+        now = self.clock.monotonic()
+        self._refill(now)
+        at = max(now, self.paused_until)
+        if self._tokens < 1.0:
+            at = max(at, now + (1.0 - self._tokens) / self.rate)
+        capacity = max(1, math.floor(self.rate))
+        used = len(self._answered) + self._in_flight
+        if used >= capacity:
+            # The oldest answers leave the one-second window first; in-flight sends must be answered first.
+            index = used - capacity
+            at = max(at, self._answered[index] + 1.0 + EDGE) if index < len(self._answered) else math.inf
+        return at
+
+    def start(self) -> None:
+        """Count one send as started."""
+        now = self.clock.monotonic()
+        self._refill(now)
+        self._tokens -= 1.0
+        self._in_flight += 1
+
+    def finish(self) -> None:
+        """Count one send as answered (or abandoned)."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._answered.append(self.clock.monotonic())
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds` (Telegram's retry_after)."""
+        self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
+
+
+@dataclass
+class _Chat:
+    """Pacing state of one chat."""
+
+    tokens: float
+    stamp: float
+    busy: bool = False
+    answered: deque[float] = field(default_factory=deque)
+
+
+@dataclass
+class ChatPacer:
+    """Per private chat: a token bucket (rate, burst); per group: a sliding one-minute window."""
+
+    clock: Clock
+    per_second: float
+    burst: int
+    group_per_minute: float
+    _chats: dict[int, _Chat] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: DeliveryConfig, clock: Clock) -> ChatPacer:
+        """A pacer with the configured limits."""
+        return cls(clock, config.per_chat_per_second, config.per_chat_burst, config.group_per_minute)
+
+    def _state(self, chat_id: int, now: float) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = _Chat(tokens=float(self.burst), stamp=now)
+        if not chat.busy:
+            # No refill while a send is in flight: see the module docstring.
+            chat.tokens = min(float(self.burst), chat.tokens + (now - chat.stamp) * self.per_second)
+            chat.stamp = now
+        while chat.answered and chat.answered[0] + 60.0 + EDGE <= now:
+            chat.answered.popleft()
+        return chat
+
+    def busy(self, chat_id: int) -> bool:
+        """True while a send to this chat is in flight (one at a time keeps a chat's messages in order)."""
+        chat = self._chats.get(chat_id)
+        return chat is not None and chat.busy
+
+    def ready_at(self, chat_id: int, queued: int = 0) -> float:
+        """Monotonic time at which this chat could take a send after `queued` more ones (busy counts too)."""
+        now = self.clock.monotonic()
+        chat = self._state(chat_id, now)
+        need = queued + (1 if chat.busy else 0)
+        if is_group(chat_id):
+            limit = max(1, math.floor(self.group_per_minute))
+            used = len(chat.answered) + need
+            if used < limit:
+                return now
+            index = used - limit
+            if index < len(chat.answered):
+                return chat.answered[index] + 60.0 + EDGE
+            return now + 60.0 * (1 + (index - len(chat.answered)) // limit)
+        missing = need + 1.0 - chat.tokens
+        return now if missing <= 0 else now + missing / self.per_second + EDGE
+
+    def start(self, chat_id: int) -> None:
+        """Count one send to this chat as started."""
+        now = self.clock.monotonic()
+        chat = self._state(chat_id, now)
+        chat.tokens -= 1.0
+        chat.busy = True
+
+    def finish(self, chat_id: int) -> None:
+        """Count the send to this chat as answered."""
+        now = self.clock.monotonic()
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            return
+        chat.busy = False
+        chat.stamp = now
+        if is_group(chat_id):
+            chat.answered.append(now)
+
+    def penalise(self, chat_id: int, seconds: float) -> None:
+        """After a 429 for this chat, take its tokens so it waits at least `seconds`."""
+        now = self.clock.monotonic()
+        chat = self._state(chat_id, now)
+        chat.tokens = min(chat.tokens, 1.0 - seconds * self.per_second)
+
+    def forget_idle(self) -> None:
+        """Drop chats whose state is back to fresh (keeps memory flat over months)."""
+        now = self.clock.monotonic()
+        for chat_id in list(self._chats):
+            chat = self._state(chat_id, now)
+            if not chat.busy and chat.tokens >= self.burst and not chat.answered:
+                del self._chats[chat_id]

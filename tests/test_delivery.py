@@ -1,0 +1,417 @@
+"""Delivery engine: the outbox worker against the emulator (priority, errors, edits, pacing, crashes)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.emulator import EmulatedUser, FloodLimits
+from db.audit import AuditEntry
+from db.members import Member
+from db.outbox import DeliveryState, Notification, Priority, enqueue_card_edit, enqueue_message
+from tests.harness import Harness
+
+
+async def people(
+    liaison: Harness, count: int, *, post: str = "NE-KONNI", prefix: str = "Agent"
+) -> list[tuple[EmulatedUser, int]]:
+    """Users who pressed Start, with member rows (fast: no invite dance for bulk tests)."""
+    found: list[tuple[EmulatedUser, int]] = []
+    async with liaison.db.transaction() as session:
+        for i in range(count):
+            user = liaison.user(f"{prefix}{i}")
+            user.state.started = True
+            member = Member(
+                telegram_id=user.id,
+                chat_id=user.id,
+                display_name=user.state.first_name,
+                post_code=post,
+                service_code="customs",
+                language="fr",
+            )
+            session.add(member)
+            await session.flush()
+            assert member.id is not None
+            found.append((user, member.id))
+    return found
+
+
+async def enqueue(
+    liaison: Harness, targets: list[tuple[EmulatedUser, int]], text: str, **kwargs: Any
+) -> None:
+    """Queue one message per target in one transaction."""
+    async with liaison.db.transaction() as session:
+        for user, member_id in targets:
+            await enqueue_message(
+                session, chat_id=user.id, member_id=member_id, text=text, now=liaison.clock.now(), **kwargs
+            )
+
+
+async def outbox_rows(liaison: Harness) -> list[Notification]:
+    """Every outbox row, oldest first."""
+    async with liaison.session() as session:
+        return list((await session.exec(select(Notification).order_by(col(Notification.id)))).all())
+
+
+def sent_texts(liaison: Harness) -> list[tuple[int, str]]:
+    """(chat id, text) of every successful sendMessage, in the order the emulator answered them."""
+    return [
+        (int(c.params["chat_id"]), c.params["text"])
+        for c in liaison.emulator.calls
+        if c.method == "sendMessage" and c.status == 200
+    ]
+
+
+async def test_fan_out_reaches_everyone_once(liaison: Harness) -> None:
+    targets = await people(liaison, 40)
+    await enqueue(liaison, targets, "Avis <b>général</b>", ref=("notice", 4))
+    await liaison.settle()
+    for user, _ in targets:
+        assert user.texts == ["Avis général"]
+    rows = await outbox_rows(liaison)
+    assert {r.state for r in rows} == {DeliveryState.SENT}
+    assert all(r.telegram_message_id and r.sent_at and r.attempts == 1 for r in rows)
+
+
+async def test_urgent_overtakes_queued_bulk(liaison: Harness) -> None:
+    bulk = await people(liaison, 60, prefix="Bulk")
+    urgent = await people(liaison, 3, prefix="Urgent")
+    await enqueue(liaison, bulk, "routine", priority=Priority.BULK)
+    await enqueue(liaison, urgent, "ALERTE", priority=Priority.URGENT)
+    await liaison.settle()
+    order = [text for _, text in sent_texts(liaison)]
+    assert order[:3] == ["ALERTE"] * 3
+    assert order.count("routine") == 60
+
+
+async def test_blocked_user_marked_unreachable_without_retry_storm(liaison: Harness) -> None:
+    [(user, member_id), (other, _)] = await people(liaison, 2)
+    user.state.blocked = True
+    await enqueue(liaison, [(user, member_id), (other, _)], "premier")
+    await enqueue(liaison, [(user, member_id)], "second")
+    blocked_at = liaison.clock.now()
+    await liaison.settle()
+    await liaison.advance(timedelta(hours=1))
+    calls_to_blocked = [
+        c for c in liaison.emulator.calls if c.params.get("chat_id") in (user.id, str(user.id))
+    ]
+    assert len(calls_to_blocked) == 1, "one 403 is enough: the chat's other rows are closed without a call"
+    rows = await outbox_rows(liaison)
+    assert [r.state for r in rows if r.chat_id == user.id] == [DeliveryState.UNREACHABLE] * 2
+    assert other.texts == ["premier"]
+    async with liaison.session() as session:
+        member = await session.get(Member, member_id)
+        assert member is not None and not member.reachable and member.unreachable_since == blocked_at
+        audit = (
+            await session.exec(select(AuditEntry).where(AuditEntry.action == "member.unreachable"))
+        ).all()
+    assert [(a.object_id, a.post_code) for a in audit] == [(str(member_id), "NE-KONNI")]
+
+
+async def test_bad_request_fails_with_reason_once(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    liaison.emulator.faults.inject(400, method="sendMessage", chat_id=user.id)
+    await enqueue(liaison, [(user, member_id)], "x")
+    await liaison.settle()
+    await liaison.advance(timedelta(hours=1))
+    [row] = await outbox_rows(liaison)
+    assert row.state == DeliveryState.FAILED and row.attempts == 1
+    assert "injected fault" in (row.last_error or "").lower()
+
+
+async def test_server_errors_retry_with_backoff_then_succeed(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    liaison.emulator.faults.inject(502, method="sendMessage", chat_id=user.id, count=2)
+    await enqueue(liaison, [(user, member_id)], "tenace")
+    await liaison.settle()
+    [row] = await outbox_rows(liaison)
+    assert row.state == DeliveryState.PENDING and row.attempts == 1 and row.last_error
+    first_delay = (row.not_before - liaison.clock.now()).total_seconds()
+    assert 0.5 <= first_delay <= 1.0  # base 1 s, half of it jittered
+    await liaison.advance(1.0)
+    [row] = await outbox_rows(liaison)
+    second_delay = (row.not_before - liaison.clock.now()).total_seconds()
+    assert row.attempts == 2 and 1.0 <= second_delay <= 2.0
+    await liaison.advance(2.0)
+    [row] = await outbox_rows(liaison)
+    assert row.state == DeliveryState.SENT and row.attempts == 3
+    assert user.texts == ["tenace"]
+
+
+async def test_gives_up_after_max_attempts(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    liaison.emulator.faults.inject(503, method="sendMessage", chat_id=user.id, count=100)
+    await enqueue(liaison, [(user, member_id)], "perdu")
+    for _ in range(liaison.config.delivery.max_attempts + 1):
+        await liaison.advance(liaison.config.delivery.backoff_max_seconds)
+    [row] = await outbox_rows(liaison)
+    assert row.state == DeliveryState.FAILED
+    assert row.attempts == liaison.config.delivery.max_attempts
+    assert (row.last_error or "").startswith(f"gave up after {row.attempts} attempts")
+
+
+async def test_timeout_is_retried(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    liaison.emulator.faults.inject("timeout", method="sendMessage", chat_id=user.id)
+    await enqueue(liaison, [(user, member_id)], "patience")
+    await liaison.settle()
+    await liaison.advance(1.0)
+    [row] = await outbox_rows(liaison)
+    assert row.state == DeliveryState.SENT and row.attempts == 2
+    assert user.texts == ["patience"]
+
+
+async def test_flood_429_reschedules_and_pauses_sender(liaison: Harness) -> None:
+    targets = await people(liaison, 3)
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    liaison.emulator.faults.inject(429, method="sendMessage", chat_id=targets[0][0].id, retry_after=5)
+    await enqueue(liaison, targets[:1], "un", priority=Priority.URGENT)
+    await liaison.settle()
+    [row] = await outbox_rows(liaison)
+    assert row.state == DeliveryState.PENDING and row.not_before == liaison.clock.now() + timedelta(seconds=5)
+    assert row.attempts == 0, "a 429 is Telegram pacing us, not a failed attempt"
+    # The whole sender waits as Telegram asked, even for other chats.
+    await enqueue(liaison, targets[1:], "deux", priority=Priority.BULK)
+    assert await worker.drain(respect_limits=True) == 0
+    await liaison.advance(5)
+    order = sent_texts(liaison)
+    assert order[0] == (targets[0][0].id, "un"), "the urgent row keeps its place after the pause"
+    assert sorted(order[1:]) == sorted((u.id, "deux") for u, _ in targets[1:])
+
+
+async def test_per_chat_pacing_defers_chatty_chat_without_blocking_others(liaison: Harness) -> None:
+    [(chatty, chatty_id)] = await people(liaison, 1, prefix="Chatty")
+    others = await people(liaison, 4, prefix="Quiet")
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    async with liaison.db.transaction() as session:
+        for i in range(6):
+            await enqueue_message(
+                session,
+                chat_id=chatty.id,
+                member_id=chatty_id,
+                text=f"c{i}",
+                priority=Priority.URGENT,
+                now=liaison.clock.now(),
+            )
+    await enqueue(liaison, others, "calme", priority=Priority.BULK)
+    sent = 0
+    for _ in range(20):
+        sent += await worker.drain(respect_limits=True)
+        liaison.clock.advance(0.05)
+    # Burst of 3 to the chatty chat, then about one a second; the quiet chats were not held behind it.
+    assert chatty.texts == ["c0", "c1", "c2"]
+    assert all(u.texts == ["calme"] for u, _ in others)
+    for _ in range(4):
+        liaison.clock.advance(1.0)
+        await worker.drain(respect_limits=True)
+    assert chatty.texts == ["c0", "c1", "c2", "c3", "c4", "c5"], "a chat's messages stay in order"
+
+
+async def test_global_pacing_holds_thirty_a_second(liaison: Harness) -> None:
+    targets = await people(liaison, 90)
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    await enqueue(liaison, targets, "vague")
+    counts = []
+    for _ in range(3):
+        before = len(sent_texts(liaison))
+        for _ in range(40):
+            await worker.drain(respect_limits=True)
+            liaison.clock.advance(1 / 40)
+        counts.append(len(sent_texts(liaison)) - before)
+    assert all(count <= 30 for count in counts), counts
+    assert sum(counts) == 90
+
+
+async def test_group_pacing_twenty_a_minute(liaison: Harness) -> None:
+    group = liaison.emulator.group("Poste")
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    async with liaison.db.transaction() as session:
+        for i in range(25):
+            await enqueue_message(session, chat_id=group.id, text=f"g{i}", now=liaison.clock.now())
+    for _ in range(100):
+        await worker.drain(respect_limits=True)
+        liaison.clock.advance(0.1)
+    assert len([t for c, t in sent_texts(liaison) if c == group.id]) == 20
+    liaison.clock.advance(49.8)
+    await worker.drain(respect_limits=True)
+    assert len([t for c, t in sent_texts(liaison) if c == group.id]) == 20, "20 a minute, not more"
+    for _ in range(20):
+        liaison.clock.advance(0.1)
+        await worker.drain(respect_limits=True)
+    assert [t for c, t in sent_texts(liaison) if c == group.id] == [f"g{i}" for i in range(25)]
+
+
+async def test_card_edits_wait_for_original_and_only_newest_text_goes(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    async with liaison.db.transaction() as session:
+        await enqueue_message(
+            session,
+            chat_id=user.id,
+            member_id=member_id,
+            text="Alerte 17: 0/3",
+            card_key="alert:17:m1",
+            ref=("alert", 17),
+            now=liaison.clock.now(),
+        )
+        await enqueue_card_edit(session, card_key="alert:17:m1", text="Alerte 17: 1/3")
+        await enqueue_card_edit(session, card_key="alert:17:m1", text="Alerte 17: 2/3")
+    await liaison.settle()
+    assert user.last.text == "Alerte 17: 2/3"
+    edits = [c for c in liaison.emulator.calls if c.method == "editMessageText"]
+    assert [c.params["text"] for c in edits] == ["Alerte 17: 2/3"]
+    # An edit answered "message is not modified" counts as done.
+    async with liaison.db.transaction() as session:
+        await enqueue_card_edit(session, card_key="alert:17:m1", text="Alerte 17: 2/3")
+    await liaison.settle()
+    rows = await outbox_rows(liaison)
+    assert [r.state for r in rows] == [DeliveryState.SENT] * 3
+    assert rows[1].telegram_message_id == rows[0].telegram_message_id
+
+
+async def test_older_edit_never_lands_after_newer(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    async with liaison.db.transaction() as session:
+        await enqueue_message(session, chat_id=user.id, member_id=member_id, text="v0", card_key="k")
+    await liaison.settle()
+    liaison.emulator.faults.inject(502, method="editMessageText")
+    async with liaison.db.transaction() as session:
+        await enqueue_card_edit(session, card_key="k", text="v1")
+    await liaison.settle()  # v1 failed, waits for its retry
+    async with liaison.db.transaction() as session:
+        older = await enqueue_card_edit(session, card_key="k", text="v2")
+    assert older is not None
+    await liaison.advance(5)
+    assert user.last.text == "v2"
+    # Even if two edits of one card end up pending (another instance raced), the older one is dropped.
+    async with liaison.db.transaction() as session:
+        session.add(
+            Notification(
+                chat_id=user.id,
+                member_id=member_id,
+                method="editMessageText",
+                payload={"text": "v3", "parse_mode": "HTML"},
+                card_key="k",
+                priority=3,
+                not_before=liaison.clock.now(),
+            )
+        )
+        session.add(
+            Notification(
+                chat_id=user.id,
+                member_id=member_id,
+                method="editMessageText",
+                payload={"text": "v4", "parse_mode": "HTML"},
+                card_key="k",
+                priority=3,
+                not_before=liaison.clock.now(),
+            )
+        )
+    await liaison.settle()
+    assert user.last.text == "v4"
+    states = [r.state for r in await outbox_rows(liaison)]
+    assert states[-2:] == [DeliveryState.SUPERSEDED, DeliveryState.SENT]
+    assert [
+        c.params["text"] for c in liaison.emulator.calls if c.method == "editMessageText" and c.status == 200
+    ] == ["v2", "v4"]
+
+
+async def test_edit_of_undelivered_original_fails(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    liaison.emulator.faults.inject(400, method="sendMessage")
+    async with liaison.db.transaction() as session:
+        await enqueue_message(session, chat_id=user.id, member_id=member_id, text="v0", card_key="k")
+        await enqueue_card_edit(session, card_key="k", text="v1")
+    await liaison.settle()
+    states = [(r.method, r.state) for r in await outbox_rows(liaison)]
+    assert states == [("sendMessage", DeliveryState.FAILED), ("editMessageText", DeliveryState.FAILED)]
+
+
+async def test_photo_and_location_go_in_order(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    file_id = liaison.emulator.register_file(b"jpeg").file_id
+    async with liaison.db.transaction() as session:
+        await enqueue_message(session, chat_id=user.id, member_id=member_id, text="<b>Alerte</b>")
+        await enqueue_message(session, chat_id=user.id, member_id=member_id, location=(13.79, 5.25))
+        await enqueue_message(session, chat_id=user.id, member_id=member_id, photo=file_id, text="photo")
+    await liaison.settle()
+    assert [m.kind for m in user.inbox] == ["text", "location", "photo"]
+
+
+async def test_background_loop_picks_up_on_commit_without_clock_moving(liaison: Harness) -> None:
+    targets = await people(liaison, 5)
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    await worker.start()
+    try:
+        await enqueue(liaison, targets, "tout de suite")
+        for _ in range(200):
+            if all(u.texts for u, _ in targets):
+                break
+            await asyncio.sleep(0.005)
+        assert all(u.texts == ["tout de suite"] for u, _ in targets)
+        # Retries come back when their time comes, through the loop alone.
+        liaison.emulator.faults.inject(502, method="sendMessage", chat_id=targets[0][0].id)
+        await enqueue(liaison, targets[:1], "encore")
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if [r for r in await outbox_rows(liaison) if r.attempts == 1 and r.state == "pending"]:
+                break
+        liaison.clock.advance(1.0)
+        for _ in range(200):
+            if targets[0][0].texts[-1:] == ["encore"]:
+                break
+            await asyncio.sleep(0.005)
+        assert targets[0][0].texts == ["tout de suite", "encore"]
+    finally:
+        await worker.stop()
+
+
+async def test_rows_left_in_flight_are_taken_back(liaison: Harness) -> None:
+    targets = await people(liaison, 3)
+    await enqueue(liaison, targets, "reprise")
+    now = liaison.clock.now()
+    async with liaison.db.transaction() as session:
+        rows = list((await session.exec(select(Notification))).all())
+        # Row 0: our own previous life (same instance id); 1: another instance, lease running; 2: expired.
+        for row, (owner, lease) in zip(rows, [("test", 60), ("other", 60), ("other", -1)], strict=True):
+            row.state, row.claimed_by, row.lease_until = "sending", owner, now + timedelta(seconds=lease)
+            session.add(row)
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    await worker.start()
+    await worker.stop()
+    await liaison.settle()
+    assert [bool(u.texts) for u, _ in targets] == [True, False, True]
+    liaison.clock.advance(61)
+    await worker.start()
+    await worker.stop()
+    await liaison.settle()
+    assert all(u.texts == ["reprise"] for u, _ in targets)
+
+
+async def test_flood_limits_enforced_no_429_from_own_pacing(liaison: Harness) -> None:
+    """With the emulator enforcing Telegram's limits, paced draining never draws a 429."""
+    liaison.emulator.limits = FloodLimits(enabled=True)
+    targets = await people(liaison, 45)
+    [(chatty, chatty_id)] = await people(liaison, 1, prefix="Chatty")
+    await enqueue(liaison, targets, "x")
+    async with liaison.db.transaction() as session:
+        for i in range(5):
+            await enqueue_message(session, chat_id=chatty.id, member_id=chatty_id, text=f"c{i}")
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    for _ in range(300):
+        await worker.drain(respect_limits=True)
+        liaison.clock.advance(0.02)
+    assert liaison.emulator.stats.rejected_429 == 0, [
+        (c.params.get("chat_id"), c.response) for c in liaison.emulator.calls if c.status == 429
+    ]
+    assert all(u.texts == ["x"] for u, _ in targets)
+    assert chatty.texts == [f"c{i}" for i in range(5)]
