@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import Bot, BotCommand
+from telegram import Bot, BotCommand, BotCommandScopeChat
 
 from bot.access import RANK
 from bot.i18n import N_, translator
-from db.members import Role
+from db.members import Member, Role
 
 # (command, description, lowest role that may use it), in menu order.
 COMMANDS: tuple[tuple[str, str, Role], ...] = (
@@ -43,3 +43,15 @@ async def publish_commands(bot: Bot) -> None:
         await bot.set_my_commands(menu, language_code=code)
         await bot.set_my_description(tr.gettext(DESCRIPTION), language_code=code)
         await bot.set_my_short_description(tr.gettext(SHORT_DESCRIPTION), language_code=code)
+
+
+async def publish_member_commands(bot: Bot, member: Member) -> None:
+    """Give one person the menu of their role, in their language (chiefs see /invite, agents do not)."""
+    scope = BotCommandScopeChat(member.chat_id)
+    if not member.is_active:
+        await bot.delete_my_commands(scope=scope)
+        return
+    tr = translator(member.language)
+    await bot.set_my_commands(
+        [BotCommand(name, tr.gettext(text)) for name, text in commands_for(member.role)], scope=scope
+    )

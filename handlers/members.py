@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks
 from bot.access import Action, can, can_manage, is_global
+from bot.commands import publish_member_commands
 from bot.i18n import Translator
 from bot.keyboards import columns, inline
 from bot.runtime import LiaisonContext, Runtime
@@ -108,6 +109,9 @@ async def member_button(update: Update, context: LiaisonContext) -> None:
                     post_code=target.post_code,
                 )
             target.status = status
+    if data.action in ("sus", "rei", "rmok"):
+        # A suspended or removed person's menu empties; a reinstated one gets theirs back.
+        await publish_member_commands(context.bot, target)
     if data.action == "open":
         await query.answer()
     elif data.action == "rm":

@@ -15,7 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks
 from bot.access import INVITABLE_ROLES, can_invite
-from bot.commands import commands_for
+from bot.commands import commands_for, publish_member_commands
 from bot.i18n import N_, Translator, supported_language, translator
 from bot.keyboards import columns, inline
 from bot.runtime import LiaisonContext, Runtime
@@ -127,6 +127,7 @@ async def start(update: Update, context: LiaisonContext) -> None:
         await _refuse(message, member, result.refusal, reader)
         return
     assert joined is not None
+    await publish_member_commands(context.bot, joined)
     if joined.language is None:
         await message.reply_text(bilingual(LANGUAGE_QUESTION), reply_markup=language_keyboard(True))
         return
@@ -195,6 +196,7 @@ async def language_chosen(update: Update, context: LiaisonContext) -> None:
     async with context.runtime.db.transaction() as session:
         await set_member_language(session, member_id=member.id, language=language)
     member.language = language
+    await publish_member_commands(context.bot, member)
     tr = translator(language)
     # TRANSLATORS: confirmation after choosing a language; name the language of the translation.
     confirmation = tr.gettext("Language set: English.")

@@ -77,6 +77,12 @@ async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(li
     assert agent.inbox[-2].text == "Language set: English."
     assert "You are agent, Health Police, at the post of Makalondi." in agent.last.text
     assert "/invite" not in agent.last.text  # an agent's help lists only what agents may do
+    # Each person's command menu matches their role and language.
+    chief_menu = [c["command"] for c in liaison.emulator.get_commands({"type": "chat", "chat_id": chief.id})]
+    agent_menu = liaison.emulator.get_commands({"type": "chat", "chat_id": agent.id})
+    assert "invite" in chief_menu and "members" in chief_menu
+    assert "invite" not in [c["command"] for c in agent_menu]
+    assert {"command": "alert", "description": "Raise an alert"} in agent_menu
 
     members = await members_by_name(liaison)
     assert (members["Aïcha"].post_code, members["Aïcha"].role, members["Aïcha"].service_code) == (
@@ -226,6 +232,7 @@ async def test_suspended_then_removed_member_loses_access(liaison: Harness) -> N
     await liaison.settle()
     assert chief.callback_answers[-1]["text"] == "Awa is suspended."
     assert (await members_by_name(liaison))["Awa"].status == "suspended"
+    assert liaison.emulator.get_commands({"type": "chat", "chat_id": agent.id}) == []  # the menu empties
 
     await agent.send("/help")
     await liaison.settle()
