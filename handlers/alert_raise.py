@@ -13,7 +13,8 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import CallbackQuery, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from bot.access import Action, can
@@ -534,6 +535,27 @@ def one_line_help(config: Config, tr: Translator) -> str:
     ).format(categories=html.escape(categories))
 
 
+async def edit_quietly(query: CallbackQuery, text: str, reply_markup: object | None = None) -> None:
+    """Edit the pressed message; an identical text (a repeated press) is not an error."""
+    try:
+        await query.edit_message_text(text, reply_markup=reply_markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _not_moved(
+    query: CallbackQuery, runtime: Runtime, tr: Translator, member_id: int, draft_id: int
+) -> None:
+    """Answer a press on a step already passed (double tap) or on a closed draft."""
+    async with runtime.db.sessions() as session:
+        draft = await store.get_draft(session, member_id=member_id)
+    if draft is not None and draft.id == draft_id:
+        await query.answer(tr.gettext("Already chosen."))
+    else:
+        await query.answer(tr.gettext("This draft is closed."), show_alert=True)
+
+
 async def draft_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
     """Category, severity, send and cancel buttons of the conversation."""
     query, member, runtime = update.callback_query, context.member, context.runtime
@@ -548,7 +570,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
             dropped = await store.drop_draft(session, member_id=member.id, draft_id=draft_id)
         await query.answer(tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
         if dropped:
-            await query.edit_message_text(tr.gettext("Alert cancelled. Nothing was sent."))
+            await edit_quietly(query, tr.gettext("Alert cancelled. Nothing was sent."))
             await query.message.reply_text(
                 tr.gettext("Ready when you need it."), reply_markup=alert_keyboard(tr)
             )
@@ -566,16 +588,17 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
                 session,
                 draft_id=draft_id,
                 member_id=member.id,
-                from_steps=(DraftStep.CATEGORY, DraftStep.SEVERITY),
+                from_steps=(DraftStep.CATEGORY,),
                 to_step=DraftStep.SEVERITY,
                 now=now,
                 category=value,
             )
         if not moved:
-            await query.answer(tr.gettext("This draft is closed."), show_alert=True)
+            await _not_moved(query, runtime, tr, member.id, draft_id)
             return
         await query.answer()
-        await query.edit_message_text(
+        await edit_quietly(
+            query,
             tr.gettext("Category: {category}. How serious is it?").format(
                 category=html.escape(category_label(runtime.config, tr, value))
             ),
@@ -597,11 +620,11 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
                 severity=value,
             )
         if not moved:
-            await query.answer(tr.gettext("This draft is closed."), show_alert=True)
+            await _not_moved(query, runtime, tr, member.id, draft_id)
             return
         await query.answer()
-        await query.edit_message_text(
-            tr.gettext("Severity: {severity}.").format(severity=severity_label(tr, value))
+        await edit_quietly(
+            query, tr.gettext("Severity: {severity}.").format(severity=severity_label(tr, value))
         )
         await query.message.reply_text(
             tr.gettext("Where? Share your location with the button below, or skip."),
@@ -648,7 +671,7 @@ async def _confirm(update: Update, context: LiaisonContext, draft_id: int) -> No
         tr.gettext("Sent.") if created else tr.gettext("Already sent: an alert is only sent once.")
     )
     # The summary stays readable, without its buttons (editMessageReplyMarkup trips PTB's parse_mode default).
-    await query.edit_message_text(summary, reply_markup=None)
+    await edit_quietly(query, summary)
     await query.message.reply_text(sent_text(tr, alert, count, created), reply_markup=alert_keyboard(tr))
 
 

@@ -279,7 +279,7 @@ async def cancel_outcome(update: Update, context: LiaisonContext) -> None:
         )
     await query.answer(tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
     if dropped:
-        await query.edit_message_text(query.message.text_html or "", reply_markup=None)
+        await alert_raise.edit_quietly(query, tr.gettext("Cancelled."))
 
 
 async def receive_outcome(update: Update, context: LiaisonContext, draft: AlertDraft) -> None:

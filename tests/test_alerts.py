@@ -1,11 +1,14 @@
-"""Alerts end to end: a real post raises, acknowledges per service, escalates and resolves over the emulator."""
+"""Alerts end to end: a real post raises, acknowledges per service, escalates and resolves (emulator)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from telegram import Update
+
 from db.alerts import Alert, AlertAck, AlertDraft, AlertRecipient
 from db.audit import AuditEntry
+from db.members import Member, MemberStatus, set_member_status
 from db.outbox import Notification
 
 
@@ -59,7 +62,7 @@ async def raise_guided(
 
 async def draft_of(liaison, user):
     rows = await liaison.rows(AlertDraft)
-    members = {m.telegram_id: m for m in await liaison.rows(__import__("db.members").members.Member)}
+    members = {m.telegram_id: m for m in await liaison.rows(Member)}
     draft = next(d for d in rows if d.member_id == members[user.id].id)
     return draft
 
@@ -161,3 +164,308 @@ async def test_urgent_health_alert_full_story(liaison):
         "alert.resolved",
     ):
         assert step in actions, step
+
+
+async def member_row(liaison, user):
+    """The database row behind an emulated user."""
+    rows = await liaison.rows(Member, Member.telegram_id == user.id)
+    return rows[0]
+
+
+async def test_cross_border_alert_reaches_the_partner_post_in_its_own_time_zone(liaison):
+    ne_police = await liaison.member("Moussa", post="NE-MAKALONDI", service="police", language="fr")
+    ne_customs = await liaison.member("Fatou", post="NE-MAKALONDI", service="customs", language="en")
+    bf_police = await liaison.member("Issa", post="BF-KANTCHARI", service="police", language="fr")
+    bf_chief = await liaison.member(
+        "Aminata", post="BF-KANTCHARI", service="customs", role="chief", language="en"
+    )
+    konni = await liaison.member("Awa", post="NE-KONNI", service="police", language="fr")
+
+    await ne_customs.send("/alert urgent migration: group of about 40 people crossing north of the post")
+    await liaison.settle()
+    alert = (await liaison.rows(Alert))[0]
+    assert alert.posts == ["NE-MAKALONDI", "BF-KANTCHARI"]
+    assert alert.required == ["NE-MAKALONDI/police", "BF-KANTCHARI/police"]
+
+    # 08:00 UTC: 09:00 in Makalondi (UTC+1), 08:00 in Kantchari (UTC+0); each reader in their language.
+    assert "23 nov., 09:00" in alert_copy(ne_police, alert.id).text
+    partner = alert_copy(bf_police, alert.id)
+    assert "23 nov., 08:00" in partner.text and "Flux migratoire irrégulier" in partner.text
+    chief_card = alert_copy(bf_chief, alert.id)
+    assert "Nov 23, 8:00" in chief_card.text and "Irregular migration flow" in chief_card.text
+    assert "Kantchari" in chief_card.text and "Makalondi" in chief_card.text
+    assert not konni.texts[1:]  # another post that is not a partner hears nothing
+
+    # The partner's Police acknowledges: its line appears on the author's card, in the partner's clock.
+    await liaison.advance(60)
+    await bf_police.tap(f"al:seen:{alert.id}")
+    await liaison.settle()
+    author_card = alert_copy(ne_customs, alert.id)
+    assert "National Police ✓ 8:01\u202fAM (Issa)" in author_card.text
+    assert "⏳ National Police — pending" in author_card.text  # Makalondi's own Police has not yet
+
+    # Five minutes: only Makalondi's Police (and its chief, none here) is escalated, not the partner's.
+    await liaison.advance(240)
+    escalated = await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")
+    assert escalated[0].details["pending"] == ["NE-MAKALONDI/police"]
+    assert "Escalade" in ne_police.last.text
+    assert not any("Escalade" in t for t in bf_police.texts)
+
+    await ne_police.tap(f"al:act:{alert.id}", message_id=alert_copy(ne_police, alert.id).message_id)
+    await liaison.settle()
+    assert "Handled" in alert_copy(ne_customs, alert.id).text
+    assert (
+        "prise en compte" in alert_copy(bf_chief, alert.id).text.lower()
+        or "Handled" in alert_copy(bf_chief, alert.id).text
+    )
+
+    # A partner chief may acknowledge but not resolve another post's alert.
+    await bf_chief.tap_forged(f"al:res:{alert.id}", alert_copy(bf_chief, alert.id).message_id)
+    await liaison.settle()
+    assert "Only the author" in bf_chief.callback_answers[-1]["text"]
+
+
+async def test_forged_foreign_suspended_and_stranger_presses_change_nothing(liaison):
+    customs, police, health, _chief = await post_team(liaison)
+    other_post = await liaison.member("Kader", post="NE-MAKALONDI", service="health", language="fr")
+    await customs.send("/alert urgent santé: voyageur fiévreux porte 2")
+    await liaison.settle()
+    alert = (await liaison.rows(Alert))[0]
+    copy = alert_copy(health, alert.id)
+
+    # A member of another post forges a press on an alert that was never sent to them.
+    other_message = other_post.last.message_id
+    await other_post.tap_forged(f"al:seen:{alert.id}", other_message)
+    await other_post.tap_forged(f"al:act:{alert.id}", other_message)
+    await other_post.tap_forged(f"al:res:{alert.id}", other_message)
+    await other_post.tap_forged(f"al:open:{alert.id}", other_message)
+    await liaison.settle()
+    assert all("ne vous a pas été adressée" in a["text"] for a in other_post.callback_answers[-4:])
+
+    # Garbage, unknown ids, someone else's draft.
+    for data in (
+        "al:seen:99999",
+        "al:seen:abc",
+        "al:act:-1",
+        "al:zap:1",
+        "al:ok:424242",
+        "al:cat:1:health",
+        "al:sev:1:urgent",
+        "al:no:1",
+        "al",
+        "al:open:0",
+        "al:res:abc",
+    ):
+        await health.tap_forged(data, copy.message_id)
+    await liaison.settle()
+    assert len(health.callback_answers) == 11
+
+    # A suspended member's press is turned away by the gate.
+    police_row = await member_row(liaison, police)
+    async with liaison.db.transaction() as session:
+        await set_member_status(session, member_id=police_row.id, status=MemberStatus.SUSPENDED)
+    await police.tap(f"al:seen:{alert.id}")
+    await liaison.settle()
+    assert (
+        "suspendu" in police.callback_answers[-1]["text"]
+        or "suspended" in police.callback_answers[-1]["text"]
+    )
+
+    # A stranger replaying a forwarded button gets how to join, nothing else.
+    stranger = liaison.user("Eve", language="en")
+    await stranger.start()
+    await liaison.settle()
+    await stranger.tap_forged(f"al:seen:{alert.id}", stranger.last.message_id)
+    await liaison.settle()
+    assert "invite" in stranger.callback_answers[-1]["text"]
+
+    # Only the author's own service acknowledgement exists; nobody else's press was stored.
+    acks = await liaison.rows(AlertAck)
+    assert [(a.service_code, a.member_id) for a in acks] == [
+        ("customs", (await member_row(liaison, customs)).id)
+    ]
+    recipients = await liaison.rows(AlertRecipient)
+    assert all(r.seen_at is None for r in recipients)
+    assert (await liaison.rows(Alert))[0].state == "open"
+
+    # An agent who is not the author cannot resolve.
+    await health.tap_forged(f"al:res:{alert.id}", copy.message_id)
+    await liaison.settle()
+    assert "Seuls l'auteur" in health.callback_answers[-1]["text"]
+
+
+async def test_every_alert_button_fits_in_callback_data(liaison):
+    customs, police, health, chief = await post_team(liaison)
+    await customs.send("/alert")
+    await liaison.settle()
+    await chief.send("/alert info other: " + "x" * 20)
+    await liaison.settle()
+    for user in (customs, police, health, chief):
+        for message in user.inbox:
+            for data in message.button_data():
+                assert data is None or len(data.encode()) <= 32, data
+
+
+async def test_double_tap_resent_message_and_repeated_update_make_one_alert(liaison):
+    customs, police, health, _chief = await post_team(liaison)
+
+    # Double tap on Send: the second press answers "already sent".
+    await customs.send("/alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, customs)
+    await customs.tap(f"al:cat:{draft.id}:security")
+    await customs.tap(f"al:cat:{draft.id}:security")
+    await liaison.settle()
+    await customs.tap(f"al:sev:{draft.id}:important")
+    await liaison.settle()
+    await customs.send("Véhicule suspect garé devant le poste")
+    await liaison.settle()
+    await customs.tap(f"al:ok:{draft.id}")
+    await customs.tap(f"al:ok:{draft.id}")
+    await liaison.settle()
+    assert len(await liaison.rows(Alert)) == 1
+    assert "Déjà envoyée" in customs.callback_answers[-1]["text"]
+    assert sum("ALERTE" in t for t in police.texts) == 0  # police reads English
+    assert sum(t.startswith("🟠 IMPORTANT ALERT #1") for t in police.texts) == 1
+
+    # The same message delivered twice (a redelivered update) and a resent identical one-liner.
+    update = await police.send("/alert urgent security: armed man at the barrier")
+    await liaison.settle()
+    await liaison.app.process_update(Update.de_json(update, liaison.app.bot))
+    await police.send("/alert urgent security: armed man at the barrier")
+    await liaison.settle()
+    alerts = await liaison.rows(Alert)
+    assert len(alerts) == 2
+    assert "already sent (#2)" in police.last.text
+    assert sum(t.startswith("🔴 URGENT ALERT #2") for t in police.texts) == 1
+
+    # A redelivered /alert does not restart the conversation.
+    update = await health.send("/alert")
+    await liaison.settle()
+    await liaison.app.process_update(Update.de_json(update, liaison.app.bot))
+    await liaison.settle()
+    assert sum("Nouvelle alerte" in t for t in health.texts) == 1
+
+
+async def test_oversized_and_hostile_texts(liaison):
+    customs, police, _health, _chief = await post_team(liaison)
+    await customs.send("/alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, customs)
+    await customs.tap(f"al:cat:{draft.id}:other")
+    await liaison.settle()
+    await customs.tap(f"al:sev:{draft.id}:info")
+    await liaison.settle()
+    await customs.send("⏭ Passer")
+    await liaison.settle()
+    await customs.send("⏭ Passer")
+    await liaison.settle()
+
+    # 5,000 characters: refused with the limit stated, and the conversation stays at the text step.
+    await customs.send("é" * 5000)
+    await liaison.settle()
+    assert "5\u202f000 caractères" in customs.last.text and "1\u202f000" in customs.last.text
+    assert (await draft_of(liaison, customs)).step == "text"
+
+    hostile = (
+        "<script>alert('x')</script> & <b>gras</b> </i> 🚨🔥👮🏾‍♀️ "
+        "\u202eالمهاجرون عند البوابة\u202c שלום &amp; &lt;"
+    )
+    await customs.send(hostile)
+    await liaison.settle()
+    await customs.tap(f"al:ok:{draft.id}")
+    await liaison.settle()
+    alert = (await liaison.rows(Alert))[0]
+    assert alert.text == hostile.strip()
+    copy = alert_copy(police, alert.id)
+    assert hostile.strip() in copy.text
+    assert copy.disable_notification  # info: silent
+
+    # Exactly the limit is accepted through the one-line form; one more is refused.
+    await police.send("/alert info other: " + "a" * 1000)
+    await liaison.settle()
+    assert len(await liaison.rows(Alert)) == 2
+    await police.send("/alert info other: " + "b" * 1001)
+    await liaison.settle()
+    assert "1,000 characters" in police.last.text and len(await liaison.rows(Alert)) == 2
+
+    # Unreadable one-liners get the form explained.
+    await police.send("/alert whatever: something")
+    await liaison.settle()
+    assert "/alert urgent health" in police.last.text
+
+
+async def test_alerts_list_opens_one_and_forgets_resolved_ones(liaison):
+    customs, police, health, _chief = await post_team(liaison)
+    await customs.send("/alert info other: Réunion annulée")
+    await liaison.advance(60)
+    await police.send("/alert important smuggling: truck with false bottom")
+    await liaison.settle()
+    await health.send("/alerts")
+    await liaison.settle()
+    listing = health.last
+    assert listing.text.index("#2") < listing.text.index("#1")  # newest first
+    assert "1 service en attente" in listing.text
+    await health.tap("al:open:2")
+    await liaison.settle()
+    assert health.last.text.startswith("ALERTE 🟠 IMPORTANT n°2")
+
+    # Resolve #1 as its author; it leaves the list.
+    await customs.tap("al:res:1")
+    await liaison.settle()
+    await customs.send("Fausse alerte")
+    await liaison.settle()
+    await health.send("/alerts")
+    await liaison.settle()
+    assert "#1" not in health.last.text and "#2" in health.last.text
+
+    # Another post sees none of Konni's alerts.
+    other = await liaison.member("Kader", post="NE-MAKALONDI", service="health", language="fr")
+    await other.send("/alerts")
+    await liaison.settle()
+    assert "Aucune alerte" in other.last.text
+
+
+async def test_escalation_reaches_coordinators_and_a_late_ack_never_escalates(liaison):
+    _customs, police, health, _chief = await post_team(liaison)
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    await police.send("/alert urgent health: unconscious traveller in the waiting room")
+    await liaison.settle()
+    await liaison.advance(timedelta(minutes=15))
+    assert any("Escalation" in t for t in coordinator.texts)
+    card = alert_copy(coordinator, 1)
+    assert "Escalated (step 2)" in card.text
+    steps = [
+        e.details["step"] for e in await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")
+    ]
+    assert steps == [1, 2]
+
+    # A second alert: Health acknowledges at 4:59, right before the first step would run.
+    await police.send("/alert urgent health: second case at gate 1")
+    await liaison.settle()
+    await liaison.advance(299)
+    await health.tap("al:seen:2")
+    await liaison.settle()
+    await liaison.advance(3600)
+    steps = [e.object_id for e in await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")]
+    assert steps == ["1", "1"]
+    ack = next(a for a in await liaison.rows(AlertAck) if a.alert_id == 2 and a.service_code == "health")
+    assert ack.seconds_to_ack == 299
+
+
+async def test_a_draft_survives_a_restart(liaison):
+    customs = await liaison.member("Awa", service="customs", language="fr")
+    police = await liaison.member("John", service="police", language="en")
+    await customs.send("🚨 Alerte")
+    await liaison.settle()
+    draft = await draft_of(liaison, customs)
+    await customs.tap(f"al:cat:{draft.id}:wildlife")
+    await liaison.settle()
+    await liaison.restart()
+    await customs.tap(f"al:sev:{draft.id}:important")
+    await liaison.settle()
+    await customs.send("Camion de bois de rose sans permis")
+    await liaison.settle()
+    await customs.tap(f"al:ok:{draft.id}")
+    await liaison.settle()
+    assert alert_copy(police, 1).text.startswith("🟠 IMPORTANT ALERT #1 · Wildlife or forest offence")
