@@ -6,10 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x4C49414953  # "LIAIS": any constant shared by every instance
 
 
 def alembic_config(url: str, connection: Connection | None = None) -> AlembicConfig:
@@ -25,6 +27,9 @@ def alembic_config(url: str, connection: Connection | None = None) -> AlembicCon
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind `engine` up to `revision`."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several instances may start together: one migrates, the others wait and then find nothing to do.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         await connection.run_sync(
             lambda sync: command.upgrade(alembic_config(str(engine.url), sync), revision)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -44,5 +46,16 @@ async def test_walk_every_revision_up_down_and_up(database_url: str) -> None:
                 lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
             )
         assert differences == [], "models and migrations disagree: write a migration"
+    finally:
+        await engine.dispose()
+
+
+async def test_instances_starting_together_migrate_once(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate.downgrade(engine, "base")
+        # SQLite serialises through its write lock, PostgreSQL through an advisory lock.
+        await asyncio.gather(*(migrate.upgrade(engine) for _ in range(3)))
+        assert await migrate.current_revision(engine) == _revisions()[-1]
     finally:
         await engine.dispose()
