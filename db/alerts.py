@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.outbox import DeliveryState, Notification
 from db.types import utc_column
 
 
@@ -469,6 +470,26 @@ async def count_open(session: AsyncSession, *, post_code: str) -> int:
     return int((await session.exec(query)).one())
 
 
-def window(now: datetime, seconds: float) -> datetime:
-    """The start of a look-back window."""
-    return now - timedelta(seconds=seconds)
+async def delivery_counts(session: AsyncSession, *, alert_id: int) -> dict[str, Any]:
+    """How an alert's copies (cards, not edits or photos) reached people: counts by state, last send."""
+    rows = await session.exec(
+        select(Notification.state, func.count(), func.max(Notification.sent_at))
+        .where(
+            Notification.ref_type == "alert",
+            Notification.ref_id == alert_id,
+            col(Notification.card_key).is_not(None),
+            col(Notification.method).in_(("sendMessage", "sendPhoto")),
+        )
+        .group_by(Notification.state)
+    )
+    counts: dict[str, Any] = {"sent": 0, "pending": 0, "failed": 0, "unreachable": 0, "last_sent_at": None}
+    for state, count, last in rows.all():
+        key = {
+            DeliveryState.SENT: "sent",
+            DeliveryState.FAILED: "failed",
+            DeliveryState.UNREACHABLE: "unreachable",
+        }.get(state, "pending")
+        counts[key] += count
+        if state == DeliveryState.SENT:
+            counts["last_sent_at"] = last
+    return counts

@@ -21,6 +21,7 @@ from db.alerts import (
     AlertAck,
     AlertRecipient,
     AlertState,
+    delivery_counts,
     list_acks,
     list_recipients,
     pending_required,
@@ -86,6 +87,8 @@ class CardState:
     alert: Alert
     acks: list[AlertAck]
     names: dict[int, str] = field(default_factory=dict)
+    # (copies delivered, copies queued), known when a card is refreshed.
+    delivered: tuple[int, int] | None = None
 
     def name(self, member_id: int | None) -> str:
         """A member's display name, escaped."""
@@ -195,6 +198,15 @@ def render_card(
                 lines.append(_ack_line(config, tr, state, post_code, service, post_zone))
     elif reader_service and reader_post:
         lines.append(_ack_line(config, tr, state, reader_post, reader_service, zone))
+    if full and state.delivered and state.delivered[0]:
+        sent, total = state.delivered
+        lines.append(
+            tr.ngettext(
+                "📬 Delivered to {sent} of {total} person.",
+                "📬 Delivered to {sent} of {total} people.",
+                total,
+            ).format(sent=sent, total=total)
+        )
     lines.append(status_line(config, tr, state, zone))
     return "\n".join(lines)
 
@@ -272,6 +284,11 @@ async def refresh_cards(
     """
     assert alert.id is not None
     state = await load_card_state(session, alert=alert)
+    counts = await delivery_counts(session, alert_id=alert.id)
+    state.delivered = (
+        counts["sent"],
+        counts["sent"] + counts["pending"] + counts["failed"] + counts["unreachable"],
+    )
     recipients = await list_recipients(session, alert_id=alert.id)
     members = {
         m.id: m

@@ -49,6 +49,9 @@ SKIP_TEXTS = frozenset({"⏭ Skip", "⏭ Passer", "skip", "passer"})
 CANCEL_TEXTS = frozenset({"/cancel", "/annuler"})
 # A resent message (same author, category, severity and text) within this window is the same alert.
 DUPLICATE_WINDOW = timedelta(minutes=10)
+DELIVERY_CHECK_KIND = "alert_delivery"
+# When the delivery of an alert's copies is checked and audited (again while some are still pending).
+DELIVERY_CHECKS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1))
 SEVERITY_PRIORITY = {
     Severity.URGENT: Priority.URGENT,
     Severity.IMPORTANT: Priority.HIGH,
@@ -209,19 +212,28 @@ async def publish_alert(session: AsyncSession, runtime: Runtime, author: Member,
             "required": alert.required,
             "location": alert.latitude is not None,
             "photo": alert.photo_file_id is not None,
+            "recipients": len(recipients),
+            "priority": int(priority),
+            "silent": silent,
         },
     )
-    await record_action(
-        session,
-        action="alert.delivered",
-        at=now,
-        actor_member_id=author.id,
-        object_type="alert",
-        object_id=alert.id,
-        post_code=alert.post_code,
-        details={"recipients": len(recipients), "priority": int(priority), "silent": silent},
-    )
+    await schedule_delivery_check(session, alert, attempt=1)
     return len(recipients)
+
+
+async def schedule_delivery_check(session: AsyncSession, alert: Alert, *, attempt: int) -> None:
+    """Look at the outbox a little later and write how the copies were delivered to the audit log."""
+    from bot.scheduler.api import schedule_once
+
+    await schedule_once(
+        session,
+        key=f"al:{alert.id}:dlv:{attempt}",
+        kind=DELIVERY_CHECK_KIND,
+        run_at=alert.raised_at + DELIVERY_CHECKS[attempt - 1],
+        payload={"alert_id": alert.id, "attempt": attempt},
+        post_code=alert.post_code,
+        now=alert.raised_at,
+    )
 
 
 async def send_copy(

@@ -419,6 +419,32 @@ async def run_escalation(
     await refresh_cards(session, runtime.config, alert, everyone=False, now=now)
 
 
+async def run_delivery_check(
+    session: AsyncSession, job: Any, *, runtime: Runtime, due_at: Any, late: bool
+) -> None:
+    """Audit how an alert's copies were delivered (from the outbox); look again while some are pending."""
+    payload = job.payload or {}
+    alert = await store.get_alert(session, alert_id=int(payload.get("alert_id", 0)))
+    if alert is None or alert.id is None:
+        return
+    attempt = int(payload.get("attempt", 1))
+    counts = await store.delivery_counts(session, alert_id=alert.id)
+    last = counts.pop("last_sent_at")
+    if last is not None:
+        counts["seconds_to_last_delivery"] = max(0.0, (last - alert.raised_at).total_seconds())
+    await record_action(
+        session,
+        action="alert.delivered",
+        at=runtime.clock.now(),
+        object_type="alert",
+        object_id=alert.id,
+        post_code=alert.post_code,
+        details={**counts, "check": attempt},
+    )
+    if counts["pending"] and attempt < len(alert_raise.DELIVERY_CHECKS):
+        await alert_raise.schedule_delivery_check(session, alert, attempt=attempt + 1)
+
+
 def escalation_text(
     runtime: Runtime, tr: Translator, alert: Alert, pending: list[tuple[str, str]], minutes: float
 ) -> str:
@@ -560,3 +586,4 @@ def register(application: Application) -> None:
     )
     application.add_handler(CallbackQueryHandler(alert_button, pattern=callbacks.pattern("al")))
     register_runner(ESCALATION_KIND, run_escalation)
+    register_runner(alert_raise.DELIVERY_CHECK_KIND, run_delivery_check)

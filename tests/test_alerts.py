@@ -105,6 +105,9 @@ async def test_urgent_health_alert_full_story(liaison):
     author_card = alert_copy(customs, alert.id)
     assert "Police nationale ✓ 09:02 (John)" in author_card.text
     assert "⏳ Police sanitaire — en attente" in author_card.text
+    assert "📬 Reçue par 4 sur 4 personnes." in author_card.text
+    delivered = (await liaison.rows(AuditEntry, AuditEntry.action == "alert.delivered"))[0].details
+    assert delivered["sent"] == 4 and delivered["pending"] == 0 and delivered["seconds_to_last_delivery"] == 0
 
     # Five minutes after raising: escalation to Health and the chief, not to Police.
     await liaison.advance(180)
