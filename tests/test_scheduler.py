@@ -395,3 +395,68 @@ async def test_two_schedulers_on_postgresql_never_run_one_row_twice(
     finally:
         for database in databases:
             await database.dispose()
+
+
+# --- the background loop itself (the harness runs schedules in settle(); production runs this loop) -----
+
+
+async def _until(predicate: Any) -> None:
+    """Wait for the loop's database I/O (threads, sockets) until `predicate()` holds; time stays frozen."""
+    for _ in range(5000):
+        if predicate():
+            return
+        await asyncio.sleep(0.001)  # real I/O wait only: the scheduler's clock is the frozen one
+    raise AssertionError("the scheduler loop never got there")
+
+
+async def _quiet(loop: Scheduler) -> None:
+    """Give the loop ample real time to do anything it would do unprompted."""
+    for _ in range(50):
+        await asyncio.sleep(0.001)
+
+
+async def test_loop_sleeps_until_the_nearest_row_and_rearms_on_wake(liaison: Harness, config: Config) -> None:
+    runs.clear()
+    clock, database = liaison.clock, liaison.db
+    loop = Scheduler(db=database, config=config, clock=clock, instance_id="loop", runtime=liaison.runtime)
+    await loop.start()
+    try:
+        await _until(lambda: loop.passes >= 1)
+        now = clock.now()
+        async with database.transaction() as session:
+            await schedule_once(
+                session,
+                key="test:loop:far",
+                kind="test.echo",
+                run_at=now + timedelta(minutes=10),
+                payload={"chat_id": 5, "text": "far"},
+            )
+        passes = loop.passes
+        await _until(lambda: loop.passes > passes)  # woken by the commit, re-armed for 10 minutes
+        async with database.transaction() as session:
+            await schedule_once(
+                session,
+                key="test:loop:near",
+                kind="test.echo",
+                run_at=now + timedelta(minutes=1),
+                payload={"chat_id": 5, "text": "near"},
+            )
+        passes = loop.passes
+        await _until(lambda: loop.passes > passes)  # a nearer row: re-armed for 1 minute
+        clock.advance(59)
+        await _quiet(loop)
+        assert runs == []
+        clock.advance(1)
+        await _until(lambda: len(runs) == 1)
+        assert runs[0][0] == "test:loop:near"
+        clock.advance(timedelta(minutes=9))
+        await _until(lambda: len(runs) == 2)
+        assert [key for key, _, _ in runs] == ["test:loop:near", "test:loop:far"]
+        # Idle: the loop sleeps until the next config reminder (or the sweep), it does not spin.
+        await _quiet(loop)  # let the pass that ran it finish
+        passes = loop.passes
+        await _quiet(loop)
+        assert loop.passes == passes
+    finally:
+        await loop.stop()
+    assert loop._task is None
