@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, and_, bindparam, func, or_, update
+from sqlalchemy import JSON, Column, Index, and_, bindparam, func, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -355,11 +355,15 @@ async def release_rows(session: AsyncSession, *, ids: list[int], claimed_by: str
     )
 
 
-async def reclaim_expired(session: AsyncSession, *, now: datetime, also_claimed_by: str | None = None) -> int:
-    """Return rows whose sender vanished (lease expired, or our own previous life) to the queue."""
+async def reclaim_expired(
+    session: AsyncSession, *, now: datetime, also_claimed_by: str | None = None, everything: bool = False
+) -> int:
+    """Return rows whose sender vanished (lease expired, our own previous life, or all) to the queue."""
     stale = and_(col(Notification.lease_until).is_not(None), col(Notification.lease_until) < now)
     if also_claimed_by is not None:
         stale = or_(stale, Notification.claimed_by == also_claimed_by)
+    if everything:
+        stale = true()
     result = await session.exec(
         update(Notification)
         .where(Notification.state == DeliveryState.SENDING, stale)

@@ -388,7 +388,11 @@ async def test_rows_left_in_flight_are_taken_back(liaison: Harness) -> None:
     await worker.start()
     await worker.stop()
     await liaison.settle()
-    assert [bool(u.texts) for u, _ in targets] == [True, False, True]
+    if liaison.db.is_sqlite:
+        # One process per SQLite file: whatever is still "sending" at start was left by a dead process.
+        assert [bool(u.texts) for u, _ in targets] == [True, True, True]
+    else:
+        assert [bool(u.texts) for u, _ in targets] == [True, False, True]
     liaison.clock.advance(61)
     await worker.start()
     await worker.stop()

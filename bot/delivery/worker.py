@@ -229,10 +229,14 @@ class DeliveryWorker:
         self.chats.forget_idle()
 
     async def _recover(self) -> None:
-        """At start: rows claimed by a previous life of this instance, or with an expired lease, go back."""
+        """At start: rows claimed by a previous life of this instance, or with an expired lease, go back.
+
+        SQLite serves one bot process (several instances need PostgreSQL), so there every row still marked
+        as sending was left by a process that died: it goes back at once instead of after its lease.
+        """
         async with self.db.transaction() as session:
             count = await outbox.reclaim_expired(
-                session, now=self.clock.now(), also_claimed_by=self.instance_id
+                session, now=self.clock.now(), also_claimed_by=self.instance_id, everything=self.db.is_sqlite
             )
         if count:
             logger.warning("took back %d outbox rows left in flight by a previous run", count)
@@ -341,16 +345,16 @@ class DeliveryWorker:
     def _launch(self, *, paced: bool) -> int:
         """Start every send the limits allow now, most urgent first; returns how many started."""
         started = 0
-        now = self.clock.monotonic()
         for job in sorted(self._buffer.values(), key=lambda j: j.sort_key):
             if len(self._in_flight) >= self.config.concurrency:
                 break
             if self.chats.busy(job.chat_id):
                 continue
             if paced:
-                if self.chats.ready_at(job.chat_id) > now:
+                # ready_at() reads the clock itself: compare with a reading taken after it, never before.
+                if self.chats.ready_at(job.chat_id) > self.clock.monotonic():
                     continue
-                if self.limiter.ready_at() > now:
+                if self.limiter.ready_at() > self.clock.monotonic():
                     break
             del self._buffer[job.id]
             self.chats.start(job.chat_id)

@@ -1,0 +1,157 @@
+"""Delivery across processes: two workers on one PostgreSQL database, and a bot killed mid-fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func
+from sqlmodel import select
+from telegram import Bot
+
+from bot.clock import SystemClock
+from bot.delivery.worker import DeliveryWorker
+from bot.emulator import BotApiEmulator, FloodLimits
+from bot.emulator.http import serve
+from bot.emulator.request import EmulatorRequest
+from db.engine import Database
+from db.outbox import DeliveryState, Notification
+from tests.harness import TOKEN, Harness
+from tests.test_delivery import enqueue, people
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _second_worker(liaison: Harness, name: str, **limits: float) -> tuple[DeliveryWorker, Database]:
+    """Another bot process in all but name: its own connection pool, bot and instance id."""
+    database = Database(liaison.database_url)
+    bot = Bot(TOKEN, request=EmulatorRequest(liaison.emulator))
+    await bot.initialize()
+    config = liaison.config.delivery.model_copy(update=limits)
+    worker = DeliveryWorker(db=database, bot=bot, config=config, clock=SystemClock(), instance_id=name)
+    return worker, database
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_on_postgresql_never_send_a_row_twice(liaison: Harness) -> None:
+    if liaison.db.is_sqlite:
+        pytest.skip("several instances share a PostgreSQL database, not SQLite")
+    targets = await people(liaison, 400)
+    first, first_db = await _second_worker(liaison, "instance-a", global_per_second=200, concurrency=4)
+    second, second_db = await _second_worker(liaison, "instance-b", global_per_second=200, concurrency=4)
+    try:
+        await enqueue(liaison, targets[:200], "vague 1")
+        # Both drain at once: every claim races the other's.
+        await asyncio.gather(first.drain(), second.drain())
+        # Then both background loops, woken by a commit in a third session (as webhook instances would be).
+        await first.start()
+        await second.start()
+        await enqueue(liaison, targets[200:], "vague 2")
+        first.wake()
+        second.wake()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and first.stats.sent + second.stats.sent < 400:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    finally:
+        await first.stop()
+        await second.stop()
+        await first_db.dispose()
+        await second_db.dispose()
+    sends = Counter(
+        int(c.params["chat_id"])
+        for c in liaison.emulator.calls
+        if c.method == "sendMessage" and c.status == 200
+    )
+    assert sorted(sends.values()) == [1] * 400, "every member got exactly one message"
+    assert first.stats.sent > 0 and second.stats.sent > 0, "both instances took part"
+    rows = await liaison.rows(Notification)
+    assert {r.state for r in rows} == {DeliveryState.SENT}
+
+
+def _bot_process(api_url: str, database_url: str, config_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The real bot (`liaison run`) in its own process, talking to the emulator over HTTP."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "LIAISON_DATABASE_URL": database_url,
+        "LIAISON_CONFIG": str(config_path),
+    }
+    code = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, "run", "--api-url", api_url],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _count(liaison: Harness, state: str) -> int:
+    async with liaison.session() as session:
+        query = select(func.count()).select_from(Notification).where(Notification.state == state)
+        return int((await session.exec(query)).one())
+
+
+@pytest.mark.slow
+async def test_bot_killed_mid_fan_out_loses_nothing(liaison: Harness, tmp_path: Path) -> None:
+    # A real-time emulator with Telegram's limits: 300 messages take about ten seconds.
+    emulator = BotApiEmulator(TOKEN, "liaison_test_bot")
+    emulator.limits = FloodLimits(enabled=True)
+    server, port = await serve(emulator)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["delivery"].update({"lease_seconds": 3, "sweep_seconds": 0.5})
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    api_url = f"http://127.0.0.1:{port}/bot"
+    log = tmp_path / "bot.log"
+    count = 300
+    # Members whose chats live in the HTTP emulator.
+    liaison.emulator = emulator
+    targets = await people(liaison, count)
+    await enqueue(liaison, targets, "Alerte frontière")
+    first = _bot_process(api_url, liaison.database_url, config_path, log)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while emulator.stats.sent < 60:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            assert first.poll() is None, log.read_text()[-3000:]
+            await asyncio.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        sent_at_kill = emulator.stats.sent
+        in_flight_at_kill = await _count(liaison, DeliveryState.SENDING)
+        assert sent_at_kill < count, "killed mid-fan-out"
+        second = _bot_process(api_url, liaison.database_url, config_path, log)
+        deadline = time.monotonic() + 90
+        while await _count(liaison, DeliveryState.SENT) < count:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            assert second.poll() is None, log.read_text()[-3000:]
+            await asyncio.sleep(0.1)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        server.stop()
+        await emulator.release_long_polls()
+    received = Counter(len([m for m in user.inbox if m.text == "Alerte frontière"]) for user, _ in targets)
+    assert received[0] == 0, "nobody was left without the alert"
+    duplicates = sum((n - 1) * k for n, k in received.items() if n > 1)
+    print(
+        f"killed after {sent_at_kill} sent, {in_flight_at_kill} in flight; duplicates after it: {duplicates}"
+    )
+    assert duplicates <= in_flight_at_kill, (duplicates, in_flight_at_kill)
+    assert emulator.stats.rejected_429 == 0
