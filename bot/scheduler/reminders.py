@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 KIND = "reminder"
+AUDIENCE_CACHE = "reminder_audiences"
 MAX_TEXT_LENGTH = 500
 
 HEADER = N_("🔔 <b>Reminder</b>")
@@ -67,17 +69,25 @@ async def run_reminder(
 ) -> None:
     """Queue one copy per recipient, in their language, in the job's transaction."""
     now = runtime.clock.now()
-    members = await audience_members(
-        session, post_code=job.post_code, audience=job.payload.get("audience") or {}
+    audience = job.payload.get("audience") or {}
+    # Many reminders of one batch share a post and audience: look members up once per transaction.
+    # Plain tuples, not ORM objects: a savepoint rolled back by another job may expire those.
+    cache: dict[tuple[str | None, str], list[tuple[int, int, str | None]]] = session.info.setdefault(
+        AUDIENCE_CACHE, {}
     )
+    cache_key = (job.post_code, json.dumps(audience, sort_keys=True))
+    if cache_key not in cache:
+        found = await audience_members(session, post_code=job.post_code, audience=audience)
+        cache[cache_key] = [(m.id or 0, m.chat_id, m.language) for m in found]
+    recipients = cache[cache_key]
     priority = Priority.parse(job.payload.get("priority", "normal"))
     default_language = runtime.config.bot.default_language
-    for member in members:
+    for member_id, chat_id, language in recipients:
         await enqueue_message(
             session,
-            chat_id=member.chat_id,
-            member_id=member.id,
-            text=render(job, language=member.language or default_language, due_at=due_at, late=late),
+            chat_id=chat_id,
+            member_id=member_id,
+            text=render(job, language=language or default_language, due_at=due_at, late=late),
             priority=priority,
             ref=("schedule", job.id or 0),
             now=now,

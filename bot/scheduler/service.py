@@ -95,13 +95,14 @@ class Scheduler:
             self._wake.clear()
             delay = sweep
             try:
+                began = self.clock.now()
                 handled = await self.run_due()
                 nearest = await self.next_due()
                 if nearest is not None:
                     delay = min(sweep, (nearest - self.clock.now()).total_seconds())
-                    if delay <= 0:
-                        # Still due after a pass: another instance holds it. Look again shortly.
-                        delay = 0 if handled else CONTENDED_RETRY_SECONDS
+                    if delay <= 0 and not handled and nearest <= began:
+                        # Due before this pass began, yet nothing ran: another instance holds it.
+                        delay = CONTENDED_RETRY_SECONDS
             except Exception:
                 logger.exception("Scheduler pass failed; retrying after the sweep interval")
             self.passes += 1
