@@ -77,6 +77,8 @@ async def test_chief_creates_weekly_reminder_for_one_service(liaison: Harness) -
     [copy] = await queued(liaison, police, "gendarmerie")
     assert "Point &lt;sécurité&gt; &amp; gendarmerie" in copy and "Chef" in copy and "Reminder" in copy
     assert await queued(liaison, customs, "gendarmerie") == []
+    [on_phone] = [t for t in police.texts if "gendarmerie" in t]
+    assert on_phone == "🔔 Reminder\nPoint <sécurité> & gendarmerie\nFrom Chef"
     assert (await chief_rows(liaison))[0].next_run_at == at(1, 9, 30, month=12)
 
 

@@ -40,6 +40,11 @@ async def queued(harness: Harness, user: Any, containing: str = "") -> list[str]
     return [t for t in texts if containing in t]
 
 
+def received(user: Any, containing: str) -> list[str]:
+    """Texts on the person's phone (delivered through the outbox) that contain a phrase."""
+    return [t for t in user.texts if containing in t]
+
+
 async def job(harness: Harness, key: str) -> ScheduledJob:
     """The schedule row with this key."""
     rows = await harness.rows(ScheduledJob, col(ScheduledJob.key) == key)
@@ -85,6 +90,10 @@ async def test_weekly_meeting_comes_at_nine_local_on_both_sides_of_the_border(li
     # On time: no lateness note; each reader in their own language.
     assert LATE_MARK not in (await queued(liaison, awa, MEETING_FR))[0]
     assert "Reminder" in (await queued(liaison, john, MEETING_EN))[0]
+    # What the phones show: one copy each, in the reader's language.
+    assert len(received(awa, MEETING_FR)) == len(received(issa, MEETING_FR)) == 1
+    assert received(john, MEETING_EN)[0].startswith("🔔 Reminder\n")
+    assert received(awa, MEETING_FR)[0].startswith("🔔 Rappel\n")
     konni = await job(liaison, "config:weekly-coordination:NE-KONNI")
     assert konni.next_run_at == at(7, 8, month=12) and konni.run_count == 1
 
@@ -131,6 +140,7 @@ async def test_brussels_coordinator_reminder_keeps_local_time_across_dst_change(
         assert len(await queued(harness, marc, "Weekly review")) == 1
         await move(harness, at(26, 8, month=10))
         assert len(await queued(harness, marc, "Weekly review")) == 2
+        assert len(received(marc, "Weekly review")) == 2
     finally:
         await harness.stop()
 
@@ -149,6 +159,9 @@ async def test_restart_runs_reminder_missed_within_grace_once_marked_late(liaiso
     assert "30 nov." in meeting[0] and "09:00" in meeting[0]  # the due time, in Niamey time
     english = await queued(liaison, john, MEETING_EN)
     assert len(english) == 1 and "Sent late" in english[0]
+    [on_phone] = received(awa, MEETING_FR)
+    assert "⏰ Envoyé en retard : prévu le 30 nov., 09:00" in on_phone
+    assert len(received(john, "Sent late: it was due at Nov 30, 9:00")) == 1
     # The morning handover reminder fell due 2 h 45 ago, past the one-hour grace: skipped and logged.
     assert await queued(liaison, awa, MORNING_FR) == []
     skipped = await liaison.rows(AuditEntry, col(AuditEntry.action) == "schedule.skipped")
@@ -159,6 +172,7 @@ async def test_restart_runs_reminder_missed_within_grace_once_marked_late(liaiso
     )
     await liaison.restart()
     assert len(await queued(liaison, awa, MEETING_FR)) == 1  # a second restart sends nothing again
+    assert len(received(awa, MEETING_FR)) == 1
 
 
 async def test_restart_skips_reminder_missed_beyond_grace(liaison: Harness) -> None:
@@ -167,6 +181,7 @@ async def test_restart_skips_reminder_missed_beyond_grace(liaison: Harness) -> N
     liaison.clock.set(at(30, 10, 1))  # two hours after the meeting reminder was due
     await liaison.start()
     assert await queued(liaison, awa, MEETING_FR) == []
+    assert received(awa, MEETING_FR) == []
     entries = await liaison.rows(AuditEntry, col(AuditEntry.action) == "schedule.skipped")
     keys = {e.details["key"]: e for e in entries}
     entry = keys["config:weekly-coordination:NE-KONNI"]
@@ -182,6 +197,7 @@ async def test_recurring_reminder_missed_several_times_fires_once(liaison: Harne
     await liaison.start()
     morning = await queued(liaison, awa, MORNING_FR)
     assert len(morning) == 1 and LATE_MARK in morning[0]
+    assert len(received(awa, MORNING_FR)) == 1
     row = await job(liaison, "config:shift-handover-morning:NE-KONNI")
     assert row.run_count == 1 and row.next_run_at == at(27, 5, 45)
 
