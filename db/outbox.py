@@ -48,7 +48,10 @@ class Notification(SQLModel, table=True):
     """One message (or edit) to deliver to one chat."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_ready", "state", "priority", "not_before", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_ready", "state", "priority", "not_before", "id"),
+        Index("ix_outbox_lease", "state", "lease_until"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=UTC_NOW, sa_column=utc_column())

@@ -164,23 +164,33 @@ async def test_timeout_is_retried(liaison: Harness) -> None:
     assert user.texts == ["patience"]
 
 
-async def test_flood_429_reschedules_and_pauses_sender(liaison: Harness) -> None:
-    targets = await people(liaison, 3)
+async def test_flood_429_reschedules_row_and_slows_then_pauses_sender(liaison: Harness) -> None:
+    targets = await people(liaison, 4)
     worker = liaison.runtime.delivery
     assert worker is not None
-    liaison.emulator.faults.inject(429, method="sendMessage", chat_id=targets[0][0].id, retry_after=5)
+    first, second = targets[0][0], targets[1][0]
+    liaison.emulator.faults.inject(429, method="sendMessage", chat_id=first.id, retry_after=5)
     await enqueue(liaison, targets[:1], "un", priority=Priority.URGENT)
     await liaison.settle()
     [row] = await outbox_rows(liaison)
     assert row.state == DeliveryState.PENDING and row.not_before == liaison.clock.now() + timedelta(seconds=5)
     assert row.attempts == 0, "a 429 is Telegram pacing us, not a failed attempt"
-    # The whole sender waits as Telegram asked, even for other chats.
-    await enqueue(liaison, targets[1:], "deux", priority=Priority.BULK)
+    # One 429 slows the sender down; other chats still get their messages.
+    await enqueue(liaison, targets[1:2], "deux", priority=Priority.BULK)
+    assert await worker.drain(respect_limits=True) == 1
+    assert second.texts == ["deux"]
+    # A second 429 while slowed: every send waits the retry_after Telegram gave.
+    liaison.emulator.faults.inject(429, method="sendMessage", retry_after=3)
+    await enqueue(liaison, targets[2:3], "trois", priority=Priority.NORMAL)
+    await worker.drain(respect_limits=True)
+    await enqueue(liaison, targets[3:], "quatre", priority=Priority.BULK)
     assert await worker.drain(respect_limits=True) == 0
-    await liaison.advance(5)
-    order = sent_texts(liaison)
-    assert order[0] == (targets[0][0].id, "un"), "the urgent row keeps its place after the pause"
-    assert sorted(order[1:]) == sorted((u.id, "deux") for u, _ in targets[1:])
+    liaison.clock.advance(3)
+    await worker.drain(respect_limits=True)
+    assert [u.texts for u, _ in targets] == [[], ["deux"], ["trois"], ["quatre"]]
+    liaison.clock.advance(2)
+    await worker.drain(respect_limits=True)
+    assert first.texts == ["un"], "the rescheduled row went out when its retry_after ran out"
 
 
 async def test_per_chat_pacing_defers_chatty_chat_without_blocking_others(liaison: Harness) -> None:
@@ -419,3 +429,55 @@ async def test_flood_limits_enforced_no_429_from_own_pacing(liaison: Harness) ->
     ]
     assert all(u.texts == ["x"] for u, _ in targets)
     assert chatty.texts == [f"c{i}" for i in range(5)]
+
+
+async def test_delivery_command_for_chief_and_coordinator(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    coordinator = await liaison.member("Coord", role="coordinator", language="fr")
+    agent = await liaison.member("<Bob & co>", language="fr")
+    other = await liaison.member("Awa", language="fr")
+    async with liaison.session() as session:
+        members = {m.display_name: m for m in (await session.exec(select(Member))).all()}
+    agent.state.blocked = True
+    async with liaison.db.transaction() as session:
+        for name in ("<Bob & co>", "Awa"):
+            m = members[name]
+            await enqueue_message(
+                session,
+                chat_id=m.chat_id,
+                member_id=m.id,
+                text="Alerte",
+                ref=("alert", 17),
+                now=liaison.clock.now(),
+            )
+    await liaison.settle()
+    liaison.emulator.faults.inject(400, method="sendMessage", chat_id=other.id)
+    async with liaison.db.transaction() as session:
+        m = members["Awa"]
+        await enqueue_message(
+            session,
+            chat_id=m.chat_id,
+            member_id=m.id,
+            text="Note",
+            ref=("notice", 4),
+            now=liaison.clock.now(),
+        )
+    await liaison.settle()
+
+    await chief.send("/delivery")
+    await liaison.settle()
+    text = chief.last.text
+    assert "Alert #17" in text and "1 of 2 received" in text and "1 unreachable" in text
+    assert "Notice #4" in text and "0 of 1 received" in text and "1 failed" in text
+    assert text.index("Notice #4") < text.index("Alert #17"), "newest first"
+    assert "1 member cannot be reached" in text and "<Bob & co> (Customs), since" in text
+    assert "&lt;Bob &amp; co&gt;" in (chief.last.html or "")
+
+    await coordinator.send("/delivery")
+    await liaison.settle()
+    assert "<Bob & co> (Douane)" in coordinator.last.text
+    assert "Birni N'Konni" in coordinator.last.text and "Kantchari" in coordinator.last.text
+
+    await other.send("/delivery")
+    await liaison.settle()
+    assert other.last.text != coordinator.last.text and "Bob" not in other.last.text

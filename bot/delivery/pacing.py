@@ -25,24 +25,35 @@ def is_group(chat_id: int) -> bool:
 
 @dataclass
 class GlobalLimiter:
-    """About `rate` sends per second overall, in bursts of at most a third of a second's worth, pausable."""
+    """About `rate` sends per second overall (any one-second window), slowed or paused when Telegram says so.
+
+    Sends are spread out (bursts of a third of a second's worth) so that an urgent row never waits long for a
+    free slot. A 429 we did not expect first slows everyone down; another one while slowed stops every send
+    for the retry_after Telegram gave (it then clearly means the whole bot: another instance sharing the
+    token, say).
+    """
 
     rate: float
     clock: Clock
-    burst: float = 0.0  # 0: a third of the rate
+    burst: float = 0.0  # 0: a third of a second's worth
+    slow_factor: float = 2 / 3
     _tokens: float = 0.0
     _stamp: float | None = None
     _in_flight: int = 0
     _answered: deque[float] = field(default_factory=deque)
     paused_until: float = 0.0
+    slow_until: float = 0.0
 
     def __post_init__(self) -> None:
-        self.burst = self.burst or max(1.0, self.rate / 3)
+        self.burst = max(1.0, min(self.burst or self.rate / 3, self.rate))
+
+    def _rate(self, now: float) -> float:
+        return self.rate * self.slow_factor if now < self.slow_until else self.rate
 
     def _refill(self, now: float) -> None:
         if self._stamp is None:
             self._tokens, self._stamp = self.burst, now
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self._rate(now))
         self._stamp = now
         while self._answered and self._answered[0] + 1.0 + EDGE <= now:
             self._answered.popleft()
@@ -53,7 +64,7 @@ class GlobalLimiter:
         self._refill(now)
         at = max(now, self.paused_until)
         if self._tokens < 1.0:
-            at = max(at, now + (1.0 - self._tokens) / self.rate)
+            at = max(at, now + (1.0 - self._tokens) / self._rate(now))
         capacity = max(1, math.floor(self.rate))
         used = len(self._answered) + self._in_flight
         if used >= capacity:
@@ -74,8 +85,23 @@ class GlobalLimiter:
         self._in_flight = max(0, self._in_flight - 1)
         self._answered.append(self.clock.monotonic())
 
+    def flood(self, retry_after: float) -> bool:
+        """Telegram answered 429: slow down for `retry_after`, or stop everything if already slowed.
+
+        Returns True when every send is paused.
+        """
+        now = self.clock.monotonic()
+        self._refill(now)
+        seconds = max(retry_after, 1.0)
+        if now < self.slow_until:
+            self.pause(retry_after)
+            self.slow_until = max(self.slow_until, self.paused_until + seconds)
+            return True
+        self.slow_until = now + seconds
+        return False
+
     def pause(self, seconds: float) -> None:
-        """Send nothing for `seconds` (Telegram's retry_after)."""
+        """Send nothing for `seconds`."""
         self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
 
 

@@ -381,8 +381,10 @@ class DeliveryWorker:
                 del self._buffer[other.id]
                 self._results.append((other, Result(Verdict.UNREACHABLE, error=result.error)))
         if result.verdict == Verdict.FLOOD:
-            # Telegram asked everyone to wait; the row keeps its priority and goes out after the pause.
-            self.limiter.pause(result.retry_after)
+            # The row (and its chat) waits retry_after and keeps its priority; everyone else slows down, or
+            # stops for retry_after when 429s keep coming.
+            if self.limiter.flood(result.retry_after):
+                logger.warning("429 again: every send paused for %.1f s", result.retry_after)
             self.chats.penalise(job.chat_id, result.retry_after)
         self._results.append((job, result))
         assert self._results_event is not None and self._event is not None

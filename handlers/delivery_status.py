@@ -1,0 +1,142 @@
+"""Delivery status: who received the last notifications, and who cannot be reached.
+
+Commands: /delivery (chiefs: their post's last notifications and unreachable members; coordinators: the same
+across every post).
+Callback prefixes: none.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.access import Action, can, is_global
+from bot.config import Config
+from bot.i18n import N_, Translator
+from bot.runtime import LiaisonContext
+from bot.texts import member_translator, post_name, service_name
+from db.members import Member, list_members
+from db.outbox import DeliveryTally, delivery_tallies
+
+RECENT = 5  # notifications shown: enough to spot a problem, short enough for a phone screen
+MAX_NAMES = 30  # unreachable names listed per post before "and N more"
+
+# What an outbox row belongs to (its ref_type), as the reader calls it.
+REF_NAMES = {
+    "alert": N_("Alert"),
+    "notice": N_("Notice"),
+    "handover": N_("Handover"),
+    "meeting": N_("Meeting notes"),
+    "reminder": N_("Reminder"),
+    "escalation": N_("Escalation"),
+    "action_item": N_("Action item"),
+}
+
+
+def ref_label(tr: Translator, tally: DeliveryTally) -> str:
+    """'Alert #17' in the reader's language."""
+    kind = REF_NAMES.get(tally.ref_type)
+    name = tr.gettext(kind) if kind else html.escape(tally.ref_type)
+    return tr.gettext("{kind} #{number}").format(kind=name, number=tally.ref_id)
+
+
+def tally_line(tr: Translator, tally: DeliveryTally, zone: str) -> str:
+    """One notification: what it was, when, and how it reached people."""
+    parts = [
+        tr.ngettext("{sent} of {total} received", "{sent} of {total} received", tally.total).format(
+            sent=tally.sent, total=tally.total
+        )
+    ]
+    if tally.pending:
+        parts.append(tr.ngettext("{n} on the way", "{n} on the way", tally.pending).format(n=tally.pending))
+    if tally.failed:
+        parts.append(tr.ngettext("{n} failed", "{n} failed", tally.failed).format(n=tally.failed))
+    if tally.unreachable:
+        parts.append(
+            tr.ngettext("{n} unreachable", "{n} unreachable", tally.unreachable).format(n=tally.unreachable)
+        )
+    when = tr.short_datetime(tally.first_at, zone)
+    return f"• <b>{ref_label(tr, tally)}</b> ({when}): {', '.join(parts)}"
+
+
+def unreachable_lines(config: Config, tr: Translator, members: list[Member], zone: str) -> list[str]:
+    """Unreachable members: name, service, and since when."""
+    lines = []
+    for member in members[:MAX_NAMES]:
+        since = tr.short_datetime(member.unreachable_since, zone) if member.unreachable_since else "—"
+        lines.append(
+            tr.gettext("• {name} ({service}), since {since}").format(
+                name=html.escape(member.display_name),
+                service=html.escape(service_name(config, tr, member.service_code)),
+                since=since,
+            )
+        )
+    if len(members) > MAX_NAMES:
+        extra = len(members) - MAX_NAMES
+        lines.append(tr.ngettext("…and {n} more", "…and {n} more", extra).format(n=extra))
+    return lines
+
+
+async def post_report(context: LiaisonContext, tr: Translator, post_code: str, *, with_tallies: bool) -> str:
+    """A post's delivery report: its last notifications and its unreachable members."""
+    runtime = context.runtime
+    config = runtime.config
+    zone = config.post(post_code).timezone
+    async with runtime.db.sessions() as session:
+        members = await list_members(session, post_code=post_code, include_inactive=True)
+        tallies = (
+            await delivery_tallies(
+                session, member_ids=[m.id for m in members if m.id is not None], limit=RECENT
+            )
+            if with_tallies and members
+            else []
+        )
+    lines = [f"<b>{html.escape(post_name(config, post_code))}</b>"]
+    if with_tallies:
+        if tallies:
+            lines.append(tr.gettext("Last notifications:"))
+            lines.extend(tally_line(tr, tally, zone) for tally in tallies)
+        else:
+            lines.append(tr.gettext("No notifications yet."))
+    unreachable = [m for m in members if not m.reachable]
+    if unreachable:
+        lines.append(
+            tr.ngettext(
+                "{n} member cannot be reached (blocked the bot):",
+                "{n} members cannot be reached (blocked the bot):",
+                len(unreachable),
+            ).format(n=len(unreachable))
+        )
+        lines.extend(unreachable_lines(config, tr, unreachable, zone))
+    else:
+        lines.append(tr.gettext("Every member can be reached."))
+    return "\n".join(lines)
+
+
+async def delivery_command(update: Update, context: LiaisonContext) -> None:
+    """Show delivery figures: the chief's own post, or every post for coordinators."""
+    member = context.member
+    tr = member_translator(member)
+    message = update.effective_message
+    if member is None or not can(member, Action.VIEW_DELIVERY):
+        await message.reply_text(tr.gettext("You are not allowed to do this."))
+        return
+    if is_global(member):
+        reports = [
+            await post_report(context, tr, post.code, with_tallies=False)
+            for post in context.runtime.config.posts
+        ]
+        header = tr.gettext("<b>Delivery</b>: unreachable members by post")
+        await message.reply_text("\n\n".join([header, *reports]))
+        return
+    if member.post_code is None:
+        await message.reply_text(tr.gettext("You are not allowed to do this."))
+        return
+    await message.reply_text(await post_report(context, tr, member.post_code, with_tallies=True))
+
+
+def register(application: Application) -> None:
+    """Register this feature's handlers."""
+    application.add_handler(CommandHandler("delivery", delivery_command))
