@@ -94,13 +94,16 @@ async def list_jobs(
     key_prefix: str | None = None,
     states: tuple[str, ...] = LIVE_STATES,
     limit: int | None = None,
+    without_post: bool = False,
 ) -> list[ScheduledJob]:
-    """Rows filtered by kind, post, key prefix and state, soonest first."""
+    """Rows filtered by kind, post (or none: `without_post`), key prefix and state, soonest first."""
     query = select(ScheduledJob).where(col(ScheduledJob.state).in_(states))
     if kind is not None:
         query = query.where(ScheduledJob.kind == kind)
     if post_code is not None:
         query = query.where(ScheduledJob.post_code == post_code)
+    if without_post:
+        query = query.where(col(ScheduledJob.post_code).is_(None))
     if key_prefix is not None:
         query = query.where(col(ScheduledJob.key).startswith(key_prefix, autoescape=True))
     query = query.order_by(

@@ -497,8 +497,9 @@ async def _listed_jobs(runtime: Runtime, member: Member) -> list[ScheduledJob]:
     async with runtime.db.sessions() as session:
         jobs: list[ScheduledJob] = []
         for post in _visible_posts(runtime, member):
-            rows = await list_jobs(session, kind=KIND, post_code=post, limit=MAX_LISTED + 1)
-            jobs += [j for j in rows if j.post_code == post]
+            jobs += await list_jobs(
+                session, kind=KIND, post_code=post, without_post=post is None, limit=MAX_LISTED + 1
+            )
         return jobs
 
 

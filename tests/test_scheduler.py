@@ -132,6 +132,11 @@ async def test_brussels_coordinator_reminder_keeps_local_time_across_dst_change(
         marc = await harness.member("Marc", role="coordinator", language="en")
         row = await job(harness, "config:brussels-review:global")
         assert row.next_run_at == at(19, 7, month=10)  # 09:00 CEST = 07:00 UTC
+        await marc.send("/reminders")
+        await harness.settle()
+        listing = marc.last.text or ""
+        assert "1. Weekly review of the posts\n   Next: Oct 19, 9:00\u202fAM" in listing  # Brussels time
+        assert "All posts" in listing and f"rl:p:{row.id}" in str(marc.last.reply_markup)
         await move(harness, at(19, 7, month=10))
         assert len(await queued(harness, marc, "Weekly review")) == 1
         row = await job(harness, "config:brussels-review:global")
@@ -140,7 +145,7 @@ async def test_brussels_coordinator_reminder_keeps_local_time_across_dst_change(
         assert len(await queued(harness, marc, "Weekly review")) == 1
         await move(harness, at(26, 8, month=10))
         assert len(await queued(harness, marc, "Weekly review")) == 2
-        assert len(received(marc, "Weekly review")) == 2
+        assert len(received(marc, "🔔 Reminder\nWeekly review")) == 2
     finally:
         await harness.stop()
 
