@@ -55,6 +55,9 @@ class ScheduledJob(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     next_run_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     state: str = Field(default=JobState.ACTIVE, max_length=16)
+    # Rows are claimed by a row lock held for the run's own transaction (no lease to expire after a crash:
+    # the rollback frees them). claimed_by records which instance last ran the row; claimed_until stays
+    # empty, kept for a future lease-based runner that would work outside the transaction.
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     last_run_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
