@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import KeyboardButton, ReplyKeyboardMarkup
@@ -23,7 +24,6 @@ from db.alerts import (
     AlertState,
     delivery_counts,
     list_acks,
-    list_recipients,
     pending_required,
 )
 from db.members import Member, Role
@@ -289,26 +289,25 @@ async def refresh_cards(
         counts["sent"],
         counts["sent"] + counts["pending"] + counts["failed"] + counts["unreachable"],
     )
-    recipients = await list_recipients(session, alert_id=alert.id)
-    members = {
-        m.id: m
-        for m in (
-            await session.exec(select(Member).where(col(Member.id).in_([r.member_id for r in recipients])))
-        ).all()
-    }
+    query = (
+        select(AlertRecipient, Member)
+        .join(Member, col(Member.id) == col(AlertRecipient.member_id))
+        .where(AlertRecipient.alert_id == alert.id)
+        .order_by(col(AlertRecipient.id))
+    )
+    if not everyone:
+        # Only the copies whose text changes: fetched by the database, not filtered from every copy.
+        wanted = [col(AlertRecipient.full).is_(True), col(AlertRecipient.member_id).in_(member_ids)]
+        if service is not None:
+            wanted.append(
+                and_(
+                    col(AlertRecipient.post_code) == service[0],
+                    col(AlertRecipient.service_code) == service[1],
+                )
+            )
+        query = query.where(or_(*wanted))
     queued = 0
-    for recipient in recipients:
-        member = members.get(recipient.member_id)
-        if member is None:
-            continue
-        wanted = (
-            everyone
-            or recipient.full
-            or recipient.member_id in member_ids
-            or (service is not None and (recipient.post_code, recipient.service_code) == service)
-        )
-        if not wanted:
-            continue
+    for recipient, member in (await session.exec(query)).all():
         tr = translator(member.language or _post_language(config, recipient.post_code))
         text = render_for(config, state, member, recipient)
         markup = card_markup(tr, alert, can_resolve=may_resolve(member, alert))

@@ -1,0 +1,343 @@
+"""Alerts benchmark: 200 agents at one post raising and acknowledging alerts, beside a bare PTB echo bot.
+
+Both bots run as their own process and talk to the same Bot API emulator over HTTP (the emulator and the
+agents live in this process). Prints, for each: updates handled per second, and the p50/p99 time from an
+update to its first effect (for Liaison: an alert's update to the first delivered copy; for the echo bot: a
+message to its echo). Telegram's pacing is lifted in the bench config so the figures are the bots' own work;
+every alert still fans out to every agent of the post, with acknowledgements editing the cards.
+
+    python bench/bench_alerts.py [--quick] [--database-url postgresql+asyncpg://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import insert
+
+from bot.emulator import BotApiEmulator
+from bot.emulator.http import serve
+from db import migrate
+from db.engine import Database
+from db.members import Member
+from db.posts import sync_posts_and_services
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "777000:BENCH-alerts-token"
+POST = "NE-KONNI"
+SERVICES = ("customs", "police", "health", "forests", "gendarmerie")
+FIRST_ID = 500_000
+
+
+def bench_config_file(directory: Path) -> Path:
+    """The shipped config with Telegram's pacing lifted: the bench measures the bot, not Telegram's limits."""
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["delivery"].update(
+        {"global_per_second": 5000, "per_chat_per_second": 1000, "per_chat_burst": 1000, "concurrency": 32}
+    )
+    path = directory / "bench-config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def seed(url: str, config_path: Path, agents: int) -> None:
+    """A migrated database with `agents` active members at one post (one chief, five services)."""
+    from bot.config import load_config
+
+    config = load_config(config_path, environ={})
+    database = Database(url)
+    try:
+        await migrate.upgrade(database.engine)
+        now = datetime.now(UTC)
+        async with database.transaction() as session:
+            await sync_posts_and_services(session, config=config)
+            await session.exec(
+                insert(Member),
+                params=[
+                    {
+                        "telegram_id": FIRST_ID + n,
+                        "chat_id": FIRST_ID + n,
+                        "display_name": f"Agent {n}",
+                        "post_code": POST,
+                        "service_code": SERVICES[n % len(SERVICES)],
+                        "role": "chief" if n == 0 else "agent",
+                        "status": "active",
+                        "language": "en" if n % 3 == 0 else "fr",
+                        "reachable": True,
+                        "joined_at": now,
+                    }
+                    for n in range(agents)
+                ],
+            )
+    finally:
+        await database.dispose()
+
+
+class Probe:
+    """Wraps the emulator's method handler to time the bot's answers as they arrive."""
+
+    def __init__(self, emulator: BotApiEmulator) -> None:
+        self.emulator = emulator
+        self.first_seen: dict[str, float] = {}
+        self.answered: dict[str, float] = {}
+        self.watch: set[str] = set()
+        self.calls = 0
+        original = emulator.handle
+
+        async def handle(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            result = await original(method, params)
+            now = time.monotonic()
+            self.calls += 1
+            if method in ("sendMessage", "sendPhoto"):
+                text = str(params.get("text") or params.get("caption") or "")
+                for marker in self._markers(text):
+                    self.first_seen.setdefault(marker, now)
+            elif method == "answerCallbackQuery":
+                self.answered.setdefault(str(params.get("callback_query_id")), now)
+            return result
+
+        emulator.handle = handle  # type: ignore[method-assign]
+
+    def _markers(self, text: str) -> list[str]:
+        start = text.find("⟦")
+        if start < 0:
+            return []
+        end = text.find("⟧", start)
+        marker = text[start + 1 : end]
+        return [marker] if marker in self.watch else []
+
+
+async def wait_until(condition: Callable[[], bool], what: str, seconds: float) -> None:
+    """Poll a condition with a deadline (the bot is another process)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"FAIL: timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of a non-empty list."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q) - 1))]
+
+
+async def start_process(*args: str, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """A bot process; its log goes to a file (a pipe nobody reads would block it once full)."""
+    with log.open("wb") as handle:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=handle
+        )
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    """The end of a bot's log, for a failure message."""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    """Ask the process to stop, then make sure it did."""
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def run_liaison(
+    agents: int, alerts: int, acks_per_agent: int, database_url: str | None
+) -> dict[str, float]:
+    """Liaison against the emulator: raise alerts (one-line form), then acknowledge them; returns figures."""
+    emulator = BotApiEmulator(TOKEN, "liaison_bench_bot")
+    probe = Probe(emulator)
+    server, port = await serve(emulator)
+    api_url = f"http://127.0.0.1:{port}/bot"
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = bench_config_file(Path(tmp))
+        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        await seed(url, config_path, agents)
+        users = [emulator.user(FIRST_ID + n, f"Agent {n}", language_code="fr") for n in range(agents)]
+        for user in users:
+            user.state.started = True
+        env = dict(
+            os.environ, TELEGRAM_BOT_TOKEN=TOKEN, LIAISON_DATABASE_URL=url, LIAISON_CONFIG=str(config_path)
+        )
+        log = Path(tmp) / "liaison.log"
+        process = await start_process("-m", "bot.cli", "run", "--api-url", api_url, env=env, log=log)
+        try:
+            await wait_until(
+                lambda: emulator.get_commands() != [] or process.returncode is not None,
+                "Liaison to start",
+                60,
+            )
+            if process.returncode is not None:
+                raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
+
+            # Phase 1: distinct agents raise urgent alerts, as fast as they can type.
+            raised: dict[str, float] = {}
+            authors = rng.sample(users, alerts)
+            phase1 = time.monotonic()
+            for n, author in enumerate(authors):
+                marker = f"a{n}"
+                probe.watch.add(marker)
+                raised[marker] = time.monotonic()
+                await author.send(f"/alert urgent security: bench ⟦{marker}⟧ vehicle forcing the barrier")
+            await wait_until(
+                lambda: all(m in probe.first_seen for m in raised),
+                "every alert's first copy",
+                30 if len(raised) < 10 else 300,
+            )
+            phase1_end = max(probe.first_seen[m] for m in raised)
+
+            # Let the fan-out finish so every agent holds every copy before pressing its buttons.
+            def copies_in() -> bool:
+                return all(sum(1 for m in u.inbox if m.button_data()) >= alerts for u in users)
+
+            await wait_until(copies_in, "every copy to be delivered", 600)
+
+            # Phase 2: each agent acknowledges a few alerts (Seen or Taking action).
+            taps: list[tuple[str, float]] = []
+            phase2 = time.monotonic()
+            for user in users:
+                cards = [
+                    m for m in user.inbox if any(d and d.startswith("al:seen:") for d in m.button_data())
+                ]
+                for card in rng.sample(cards, min(acks_per_agent, len(cards))):
+                    data = rng.choice(
+                        [d for d in card.button_data() if d and d.startswith(("al:seen", "al:act"))]
+                    )
+                    update = await user.tap(data, message_id=card.message_id)
+                    taps.append((update["callback_query"]["id"], time.monotonic()))
+            await wait_until(lambda: all(q in probe.answered for q, _ in taps), "every press answered", 300)
+            phase2_end = max(probe.answered[q] for q, _ in taps)
+        except SystemExit:
+            print(tail(log), file=sys.stderr)
+            raise
+        finally:
+            await stop_process(process)
+            await emulator.release_long_polls()
+            server.stop()
+    latencies = [probe.first_seen[m] - t for m, t in raised.items()]
+    ack_latencies = [probe.answered[q] - t for q, t in taps]
+    updates = len(raised) + len(taps)
+    busy = (phase1_end - phase1) + (phase2_end - phase2)
+    return {
+        "updates": updates,
+        "per_second": updates / busy,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "ack_p50": percentile(ack_latencies, 50),
+        "ack_p99": percentile(ack_latencies, 99),
+        "sent": emulator.stats.as_dict().get("sent", 0),
+        "edits": emulator.stats.as_dict().get("edits", 0),
+    }
+
+
+ECHO_BOT = """
+import sys
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+async def echo(update, context):
+    await update.effective_message.reply_text(update.effective_message.text)
+
+app = ApplicationBuilder().token(sys.argv[1]).base_url(sys.argv[2]).build()
+app.add_handler(MessageHandler(filters.TEXT, echo))
+app.run_polling(poll_interval=0.0, drop_pending_updates=False)
+"""
+
+
+async def run_echo(agents: int, messages: int) -> dict[str, float]:
+    """A bare PTB echo bot against the same kind of emulator: the baseline."""
+    emulator = BotApiEmulator(TOKEN, "echo_bench_bot")
+    probe = Probe(emulator)
+    server, port = await serve(emulator)
+    users = [emulator.user(FIRST_ID + n, f"Agent {n}", language_code="fr") for n in range(agents)]
+    rng = random.Random(7)
+    log = Path(tempfile.gettempdir()) / f"echo-bench-{os.getpid()}.log"
+    process = await start_process(
+        "-c", ECHO_BOT, TOKEN, f"http://127.0.0.1:{port}/bot", env=dict(os.environ), log=log
+    )
+    sent: dict[str, float] = {}
+    try:
+        await wait_until(lambda: any(c.method == "getUpdates" for c in emulator.calls), "the echo bot", 60)
+        start = time.monotonic()
+        for n in range(messages):
+            marker = f"e{n}"
+            probe.watch.add(marker)
+            sent[marker] = time.monotonic()
+            await rng.choice(users).send(f"bench ⟦{marker}⟧ vehicle forcing the barrier")
+        await wait_until(lambda: all(m in probe.first_seen for m in sent), "every echo", 300)
+        end = max(probe.first_seen.values())
+    finally:
+        await stop_process(process)
+        await emulator.release_long_polls()
+        server.stop()
+        log.unlink(missing_ok=True)
+    latencies = [probe.first_seen[m] - t for m, t in sent.items()]
+    return {
+        "updates": messages,
+        "per_second": messages / (end - start),
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+    }
+
+
+async def main(quick: bool, database_url: str | None) -> None:
+    """Run both bots and print the figures side by side."""
+    agents, alerts, acks = (30, 4, 1) if quick else (200, 20, 2)
+    liaison = await run_liaison(agents, alerts, acks, database_url)
+    echo = await run_echo(agents, int(liaison["updates"]))
+    backend = "PostgreSQL" if database_url else "SQLite"
+    print(
+        f"Alerts benchmark: {agents} agents at one post, {alerts} urgent alerts, {acks} acknowledgement(s) "
+        f"per agent; bots over HTTP to the emulator; database {backend}"
+    )
+    print(
+        f"  Liaison : {liaison['updates']:.0f} updates, {liaison['per_second']:7.1f} updates/s; "
+        f"alert update -> first delivered copy p50 {1000 * liaison['p50']:7.1f} ms, "
+        f"p99 {1000 * liaison['p99']:7.1f} ms"
+    )
+    print(
+        f"            button press -> answered p50 {1000 * liaison['ack_p50']:7.1f} ms, "
+        f"p99 {1000 * liaison['ack_p99']:7.1f} ms; {liaison['sent']:.0f} messages sent, "
+        f"{liaison['edits']:.0f} card edits"
+    )
+    print(
+        f"  PTB echo: {echo['updates']:.0f} updates, {echo['per_second']:7.1f} updates/s; "
+        f"message -> echo p50 {1000 * echo['p50']:7.1f} ms, p99 {1000 * echo['p99']:7.1f} ms"
+    )
+    print(
+        f"  Ratio   : Liaison handles {liaison['per_second'] / echo['per_second']:.2f}x the echo bot's "
+        f"update rate; first-delivery p50 is {liaison['p50'] / echo['p50']:.1f}x the echo round trip"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="30 agents, 4 alerts: a smoke run for CI")
+    parser.add_argument(
+        "--database-url", help="run Liaison on this database instead of a temporary SQLite file"
+    )
+    arguments = parser.parse_args()
+    # The emulator's access log would flood the figures; failures are reported by the bench itself.
+    logging.getLogger("tornado.access").setLevel(logging.ERROR)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(arguments.quick, arguments.database_url))
