@@ -98,13 +98,38 @@ async def acknowledge_button(
         recipient = None
         if alert is not None:
             recipient = await store.get_recipient(session, alert_id=alert.id or 0, member_id=member.id or 0)
+            if recipient is None and alert.state == AlertState.OPEN:
+                recipient = await late_recipient(session, runtime, alert, member)
         if alert is None or recipient is None or not can(member, Action.ACKNOWLEDGE, recipient.post_code):
             answer = _not_yours(tr)
         elif alert.state == AlertState.RESOLVED:
             answer = tr.gettext("This alert is resolved: nothing more to do.")
         else:
             answer = await record_ack(session, runtime, alert, member, recipient, kind, tr)
-    await query.answer(answer, show_alert=answer == _not_yours(tr))
+    # Telegram caps callback answers at 200 characters (long names or service labels could pass it).
+    await query.answer(answer[:200], show_alert=answer == _not_yours(tr))
+
+
+async def late_recipient(
+    session: AsyncSession, runtime: Runtime, alert: Alert, member: Member
+) -> AlertRecipient | None:
+    """A copy for someone of a post concerned who joined later (or a coordinator), opened from /alerts."""
+    if member.post_code in alert.posts and can(member, Action.ACKNOWLEDGE, member.post_code):
+        post_code = member.post_code
+    elif is_global(member):
+        post_code = alert.post_code
+    else:
+        return None
+    recipient = AlertRecipient(
+        alert_id=alert.id or 0,
+        member_id=member.id or 0,
+        post_code=post_code or alert.post_code,
+        service_code=member.service_code,
+        card_key=store.card_key(alert.id or 0, member.id or 0),
+        full=is_full_reader(member, alert),
+        notified_at=runtime.clock.now(),
+    )
+    return await store.add_recipient(session, recipient=recipient)
 
 
 async def record_ack(

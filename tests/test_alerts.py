@@ -422,6 +422,20 @@ async def test_alerts_list_opens_one_and_forgets_resolved_ones(liaison):
     await liaison.settle()
     assert "#1" not in health.last.text and "#2" in health.last.text
 
+    # Someone who joins the post later opens #2 from /alerts and acknowledges it for their service.
+    newcomer = await liaison.member("Zara", service="customs", language="en")
+    await newcomer.send("/alerts")
+    await liaison.settle()
+    await newcomer.tap("al:open:2")
+    await liaison.settle()
+    await newcomer.tap("al:seen:2")
+    await liaison.settle()
+    assert newcomer.callback_answers[-1]["text"] == "Seen: recorded for Customs."
+    customs_ack = next(
+        a for a in await liaison.rows(AlertAck) if a.alert_id == 2 and a.service_code == "customs"
+    )
+    assert customs_ack.member_id == (await member_row(liaison, newcomer)).id
+
     # Another post sees none of Konni's alerts.
     other = await liaison.member("Kader", post="NE-MAKALONDI", service="health", language="fr")
     await other.send("/alerts")
