@@ -481,3 +481,16 @@ async def test_delivery_command_for_chief_and_coordinator(liaison: Harness) -> N
     await other.send("/delivery")
     await liaison.settle()
     assert other.last.text != coordinator.last.text and "Bob" not in other.last.text
+
+
+async def test_row_claimed_too_often_without_answer_fails_instead_of_looping(liaison: Harness) -> None:
+    [(user, member_id)] = await people(liaison, 1)
+    await enqueue(liaison, [(user, member_id)], "poison")
+    async with liaison.db.transaction() as session:
+        [row] = list((await session.exec(select(Notification))).all())
+        row.attempts = liaison.config.delivery.max_attempts  # every earlier claim died with its process
+        session.add(row)
+    await liaison.settle()
+    [row] = await outbox_rows(liaison)
+    assert row.state == DeliveryState.FAILED and "never confirmed" in (row.last_error or "")
+    assert user.texts == []

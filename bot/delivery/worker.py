@@ -300,8 +300,9 @@ class DeliveryWorker:
             self.stats.superseded += sum(1 for c in closed if c["state"] == DeliveryState.SUPERSEDED)
             self.stats.failed += sum(1 for c in closed if c["state"] == DeliveryState.FAILED)
 
-    @staticmethod
-    def _resolve(row: Notification, context: list[Notification]) -> tuple[Job | None, dict[str, Any] | None]:
+    def _resolve(
+        self, row: Notification, context: list[Notification]
+    ) -> tuple[Job | None, dict[str, Any] | None]:
         """A job for the row, or how to close it (an edit that is stale or whose original never went out)."""
         assert row.id is not None
         job = Job(
@@ -314,6 +315,10 @@ class DeliveryWorker:
             member_id=row.member_id,
             card_key=row.card_key,
         )
+        if row.attempts >= self.config.max_attempts:
+            # Claimed that often without an answer (the process died each time): stop, say why.
+            error = f"gave up after {row.attempts} attempts: never confirmed"
+            return None, {"row_id": row.id, "state": DeliveryState.FAILED, "error": error}
         if row.method not in EDIT_METHODS:
             return job, None
         card = [r for r in context if r.card_key == row.card_key]
