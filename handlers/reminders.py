@@ -479,6 +479,13 @@ async def remind_use_buttons(update: Update, context: LiaisonContext) -> None:
     await update.effective_message.reply_text(_tr(context).gettext(USE_BUTTONS))
 
 
+async def remind_need_text(update: Update, context: LiaisonContext) -> None:
+    """A photo, sticker or location where words were expected: ask for text, stay in the same step."""
+    await update.effective_message.reply_text(
+        _tr(context).gettext("Please answer with a text message, or send /cancel to stop.")
+    )
+
+
 async def remind_stale_button(update: Update, context: LiaisonContext) -> None:
     """A button of another step (an older message): keep the current step."""
     await update.callback_query.answer(_tr(context).gettext(USE_BUTTONS), show_alert=True)
@@ -610,6 +617,7 @@ async def reminders_button(update: Update, context: LiaisonContext) -> None:
 def register(application: Application) -> None:
     """Register /remind (conversation), /reminders and the list buttons."""
     texts = filters.TEXT & ~filters.COMMAND
+    not_text = ~filters.TEXT & ~filters.COMMAND
 
     def step(pattern: str, callback: Any) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{PREFIX}:{pattern}(:|$)")
@@ -621,12 +629,12 @@ def register(application: Application) -> None:
             entry_points=[CommandHandler("remind", remind_start, filters=filters.ChatType.PRIVATE)],
             states={
                 POST: [step("post", remind_post)],
-                TEXT: [MessageHandler(texts, remind_text)],
+                TEXT: [MessageHandler(texts, remind_text), MessageHandler(not_text, remind_need_text)],
                 REPEAT: [step("rep", remind_repeat), MessageHandler(texts, remind_use_buttons)],
                 WEEKDAY: [step("day", remind_weekday), MessageHandler(texts, remind_use_buttons)],
                 MONTHDAY: [step("mday", remind_monthday), MessageHandler(texts, remind_monthday)],
-                TIME: [MessageHandler(texts, remind_time)],
-                ONCE_AT: [MessageHandler(texts, remind_once_at)],
+                TIME: [MessageHandler(texts, remind_time), MessageHandler(not_text, remind_need_text)],
+                ONCE_AT: [MessageHandler(texts, remind_once_at), MessageHandler(not_text, remind_need_text)],
                 AUDIENCE: [step("aud", remind_audience), MessageHandler(texts, remind_use_buttons)],
                 CONFIRM: [step("(ok|no)", remind_confirm), MessageHandler(texts, remind_use_buttons)],
             },

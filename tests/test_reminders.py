@@ -130,6 +130,9 @@ async def test_one_off_iso_date_in_niamey_and_daily_weekdays_monthly(liaison: Ha
 async def test_every_bad_answer_gets_an_example_and_the_step_continues(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="en")
     await say(liaison, chief, "/remind")
+    await chief.send_photo()
+    await liaison.settle()
+    assert "text message" in (chief.last.text or "")  # a photo where words are expected
     assert "500" in await say(liaison, chief, "x" * 501)  # too long: the limit is stated
     await say(liaison, chief, "Shift briefing")
     assert "buttons" in await say(liaison, chief, "tomorrow")  # typed where a button is expected
