@@ -135,7 +135,7 @@ async def enqueue_card_edit(
     priority: Priority = Priority.BULK,
     now: datetime | None = None,
 ) -> Notification | None:
-    """Queue an edit of a status card; an edit still pending for the same card is replaced (coalesced)."""
+    """Queue an edit of a status card (None: no copy to edit); a pending edit of the card is replaced."""
     original = (
         await session.exec(
             select(Notification)
@@ -145,7 +145,8 @@ async def enqueue_card_edit(
             .order_by(col(Notification.id))
         )
     ).first()
-    if original is None:
+    if original is None or original.state in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
+        # Nothing on that phone to edit.
         return None
     caption = original.method == "sendPhoto"
     payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}

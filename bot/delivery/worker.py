@@ -279,10 +279,11 @@ class DeliveryWorker:
                     assert job is not None
                     ahead = queued.get(job.chat_id, 0)
                     ready = self.chats.ready_at(job.chat_id, ahead) if paced else mono
+                    # Deferred rows count as queued too: a chatty chat's rows come back one slot apart.
+                    queued[job.chat_id] = ahead + 1
                     if ready > mono + horizon:
                         deferred[job.id] = now + timedelta(seconds=ready - mono)
                         continue
-                    queued[job.chat_id] = ahead + 1
                     claimed.append(job)
                 await outbox.claim_rows(
                     session, ids=[j.id for j in claimed], claimed_by=self.instance_id, lease_until=lease_until
