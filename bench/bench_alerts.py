@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ TOKEN = "777000:BENCH-alerts-token"
 POST = "NE-KONNI"
 SERVICES = ("customs", "police", "health", "forests", "gendarmerie")
 FIRST_ID = 500_000
+# Updates waiting for the bot's answer at any moment: busy agents at a post, each waiting before acting again.
+IN_FLIGHT = 16
 
 
 def bench_config_file(directory: Path) -> Path:
@@ -92,33 +94,70 @@ class Probe:
 
     def __init__(self, emulator: BotApiEmulator) -> None:
         self.emulator = emulator
-        self.first_seen: dict[str, float] = {}
-        self.answered: dict[str, float] = {}
-        self.watch: set[str] = set()
-        self.calls = 0
+        self.done: dict[str, float] = {}
+        self.events: dict[str, asyncio.Event] = {}
         original = emulator.handle
 
         async def handle(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
             result = await original(method, params)
-            now = time.monotonic()
-            self.calls += 1
             if method in ("sendMessage", "sendPhoto"):
-                text = str(params.get("text") or params.get("caption") or "")
-                for marker in self._markers(text):
-                    self.first_seen.setdefault(marker, now)
+                self._seen(_marker(str(params.get("text") or params.get("caption") or "")))
             elif method == "answerCallbackQuery":
-                self.answered.setdefault(str(params.get("callback_query_id")), now)
+                self._seen(str(params.get("callback_query_id")))
             return result
 
         emulator.handle = handle  # type: ignore[method-assign]
 
-    def _markers(self, text: str) -> list[str]:
-        start = text.find("⟦")
-        if start < 0:
-            return []
-        end = text.find("⟧", start)
-        marker = text[start + 1 : end]
-        return [marker] if marker in self.watch else []
+    def expect(self, key: str) -> asyncio.Event:
+        """Start watching for the first effect of `key` (a text marker or a callback query id)."""
+        self.events[key] = asyncio.Event()
+        return self.events[key]
+
+    def _seen(self, key: str | None) -> None:
+        event = self.events.get(key or "")
+        if event is not None and not event.is_set():
+            self.done[key or ""] = time.monotonic()
+            event.set()
+
+
+def _marker(text: str) -> str | None:
+    """The ⟦marker⟧ the bench wrote into a text, if any."""
+    start = text.find("⟦")
+    end = text.find("⟧", start)
+    return text[start + 1 : end] if 0 <= start < end else None
+
+
+class ClosedLoop:
+    """Keeps at most `in_flight` updates waiting for their first effect, like agents awaiting an answer."""
+
+    def __init__(self, probe: Probe, in_flight: int, seconds: float = 120.0) -> None:
+        self.probe, self.slots, self.seconds = probe, asyncio.Semaphore(in_flight), seconds
+        self.latencies: list[float] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def submit(self, key: str, action: Callable[[], Awaitable[Any]]) -> None:
+        """Wait for a free slot, act, and free the slot when the bot's first effect arrives."""
+        await self.slots.acquire()
+        event = self.probe.expect(key) if key else None
+        started = time.monotonic()
+        result = await action()
+        if event is None:  # the key (a callback query id) is only known once the update exists
+            event = self.probe.expect(str(result["callback_query"]["id"]))
+            key = str(result["callback_query"]["id"])
+        self.tasks.append(asyncio.create_task(self._finish(key, event, started)))
+
+    async def _finish(self, key: str, event: asyncio.Event, started: float) -> None:
+        try:
+            await asyncio.wait_for(event.wait(), self.seconds)
+        except TimeoutError:
+            raise SystemExit(f"FAIL: no answer to {key} within {self.seconds:.0f} s") from None
+        finally:
+            self.slots.release()
+        self.latencies.append(self.probe.done[key] - started)
+
+    async def drain(self) -> None:
+        """Wait for every submitted update's effect."""
+        await asyncio.gather(*self.tasks)
 
 
 async def wait_until(condition: Callable[[], bool], what: str, seconds: float) -> None:
@@ -191,21 +230,15 @@ async def run_liaison(
             if process.returncode is not None:
                 raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
 
-            # Phase 1: distinct agents raise urgent alerts, as fast as they can type.
-            raised: dict[str, float] = {}
-            authors = rng.sample(users, alerts)
+            # Phase 1: distinct agents raise urgent alerts (one-line form); the first copy is the effect.
+            loop = ClosedLoop(probe, IN_FLIGHT)
             phase1 = time.monotonic()
-            for n, author in enumerate(authors):
-                marker = f"a{n}"
-                probe.watch.add(marker)
-                raised[marker] = time.monotonic()
-                await author.send(f"/alert urgent security: bench ⟦{marker}⟧ vehicle forcing the barrier")
-            await wait_until(
-                lambda: all(m in probe.first_seen for m in raised),
-                "every alert's first copy",
-                30 if len(raised) < 10 else 300,
-            )
-            phase1_end = max(probe.first_seen[m] for m in raised)
+            for n, author in enumerate(rng.sample(users, alerts)):
+                text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"
+                await loop.submit(f"a{n}", lambda author=author, text=text: author.send(text))
+            await loop.drain()
+            phase1_busy = time.monotonic() - phase1
+            alert_latencies = list(loop.latencies)
 
             # Let the fan-out finish so every agent holds every copy before pressing its buttons.
             def copies_in() -> bool:
@@ -213,8 +246,8 @@ async def run_liaison(
 
             await wait_until(copies_in, "every copy to be delivered", 600)
 
-            # Phase 2: each agent acknowledges a few alerts (Seen or Taking action).
-            taps: list[tuple[str, float]] = []
+            # Phase 2: each agent acknowledges a few alerts (Seen or Taking action); the answer is the effect.
+            loop = ClosedLoop(probe, IN_FLIGHT)
             phase2 = time.monotonic()
             for user in users:
                 cards = [
@@ -224,10 +257,12 @@ async def run_liaison(
                     data = rng.choice(
                         [d for d in card.button_data() if d and d.startswith(("al:seen", "al:act"))]
                     )
-                    update = await user.tap(data, message_id=card.message_id)
-                    taps.append((update["callback_query"]["id"], time.monotonic()))
-            await wait_until(lambda: all(q in probe.answered for q, _ in taps), "every press answered", 300)
-            phase2_end = max(probe.answered[q] for q, _ in taps)
+                    await loop.submit(
+                        "", lambda user=user, data=data, card=card: user.tap(data, message_id=card.message_id)
+                    )
+            await loop.drain()
+            phase2_busy = time.monotonic() - phase2
+            ack_latencies = list(loop.latencies)
         except SystemExit:
             print(tail(log), file=sys.stderr)
             raise
@@ -235,15 +270,12 @@ async def run_liaison(
             await stop_process(process)
             await emulator.release_long_polls()
             server.stop()
-    latencies = [probe.first_seen[m] - t for m, t in raised.items()]
-    ack_latencies = [probe.answered[q] - t for q, t in taps]
-    updates = len(raised) + len(taps)
-    busy = (phase1_end - phase1) + (phase2_end - phase2)
+    updates = len(alert_latencies) + len(ack_latencies)
     return {
         "updates": updates,
-        "per_second": updates / busy,
-        "p50": percentile(latencies, 50),
-        "p99": percentile(latencies, 99),
+        "per_second": updates / (phase1_busy + phase2_busy),
+        "p50": percentile(alert_latencies, 50),
+        "p99": percentile(alert_latencies, 99),
         "ack_p50": percentile(ack_latencies, 50),
         "ack_p99": percentile(ack_latencies, 99),
         "sent": emulator.stats.as_dict().get("sent", 0),
@@ -275,28 +307,25 @@ async def run_echo(agents: int, messages: int) -> dict[str, float]:
     process = await start_process(
         "-c", ECHO_BOT, TOKEN, f"http://127.0.0.1:{port}/bot", env=dict(os.environ), log=log
     )
-    sent: dict[str, float] = {}
+    loop = ClosedLoop(probe, IN_FLIGHT)
     try:
         await wait_until(lambda: any(c.method == "getUpdates" for c in emulator.calls), "the echo bot", 60)
         start = time.monotonic()
         for n in range(messages):
-            marker = f"e{n}"
-            probe.watch.add(marker)
-            sent[marker] = time.monotonic()
-            await rng.choice(users).send(f"bench ⟦{marker}⟧ vehicle forcing the barrier")
-        await wait_until(lambda: all(m in probe.first_seen for m in sent), "every echo", 300)
-        end = max(probe.first_seen.values())
+            user, text = rng.choice(users), f"bench ⟦e{n}⟧ vehicle forcing the barrier"
+            await loop.submit(f"e{n}", lambda user=user, text=text: user.send(text))
+        await loop.drain()
+        busy = time.monotonic() - start
     finally:
         await stop_process(process)
         await emulator.release_long_polls()
         server.stop()
         log.unlink(missing_ok=True)
-    latencies = [probe.first_seen[m] - t for m, t in sent.items()]
     return {
         "updates": messages,
-        "per_second": messages / (end - start),
-        "p50": percentile(latencies, 50),
-        "p99": percentile(latencies, 99),
+        "per_second": messages / busy,
+        "p50": percentile(loop.latencies, 50),
+        "p99": percentile(loop.latencies, 99),
     }
 
 
