@@ -392,6 +392,11 @@ async def test_two_schedulers_on_postgresql_never_run_one_row_twice(
         runtime.scheduler = scheduler
         schedulers.append(scheduler)
     try:
+        # Both instances start together: their config syncs must not collide on the unique keys.
+        await asyncio.gather(*(s.prepare() for s in schedulers))
+        async with databases[0].sessions() as session:
+            keys = (await session.exec(select(ScheduledJob.key))).all()
+        assert len(keys) == len(set(keys)) == 4 * 3
         async with databases[0].transaction() as session:
             for n in range(300):
                 await schedule_once(

@@ -12,7 +12,7 @@ from bot.config import Config
 from bot.scheduler.reminders import KIND as REMINDER
 from bot.scheduler.reminders import audience_payload
 from bot.scheduler.triggers import build_trigger, first_fire_after
-from db.schedules import JobSource, JobState, ScheduledJob, list_jobs
+from db.schedules import JobSource, JobState, insert_job_if_absent, list_jobs
 
 CONFIG_PREFIX = "config:"
 NO_POST = "global"
@@ -72,18 +72,22 @@ async def sync_config_reminders(session: AsyncSession, *, config: Config, now: d
         row = existing.pop(key, None)
         if row is None:
             next_at = first_fire_after(trigger, now)
-            session.add(
-                ScheduledJob(
-                    key=key,
+            # ON CONFLICT DO NOTHING: two instances starting together on PostgreSQL both try to create it.
+            inserted = await insert_job_if_absent(
+                session,
+                values={
+                    "key": key,
                     **spec,
-                    next_run_at=next_at,
-                    source=JobSource.CONFIG,
-                    created_at=now,
-                    updated_at=now,
-                    state=JobState.ACTIVE if next_at else JobState.DONE,
-                )
+                    "next_run_at": next_at,
+                    "state": JobState.ACTIVE if next_at else JobState.DONE,
+                    "source": JobSource.CONFIG,
+                    "created_at": now,
+                    "updated_at": now,
+                    "run_count": 0,
+                    "failures": 0,
+                },
             )
-            created += 1
+            created += int(inserted)
             continue
         same_rule = (row.trigger, row.trigger_args, row.timezone) == (
             spec["trigger"],
