@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 _TIME = r"(?P<hour>\d{1,2})\s*(?:[:hH.]\s*(?P<minute>\d{2})?)?"
 TIME_RE = re.compile(rf"^\s*{_TIME}\s*$")
-_JOIN = r"\s*(?:,|à|a|at|T)?\s*"
+# Date and time need something between them ("28/11 14:30", "28/11 à 14h", "2026-11-28T14:30").
+_JOIN = r"(?:\s*,\s*|\s*T\s*|\s+(?:(?:à|a|at)\s+)?)"
 DAY_FIRST_RE = re.compile(
     rf"^\s*(?P<day>\d{{1,2}})\s*[/.-]\s*(?P<month>\d{{1,2}})(?:\s*[/.-]\s*(?P<year>\d{{2}}|\d{{4}}))?{_JOIN}{_TIME}\s*$"
 )
