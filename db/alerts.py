@@ -47,6 +47,8 @@ class DraftStep(StrEnum):
     PHOTO = "photo"
     TEXT = "text"
     CONFIRM = "confirm"
+    # Kept after sending (with its alert id) so that a second tap on Send can say it was already sent.
+    SENT = "sent"
     OUTCOME = "outcome"
 
 
@@ -231,6 +233,28 @@ async def consume_draft(
         return None
     session.expunge(draft)
     return draft
+
+
+async def claim_draft(session: AsyncSession, *, draft_id: int, member_id: int) -> AlertDraft | None:
+    """Move a confirmed draft to SENT with one conditional UPDATE; None for the loser of a double tap."""
+    result = await session.exec(
+        update(AlertDraft)
+        .where(
+            col(AlertDraft.id) == draft_id,
+            col(AlertDraft.member_id) == member_id,
+            col(AlertDraft.step) == DraftStep.CONFIRM,
+        )
+        .values(step=DraftStep.SENT)
+    )
+    if not result.rowcount:
+        return None
+    query = select(AlertDraft).where(AlertDraft.id == draft_id).execution_options(populate_existing=True)
+    return (await session.exec(query)).first()
+
+
+async def link_draft(session: AsyncSession, *, draft_id: int, alert_id: int) -> None:
+    """Remember which alert a sent draft became."""
+    await session.exec(update(AlertDraft).where(col(AlertDraft.id) == draft_id).values(alert_id=alert_id))
 
 
 async def drop_draft(session: AsyncSession, *, member_id: int, draft_id: int | None = None) -> bool:

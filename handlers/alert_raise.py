@@ -678,10 +678,11 @@ async def _confirm(update: Update, context: LiaisonContext, draft_id: int) -> No
         await query.answer(tr.gettext("Only agents of a post can raise an alert."), show_alert=True)
         return
     async with runtime.db.transaction() as session:
-        draft = await store.consume_draft(
-            session, draft_id=draft_id, member_id=member.id, step=DraftStep.CONFIRM
-        )
+        draft = await store.claim_draft(session, draft_id=draft_id, member_id=member.id)
         if draft is None:
+            # A double tap, a repeated update, an old summary or a cancelled draft: nothing more is sent.
+            kept = await store.get_draft(session, member_id=member.id)
+            sent = kept is not None and kept.id == draft_id and kept.step == DraftStep.SENT
             alert, created, count, summary = None, False, 0, ""
         else:
             summary = summary_text(runtime.config, tr, draft, member)
@@ -697,10 +698,13 @@ async def _confirm(update: Update, context: LiaisonContext, draft_id: int) -> No
                 longitude=draft.longitude,
                 photo=draft.photo_file_id,
             )
+            await store.link_draft(session, draft_id=draft_id, alert_id=alert.id or 0)
             count = await _recipient_count(session, alert)
     if alert is None:
-        # A double tap, a repeated update, or an old summary: nothing more is sent.
-        await query.answer(tr.gettext("Already sent: an alert is only sent once."))
+        if sent:
+            await query.answer(tr.gettext("Already sent: an alert is only sent once."))
+        else:
+            await query.answer(tr.gettext("This draft is closed."), show_alert=True)
         return
     await query.answer(
         tr.gettext("Sent.") if created else tr.gettext("Already sent: an alert is only sent once.")
@@ -718,20 +722,21 @@ async def draft_input(update: Update, context: LiaisonContext) -> None:
     text = message.text
     if text is not None and text.strip() in ALERT_BUTTON_TEXTS:
         return  # the alert button starts a new alert (handled in the features' group)
+    cancelling = text is not None and (text.split() or [""])[0].split("@")[0].lower() in CANCEL_TEXTS
+    if text is not None and text.startswith("/") and not cancelling:
+        return  # another command (the draft stays where it is): no need to look it up
     async with runtime.db.sessions() as session:
         draft = await store.get_draft(session, member_id=member.id)
     if draft is None:
         return
     tr = member_translator(member)
-    if text is not None and text.strip().split("@")[0].lower() in CANCEL_TEXTS:
+    if cancelling:
         async with runtime.db.transaction() as session:
             await store.drop_draft(session, member_id=member.id)
         await message.reply_text(
             tr.gettext("Alert cancelled. Nothing was sent."), reply_markup=alert_keyboard(tr)
         )
         raise ApplicationHandlerStop
-    if text is not None and text.startswith("/"):
-        return  # another command: leave the draft where it is
     if draft.step == DraftStep.OUTCOME:
         from handlers.alerts import receive_outcome
 

@@ -486,3 +486,31 @@ async def test_a_draft_survives_a_restart(liaison):
     await customs.tap(f"al:ok:{draft.id}")
     await liaison.settle()
     assert alert_copy(police, 1).text.startswith("🟠 IMPORTANT ALERT #1 · Wildlife or forest offence")
+
+
+async def test_cancel_blank_text_and_other_commands_during_a_draft(liaison):
+    customs = await liaison.member("Awa", service="customs", language="fr")
+    await customs.send("/alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, customs)
+    await customs.tap(f"al:cat:{draft.id}:security")
+    await liaison.settle()
+    await customs.tap(f"al:sev:{draft.id}:urgent")
+    await liaison.settle()
+    await customs.send("   ")  # blank: the question is asked again
+    await liaison.settle()
+    assert customs.last.text.startswith("Où ?")
+    await customs.send("/help")  # another command still works and leaves the draft alone
+    await liaison.settle()
+    assert "Ce que vous pouvez faire" in customs.last.text
+    assert (await draft_of(liaison, customs)).step == "location"
+    await customs.send("/cancel")
+    await liaison.settle()
+    assert customs.last.text == "Alerte annulée. Rien n'a été envoyé."
+    assert customs.last.buttons() == ["🚨 Alerte"]
+    assert await liaison.rows(AlertDraft) == [] and await liaison.rows(Alert) == []
+    await customs.tap_forged(f"al:ok:{draft.id}", customs.last.message_id)
+    await liaison.settle()
+    assert (
+        customs.callback_answers[-1]["text"] == "Ce brouillon est fermé." and await liaison.rows(Alert) == []
+    )
