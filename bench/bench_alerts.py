@@ -43,6 +43,8 @@ SERVICES = ("customs", "police", "health", "forests", "gendarmerie")
 FIRST_ID = 500_000
 # Updates waiting for the bot's answer at any moment: busy agents at a post, each waiting before acting again.
 IN_FLIGHT = 16
+# Alerts raised at the very same moment at one post (each fans out to every agent in one transaction).
+ALERTS_IN_FLIGHT = 4
 
 
 def bench_config_file(directory: Path) -> Path:
@@ -231,7 +233,7 @@ async def run_liaison(
                 raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
 
             # Phase 1: distinct agents raise urgent alerts (one-line form); the first copy is the effect.
-            loop = ClosedLoop(probe, IN_FLIGHT)
+            loop = ClosedLoop(probe, ALERTS_IN_FLIGHT)
             phase1 = time.monotonic()
             for n, author in enumerate(rng.sample(users, alerts)):
                 text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"

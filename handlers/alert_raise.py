@@ -215,9 +215,19 @@ async def publish_alert(session: AsyncSession, runtime: Runtime, author: Member,
         copies.append((member, recipient))
     # The alert is new and members are listed once: one flush for every copy (no per-row savepoint).
     session.add_all([recipient for _, recipient in copies])
-    batch = DeferredFlush(session)
+    batch, rendered = DeferredFlush(session), {}
     for member, recipient in copies:
-        await send_copy(batch, runtime, state, member, recipient, priority=priority, silent=silent, now=now)
+        await send_copy(
+            batch,
+            runtime,
+            state,
+            member,
+            recipient,
+            priority=priority,
+            silent=silent,
+            now=now,
+            rendered=rendered,
+        )
     await session.flush()
     await _schedule_escalation(session, runtime, alert)
     await record_action(
@@ -270,26 +280,35 @@ async def send_copy(
     silent: bool,
     now: datetime,
     card: bool = True,
+    rendered: dict[tuple[Any, ...], Any] | None = None,
 ) -> None:
-    """Queue one member's copy (the card, then the photo by file id)."""
+    """Queue one member's copy (the card, then the photo by file id); `rendered` shares identical renders."""
     config, alert = runtime.config, state.alert
     language = member.language or _language(config, recipient.post_code)
     tr = translator(language)
-    text = render_card(
-        config,
-        state,
-        language=language,
-        reader_post=recipient.post_code,
-        reader_service=member.service_code,
-        full=recipient.full,
-    )
+    rendered = {} if rendered is None else rendered
+    # Readers of one language, post and service see the same card: render it once per such group.
+    text_key = ("text", language, recipient.post_code, member.service_code, recipient.full)
+    if text_key not in rendered:
+        rendered[text_key] = render_card(
+            config,
+            state,
+            language=language,
+            reader_post=recipient.post_code,
+            reader_service=member.service_code,
+            full=recipient.full,
+        )
+    resolver = may_resolve(member, alert)
+    markup_key = ("markup", language, resolver)
+    if markup_key not in rendered:
+        rendered[markup_key] = card_markup(tr, alert, can_resolve=resolver)
     await enqueue_message(
         session,
         chat_id=member.chat_id,
-        text=text,
+        text=rendered[text_key],
         priority=priority,
         member_id=member.id,
-        reply_markup=card_markup(tr, alert, can_resolve=may_resolve(member, alert)),
+        reply_markup=rendered[markup_key],
         silent=silent,
         ref=("alert", alert.id or 0),
         card_key=recipient.card_key if card else None,
