@@ -77,14 +77,21 @@ async def test_fan_out_reaches_everyone_once(liaison: Harness) -> None:
 
 
 async def test_urgent_overtakes_queued_bulk(liaison: Harness) -> None:
-    bulk = await people(liaison, 60, prefix="Bulk")
+    bulk = await people(liaison, 1000, prefix="Bulk")
     urgent = await people(liaison, 3, prefix="Urgent")
+    worker = liaison.runtime.delivery
+    assert worker is not None
     await enqueue(liaison, bulk, "routine", priority=Priority.BULK)
+    await worker.drain(respect_limits=True)  # the bulk notice is under way, paced
+    before = len(sent_texts(liaison))
+    assert 0 < before < 1000
     await enqueue(liaison, urgent, "ALERTE", priority=Priority.URGENT)
+    liaison.clock.advance(0.1)
+    await worker.drain(respect_limits=True)
+    order = [text for _, text in sent_texts(liaison)[before:]]
+    assert order[:3] == ["ALERTE"] * 3, "the urgent alert goes next, ahead of 1,000 queued bulk rows"
     await liaison.settle()
-    order = [text for _, text in sent_texts(liaison)]
-    assert order[:3] == ["ALERTE"] * 3
-    assert order.count("routine") == 60
+    assert [text for _, text in sent_texts(liaison)].count("routine") == 1000
 
 
 async def test_blocked_user_marked_unreachable_without_retry_storm(liaison: Harness) -> None:
