@@ -181,7 +181,7 @@ class EscalationStep(_Frozen):
     """After `after_minutes` without acknowledgement, notify these audiences."""
 
     after_minutes: float = Field(gt=0)
-    notify: tuple[Literal["service", "chief", "coordinators"], ...]
+    notify: tuple[Literal["service", "chief", "coordinators"], ...] = Field(min_length=1)
 
 
 class AlertsConfig(_Frozen):
@@ -192,6 +192,17 @@ class AlertsConfig(_Frozen):
     escalation: Mapping[Literal["info", "important", "urgent"], tuple[EscalationStep, ...]] = Field(
         default_factory=dict
     )
+
+    @model_validator(mode="after")
+    def _ladders_climb(self) -> AlertsConfig:
+        codes = [c.code for c in self.categories]
+        if len(set(codes)) != len(codes):
+            raise ValueError("categories: duplicate category code")
+        for severity, ladder in self.escalation.items():
+            delays = [step.after_minutes for step in ladder]
+            if delays != sorted(set(delays)):
+                raise ValueError(f"escalation.{severity}: each step must come later than the one before")
+        return self
 
 
 class ShiftConfig(_Frozen):
