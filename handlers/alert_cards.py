@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import KeyboardButton, ReplyKeyboardMarkup
@@ -196,8 +196,6 @@ def render_card(
                 lines.append(f"<i>{html.escape(post_name(config, post_code))}</i>")
             for service in _services(config, post_code):
                 lines.append(_ack_line(config, tr, state, post_code, service, post_zone))
-    elif reader_service and reader_post:
-        lines.append(_ack_line(config, tr, state, reader_post, reader_service, zone))
     if full and state.delivered and state.delivered[0]:
         sent, total = state.delivered
         lines.append(
@@ -272,15 +270,14 @@ async def refresh_cards(
     alert: Alert,
     *,
     everyone: bool,
-    service: tuple[str, str] | None = None,
     member_ids: tuple[int, ...] = (),
     priority: Priority = Priority.NORMAL,
     now: datetime | None = None,
 ) -> int:
     """Queue coalesced edits of the copies that must change; returns how many were queued.
 
-    `everyone` on a change of state; otherwise the full cards, the copies of `service` (post, code) whose line
-    changed, and `member_ids` (the person who pressed).
+    `everyone` on a change of state (handled, resolved); otherwise only the full cards (author, chiefs,
+    coordinators: the ones showing every service's line) and `member_ids`.
     """
     assert alert.id is not None
     state = await load_card_state(session, alert=alert)
@@ -297,15 +294,9 @@ async def refresh_cards(
     )
     if not everyone:
         # Only the copies whose text changes: fetched by the database, not filtered from every copy.
-        wanted = [col(AlertRecipient.full).is_(True), col(AlertRecipient.member_id).in_(member_ids)]
-        if service is not None:
-            wanted.append(
-                and_(
-                    col(AlertRecipient.post_code) == service[0],
-                    col(AlertRecipient.service_code) == service[1],
-                )
-            )
-        query = query.where(or_(*wanted))
+        query = query.where(
+            or_(col(AlertRecipient.full).is_(True), col(AlertRecipient.member_id).in_(member_ids))
+        )
     queued = 0
     for recipient, member in (await session.exec(query)).all():
         tr = translator(member.language or _post_language(config, recipient.post_code))

@@ -204,7 +204,6 @@ async def record_ack(
         config,
         alert,
         everyone=handled,
-        service=(recipient.post_code, service),
         priority=Priority.HIGH if handled else Priority.NORMAL,
         now=now,
     )
