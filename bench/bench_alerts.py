@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -333,6 +334,10 @@ async def run_echo(agents: int, messages: int) -> dict[str, float]:
 
 async def main(quick: bool, database_url: str | None) -> None:
     """Run both bots and print the figures side by side."""
+    # A terminated bench still stops the bot it started (the finally blocks run on cancellation).
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     agents, alerts, acks = (30, 4, 1) if quick else (200, 20, 2)
     liaison = await run_liaison(agents, alerts, acks, database_url)
     echo = await run_echo(agents, int(liaison["updates"]))
@@ -370,5 +375,5 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     # The emulator's access log would flood the figures; failures are reported by the bench itself.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(main(arguments.quick, arguments.database_url))
