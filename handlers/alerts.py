@@ -33,6 +33,7 @@ from db.outbox import Priority, enqueue_message
 from handlers import alert_raise
 from handlers.alert_cards import (
     ALERT_BUTTON_TEXTS,
+    SEVERITY_ICONS,
     alert_keyboard,
     card_markup,
     category_label,
@@ -533,7 +534,7 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
             else tr.gettext("handled")
         )
         lines.append(
-            f"{severity_label(tr, alert.severity)[:2]} #{alert.id} · "
+            f"{SEVERITY_ICONS.get(alert.severity, '')} #{alert.id} · "
             f"{html.escape(category_label(runtime.config, tr, alert.category))} · "
             f"{html.escape(post_name(runtime.config, alert.post_code))} · "
             f"{tr.short_datetime(alert.raised_at, zone)} · {status}"
