@@ -48,11 +48,16 @@ IN_FLIGHT = 16
 ALERTS_IN_FLIGHT = 4
 
 
-def bench_config_file(directory: Path) -> Path:
+def bench_config_file(directory: Path, send_rate: float = 300) -> Path:
     """The shipped config with Telegram's pacing lifted: the bench measures the bot, not Telegram's limits."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     data["delivery"].update(
-        {"global_per_second": 5000, "per_chat_per_second": 1000, "per_chat_burst": 1000, "concurrency": 32}
+        {
+            "global_per_second": send_rate,
+            "per_chat_per_second": 1000,
+            "per_chat_burst": 1000,
+            "concurrency": 32,
+        }
     )
     path = directory / "bench-config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -204,7 +209,7 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
 
 
 async def run_liaison(
-    agents: int, alerts: int, acks_per_agent: int, database_url: str | None
+    agents: int, alerts: int, acks_per_agent: int, database_url: str | None, send_rate: float
 ) -> dict[str, float]:
     """Liaison against the emulator: raise alerts (one-line form), then acknowledge them; returns figures."""
     emulator = BotApiEmulator(TOKEN, "liaison_bench_bot")
@@ -213,7 +218,7 @@ async def run_liaison(
     api_url = f"http://127.0.0.1:{port}/bot"
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = bench_config_file(Path(tmp))
+        config_path = bench_config_file(Path(tmp), send_rate)
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await seed(url, config_path, agents)
         users = [emulator.user(FIRST_ID + n, f"Agent {n}", language_code="fr") for n in range(agents)]
@@ -332,14 +337,16 @@ async def run_echo(agents: int, messages: int) -> dict[str, float]:
     }
 
 
-async def main(quick: bool, database_url: str | None) -> None:
+async def main(
+    quick: bool, database_url: str | None, send_rate: float, sizes: tuple[int, int, int] | None
+) -> None:
     """Run both bots and print the figures side by side."""
     # A terminated bench still stops the bot it started (the finally blocks run on cancellation).
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    agents, alerts, acks = (30, 4, 1) if quick else (200, 20, 2)
-    liaison = await run_liaison(agents, alerts, acks, database_url)
+    agents, alerts, acks = sizes or ((30, 4, 1) if quick else (200, 20, 2))
+    liaison = await run_liaison(agents, alerts, acks, database_url, send_rate)
     echo = await run_echo(agents, int(liaison["updates"]))
     backend = "PostgreSQL" if database_url else "SQLite"
     print(
@@ -372,8 +379,13 @@ if __name__ == "__main__":
     parser.add_argument(
         "--database-url", help="run Liaison on this database instead of a temporary SQLite file"
     )
+    parser.add_argument(
+        "--send-rate", type=float, default=300, help="delivery messages/s (Telegram allows ~30; default 300)"
+    )
+    parser.add_argument("--sizes", help="agents,alerts,acks-per-agent (default 200,20,2; --quick 30,4,1)")
     arguments = parser.parse_args()
     # The emulator's access log would flood the figures; failures are reported by the bench itself.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(main(arguments.quick, arguments.database_url))
+        sizes = tuple(int(n) for n in arguments.sizes.split(",")) if arguments.sizes else None
+        asyncio.run(main(arguments.quick, arguments.database_url, arguments.send_rate, sizes))  # type: ignore[arg-type]
