@@ -131,8 +131,8 @@ def _ack_line(
     return line
 
 
-def status_line(config: Config, tr: Translator, state: CardState, zone: str) -> str:
-    """Where the alert stands, in one line."""
+def status_line(config: Config, tr: Translator, state: CardState, zone: str, *, full: bool = True) -> str:
+    """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack)."""
     alert = state.alert
     if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
         return tr.gettext("✔️ <b>Resolved</b> {time} by {name}: {outcome}").format(
@@ -143,6 +143,8 @@ def status_line(config: Config, tr: Translator, state: CardState, zone: str) -> 
     pending = pending_required(alert, state.acks)
     if not pending:
         return tr.gettext("🟢 Handled: every required service has acknowledged.")
+    if not full:
+        return tr.gettext("⏳ Open: press a button below so the post knows your service has it.")
     line = tr.ngettext(
         "⏳ Open: waiting for {n} required service.",
         "⏳ Open: waiting for {n} required services.",
@@ -205,7 +207,7 @@ def render_card(
                 total,
             ).format(sent=sent, total=total)
         )
-    lines.append(status_line(config, tr, state, zone))
+    lines.append(status_line(config, tr, state, zone, full=full))
     return "\n".join(lines)
 
 
