@@ -207,7 +207,14 @@ def render_card(
                 total,
             ).format(sent=sent, total=total)
         )
-    lines.append(status_line(config, tr, state, zone, full=full))
+    own_acked = False
+    if not full and reader_post and reader_service:
+        # An agent's copy shows their own service's line once it has acknowledged (who, when).
+        own_acked = any(a.post_code == reader_post and a.service_code == reader_service for a in state.acks)
+        if own_acked:
+            lines.append(_ack_line(config, tr, state, reader_post, reader_service, zone))
+    if full or not own_acked or state.alert.state != AlertState.OPEN or state.alert.handled_at is not None:
+        lines.append(status_line(config, tr, state, zone, full=full))
     return "\n".join(lines)
 
 

@@ -205,6 +205,7 @@ async def record_ack(
         config,
         alert,
         everyone=handled,
+        member_ids=(member.id,),
         priority=Priority.HIGH if handled else Priority.NORMAL,
         now=now,
     )
