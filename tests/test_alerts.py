@@ -102,6 +102,12 @@ async def test_urgent_health_alert_full_story(liaison):
     await police.tap(f"al:seen:{alert.id}")
     await liaison.settle()
     assert "National Police" in police.callback_answers[-1]["text"]
+    assert (
+        "✅ National Police ✓ 9:02\u202fAM (John)" in alert_copy(police, alert.id).text
+    )  # their own copy too
+    assert (
+        "appuyez sur un bouton" in alert_copy(health, alert.id).text
+    )  # others' copies wait for a change of state
     author_card = alert_copy(customs, alert.id)
     assert "Police nationale ✓ 09:02 (John)" in author_card.text
     assert "⏳ Police sanitaire — en attente" in author_card.text
