@@ -72,11 +72,25 @@ class ScheduledJob(SQLModel, table=True):
 
 async def insert_job_if_absent(session: AsyncSession, *, values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same key exists (atomic on both engines); True when inserted."""
+    return await insert_jobs_if_absent(session, rows=[values]) == 1
+
+
+async def insert_jobs_if_absent(session: AsyncSession, *, rows: list[dict[str, Any]]) -> int:
+    """Insert rows in one statement, skipping keys that exist; returns how many were inserted."""
+    if not rows:
+        return 0
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ScheduledJob.__table__).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    result = await session.exec(statement)
-    return bool(result.rowcount)
+    inserted = 0
+    # Chunks keep each statement under SQLite's limit on bound parameters.
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        statement = (
+            insert(ScheduledJob.__table__).values(chunk).on_conflict_do_nothing(index_elements=["key"])
+        )
+        result = await session.exec(statement)
+        inserted += int(result.rowcount or 0)
+    return inserted
 
 
 async def get_job(session: AsyncSession, *, job_id: int) -> ScheduledJob | None:

@@ -12,7 +12,7 @@ from bot.config import Config
 from bot.scheduler.reminders import KIND as REMINDER
 from bot.scheduler.reminders import audience_payload
 from bot.scheduler.triggers import build_trigger, first_fire_after
-from db.schedules import JobSource, JobState, insert_job_if_absent, list_jobs
+from db.schedules import JobSource, JobState, insert_jobs_if_absent, list_jobs
 
 CONFIG_PREFIX = "config:"
 NO_POST = "global"
@@ -66,16 +66,15 @@ async def sync_config_reminders(session: AsyncSession, *, config: Config, now: d
     existing = {
         job.key: job for job in await list_jobs(session, key_prefix=CONFIG_PREFIX, states=every_state)
     }
-    created = updated = unchanged = cancelled = 0
+    updated = unchanged = cancelled = 0
+    new_rows: list[dict[str, Any]] = []
     for key, spec in wanted.items():
         trigger = build_trigger(spec["trigger"], spec["trigger_args"], spec["timezone"])
         row = existing.pop(key, None)
         if row is None:
             next_at = first_fire_after(trigger, now)
-            # ON CONFLICT DO NOTHING: two instances starting together on PostgreSQL both try to create it.
-            inserted = await insert_job_if_absent(
-                session,
-                values={
+            new_rows.append(
+                {
                     "key": key,
                     **spec,
                     "next_run_at": next_at,
@@ -85,9 +84,8 @@ async def sync_config_reminders(session: AsyncSession, *, config: Config, now: d
                     "updated_at": now,
                     "run_count": 0,
                     "failures": 0,
-                },
+                }
             )
-            created += int(inserted)
             continue
         same_rule = (row.trigger, row.trigger_args, row.timezone) == (
             spec["trigger"],
@@ -115,5 +113,7 @@ async def sync_config_reminders(session: AsyncSession, *, config: Config, now: d
             row.state, row.next_run_at, row.updated_at = JobState.CANCELLED, None, now
             session.add(row)
             cancelled += 1
+    # One statement; ON CONFLICT DO NOTHING because instances starting together both try to create them.
+    created = await insert_jobs_if_absent(session, rows=new_rows)
     await session.flush()
     return SyncReport(created=created, updated=updated, unchanged=unchanged, cancelled=cancelled)

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 # When due rows are held by another instance, look again this soon instead of spinning.
 CONTENDED_RETRY_SECONDS = 0.2
+
+
+class _RunnerFailed(Exception):
+    """A runner raised on the fast path (no savepoints): the batch is redone with one savepoint per row."""
 
 
 class Scheduler:
@@ -124,14 +128,56 @@ class Scheduler:
 
     async def _run_batch(self, limit: int) -> int:
         now = self.clock.now()
+        try:
+            return await self._run_locked(limit, now, isolate=False)
+        except _RunnerFailed:
+            # Rare: a runner failed on the fast path, and the whole batch rolled back. Redo it with one
+            # savepoint per row, so the failing row is retried later and the others go through now.
+            return await self._run_locked(limit, now, isolate=True)
+
+    async def _run_locked(self, limit: int, now: datetime, *, isolate: bool) -> int:
+        """Lock due rows, run them, record their progress in one statement, commit once."""
         async with self.db.transaction() as session:
             jobs = await lock_due_jobs(session, now=now, limit=limit)
+            finished: list[dict[str, Any]] = []
             for job in jobs:
-                await self._run_one(session, job, now)
+                await self._run_one(session, job, now, isolate=isolate, finished=finished)
+            await self._record_runs(session, finished, now)
         return len(jobs)
 
-    async def _run_one(self, session: AsyncSession, job: ScheduledJob, now: datetime) -> None:
-        """Run (or skip) one locked row and record its next due time, all in the caller's transaction."""
+    async def _record_runs(
+        self, session: AsyncSession, finished: list[dict[str, Any]], now: datetime
+    ) -> None:
+        """Next due time and state of every row the batch ran or skipped, as one executemany per kind."""
+        table = ScheduledJob.__table__
+        for ran in (True, False):
+            params = [f for f in finished if f["b_ran"] is ran]
+            if not params:
+                continue
+            values: dict[str, Any] = {
+                "state": bindparam("b_state"),
+                "next_run_at": bindparam("b_next", type_=table.c.next_run_at.type),
+                "claimed_by": self.instance_id,
+                "claimed_until": None,
+                "updated_at": now,
+                "failures": 0,
+            }
+            if ran:
+                values |= {"last_run_at": now, "run_count": table.c.run_count + 1}
+            await session.exec(
+                table.update().where(table.c.id == bindparam("b_id")).values(**values), params=params
+            )
+
+    async def _run_one(
+        self,
+        session: AsyncSession,
+        job: ScheduledJob,
+        now: datetime,
+        *,
+        isolate: bool,
+        finished: list[dict[str, Any]],
+    ) -> None:
+        """Run (or skip) one locked row in the caller's transaction; note its next due time in `finished`."""
         job_id, key, kind, post_code = job.id, job.key, job.kind, job.post_code
         assert job.next_run_at is not None and job_id is not None
         try:
@@ -162,22 +208,30 @@ class Scheduler:
                 },
             )
             logger.warning("Skipped %s: due %s, %.0f s late (beyond grace)", key, position.due_at, lateness)
-            await self._finish(session, job_id, now, state=next_state, next_at=position.next_at, ran=False)
+            finished.append(
+                {"b_id": job_id, "b_state": next_state, "b_next": position.next_at, "b_ran": False}
+            )
             return
         runner = get_runner(kind)
         if runner is None:
             await self._fail(session, job_id, now, f"no runner registered for kind {kind!r}")
             return
         late = lateness > self.config.scheduler.late_after_seconds
-        try:
-            # A savepoint: a failing runner leaves no half-written notifications, and the batch goes on.
-            async with session.begin_nested():
+        if not isolate:
+            try:
                 await runner(session, job, runtime=self.runtime, due_at=position.due_at, late=late)
-        except Exception as exc:
-            logger.exception("Schedule %s failed", key)
-            await self._fail(session, job_id, now, f"{type(exc).__name__}: {exc}")
-            return
-        await self._finish(session, job_id, now, state=next_state, next_at=position.next_at, ran=True)
+            except Exception as exc:
+                raise _RunnerFailed(key) from exc
+        else:
+            try:
+                # A savepoint: a failing runner leaves no half-written notifications, and the batch goes on.
+                async with session.begin_nested():
+                    await runner(session, job, runtime=self.runtime, due_at=position.due_at, late=late)
+            except Exception as exc:
+                logger.exception("Schedule %s failed", key)
+                await self._fail(session, job_id, now, f"{type(exc).__name__}: {exc}")
+                return
+        finished.append({"b_id": job_id, "b_state": next_state, "b_next": position.next_at, "b_ran": True})
 
     async def _finish(
         self,
