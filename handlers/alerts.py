@@ -204,13 +204,14 @@ async def record_ack(
         session,
         config,
         alert,
-        everyone=handled,
+        # Handled is shown on the full cards; every copy is edited when the alert is resolved.
+        everyone=False,
         member_ids=(member.id,),
         priority=Priority.HIGH if handled else Priority.NORMAL,
         now=now,
     )
     if kind == AckKind.ACTION:
-        return tr.gettext("Taking action: recorded for {service}. Everyone at the post sees it.").format(
+        return tr.gettext("Taking action: recorded for {service}. The author and the chiefs see it.").format(
             service=label
         )
     return tr.gettext("Seen: recorded for {service}.").format(service=label)
