@@ -142,7 +142,8 @@ async def test_bot_killed_mid_fan_out_loses_nothing(liaison: Harness, tmp_path: 
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
-                    process.wait(timeout=15)
+                    # Wait off the event loop: the emulator answering the bot's last calls lives on it.
+                    await asyncio.to_thread(process.wait, 15)
                 except subprocess.TimeoutExpired:
                     process.kill()
         server.stop()
