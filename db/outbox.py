@@ -203,7 +203,7 @@ _SETTLED_ORIGINAL = (
     DeliveryState.SUPERSEDED,
 )
 # States of a newer edit that make an older one pointless (its text would overwrite a newer one).
-_LIVE_EDIT = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
+LIVE_EDIT_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
 
 
 def _ready_filter(now: datetime) -> list[Any]:

@@ -27,7 +27,7 @@ from db import outbox
 from db.audit import record_action
 from db.engine import Database
 from db.members import Member, mark_unreachable
-from db.outbox import EDIT_METHODS, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
+from db.outbox import EDIT_METHODS, LIVE_EDIT_STATES, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -327,9 +327,7 @@ class DeliveryWorker:
         newer = [
             r
             for r in card
-            if r.method in EDIT_METHODS
-            and (r.id or 0) > row.id
-            and r.state in (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
+            if r.method in EDIT_METHODS and (r.id or 0) > row.id and r.state in LIVE_EDIT_STATES
         ]
         if newer:
             # Only the newest text of a card is ever sent: an older one could land after it.
