@@ -435,7 +435,8 @@ class DeliveryWorker:
         now = self.clock.now()
         outcomes: list[dict[str, Any]] = []
         blocked: dict[int, tuple[Job, Result]] = {}
-        unblocks_edits = False
+        # Any settled card row (an original, or an edit no longer in flight) may unblock that card's edits.
+        unblocks_edits = any(job.card_key is not None for job, _ in batch)
         for job, result in batch:
             if result.verdict == Verdict.SENT:
                 outcomes.append(
@@ -448,7 +449,6 @@ class DeliveryWorker:
                     }
                 )
                 self.stats.sent += 1
-                unblocks_edits = unblocks_edits or (job.card_key is not None and not job.is_edit)
             elif result.verdict == Verdict.FLOOD:
                 # Telegram pacing us is not a failed attempt.
                 outcomes.append(
