@@ -42,7 +42,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from bot.logs import configure_logging
 
     configure_logging(config.bot.log_level, secrets=[token, config.bot.database_url])
-    application = build_application(config, token=token, api_url=args.api_url)
+    # A stable instance id lets a restarted instance take back its own in-flight rows at once (PostgreSQL);
+    # each running instance needs its own.
+    instance_id = os.environ.get("LIAISON_INSTANCE_ID") or None
+    application = build_application(config, token=token, api_url=args.api_url, instance_id=instance_id)
     if args.webhook_url:
         application.run_webhook(
             listen=args.listen,
