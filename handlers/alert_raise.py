@@ -213,6 +213,19 @@ async def publish_alert(session: AsyncSession, runtime: Runtime, author: Member,
             notified_at=now,
         )
         copies.append((member, recipient))
+    # Delivery keeps the outbox order within a priority: the services that must act hear first, then the
+    # chiefs, then everyone else; the author, who knows, last.
+    required = set(alert.required)
+
+    def urgency(copy: tuple[Member, AlertRecipient]) -> int:
+        member, recipient = copy
+        if member.id == author.id:
+            return 3
+        if store.pair(recipient.post_code, member.service_code or "") in required:
+            return 0
+        return 1 if recipient.full else 2
+
+    copies.sort(key=urgency)
     # The alert is new and members are listed once: one flush for every copy (no per-row savepoint).
     session.add_all([recipient for _, recipient in copies])
     batch, rendered = DeferredFlush(session), {}

@@ -96,6 +96,9 @@ async def test_urgent_health_alert_full_story(liaison):
         Notification, Notification.ref_id == alert.id, Notification.method == "sendMessage"
     )
     assert {n.priority for n in urgent} == {0}
+    # The service that must act is queued first, the chief next, the author (who knows) last.
+    order = [n.chat_id for n in sorted(urgent, key=lambda n: n.id)]
+    assert order == [health.id, chief.id, police.id, customs.id]
 
     # Police acknowledges (at 09:02 Niamey); Health does not.
     await liaison.advance(120)
