@@ -256,6 +256,7 @@ async def resolve_button(update: Update, context: LiaisonContext, alert_id: int 
     query, member, runtime = update.callback_query, context.member, context.runtime
     tr = member_translator(member)
     assert member is not None and member.id is not None
+    refusal: tuple[str, bool] | None = None  # (answer, as a pop-up); Telegram is called after the commit
     async with runtime.db.transaction() as session:
         alert = await store.get_alert(session, alert_id=alert_id or 0)
         recipient = (
@@ -264,25 +265,27 @@ async def resolve_button(update: Update, context: LiaisonContext, alert_id: int 
             else await store.get_recipient(session, alert_id=alert.id or 0, member_id=member.id)
         )
         if alert is None or (recipient is None and not can(member, Action.VIEW_POST, alert.post_code)):
-            await query.answer(_not_yours(tr), show_alert=True)
-            return
-        if alert.state == AlertState.RESOLVED:
-            await query.answer(tr.gettext("This alert is resolved: nothing more to do."))
-            return
-        if not may_resolve(member, alert):
-            await query.answer(
+            refusal = (_not_yours(tr), True)
+        elif alert.state == AlertState.RESOLVED:
+            refusal = (tr.gettext("This alert is resolved: nothing more to do."), False)
+        elif not may_resolve(member, alert):
+            refusal = (
                 tr.gettext("Only the author, the post chief or a coordinator can resolve this alert."),
-                show_alert=True,
+                True,
             )
-            return
-        await store.start_draft(
-            session,
-            member_id=member.id,
-            token=f"res:{alert.id}:{query.id}"[:64],
-            now=runtime.clock.now(),
-            step=DraftStep.OUTCOME,
-            alert_id=alert.id,
-        )
+        else:
+            await store.start_draft(
+                session,
+                member_id=member.id,
+                token=f"res:{alert.id}:{query.id}"[:64],
+                now=runtime.clock.now(),
+                step=DraftStep.OUTCOME,
+                alert_id=alert.id,
+            )
+    if refusal is not None or alert is None:
+        text, pop_up = refusal or (_not_yours(tr), True)
+        await query.answer(text, show_alert=pop_up)
+        return
     await query.answer()
     await query.message.reply_text(
         tr.gettext("Resolving alert #{id}. Send the outcome in one line (up to {limit} characters).").format(
@@ -579,10 +582,13 @@ async def open_button(update: Update, context: LiaisonContext, alert_id: int | N
             if alert is None
             else await store.get_recipient(session, alert_id=alert.id or 0, member_id=member.id or 0)
         )
-        if alert is None or (recipient is None and not can(member, Action.VIEW_POST, alert.post_code)):
-            await query.answer(_not_yours(tr), show_alert=True)
-            return
-        state = await load_card_state(session, alert=alert)
+        allowed = alert is not None and (
+            recipient is not None or can(member, Action.VIEW_POST, alert.post_code)
+        )
+        state = await load_card_state(session, alert=alert) if allowed and alert is not None else None
+    if state is None or alert is None:
+        await query.answer(_not_yours(tr), show_alert=True)
+        return
     await query.answer()
     text = render_for(runtime.config, state, member, recipient)
     markup = card_markup(tr, alert, can_resolve=may_resolve(member, alert))
