@@ -796,6 +796,9 @@ async def _draft_answer(update: Update, context: LiaisonContext, draft: AlertDra
     elif draft.step in (DraftStep.LOCATION, DraftStep.PHOTO) and message.photo:
         values = {"photo_file_id": message.photo[-1].file_id}
         to_step = DraftStep.TEXT
+        if text and len(text) <= limit:
+            # A caption is the alert's text: one step less.
+            values["text"], to_step = text, DraftStep.CONFIRM
     elif text and message.location is None:
         # Text typed at any of these steps is the alert's text: the remaining optional steps are skipped.
         if len(text) > limit:

@@ -523,3 +523,30 @@ async def test_cancel_blank_text_and_other_commands_during_a_draft(liaison):
     assert (
         customs.callback_answers[-1]["text"] == "Ce brouillon est fermé." and await liaison.rows(Alert) == []
     )
+
+
+async def test_a_photo_caption_is_the_text_and_typing_skips_the_optional_steps(liaison):
+    customs = await liaison.member("Awa", service="customs", language="fr")
+    police = await liaison.member("John", service="police", language="en")
+    for category, answer in (("smuggling", "photo"), ("other", "text")):
+        await customs.send("/alert")
+        await liaison.settle()
+        draft = await draft_of(liaison, customs)
+        await customs.tap(f"al:cat:{draft.id}:{category}")
+        await liaison.settle()
+        await customs.tap(f"al:sev:{draft.id}:important")
+        await liaison.settle()
+        if answer == "photo":
+            await customs.send("⏭ Passer")  # no location
+            await liaison.settle()
+            await customs.send_photo(caption="Cartons de cigarettes sous la bâche")
+        else:
+            await customs.send("Texte tapé dès la question du lieu")  # location and photo skipped
+        await liaison.settle()
+        assert customs.last.text.startswith("Vérifiez votre alerte")
+        await customs.tap(f"al:ok:{draft.id}")
+        await liaison.settle()
+    first, second = await liaison.rows(Alert)
+    assert first.text == "Cartons de cigarettes sous la bâche" and first.photo_file_id
+    assert second.text == "Texte tapé dès la question du lieu" and second.photo_file_id is None
+    assert any(m.photo == first.photo_file_id for m in police.inbox)
