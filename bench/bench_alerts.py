@@ -282,6 +282,8 @@ async def run_liaison(
     return {
         "updates": updates,
         "per_second": updates / (phase1_busy + phase2_busy),
+        "alerts_per_second": len(alert_latencies) / phase1_busy,
+        "acks_per_second": len(ack_latencies) / phase2_busy,
         "p50": percentile(alert_latencies, 50),
         "p99": percentile(alert_latencies, 99),
         "ack_p50": percentile(ack_latencies, 50),
@@ -362,6 +364,10 @@ async def main(
         f"            button press -> answered p50 {1000 * liaison['ack_p50']:7.1f} ms, "
         f"p99 {1000 * liaison['ack_p99']:7.1f} ms; {liaison['sent']:.0f} messages sent, "
         f"{liaison['edits']:.0f} card edits"
+    )
+    print(
+        f"            by phase: {liaison['alerts_per_second']:.1f} alerts/s (each fanned out to {agents}), "
+        f"{liaison['acks_per_second']:.1f} acknowledgements/s"
     )
     print(
         f"  PTB echo: {echo['updates']:.0f} updates, {echo['per_second']:7.1f} updates/s; "
