@@ -106,3 +106,47 @@ async def test_two_members_of_one_service_pressing_at_once_make_one_acknowledgem
         row = await session.get(Alert, alert_id)
         acks = await list_acks(session, alert_id=alert_id)
     assert len(acks) == 1 and acks[0].kind == "action" and pending_required(row, acks) == []
+
+
+async def test_an_escalation_racing_an_acknowledgement_never_escalates_the_acknowledged_service(liaison):
+    from types import SimpleNamespace
+
+    from bot.i18n import translator
+    from db import alerts as store
+    from db.audit import AuditEntry
+    from handlers.alerts import record_ack, run_escalation
+
+    author = await liaison.member("Awa", service="customs")
+    health = await liaison.member("Ali", service="health")
+    for round_ in range(6):
+        await author.send(f"/alert urgent health: case {round_}")
+        await liaison.settle()
+    async with liaison.session() as session:
+        members = {m.telegram_id: m for m in (await session.exec(select(Member))).all()}
+    runtime = liaison.runtime
+    ali = members[health.id]
+
+    async def ack(alert_id: int) -> None:
+        async with runtime.db.transaction() as session:
+            alert = await store.get_alert(session, alert_id=alert_id, lock=True)
+            recipient = await store.get_recipient(session, alert_id=alert_id, member_id=ali.id)
+            await record_ack(session, runtime, alert, ali, recipient, AckKind.SEEN, translator("fr"))
+
+    async def escalate(alert_id: int) -> None:
+        async with runtime.db.transaction() as session:
+            job = SimpleNamespace(payload={"alert_id": alert_id, "step": 1})
+            await run_escalation(session, job, runtime=runtime, due_at=liaison.clock.now(), late=False)
+
+    for alert_id in range(1, 7):
+        # Both orders, started together: whichever commits first, the other sees it.
+        pair = (ack(alert_id), escalate(alert_id)) if alert_id % 2 else (escalate(alert_id), ack(alert_id))
+        await asyncio.gather(*pair)
+    entries = await liaison.rows(AuditEntry, AuditEntry.object_type == "alert")
+    for alert_id in range(1, 7):
+        seen = next(e for e in entries if e.action == "alert.seen" and e.object_id == str(alert_id))
+        escalations = [e for e in entries if e.action == "alert.escalated" and e.object_id == str(alert_id)]
+        # Serialised on the alert's row: an escalation either committed before the acknowledgement (and named
+        # Health), or it ran after and found nothing to escalate.
+        assert all(e.id < seen.id and e.details["pending"] == ["NE-KONNI/health"] for e in escalations)
+    assert await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")  # the race was really run
+    await liaison.settle()
