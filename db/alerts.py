@@ -484,16 +484,6 @@ async def ack_times(
     return [tuple(row) for row in (await session.exec(query)).all()]  # type: ignore[misc]
 
 
-async def count_open(session: AsyncSession, *, post_code: str) -> int:
-    """How many alerts are open at a post."""
-    query = (
-        select(func.count())
-        .select_from(Alert)
-        .where(Alert.post_code == post_code, Alert.state == AlertState.OPEN)
-    )
-    return int((await session.exec(query)).one())
-
-
 async def delivery_counts(session: AsyncSession, *, alert_id: int) -> dict[str, Any]:
     """How an alert's copies (cards, not edits or photos) reached people: counts by state, last send."""
     rows = await session.exec(
