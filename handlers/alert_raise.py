@@ -22,7 +22,7 @@ from bot.access import Action, can
 from bot.callbacks import CallbackData, encode
 from bot.config import AlertCategory, Config
 from bot.i18n import N_, Translator, translator
-from bot.keyboards import columns, inline
+from bot.keyboards import inline
 from bot.runtime import LiaisonContext, Runtime
 from bot.texts import member_translator, post_name
 from db import alerts as store
@@ -434,13 +434,9 @@ def category_keyboard(config: Config, tr: Translator, draft_id: int) -> object:
         (category_label(config, tr, c.code), encode("al", "cat", draft_id, c.code))
         for c in config.alerts.categories
     ]
-    keyboard = columns(buttons, 2)
-    return inline(
-        [
-            *([(b.text, b.callback_data) for b in row] for row in keyboard.inline_keyboard),
-            [(tr.gettext("❌ Cancel"), encode("al", "no", draft_id))],
-        ]
-    )
+    # Two to a row: thumb-sized on small phones, and the six categories fit on one screen.
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return inline([*rows, [(tr.gettext("❌ Cancel"), encode("al", "no", draft_id))]])
 
 
 def severity_keyboard(tr: Translator, draft_id: int) -> object:
