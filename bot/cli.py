@@ -82,9 +82,8 @@ def cmd_db(args: argparse.Namespace, config: Config) -> int:
 def cmd_create_coordinator(args: argparse.Namespace, config: Config) -> int:
     """Create the first coordinator (or admin) invite and print its deep link and code."""
     from db import migrate
-    from db.audit import record_action
     from db.engine import Database
-    from db.invites import create_invite
+    from db.onboarding import issue_invite
     from db.posts import sync_posts_and_services
 
     username = args.bot_username or os.environ.get("LIAISON_BOT_USERNAME") or asyncio.run(_bot_username(args))
@@ -99,7 +98,7 @@ def cmd_create_coordinator(args: argparse.Namespace, config: Config) -> int:
             expires = now + timedelta(hours=args.ttl_hours or config.invites.ttl_hours)
             async with database.transaction() as session:
                 await sync_posts_and_services(session, config=config)
-                invite, code = await create_invite(
+                _, code = await issue_invite(
                     session,
                     role=args.role,
                     post_code=None,
@@ -107,14 +106,7 @@ def cmd_create_coordinator(args: argparse.Namespace, config: Config) -> int:
                     created_by=None,
                     now=now,
                     expires_at=expires,
-                )
-                await record_action(
-                    session,
-                    action="invite.created",
-                    at=now,
-                    object_type="invite",
-                    object_id=invite.id,
-                    details={"role": args.role, "via": "cli"},
+                    via="cli",
                 )
             return code, expires
         finally:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import record_action
-from db.invites import Invite, claim_invite, find_invite
+from db.invites import Invite, claim_invite, create_invite, find_invite
 from db.members import Member, MemberStatus, get_member_by_telegram_id
 
 
@@ -99,3 +99,37 @@ async def join_with_invite(
         details={"role": invite.role, "service": invite.service_code},
     )
     return JoinResult(member, invite)
+
+
+async def issue_invite(
+    session: AsyncSession,
+    *,
+    role: str,
+    post_code: str | None,
+    service_code: str | None,
+    created_by: int | None,
+    now: datetime,
+    expires_at: datetime,
+    via: str = "bot",
+) -> tuple[Invite, str]:
+    """Create an invite and audit it; returns the row and the clear code (shown once)."""
+    invite, code = await create_invite(
+        session,
+        role=role,
+        post_code=post_code,
+        service_code=service_code,
+        created_by=created_by,
+        now=now,
+        expires_at=expires_at,
+    )
+    await record_action(
+        session,
+        action="invite.created",
+        at=now,
+        actor_member_id=created_by,
+        object_type="invite",
+        object_id=invite.id,
+        post_code=post_code,
+        details={"role": role, "service": service_code, "via": via},
+    )
+    return invite, code

@@ -20,10 +20,9 @@ from bot.i18n import N_, Translator, supported_language, translator
 from bot.keyboards import columns, inline
 from bot.runtime import LiaisonContext, Runtime
 from bot.texts import bilingual, member_translator, post_name, role_name, service_name
-from db.audit import record_action
-from db.invites import CODE_PATTERN, create_invite
+from db.invites import CODE_PATTERN
 from db.members import Member, Role, set_member_language
-from db.onboarding import JoinRefusal, join_with_invite
+from db.onboarding import JoinRefusal, issue_invite, join_with_invite
 from db.outbox import Priority, enqueue_message
 
 CODE_RE = re.compile(CODE_PATTERN)
@@ -302,7 +301,7 @@ async def _issue_invite(
     now = runtime.clock.now()
     expires = now + timedelta(hours=runtime.config.invites.ttl_hours)
     async with runtime.db.transaction() as session:
-        invite, code = await create_invite(
+        _, code = await issue_invite(
             session,
             role=role,
             post_code=post_code,
@@ -310,16 +309,6 @@ async def _issue_invite(
             created_by=member.id,
             now=now,
             expires_at=expires,
-        )
-        await record_action(
-            session,
-            action="invite.created",
-            at=now,
-            actor_member_id=member.id,
-            object_type="invite",
-            object_id=invite.id,
-            post_code=post_code,
-            details={"role": role, "service": service},
         )
     zone = (
         runtime.config.post(post_code or member.post_code).timezone
