@@ -486,3 +486,34 @@ async def test_loop_sleeps_until_the_nearest_row_and_rearms_on_wake(liaison: Har
     finally:
         await loop.stop()
     assert loop._task is None
+
+
+async def test_grace_is_set_per_kind(liaison: Harness, config: Config) -> None:
+    runs.clear()
+    now = liaison.clock.now()
+    async with liaison.db.transaction() as session:
+        for key, kind in (("test:grace:echo", "test.echo"), ("test:grace:audit", "test.audit")):
+            await schedule_once(
+                session,
+                key=key,
+                kind=kind,
+                run_at=now + timedelta(minutes=1),
+                payload={"chat_id": 3, "text": key},
+            )
+    strict = config.model_copy(
+        update={
+            "scheduler": config.scheduler.model_copy(
+                update={"grace_seconds": {"default": 3600, "test.echo": 60}}
+            )
+        }
+    )
+    await liaison.stop()
+    liaison.clock.set(
+        now + timedelta(minutes=5)
+    )  # four minutes late: within the default hour, not within 60 s
+    await liaison.start(strict)
+    assert runs == []
+    skipped = await liaison.rows(AuditEntry, col(AuditEntry.action) == "schedule.skipped")
+    assert [e.details["key"] for e in skipped] == ["test:grace:echo"]
+    assert len(await liaison.rows(AuditEntry, col(AuditEntry.action) == "test.ran")) == 1
+    assert (await job(liaison, "test:grace:echo")).state == JobState.DONE
