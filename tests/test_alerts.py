@@ -550,3 +550,19 @@ async def test_a_photo_caption_is_the_text_and_typing_skips_the_optional_steps(l
     assert first.text == "Cartons de cigarettes sous la bâche" and first.photo_file_id
     assert second.text == "Texte tapé dès la question du lieu" and second.photo_file_id is None
     assert any(m.photo == first.photo_file_id for m in police.inbox)
+
+
+async def test_escalation_survives_a_restart_and_important_alerts_climb_slower(liaison):
+    customs, _police, health, chief = await post_team(liaison)
+    await customs.send("/alert important health: suspected cholera case in the waiting room")
+    await liaison.settle()
+    await liaison.restart()
+    await liaison.advance(timedelta(minutes=29))
+    assert not await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")
+    await liaison.advance(timedelta(minutes=1))
+    escalated = await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")
+    assert [e.details["step"] for e in escalated] == [1]
+    assert "Escalade" in health.last.text and "30 minutes" in health.last.text
+    assert any("Escalade" in t for t in chief.texts)
+    copy = alert_copy(health, 1)
+    assert copy.text.startswith("ALERTE 🟠 IMPORTANT n°1") and not copy.disable_notification
