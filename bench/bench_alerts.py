@@ -209,7 +209,12 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
 
 
 async def run_liaison(
-    agents: int, alerts: int, acks_per_agent: int, database_url: str | None, send_rate: float
+    agents: int,
+    alerts: int,
+    acks_per_agent: int,
+    database_url: str | None,
+    send_rate: float,
+    alerts_in_flight: int = ALERTS_IN_FLIGHT,
 ) -> dict[str, float]:
     """Liaison against the emulator: raise alerts (one-line form), then acknowledge them; returns figures."""
     emulator = BotApiEmulator(TOKEN, "liaison_bench_bot")
@@ -239,7 +244,7 @@ async def run_liaison(
                 raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
 
             # Phase 1: distinct agents raise urgent alerts (one-line form); the first copy is the effect.
-            loop = ClosedLoop(probe, ALERTS_IN_FLIGHT)
+            loop = ClosedLoop(probe, alerts_in_flight)
             phase1 = time.monotonic()
             for n, author in enumerate(rng.sample(users, alerts)):
                 text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"
@@ -340,7 +345,11 @@ async def run_echo(agents: int, messages: int) -> dict[str, float]:
 
 
 async def main(
-    quick: bool, database_url: str | None, send_rate: float, sizes: tuple[int, int, int] | None
+    quick: bool,
+    database_url: str | None,
+    send_rate: float,
+    sizes: tuple[int, int, int] | None,
+    alerts_in_flight: int = ALERTS_IN_FLIGHT,
 ) -> None:
     """Run both bots and print the figures side by side."""
     # A terminated bench still stops the bot it started (the finally blocks run on cancellation).
@@ -348,13 +357,12 @@ async def main(
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     agents, alerts, acks = sizes or ((30, 4, 1) if quick else (200, 20, 2))
-    liaison = await run_liaison(agents, alerts, acks, database_url, send_rate)
+    liaison = await run_liaison(agents, alerts, acks, database_url, send_rate, alerts_in_flight)
     echo = await run_echo(agents, int(liaison["updates"]))
     backend = "PostgreSQL" if database_url else "SQLite"
-    print(
-        f"Alerts benchmark: {agents} agents at one post, {alerts} urgent alerts, {acks} acknowledgement(s) "
-        f"per agent; bots over HTTP to the emulator; database {backend}"
-    )
+    load = f"{alerts} urgent alerts ({alerts_in_flight} at a time), {acks} acknowledgement(s) per agent"
+    setup = f"bots over HTTP to the emulator; database {backend}; delivery at most {send_rate:.0f} messages/s"
+    print(f"Alerts benchmark: {agents} agents at one post, {load}; {setup}")
     print(
         f"  Liaison : {liaison['updates']:.0f} updates, {liaison['per_second']:7.1f} updates/s; "
         f"alert update -> first delivered copy p50 {1000 * liaison['p50']:7.1f} ms, "
@@ -388,10 +396,21 @@ if __name__ == "__main__":
     parser.add_argument(
         "--send-rate", type=float, default=300, help="delivery messages/s (Telegram allows ~30; default 300)"
     )
+    parser.add_argument(
+        "--alerts-in-flight", type=int, default=ALERTS_IN_FLIGHT, help="alerts raised at the same moment (4)"
+    )
     parser.add_argument("--sizes", help="agents,alerts,acks-per-agent (default 200,20,2; --quick 30,4,1)")
     arguments = parser.parse_args()
     # The emulator's access log would flood the figures; failures are reported by the bench itself.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         sizes = tuple(int(n) for n in arguments.sizes.split(",")) if arguments.sizes else None
-        asyncio.run(main(arguments.quick, arguments.database_url, arguments.send_rate, sizes))  # type: ignore[arg-type]
+        asyncio.run(
+            main(
+                arguments.quick,
+                arguments.database_url,
+                arguments.send_rate,
+                sizes,
+                arguments.alerts_in_flight,
+            )  # type: ignore[arg-type]
+        )
