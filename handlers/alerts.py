@@ -164,14 +164,14 @@ async def record_ack(
     if outcome == "already":
         if new_receipt:
             await _audit_ack(session, alert, member, kind, now, service, outcome, None)
-        names = await load_card_state(session, alert=alert)
         if ack.member_id == member.id:
             return tr.gettext("You already acknowledged this alert.")
+        first = await session.get(Member, ack.member_id)
         return tr.gettext(
             "{service} already acknowledged: {name}, {time}. Your own reading is recorded."
         ).format(
             service=label,
-            name=names.names.get(ack.member_id, "?"),
+            name=first.display_name if first is not None else "?",
             time=tr.time(ack.acked_at, zone_of(config, recipient.post_code, alert.post_code)),
         )
     await _audit_ack(
@@ -200,6 +200,7 @@ async def record_ack(
                 post_code=alert.post_code,
                 details={"seconds": (now - alert.raised_at).total_seconds()},
             )
+            alert = await store.get_alert(session, alert_id=alert.id) or alert
     await refresh_cards(
         session,
         config,
