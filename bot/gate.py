@@ -29,10 +29,13 @@ async def gate(update: Update, context: LiaisonContext) -> None:
     if update.my_chat_member is not None:
         await _track_block(update, context)
         raise ApplicationHandlerStop
-    async with runtime.db.transaction() as session:
+    # Every update passes here: read without the write lock, and write only in the rare case there is news.
+    async with runtime.db.reading() as session:
         member = await get_member_by_telegram_id(session, telegram_id=user.id)
-        if member is not None and not member.reachable:
+    if member is not None and not member.reachable:
+        async with runtime.db.transaction() as session:
             await mark_reachable(session, telegram_id=user.id)
+        member.reachable = True
     context.member = member if member is not None and member.is_active else None
     if context.member is not None or _is_start_with_payload(update):
         return

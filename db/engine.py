@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 WAKE_KEY = "liaison_wake"
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, *, writer: bool = True) -> None:
     """Make SQLite transactions serialise writers instead of losing updates (stack.md)."""
 
     @event.listens_for(engine, "connect")
@@ -23,21 +23,23 @@ def _tune_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "busy_timeout=5000", "foreign_keys=ON", "synchronous=NORMAL"):
+        # A writer may wait its turn behind a burst of fan-outs; 30 s before "database is locked".
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock up front so read-then-write cannot interleave.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front so read-then-write cannot interleave; readers take a WAL
+        # snapshot that never blocks (and is never blocked by) a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     """Create an async engine; SQLite gets the PRAGMAs and locking it needs."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _tune_sqlite(engine.sync_engine)
+        _tune_sqlite(engine.sync_engine, writer=not read_only)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -57,6 +59,12 @@ class Database:
         session_class = type("LiaisonSession", (Session,), {})
         event.listen(session_class, "after_commit", self._after_commit)
         event.listen(session_class, "after_rollback", self._after_rollback)
+        # SQLite gets a second engine for reads, so that looking something up never queues for the write
+        # lock; PostgreSQL's MVCC needs no such thing.
+        self.read_engine = (
+            create_engine(url, read_only=True, **engine_kwargs) if url.startswith("sqlite") else self.engine
+        )
+        self.read_sessions = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
         self.sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=session_class
         )
@@ -89,6 +97,15 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only look at the database: a consistent snapshot that takes no write lock."""
+        # Closing (not rolling back) ends the snapshot and leaves loaded objects readable, detached.
+        async with self.read_sessions() as session:
+            yield session
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

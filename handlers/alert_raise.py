@@ -611,7 +611,7 @@ async def _not_moved(
     query: CallbackQuery, runtime: Runtime, tr: Translator, member_id: int, draft_id: int
 ) -> None:
     """Answer a press on a step already passed (double tap) or on a closed draft."""
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reading() as session:
         draft = await store.get_draft(session, member_id=member_id)
     if draft is not None and draft.id == draft_id:
         await query.answer(tr.gettext("Already chosen."))
@@ -753,7 +753,7 @@ async def draft_input(update: Update, context: LiaisonContext) -> None:
     cancelling = text is not None and (text.split() or [""])[0].split("@")[0].lower() in CANCEL_TEXTS
     if text is not None and text.startswith("/") and not cancelling:
         return  # another command (the draft stays where it is): no need to look it up
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reading() as session:
         draft = await store.get_draft(session, member_id=member.id)
     if draft is None:
         return

@@ -522,7 +522,7 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
     if member is None or not can(member, Action.VIEW_POST, member.post_code):
         await message.reply_text(tr.gettext("You are not allowed to do this."))
         return
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reading() as session:
         alerts = await visible_open_alerts(session, member)
         states = [await load_card_state(session, alert=a) for a in alerts]
     if not alerts:
@@ -576,7 +576,7 @@ async def open_button(update: Update, context: LiaisonContext, alert_id: int | N
     query, member, runtime = update.callback_query, context.member, context.runtime
     tr = member_translator(member)
     assert member is not None
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reading() as session:
         alert = await store.get_alert(session, alert_id=alert_id or 0)
         recipient = (
             None

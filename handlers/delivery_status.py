@@ -84,7 +84,7 @@ async def post_report(context: LiaisonContext, tr: Translator, post_code: str, *
     runtime = context.runtime
     config = runtime.config
     zone = config.post(post_code).timezone
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reading() as session:
         members = await list_members(session, post_code=post_code, include_inactive=True)
         tallies = (
             await delivery_tallies(

@@ -55,7 +55,7 @@ async def members_command(update: Update, context: LiaisonContext) -> None:
 async def _roster(context: LiaisonContext, tr: Translator, post_code: str) -> tuple[str, object | None]:
     """The member list of a post, with one button per member the reader may manage."""
     runtime = context.runtime
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reading() as session:
         members = await list_members(session, post_code=post_code, include_inactive=True)
     header = tr.ngettext("{post}: {n} member", "{post}: {n} members", len(members)).format(
         post=html.escape(post_name(runtime.config, post_code)), n=len(members)

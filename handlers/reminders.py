@@ -501,7 +501,7 @@ def _visible_posts(runtime: Runtime, member: Member) -> list[str | None]:
 
 
 async def _listed_jobs(runtime: Runtime, member: Member) -> list[ScheduledJob]:
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reading() as session:
         jobs: list[ScheduledJob] = []
         for post in _visible_posts(runtime, member):
             jobs += await list_jobs(

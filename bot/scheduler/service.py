@@ -89,7 +89,7 @@ class Scheduler:
 
     async def next_due(self) -> datetime | None:
         """The nearest due time among active rows."""
-        async with self.db.sessions() as session:
+        async with self.db.reading() as session:
             return await earliest_due(session)
 
     async def _loop(self) -> None:
