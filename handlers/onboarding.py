@@ -10,7 +10,7 @@ import html
 import re
 from datetime import timedelta
 
-from telegram import Update
+from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks
@@ -24,6 +24,7 @@ from db.invites import CODE_PATTERN
 from db.members import Member, Role, set_member_language
 from db.onboarding import JoinRefusal, issue_invite, join_with_invite
 from db.outbox import Priority, enqueue_message
+from handlers.alert_cards import alert_keyboard
 
 CODE_RE = re.compile(CODE_PATTERN)
 NO_SERVICE = "-"
@@ -66,6 +67,11 @@ def welcome_text(runtime: Runtime, tr: Translator, member: Member) -> str:
     return f"<b>{greeting}</b>\n{identity_text(runtime, tr, member)}\n\n{help_text(tr, member)}"
 
 
+def main_keyboard(tr: Translator, member: Member) -> ReplyKeyboardMarkup | None:
+    """The persistent keyboard of a post's member: one big alert button (coordinators have no post)."""
+    return alert_keyboard(tr) if member.post_code else None
+
+
 def language_keyboard(first_time: bool) -> object:
     """Two buttons, one per language, each labelled in its own language."""
     action = "first" if first_time else "set"
@@ -88,7 +94,7 @@ async def start(update: Update, context: LiaisonContext) -> None:
     if not context.args:
         assert member is not None  # the gate only lets members reach a bare /start
         tr = member_translator(member)
-        await message.reply_text(welcome_text(runtime, tr, member))
+        await message.reply_text(welcome_text(runtime, tr, member), reply_markup=main_keyboard(tr, member))
         return
     code = context.args[0]
     reader = member_translator(member, user.language_code)
@@ -130,7 +136,8 @@ async def start(update: Update, context: LiaisonContext) -> None:
     if joined.language is None:
         await message.reply_text(bilingual(LANGUAGE_QUESTION), reply_markup=language_keyboard(True))
         return
-    await message.reply_text(welcome_text(runtime, translator(joined.language), joined))
+    tr = translator(joined.language)
+    await message.reply_text(welcome_text(runtime, tr, joined), reply_markup=main_keyboard(tr, joined))
 
 
 async def _refuse(message: object, member: Member | None, refusal: JoinRefusal, tr: Translator) -> None:
@@ -202,7 +209,9 @@ async def language_chosen(update: Update, context: LiaisonContext) -> None:
     await query.answer(confirmation)
     await query.edit_message_text(confirmation)
     if data.action == "first":
-        await query.message.reply_text(welcome_text(context.runtime, tr, member))
+        await query.message.reply_text(
+            welcome_text(context.runtime, tr, member), reply_markup=main_keyboard(tr, member)
+        )
 
 
 # --- Creating invites -------------------------------------------------------------------------------------
