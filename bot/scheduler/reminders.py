@@ -82,34 +82,18 @@ async def run_reminder(
     recipients = cache[cache_key]
     priority = Priority.parse(job.payload.get("priority", "normal"))
     default_language = runtime.config.bot.default_language
-    deferred = _DeferredFlush(session)
     for member_id, chat_id, language in recipients:
         await enqueue_message(
-            deferred,  # type: ignore[arg-type]
+            session,
             chat_id=chat_id,
             member_id=member_id,
             text=render(job, language=language or default_language, due_at=due_at, late=late),
             priority=priority,
             ref=("schedule", job.id or 0),
             now=now,
+            flush=False,  # one flush for every copy below
         )
     await session.flush()
-
-
-class _DeferredFlush:
-    """The session as enqueue_message sees it here: its per-row flushes become one flush by the runner.
-
-    Nothing reads the queued rows back inside the runner, so one executemany is equivalent and cheaper.
-    """
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-    async def flush(self, *_args: Any, **_kwargs: Any) -> None:
-        """Deferred to the runner's single flush."""
 
 
 register_runner(KIND, run_reminder)
