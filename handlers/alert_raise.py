@@ -1,17 +1,14 @@
-"""Raising an alert: the guided conversation, the one-line form, and the fan-out to every recipient.
+"""Raising an alert in a conversation: the guided steps, the one-line form and the draft's buttons and inputs.
 
 Commands: /alert [severity category: text]; the persistent "🚨 Alert" button.
 Callback prefix: al (cat, sev, ok, no). The draft lives in the database (one per member): a restart, a double
-tap or a repeated update never loses it or turns it into two alerts.
+tap or a repeated update never loses it or turns it into two alerts. The fan-out is handlers/alert_publish.py.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import unicodedata
-from datetime import datetime, timedelta
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CallbackQuery, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -20,395 +17,29 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.access import Action, can
 from bot.callbacks import CallbackData, encode
-from bot.config import AlertCategory, Config
-from bot.i18n import N_, Translator, translator
+from bot.config import Config
+from bot.i18n import N_, Translator
 from bot.keyboards import inline
 from bot.runtime import LiaisonContext, Runtime
 from bot.texts import member_translator, post_name
 from db import alerts as store
-from db.alerts import AckKind, Alert, AlertDraft, AlertRecipient, DraftStep, Severity
-from db.audit import record_action
-from db.members import Member, list_members
-from db.outbox import Priority, enqueue_message
+from db.alerts import Alert, AlertDraft, DraftStep, Severity
+from db.members import Member
 from handlers.alert_cards import (
     ALERT_BUTTON_TEXTS,
-    CardState,
     alert_keyboard,
-    card_markup,
     category_label,
-    is_full_reader,
     map_link,
-    may_resolve,
-    render_card,
     severity_label,
 )
+from handlers.alert_publish import raise_alert
+from handlers.alert_rules import fold, has_category, parse_one_line
 
 logger = logging.getLogger(__name__)
 
 SKIP = N_("⏭ Skip")
 SKIP_TEXTS = frozenset({"⏭ Skip", "⏭ Passer", "skip", "passer"})
 CANCEL_TEXTS = frozenset({"/cancel", "/annuler"})
-# A resent message (same author, category, severity and text) within this window is the same alert.
-DUPLICATE_WINDOW = timedelta(minutes=10)
-DELIVERY_CHECK_KIND = "alert_delivery"
-# When the delivery of an alert's copies is checked and audited (again while some are still pending).
-DELIVERY_CHECKS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1))
-SEVERITY_PRIORITY = {
-    Severity.URGENT: Priority.URGENT,
-    Severity.IMPORTANT: Priority.HIGH,
-    Severity.INFO: Priority.NORMAL,
-}
-SEVERITY_WORDS = {
-    "urgent": Severity.URGENT,
-    "urgente": Severity.URGENT,
-    "urgence": Severity.URGENT,
-    "important": Severity.IMPORTANT,
-    "importante": Severity.IMPORTANT,
-    "info": Severity.INFO,
-    "infos": Severity.INFO,
-    "information": Severity.INFO,
-}
-# Extra words for the one-line form, beyond each category's code and names.
-CATEGORY_ALIASES = {
-    "sante": "health",
-    "sanitaire": "health",
-    "securite": "security",
-    "migratoire": "migration",
-    "migrants": "migration",
-    "contrebande": "smuggling",
-    "fraude": "smuggling",
-    "douane": "smuggling",
-    "customs": "smuggling",
-    "faune": "wildlife",
-    "foret": "wildlife",
-    "forest": "wildlife",
-    "epidemie": "epidemic",
-    "epidemique": "epidemic",
-    "autre": "other",
-}
-
-
-def fold(word: str) -> str:
-    """Lower-case without accents, so 'Santé' and 'sante' match."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
-
-
-def category_words(config: Config) -> dict[str, str]:
-    """Every word the one-line form accepts for a category."""
-    words = {fold(a): code for a, code in CATEGORY_ALIASES.items() if _has(config, code)}
-    for category in config.alerts.categories:
-        words[fold(category.code)] = category.code
-        words[fold(category.name.fr)] = category.code
-        words[fold(category.name.en)] = category.code
-    return words
-
-
-def _has(config: Config, code: str) -> bool:
-    return any(c.code == code for c in config.alerts.categories)
-
-
-def parse_one_line(config: Config, args: str) -> tuple[Severity, str, str] | None:
-    """'urgent health: fever at gate 2' → (severity, category, text); None when it cannot be read."""
-    head, colon, body = args.partition(":")
-    words = head.split()
-    if not colon:
-        # Without a colon, the first two words are the severity and the category.
-        words, body = head.split()[:2], " ".join(head.split()[2:])
-    severity = category = None
-    known = category_words(config)
-    for word in words:
-        key = fold(word)
-        if key in SEVERITY_WORDS and severity is None:
-            severity = SEVERITY_WORDS[key]
-        elif key in known and category is None:
-            category = known[key]
-        else:
-            return None
-    if severity is None or category is None or not body.strip():
-        return None
-    return severity, category, body.strip()
-
-
-def priority_of(severity: str) -> Priority:
-    """Delivery priority of a severity."""
-    return SEVERITY_PRIORITY.get(Severity(severity), Priority.NORMAL)
-
-
-def required_pairs(config: Config, category: AlertCategory, posts: list[str]) -> list[str]:
-    """(post, service) pairs that must acknowledge: the category's services at each post (all if none)."""
-    pairs: list[str] = []
-    for post_code in posts:
-        present = config.post_services(post_code)
-        wanted = (
-            [s for s in present if s in category.required_services] if category.required_services else present
-        )
-        pairs += [store.pair(post_code, s) for s in wanted]
-    return pairs
-
-
-def alert_posts(config: Config, category: AlertCategory, post_code: str) -> list[str]:
-    """The author's post, plus its partners for cross-border categories."""
-    return [post_code, *config.post(post_code).partners] if category.cross_border else [post_code]
-
-
-# ----- the fan-out ------------------------------------------------------------------------------------------
-
-
-async def publish_alert(session: AsyncSession, runtime: Runtime, author: Member, alert: Alert) -> int:
-    """Fan a new alert out: copies for every recipient, the author's service ack, escalation steps.
-
-    Runs in the caller's transaction: the alert, its outbox rows and its schedule commit together or not.
-    """
-    assert alert.id is not None
-    now = alert.raised_at
-    recipients: list[tuple[Member, str]] = []
-    for post_code in alert.posts:
-        recipients += [(m, post_code) for m in await list_members(session, post_code=post_code)]
-    recipients = list({m.id: (m, p) for m, p in recipients}.values())
-    if author.id not in {m.id for m, _ in recipients}:
-        recipients.append((author, alert.post_code))
-    # The author's own service knows: it counts as that service having seen the alert.
-    if author.service_code:
-        await store.acknowledge(
-            session,
-            alert=alert,
-            post_code=alert.post_code,
-            service_code=author.service_code,
-            member_id=author.id or 0,
-            kind=AckKind.SEEN,
-            now=now,
-        )
-    state = CardState(
-        alert, await store.list_acks(session, alert_id=alert.id), {author.id or 0: author.display_name}
-    )
-    priority = priority_of(alert.severity)
-    silent = alert.severity == Severity.INFO
-    copies: list[tuple[Member, AlertRecipient]] = []
-    for member, post_code in recipients:
-        assert member.id is not None
-        recipient = AlertRecipient(
-            alert_id=alert.id,
-            member_id=member.id,
-            post_code=post_code,
-            service_code=member.service_code,
-            card_key=store.card_key(alert.id, member.id),
-            full=is_full_reader(member, alert),
-            notified_at=now,
-        )
-        copies.append((member, recipient))
-    # Delivery keeps the outbox order within a priority: the services that must act hear first, then the
-    # chiefs, then everyone else; the author, who knows, last.
-    required = set(alert.required)
-
-    def urgency(copy: tuple[Member, AlertRecipient]) -> int:
-        member, recipient = copy
-        if member.id == author.id:
-            return 3
-        if store.pair(recipient.post_code, member.service_code or "") in required:
-            return 0
-        return 1 if recipient.full else 2
-
-    copies.sort(key=urgency)
-    # The alert is new and members are listed once: one flush for every copy (no per-row savepoint).
-    session.add_all([recipient for _, recipient in copies])
-    rendered: dict[tuple[Any, ...], Any] = {}
-    for member, recipient in copies:
-        await send_copy(
-            session,
-            runtime,
-            state,
-            member,
-            recipient,
-            priority=priority,
-            silent=silent,
-            now=now,
-            rendered=rendered,
-            flush=False,  # one executemany for every copy instead of a round trip each, inside the write lock
-        )
-    await session.flush()
-    await _schedule_escalation(session, runtime, alert)
-    await record_action(
-        session,
-        action="alert.raised",
-        at=now,
-        actor_member_id=author.id,
-        object_type="alert",
-        object_id=alert.id,
-        post_code=alert.post_code,
-        details={
-            "category": alert.category,
-            "severity": alert.severity,
-            "posts": alert.posts,
-            "required": alert.required,
-            "location": alert.latitude is not None,
-            "photo": alert.photo_file_id is not None,
-            "recipients": len(recipients),
-            "priority": int(priority),
-            "silent": silent,
-        },
-    )
-    await schedule_delivery_check(session, alert, attempt=1)
-    return len(recipients)
-
-
-async def schedule_delivery_check(session: AsyncSession, alert: Alert, *, attempt: int) -> None:
-    """Look at the outbox a little later and write how the copies were delivered to the audit log."""
-    from bot.scheduler.api import schedule_once
-
-    await schedule_once(
-        session,
-        key=f"al:{alert.id}:dlv:{attempt}",
-        kind=DELIVERY_CHECK_KIND,
-        run_at=alert.raised_at + DELIVERY_CHECKS[attempt - 1],
-        payload={"alert_id": alert.id, "attempt": attempt},
-        post_code=alert.post_code,
-        now=alert.raised_at,
-    )
-
-
-async def send_copy(
-    session: AsyncSession,
-    runtime: Runtime,
-    state: CardState,
-    member: Member,
-    recipient: AlertRecipient,
-    *,
-    priority: Priority,
-    silent: bool,
-    now: datetime,
-    card: bool = True,
-    rendered: dict[tuple[Any, ...], Any] | None = None,
-    flush: bool = True,
-) -> None:
-    """Queue one member's copy (the card, then the photo by file id); `rendered` shares identical renders."""
-    config, alert = runtime.config, state.alert
-    language = member.language or _language(config, recipient.post_code)
-    tr = translator(language)
-    rendered = {} if rendered is None else rendered
-    # Readers of one language, post and service see the same card: render it once per such group.
-    text_key = ("text", language, recipient.post_code, member.service_code, recipient.full)
-    if text_key not in rendered:
-        rendered[text_key] = render_card(
-            config,
-            state,
-            language=language,
-            reader_post=recipient.post_code,
-            reader_service=member.service_code,
-            full=recipient.full,
-        )
-    resolver = may_resolve(member, alert)
-    markup_key = ("markup", language, resolver)
-    if markup_key not in rendered:
-        rendered[markup_key] = card_markup(tr, alert, can_resolve=resolver)
-    await enqueue_message(
-        session,
-        chat_id=member.chat_id,
-        text=rendered[text_key],
-        priority=priority,
-        member_id=member.id,
-        reply_markup=rendered[markup_key],
-        silent=silent,
-        ref=("alert", alert.id or 0),
-        card_key=recipient.card_key if card else None,
-        now=now,
-        flush=flush,
-    )
-    if alert.photo_file_id:
-        caption = tr.gettext("📷 Alert #{id}").format(id=alert.id)
-        await enqueue_message(
-            session,
-            chat_id=member.chat_id,
-            text=caption,
-            photo=alert.photo_file_id,
-            priority=priority,
-            member_id=member.id,
-            silent=True,
-            ref=("alert", alert.id or 0),
-            now=now,
-            flush=flush,
-        )
-
-
-def _language(config: Config, post_code: str | None) -> str | None:
-    try:
-        return config.post(post_code).language if post_code else None
-    except KeyError:
-        return None
-
-
-async def _schedule_escalation(session: AsyncSession, runtime: Runtime, alert: Alert) -> None:
-    """One scheduled step per rung of the severity's ladder (none when nothing is required)."""
-    if not store.pending_required(alert, await store.list_acks(session, alert_id=alert.id or 0)):
-        return
-    from bot.scheduler.api import schedule_once
-
-    ladder = runtime.config.alerts.escalation.get(alert.severity, ())  # type: ignore[call-overload]
-    for index, step in enumerate(ladder, start=1):
-        await schedule_once(
-            session,
-            key=f"al:{alert.id}:esc:{index}",
-            kind="alert_escalation",
-            run_at=alert.raised_at + timedelta(minutes=step.after_minutes),
-            payload={"alert_id": alert.id, "step": index},
-            post_code=alert.post_code,
-            now=alert.raised_at,
-        )
-
-
-async def raise_alert(
-    session: AsyncSession,
-    runtime: Runtime,
-    author: Member,
-    *,
-    token: str,
-    category: str,
-    severity: str,
-    text: str,
-    latitude: float | None = None,
-    longitude: float | None = None,
-    photo: str | None = None,
-) -> tuple[Alert, bool]:
-    """Create and fan out an alert; (existing, False) for a duplicate token or a resent identical one."""
-    config, now = runtime.config, runtime.clock.now()
-    existing = await store.get_alert_by_token(session, client_token=token)
-    if existing is None:
-        existing = await store.find_recent_duplicate(
-            session,
-            author_member_id=author.id or 0,
-            category=category,
-            severity=severity,
-            text=text,
-            since=now - DUPLICATE_WINDOW,
-        )
-    if existing is not None:
-        return existing, False
-    definition = config.category(category)
-    posts = alert_posts(config, definition, author.post_code or "")
-    alert = Alert(
-        client_token=token,
-        post_code=author.post_code or "",
-        author_member_id=author.id or 0,
-        author_service_code=author.service_code,
-        category=category,
-        severity=severity,
-        text=text,
-        latitude=latitude,
-        longitude=longitude,
-        photo_file_id=photo,
-        posts=posts,
-        required=required_pairs(config, definition, posts),
-        raised_at=now,
-    )
-    created = await store.create_alert(session, alert=alert)
-    if created is None:
-        again = await store.get_alert_by_token(session, client_token=token)
-        assert again is not None
-        return again, False
-    await publish_alert(session, runtime, author, created)
-    return created, True
-
-
-# ----- the conversation -------------------------------------------------------------------------------------
 
 
 def _refuse_reason(member: Member | None) -> bool:
@@ -630,7 +261,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         return
     value = data.args[1] if len(data.args) > 1 else ""
     if data.action == "cat":
-        if not _has(runtime.config, value):
+        if not has_category(runtime.config, value):
             await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
             return
         async with runtime.db.transaction() as session:

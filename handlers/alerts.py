@@ -1,10 +1,11 @@
-"""Alerts: raise, acknowledge per service, escalate when a required service stays silent, resolve, list.
+"""Alerts: the feature's entry point: buttons, per-service acknowledgements, resolution, listing, wiring.
 
 Commands: /alert [severity category: text], /alerts; the persistent "🚨 Alert" button.
 Callback prefix al: cat/sev/ok/no (the raise conversation, handlers/alert_raise.py),
 seen/act (acknowledge), res/nores (resolve with an outcome), open (from /alerts).
-Scheduled kind: alert_escalation (keys al:<id>:esc:<n>).
-Rendering lives in handlers/alert_cards.py.
+Scheduled kinds: alert_escalation (keys al:<id>:esc:<n>), alert_delivery (keys al:<id>:dlv:<n>); their runners
+(handlers/alert_escalation.py) are registered when this module imports it.
+Also: the rules (alert_rules.py), the fan-out (alert_publish.py), rendering (alert_cards.py).
 """
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import callbacks
 from bot.access import Action, can, is_global
-from bot.i18n import Translator, translator
+from bot.i18n import Translator
 from bot.keyboards import inline
 from bot.runtime import LiaisonContext, Runtime
-from bot.scheduler.runners import register_runner
 from bot.texts import member_translator, post_name, service_name
 from db import alerts as store
 from db.alerts import AckKind, Alert, AlertDraft, AlertRecipient, AlertState, DraftStep
 from db.audit import record_action
-from db.members import Member, Role, list_coordinators, list_members
-from db.outbox import Priority, enqueue_message
+from db.members import Member
+from db.outbox import Priority
 from handlers import alert_raise
 from handlers.alert_cards import (
     ALERT_BUTTON_TEXTS,
@@ -42,9 +42,9 @@ from handlers.alert_cards import (
     may_resolve,
     refresh_cards,
     render_for,
-    severity_label,
     zone_of,
 )
+from handlers.alert_escalation import cancel_escalation
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,6 @@ logger = logging.getLogger(__name__)
 # member's alert draft is waiting for it, and lets everything else through to the other features.
 ALERT_INPUT_GROUP = -3
 OUTCOME_MAX_LENGTH = 300
-ESCALATION_KIND = "alert_escalation"
-EXCERPT = 280
 
 
 # ----- buttons ----------------------------------------------------------------------------------------------
@@ -190,7 +188,7 @@ async def record_ack(
     ):
         handled = await store.mark_handled(session, alert_id=alert.id, now=now)
         if handled:
-            await _cancel_escalation(session, alert.id)
+            await cancel_escalation(session, alert.id)
             await record_action(
                 session,
                 action="alert.handled",
@@ -241,12 +239,6 @@ async def _audit_ack(
         post_code=member.post_code or alert.post_code,
         details=details,
     )
-
-
-async def _cancel_escalation(session: AsyncSession, alert_id: int) -> None:
-    from bot.scheduler.api import cancel
-
-    await cancel(session, key_prefix=f"al:{alert_id}:esc:")
 
 
 # ----- resolution -------------------------------------------------------------------------------------------
@@ -340,7 +332,7 @@ async def receive_outcome(update: Update, context: LiaisonContext, draft: AlertD
         ):
             reply = tr.gettext("This alert is resolved: nothing more to do.")
         else:
-            await _cancel_escalation(session, alert.id or 0)
+            await cancel_escalation(session, alert.id or 0)
             await record_action(
                 session,
                 action="alert.resolved",
@@ -358,158 +350,6 @@ async def receive_outcome(update: Update, context: LiaisonContext, draft: AlertD
             )
             reply = tr.gettext("Alert #{id} resolved. Every copy now shows it.").format(id=alert.id)
     await message.reply_text(reply, reply_markup=alert_keyboard(tr))
-
-
-# ----- escalation -------------------------------------------------------------------------------------------
-
-
-async def run_escalation(
-    session: AsyncSession, job: Any, *, runtime: Runtime, due_at: Any, late: bool
-) -> None:
-    """One rung of the ladder: re-checked in the database, so an acknowledged service is never escalated."""
-    payload = job.payload or {}
-    alert = await store.get_alert(session, alert_id=int(payload.get("alert_id", 0)), lock=True)
-    step = int(payload.get("step", 0))
-    if alert is None or alert.state != AlertState.OPEN or alert.id is None:
-        return
-    pending = store.pending_required(alert, await store.list_acks(session, alert_id=alert.id))
-    ladder = runtime.config.alerts.escalation.get(alert.severity, ())  # type: ignore[call-overload]
-    if not pending or not 1 <= step <= len(ladder):
-        return
-    rung, now = ladder[step - 1], runtime.clock.now()
-    targets: dict[int, Member] = {}
-    for post_code, service in pending:
-        if "service" in rung.notify:
-            targets.update(
-                (m.id, m) for m in await list_members(session, post_code=post_code, service_code=service)
-            )
-        if "chief" in rung.notify:
-            targets.update(
-                (m.id, m) for m in await list_members(session, post_code=post_code, roles=(Role.CHIEF,))
-            )
-    if "coordinators" in rung.notify:
-        targets.update((m.id, m) for m in await list_coordinators(session))
-    await store.raise_escalation_level(session, alert_id=alert.id, level=step)
-    alert = await store.get_alert(session, alert_id=alert.id)
-    assert alert is not None and alert.id is not None
-    state = await load_card_state(session, alert=alert)
-    priority = alert_raise.priority_of(alert.severity)
-    for member in targets.values():
-        recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member.id or 0)
-        tr = translator(member.language or _post_language(runtime, member.post_code))
-        notice = escalation_text(runtime, tr, alert, pending, rung.after_minutes)
-        if recipient is None:
-            # Not at the post (a coordinator): they get their own copy, kept up to date from now on.
-            recipient = AlertRecipient(
-                alert_id=alert.id,
-                member_id=member.id or 0,
-                post_code=member.post_code or alert.post_code,
-                service_code=member.service_code,
-                card_key=store.card_key(alert.id, member.id or 0),
-                full=is_full_reader(member, alert),
-                notified_at=now,
-            )
-            await store.add_recipient(session, recipient=recipient)
-            await enqueue_message(
-                session,
-                chat_id=member.chat_id,
-                text=notice,
-                priority=priority,
-                member_id=member.id,
-                ref=("alert", alert.id),
-                now=now,
-            )
-            await alert_raise.send_copy(
-                session, runtime, state, member, recipient, priority=priority, silent=False, now=now
-            )
-            continue
-        await enqueue_message(
-            session,
-            chat_id=member.chat_id,
-            text=notice + "\n\n" + _excerpt(alert),
-            priority=priority,
-            member_id=member.id,
-            ref=("alert", alert.id),
-            reply_markup=card_markup(tr, alert, can_resolve=may_resolve(member, alert)),
-            now=now,
-        )
-    await record_action(
-        session,
-        action="alert.escalated",
-        at=now,
-        object_type="alert",
-        object_id=alert.id,
-        post_code=alert.post_code,
-        details={
-            "step": step,
-            "pending": [store.pair(p, s) for p, s in pending],
-            "notified": sorted(targets),
-            "late": late,
-        },
-    )
-    await refresh_cards(session, runtime.config, alert, everyone=False, now=now)
-
-
-async def run_delivery_check(
-    session: AsyncSession, job: Any, *, runtime: Runtime, due_at: Any, late: bool
-) -> None:
-    """Audit how an alert's copies were delivered (from the outbox); look again while some are pending."""
-    payload = job.payload or {}
-    alert = await store.get_alert(session, alert_id=int(payload.get("alert_id", 0)))
-    if alert is None or alert.id is None:
-        return
-    attempt = int(payload.get("attempt", 1))
-    counts = await store.delivery_counts(session, alert_id=alert.id)
-    last = counts.pop("last_sent_at")
-    if last is not None:
-        counts["seconds_to_last_delivery"] = max(0.0, (last - alert.raised_at).total_seconds())
-    await record_action(
-        session,
-        action="alert.delivered",
-        at=runtime.clock.now(),
-        object_type="alert",
-        object_id=alert.id,
-        post_code=alert.post_code,
-        details={**counts, "check": attempt},
-    )
-    if counts["pending"] and attempt < len(alert_raise.DELIVERY_CHECKS):
-        await alert_raise.schedule_delivery_check(session, alert, attempt=attempt + 1)
-
-
-def escalation_text(
-    runtime: Runtime, tr: Translator, alert: Alert, pending: list[tuple[str, str]], minutes: float
-) -> str:
-    """'Not acknowledged after N minutes by: ...' in the reader's language."""
-    config = runtime.config
-    services = ", ".join(
-        html.escape(
-            service_name(config, tr, s) + (f" ({post_name(config, p)})" if len(alert.posts) > 1 else "")
-        )
-        for p, s in pending
-    )
-    return tr.gettext(
-        "⏰ <b>Escalation</b> · alert #{id} · {category} · {severity} · {post}\n"
-        "Not acknowledged after {minutes} minutes by: {services}."
-    ).format(
-        id=alert.id,
-        category=html.escape(category_label(config, tr, alert.category)),
-        severity=severity_label(tr, alert.severity),
-        post=html.escape(post_name(config, alert.post_code)),
-        minutes=tr.number(minutes),
-        services=services,
-    )
-
-
-def _excerpt(alert: Alert) -> str:
-    text = alert.text if len(alert.text) <= EXCERPT else alert.text[:EXCERPT].rstrip() + "…"
-    return html.escape(text)
-
-
-def _post_language(runtime: Runtime, post_code: str | None) -> str | None:
-    try:
-        return runtime.config.post(post_code).language if post_code else None
-    except KeyError:
-        return None
 
 
 # ----- listing ----------------------------------------------------------------------------------------------
@@ -607,7 +447,7 @@ async def open_button(update: Update, context: LiaisonContext, alert_id: int | N
 
 
 def register(application: Application) -> None:
-    """Register this feature's handlers and its scheduled runner."""
+    """Register this feature's handlers (the scheduled runners register on import)."""
     private = filters.ChatType.PRIVATE
     application.add_handler(
         MessageHandler(private & (filters.TEXT | filters.LOCATION | filters.PHOTO), alert_raise.draft_input),
@@ -619,5 +459,3 @@ def register(application: Application) -> None:
         MessageHandler(private & filters.Text(sorted(ALERT_BUTTON_TEXTS)), alert_raise.start_conversation)
     )
     application.add_handler(CallbackQueryHandler(alert_button, pattern=callbacks.pattern("al")))
-    register_runner(ESCALATION_KIND, run_escalation)
-    register_runner(alert_raise.DELIVERY_CHECK_KIND, run_delivery_check)

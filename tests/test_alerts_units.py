@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.config import ConfigError, parse_config
 from db.alerts import AckKind, Alert, acknowledge, list_acks, pending_required
 from db.members import Member
-from handlers.alert_raise import parse_one_line, required_pairs
+from handlers.alert_rules import parse_one_line, required_pairs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,7 +114,8 @@ async def test_an_escalation_racing_an_acknowledgement_never_escalates_the_ackno
     from bot.i18n import translator
     from db import alerts as store
     from db.audit import AuditEntry
-    from handlers.alerts import record_ack, run_escalation
+    from handlers.alert_escalation import run_escalation
+    from handlers.alerts import record_ack
 
     author = await liaison.member("Awa", service="customs")
     health = await liaison.member("Ali", service="health")
