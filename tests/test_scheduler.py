@@ -435,10 +435,11 @@ async def _until(predicate: Any) -> None:
     raise AssertionError("the scheduler loop never got there")
 
 
-async def _quiet(loop: Scheduler) -> None:
-    """Give the loop ample real time to do anything it would do unprompted."""
-    for _ in range(50):
-        await asyncio.sleep(0.001)
+async def _parked(loop: Scheduler) -> datetime:
+    """Wait until the loop has finished its pass and sleeps; returns until when (on the frozen clock)."""
+    await _until(lambda: loop.parked.is_set() and loop.parked_until is not None)
+    assert loop.parked_until is not None
+    return loop.parked_until
 
 
 async def test_loop_sleeps_until_the_nearest_row_and_rearms_on_wake(liaison: Harness, config: Config) -> None:
@@ -469,8 +470,13 @@ async def test_loop_sleeps_until_the_nearest_row_and_rearms_on_wake(liaison: Har
             )
         passes = loop.passes
         await _until(lambda: loop.passes > passes)  # a nearer row: re-armed for 1 minute
+        sweep = timedelta(seconds=config.scheduler.sweep_seconds)
+        assert await _parked(loop) == now + min(sweep, timedelta(minutes=1))  # re-armed for the nearer row
+        passes = loop.passes
         clock.advance(59)
-        await _quiet(loop)
+        # Whatever woke it at 08:00:59 (the sweep), nothing was due: it re-arms for the row due at 08:01:00.
+        await _until(lambda: loop.passes > passes)
+        assert await _parked(loop) == now + timedelta(minutes=1)
         assert runs == []
         clock.advance(1)
         await _until(lambda: len(runs) == 1)
@@ -478,11 +484,13 @@ async def test_loop_sleeps_until_the_nearest_row_and_rearms_on_wake(liaison: Har
         clock.advance(timedelta(minutes=9))
         await _until(lambda: len(runs) == 2)
         assert [key for key, _, _ in runs] == ["test:loop:near", "test:loop:far"]
-        # Idle: the loop sleeps until the next config reminder (or the sweep), it does not spin.
-        await _quiet(loop)  # let the pass that ran it finish
+        # Idle: the loop sleeps until the next config reminder or the sweep, whichever is nearer; no spinning.
+        parked_until = await _parked(loop)
+        nearest = await loop.next_due()
+        next_sweep = clock.now() + sweep
+        assert parked_until == (min(next_sweep, nearest) if nearest else next_sweep)
         passes = loop.passes
-        await _quiet(loop)
-        assert loop.passes == passes
+        assert loop.parked.is_set() and loop.passes == passes
     finally:
         await loop.stop()
     assert loop._task is None

@@ -47,8 +47,11 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        # Completed loop passes: lets tests and the benchmark see the loop reach its sleep.
+        # Completed loop passes, and whether (and until when) the loop sleeps: tests and the benchmark
+        # observe the loop through these instead of guessing with real time.
         self.passes = 0
+        self.parked = asyncio.Event()
+        self.parked_until: datetime | None = None
         db.on_commit(SCHEDULER_WAKE, self.wake)
 
     async def prepare(self) -> None:
@@ -119,9 +122,13 @@ class Scheduler:
         """Sleep on the injected clock until `seconds` pass or wake() is called."""
         sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
         waker = asyncio.ensure_future(self._wake.wait())
+        self.parked_until = self.clock.now() + timedelta(seconds=seconds)
+        self.parked.set()
         try:
             await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.parked.clear()
+            self.parked_until = None
             for task in (sleeper, waker):
                 task.cancel()
             await asyncio.gather(sleeper, waker, return_exceptions=True)
