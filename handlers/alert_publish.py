@@ -17,7 +17,7 @@ from db import alerts as store
 from db.alerts import AckKind, Alert, AlertRecipient, Severity
 from db.audit import record_action
 from db.members import Member, list_members
-from db.outbox import Priority, enqueue_message
+from db.outbox import Notification, Priority, build_message, enqueue_many
 from handlers.alert_cards import CardState, card_markup, is_full_reader, may_resolve, render_card
 from handlers.alert_rules import alert_posts, post_language, priority_of, required_pairs
 
@@ -86,21 +86,16 @@ async def publish_alert(session: AsyncSession, runtime: Runtime, author: Member,
     copies.sort(key=urgency)
     # The alert is new and members are listed once: one flush for every copy (no per-row savepoint).
     session.add_all([recipient for _, recipient in copies])
-    rendered: dict[tuple[Any, ...], Any] = {}
-    for member, recipient in copies:
-        await send_copy(
-            session,
-            runtime,
-            state,
-            member,
-            recipient,
-            priority=priority,
-            silent=silent,
-            now=now,
-            rendered=rendered,
-            flush=False,  # one executemany for every copy instead of a round trip each, inside the write lock
-        )
     await session.flush()
+    rendered: dict[tuple[Any, ...], Any] = {}
+    rows = [
+        row
+        for member, recipient in copies
+        for row in build_copy(
+            runtime, state, member, recipient, priority=priority, silent=silent, now=now, rendered=rendered
+        )
+    ]
+    await enqueue_many(session, rows)  # one statement for the whole fan-out, in the order above
     await _schedule_escalation(session, runtime, alert)
     await record_action(
         session,
@@ -141,8 +136,7 @@ async def schedule_delivery_check(session: AsyncSession, alert: Alert, *, attemp
     )
 
 
-async def send_copy(
-    session: AsyncSession,
+def build_copy(
     runtime: Runtime,
     state: CardState,
     member: Member,
@@ -153,9 +147,8 @@ async def send_copy(
     now: datetime,
     card: bool = True,
     rendered: dict[tuple[Any, ...], Any] | None = None,
-    flush: bool = True,
-) -> None:
-    """Queue one member's copy (the card, then the photo by file id); `rendered` shares identical renders."""
+) -> list[Notification]:
+    """One member's copy as outbox rows (the card, then the photo by file id); `rendered` shares renders."""
     config, alert = runtime.config, state.alert
     language = member.language or post_language(config, recipient.post_code)
     tr = translator(language)
@@ -175,33 +168,51 @@ async def send_copy(
     markup_key = ("markup", language, resolver)
     if markup_key not in rendered:
         rendered[markup_key] = card_markup(tr, alert, can_resolve=resolver)
-    await enqueue_message(
-        session,
-        chat_id=member.chat_id,
-        text=rendered[text_key],
-        priority=priority,
-        member_id=member.id,
-        reply_markup=rendered[markup_key],
-        silent=silent,
-        ref=("alert", alert.id or 0),
-        card_key=recipient.card_key if card else None,
-        now=now,
-        flush=flush,
-    )
-    if alert.photo_file_id:
-        caption = tr.gettext("📷 Alert #{id}").format(id=alert.id)
-        await enqueue_message(
-            session,
+    rows = [
+        build_message(
             chat_id=member.chat_id,
-            text=caption,
-            photo=alert.photo_file_id,
+            text=rendered[text_key],
             priority=priority,
             member_id=member.id,
-            silent=True,
+            reply_markup=rendered[markup_key],
+            silent=silent,
             ref=("alert", alert.id or 0),
+            card_key=recipient.card_key if card else None,
             now=now,
-            flush=flush,
         )
+    ]
+    if alert.photo_file_id:
+        caption = tr.gettext("📷 Alert #{id}").format(id=alert.id)
+        rows.append(
+            build_message(
+                chat_id=member.chat_id,
+                text=caption,
+                photo=alert.photo_file_id,
+                priority=priority,
+                member_id=member.id,
+                silent=True,
+                ref=("alert", alert.id or 0),
+                now=now,
+            )
+        )
+    return rows
+
+
+async def send_copy(
+    session: AsyncSession,
+    runtime: Runtime,
+    state: CardState,
+    member: Member,
+    recipient: AlertRecipient,
+    *,
+    priority: Priority,
+    silent: bool,
+    now: datetime,
+    card: bool = True,
+) -> None:
+    """Queue one member's copy in the caller's transaction."""
+    rows = build_copy(runtime, state, member, recipient, priority=priority, silent=silent, now=now, card=card)
+    await enqueue_many(session, rows)
 
 
 async def _schedule_escalation(session: AsyncSession, runtime: Runtime, alert: Alert) -> None:

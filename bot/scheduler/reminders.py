@@ -7,13 +7,12 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_, translator
 from bot.scheduler.runners import register_runner
 from db.members import Member, Role, list_coordinators, list_members
-from db.outbox import Notification, Priority, enqueue_message
+from db.outbox import Priority, build_message, enqueue_many
 from db.schedules import ScheduledJob
 
 if TYPE_CHECKING:
@@ -84,35 +83,17 @@ async def run_reminder(
     priority = Priority.parse(job.payload.get("priority", "normal"))
     default_language = runtime.config.bot.default_language
     copies = [
-        await enqueue_message(
-            session,
+        build_message(
             chat_id=chat_id,
             member_id=member_id,
             text=render(job, language=language or default_language, due_at=due_at, late=late),
             priority=priority,
             ref=("schedule", job.id or 0),
             now=now,
-            flush=False,
         )
         for member_id, chat_id, language in recipients
     ]
-    await _insert_at_once(session, copies)
-
-
-async def _insert_at_once(session: AsyncSession, copies: list[Notification]) -> None:
-    """Write the rows enqueue_message built as one executemany instead of the ORM's flush.
-
-    On SQLite the ORM inserts such rows one statement each (it needs each new id back, in order); nothing
-    reads these ids, and one executemany makes a burst of reminders reach the outbox about three times sooner.
-    The outbox module still decides what a row holds: this only changes how the rows are sent.
-    """
-    if not copies:
-        return
-    columns = [c.key for c in Notification.__table__.columns if c.key != "id"]
-    rows = [{name: getattr(copy, name) for name in columns} for copy in copies]
-    for copy in copies:
-        session.expunge(copy)
-    await session.exec(insert(Notification.__table__), params=rows)
+    await enqueue_many(session, copies)
 
 
 register_runner(KIND, run_reminder)
