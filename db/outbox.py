@@ -49,7 +49,7 @@ class Notification(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_ready", "state", "priority", "not_before", "id"),
+        Index("ix_outbox_ready", "state", "priority", "fanout_rank", "id"),
         Index("ix_outbox_lease", "state", "lease_until"),
     )
 
@@ -74,6 +74,10 @@ class Notification(SQLModel, table=True):
     ref_id: int | None = Field(default=None, index=True)
     # A status card's identity on one recipient's phone, e.g. "alert:17:m42": edits target the sent copy.
     card_key: str | None = Field(default=None, max_length=64, index=True)
+    # Position within its fan-out (0 for a lone message). Rows go out by priority, then rank, then age: two
+    # urgent alerts raised together reach their first readers together, instead of the second waiting for
+    # every copy of the first.
+    fanout_rank: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 def build_message(
@@ -165,6 +169,8 @@ async def enqueue_many(session: AsyncSession, rows: list[Notification]) -> int:
     """
     if not rows:
         return 0
+    for rank, row in enumerate(rows):
+        row.fanout_rank = rank
     columns = [c.key for c in Notification.__table__.columns if c.key != "id"]
     await session.exec(
         insert(Notification.__table__), params=[{c: getattr(r, c) for c in columns} for r in rows]
@@ -288,7 +294,7 @@ async def select_ready(
     query = (
         select(Notification)
         .where(*_ready_filter(now))
-        .order_by(col(Notification.priority), col(Notification.id))
+        .order_by(col(Notification.priority), col(Notification.fanout_rank), col(Notification.id))
         .limit(limit)
     )
     if lock:

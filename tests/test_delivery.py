@@ -11,7 +11,15 @@ from sqlmodel import col, select
 from bot.emulator import EmulatedUser, FloodLimits
 from db.audit import AuditEntry
 from db.members import Member
-from db.outbox import DeliveryState, Notification, Priority, enqueue_card_edit, enqueue_message
+from db.outbox import (
+    DeliveryState,
+    Notification,
+    Priority,
+    build_message,
+    enqueue_card_edit,
+    enqueue_many,
+    enqueue_message,
+)
 from tests.harness import Harness
 
 
@@ -501,3 +509,25 @@ async def test_row_claimed_too_often_without_answer_fails_instead_of_looping(lia
     [row] = await outbox_rows(liaison)
     assert row.state == DeliveryState.FAILED and "never confirmed" in (row.last_error or "")
     assert user.texts == []
+
+
+async def test_two_fan_outs_of_one_priority_interleave(liaison: Harness) -> None:
+    """An urgent alert raised just after another reaches its first readers at once, not after every copy."""
+    first, second = await people(liaison, 40, prefix="A"), await people(liaison, 40, prefix="B")
+    for targets, text in ((first, "premier"), (second, "second")):
+        async with liaison.db.transaction() as session:
+            rows = [
+                build_message(
+                    chat_id=u.id, member_id=m, text=text, priority=Priority.URGENT, now=liaison.clock.now()
+                )
+                for u, m in targets
+            ]
+            await enqueue_many(session, rows)
+    await liaison.settle()
+    order = [c.params.get("text") for c in liaison.emulator.calls if c.method == "sendMessage"]
+    assert sorted(order) == ["premier"] * 40 + ["second"] * 40  # everyone got theirs, once
+    # Copies alternate between the two fan-outs instead of 40 'premier' before the first 'second'.
+    assert order.index("second") <= 2
+    assert order[:20].count("second") >= 8
+    ranks = sorted((r.fanout_rank, r.id) for r in await outbox_rows(liaison))
+    assert [rank for rank, _ in ranks[:2]] == [0, 0]

@@ -49,11 +49,12 @@ class Job:
     member_id: int | None = None
     card_key: str | None = None
     message_id: int | None = None  # for edits: the original's message id
+    fanout_rank: int = 0  # position within its fan-out: fan-outs of one priority interleave
 
     @property
-    def sort_key(self) -> tuple[int, int]:
-        """Priority first, then age."""
-        return (self.priority, self.id)
+    def sort_key(self) -> tuple[int, int, int]:
+        """Priority first, then position within its fan-out, then age (as the outbox query orders them)."""
+        return (self.priority, self.fanout_rank, self.id)
 
     @property
     def is_edit(self) -> bool:

@@ -315,6 +315,7 @@ class DeliveryWorker:
             attempts=row.attempts + 1,
             member_id=row.member_id,
             card_key=row.card_key,
+            fanout_rank=row.fanout_rank,
         )
         if row.attempts >= self.config.max_attempts:
             # Claimed that often without an answer (the process died each time): stop, say why.
