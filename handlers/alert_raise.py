@@ -260,24 +260,30 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await _confirm(update, context, draft_id)
         return
     value = data.args[1] if len(data.args) > 1 else ""
+    # Each choice button moves the draft one step, only from the step it belongs to (a double tap is a no-op).
+    steps = {
+        "cat": (DraftStep.CATEGORY, DraftStep.SEVERITY, "category", has_category(runtime.config, value)),
+        "sev": (DraftStep.SEVERITY, DraftStep.LOCATION, "severity", value in {s.value for s in Severity}),
+    }
+    if data.action not in steps or not steps[data.action][3]:
+        await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
+        return
+    from_step, to_step, field, _valid = steps[data.action]
+    async with runtime.db.transaction() as session:
+        moved = await store.advance_draft(
+            session,
+            draft_id=draft_id,
+            member_id=member.id,
+            from_steps=(from_step,),
+            to_step=to_step,
+            now=now,
+            **{field: value},
+        )
+    if not moved:
+        await _not_moved(query, runtime, tr, member.id, draft_id)
+        return
+    await query.answer()
     if data.action == "cat":
-        if not has_category(runtime.config, value):
-            await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
-            return
-        async with runtime.db.transaction() as session:
-            moved = await store.advance_draft(
-                session,
-                draft_id=draft_id,
-                member_id=member.id,
-                from_steps=(DraftStep.CATEGORY,),
-                to_step=DraftStep.SEVERITY,
-                now=now,
-                category=value,
-            )
-        if not moved:
-            await _not_moved(query, runtime, tr, member.id, draft_id)
-            return
-        await query.answer()
         await edit_quietly(
             query,
             tr.gettext("Category: {category}. How serious is it?").format(
@@ -286,33 +292,11 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
             reply_markup=severity_keyboard(tr, draft_id),
         )
         return
-    if data.action == "sev":
-        if value not in {s.value for s in Severity}:
-            await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
-            return
-        async with runtime.db.transaction() as session:
-            moved = await store.advance_draft(
-                session,
-                draft_id=draft_id,
-                member_id=member.id,
-                from_steps=(DraftStep.SEVERITY,),
-                to_step=DraftStep.LOCATION,
-                now=now,
-                severity=value,
-            )
-        if not moved:
-            await _not_moved(query, runtime, tr, member.id, draft_id)
-            return
-        await query.answer()
-        await edit_quietly(
-            query, tr.gettext("Severity: {severity}.").format(severity=severity_label(tr, value))
-        )
-        await query.message.reply_text(
-            tr.gettext("Where? Share your location with the button below, or skip."),
-            reply_markup=location_keyboard(tr),
-        )
-        return
-    await query.answer(tr.gettext("This button is no longer valid."), show_alert=True)
+    await edit_quietly(query, tr.gettext("Severity: {severity}.").format(severity=severity_label(tr, value)))
+    await query.message.reply_text(
+        tr.gettext("Where? Share your location with the button below, or skip."),
+        reply_markup=location_keyboard(tr),
+    )
 
 
 async def _confirm(update: Update, context: LiaisonContext, draft_id: int) -> None:
