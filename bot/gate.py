@@ -29,6 +29,11 @@ async def gate(update: Update, context: LiaisonContext) -> None:
     if update.my_chat_member is not None:
         await _track_block(update, context)
         raise ApplicationHandlerStop
+    if update.effective_chat is not None and update.effective_chat.type != "private":
+        # Liaison works in private chats only: in a group, "/start <code>" would make the group the member's
+        # chat (every alert then goes to the group), and /members, /invite or /delivery would show a post's
+        # roster, an invite link or who is unreachable to everyone in it.
+        raise ApplicationHandlerStop
     # Every update passes here: read without the write lock, and write only in the rare case there is news.
     async with runtime.db.reading() as session:
         member = await get_member_by_telegram_id(session, telegram_id=user.id)
@@ -39,8 +44,6 @@ async def gate(update: Update, context: LiaisonContext) -> None:
     context.member = member if member is not None and member.is_active else None
     if context.member is not None or _is_start_with_payload(update):
         return
-    if update.effective_chat is not None and update.effective_chat.type != "private":
-        raise ApplicationHandlerStop  # never talk to groups on behalf of non-members
     await _turn_away(update, member)
     raise ApplicationHandlerStop
 
