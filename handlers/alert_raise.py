@@ -150,7 +150,9 @@ async def start_conversation(update: Update, context: LiaisonContext) -> None:
 async def alert_command(update: Update, context: LiaisonContext) -> None:
     """/alert: the guided conversation, or the one-line form when text follows."""
     message = update.effective_message
-    args = (message.text or "").partition(" ")[2].strip()
+    # Any whitespace ends the command: "/alert\nurgent health: ..." (a phone's Enter key), a no-break space.
+    parts = (message.text or "").split(None, 1)
+    args = parts[1].strip() if len(parts) > 1 else ""
     if not args:
         await start_conversation(update, context)
         return

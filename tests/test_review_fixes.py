@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from db.alerts import Alert
 from db.invites import Invite
 from db.members import Member
 from tests.harness import Harness
@@ -31,3 +32,19 @@ async def test_groups_never_join_nor_see_a_post(liaison: Harness) -> None:
     assert "Welcome to Liaison, Newbie." in newcomer.last.text
     [joined] = await liaison.rows(Member, Member.display_name == "Newbie")
     assert joined.chat_id == newcomer.id
+
+
+async def test_one_line_alert_after_a_line_break_or_odd_spaces(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    await customs.send("/alert\nurgent health: fever at gate 2")
+    await liaison.settle()
+    await customs.send("/alert\u00a0 info  security :  lorry parked at the barrier")
+    await liaison.settle()
+    # The line break used to swallow "info", and this was raised as an urgent alert: it must be refused.
+    await customs.send("/alert\ninfo health urgent: cough")
+    await liaison.settle()
+    assert [(a.severity, a.category, a.text) for a in await liaison.rows(Alert)] == [
+        ("urgent", "health", "fever at gate 2"),
+        ("info", "security", "lorry parked at the barrier"),
+    ]
+    assert "I could not read this alert" in customs.last.text
