@@ -450,7 +450,8 @@ def register(application: Application) -> None:
     """Register this feature's handlers (the scheduled runners register on import)."""
     private = filters.ChatType.PRIVATE
     application.add_handler(
-        MessageHandler(private & (filters.TEXT | filters.LOCATION | filters.PHOTO), alert_raise.draft_input),
+        # Any message: a sticker or a voice note at a draft's step gets the step's question again.
+        MessageHandler(private & ~filters.StatusUpdate.ALL, alert_raise.draft_input),
         group=ALERT_INPUT_GROUP,
     )
     application.add_handler(CommandHandler("alert", alert_raise.alert_command, filters=private))

@@ -47,4 +47,9 @@ def register(application: Application) -> None:
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, free_text), group=FALLBACK_GROUP
     )
+    # Stickers, photos, locations, voice notes... outside a conversation get the same hint as free text.
+    application.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, free_text),
+        group=FALLBACK_GROUP,
+    )
     application.add_handler(CallbackQueryHandler(stale_button), group=FALLBACK_GROUP)

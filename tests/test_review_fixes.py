@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bot.emulator import EmulatedUser
 from db.alerts import Alert
 from db.invites import Invite
 from db.members import Member
 from tests.harness import Harness
+from tests.test_alerts import draft_of
 
 
 async def test_groups_never_join_nor_see_a_post(liaison: Harness) -> None:
@@ -48,3 +50,69 @@ async def test_one_line_alert_after_a_line_break_or_odd_spaces(liaison: Harness)
         ("info", "security", "lorry parked at the barrier"),
     ]
     assert "I could not read this alert" in customs.last.text
+
+
+STICKER = {
+    "file_id": "CAACAgIAAx0CStickerFileId",
+    "file_unique_id": "AgADSticker",
+    "type": "regular",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+}
+
+
+async def send_sticker(user: EmulatedUser) -> None:
+    """A sticker in the private chat (the emulator has no helper for it)."""
+    await user._message(user.chat, sticker=STICKER)
+
+
+async def test_stickers_photos_and_locations_always_get_an_answer(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    chief = await liaison.member("Chef", service="police", role="chief", language="en")
+
+    # Outside any conversation: a hint, not silence.
+    for send in (
+        lambda: send_sticker(customs),
+        lambda: customs.send_photo(),
+        lambda: customs.share_location(13.79, 5.25),
+    ):
+        before = len(customs.inbox)
+        await send()
+        await liaison.settle()
+        assert len(customs.inbox) == before + 1
+        assert "I only understand commands here" in customs.last.text
+
+    # At the text step of an alert: the question again, and the draft stays where it was.
+    await customs.send("/alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, customs)
+    await customs.tap(f"al:cat:{draft.id}:other")
+    await liaison.settle()
+    await customs.tap(f"al:sev:{draft.id}:info")
+    await liaison.settle()
+    await send_sticker(customs)
+    await liaison.settle()
+    assert "Share your location" in customs.last.text
+    await customs.send("⏭ Skip")
+    await customs.send("⏭ Skip")
+    await liaison.settle()
+    await send_sticker(customs)
+    await liaison.settle()
+    assert "Now write what is happening" in customs.last.text
+    assert (await draft_of(liaison, customs)).step == "text"
+    await customs.send("Lorry parked at the barrier")
+    await liaison.settle()
+    await customs.tap(f"al:ok:{draft.id}")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+
+    # Waiting for a resolution's outcome line: a sticker is not an outcome.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    await send_sticker(chief)
+    await liaison.settle()
+    assert "Send the outcome as text" in chief.last.text
+    [still_open] = await liaison.rows(Alert)
+    assert still_open.state == "open"
