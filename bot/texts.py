@@ -61,3 +61,25 @@ HOW_TO_JOIN = N_(
     "Liaison is reserved for staff of border posts. "
     "To join, ask your post chief for an invite link and open it on this phone."
 )
+
+
+# Telegram refuses a message longer than 4096 characters; keep room for a header and a closing line.
+MESSAGE_BUDGET = 3800
+
+
+def fit_lines(
+    tr: Translator, lines: list[str], budget: int = MESSAGE_BUDGET, total: int | None = None
+) -> list[str]:
+    """As many lines as fit in `budget` characters, then '…and N more' (N counted against `total`)."""
+    total = len(lines) if total is None else total
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    if total > len(kept):
+        extra = total - len(kept)
+        kept.append(tr.ngettext("…and {n} more", "…and {n} more", extra).format(n=extra))
+    return kept

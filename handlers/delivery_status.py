@@ -16,7 +16,7 @@ from bot.access import Action, can, is_global
 from bot.config import Config
 from bot.i18n import N_, Translator
 from bot.runtime import LiaisonContext
-from bot.texts import member_translator, post_name, service_name
+from bot.texts import MESSAGE_BUDGET, fit_lines, member_translator, post_name, service_name
 from db.members import Member, list_members
 from db.outbox import DeliveryTally, delivery_tallies
 
@@ -61,8 +61,10 @@ def tally_line(tr: Translator, tally: DeliveryTally, zone: str) -> str:
     return f"• <b>{ref_label(tr, tally)}</b> ({when}): {', '.join(parts)}"
 
 
-def unreachable_lines(config: Config, tr: Translator, members: list[Member], zone: str) -> list[str]:
-    """Unreachable members: name, service, and since when."""
+def unreachable_lines(
+    config: Config, tr: Translator, members: list[Member], zone: str, budget: int = MESSAGE_BUDGET
+) -> list[str]:
+    """Unreachable members: name, service, and since when (as many as fit in `budget` characters)."""
     lines = []
     for member in members[:MAX_NAMES]:
         since = tr.short_datetime(member.unreachable_since, zone) if member.unreachable_since else "—"
@@ -73,14 +75,18 @@ def unreachable_lines(config: Config, tr: Translator, members: list[Member], zon
                 since=since,
             )
         )
-    if len(members) > MAX_NAMES:
-        extra = len(members) - MAX_NAMES
-        lines.append(tr.ngettext("…and {n} more", "…and {n} more", extra).format(n=extra))
-    return lines
+    return fit_lines(tr, lines, budget, total=len(members))
 
 
-async def post_report(context: LiaisonContext, tr: Translator, post_code: str, *, with_tallies: bool) -> str:
-    """A post's delivery report: its last notifications and its unreachable members."""
+async def post_report(
+    context: LiaisonContext,
+    tr: Translator,
+    post_code: str,
+    *,
+    with_tallies: bool,
+    budget: int = MESSAGE_BUDGET,
+) -> str:
+    """A post's delivery report: its last notifications and its unreachable members, within `budget`."""
     runtime = context.runtime
     config = runtime.config
     zone = config.post(post_code).timezone
@@ -109,7 +115,8 @@ async def post_report(context: LiaisonContext, tr: Translator, post_code: str, *
                 len(unreachable),
             ).format(n=len(unreachable))
         )
-        lines.extend(unreachable_lines(config, tr, unreachable, zone))
+        used = sum(len(line) + 1 for line in lines)
+        lines.extend(unreachable_lines(config, tr, unreachable, zone, budget - used))
     else:
         lines.append(tr.gettext("Every member can be reached."))
     return "\n".join(lines)
@@ -124,11 +131,13 @@ async def delivery_command(update: Update, context: LiaisonContext) -> None:
         await message.reply_text(tr.gettext("You are not allowed to do this."))
         return
     if is_global(member):
-        reports = [
-            await post_report(context, tr, post.code, with_tallies=False)
-            for post in context.runtime.config.posts
-        ]
         header = tr.gettext("<b>Delivery</b>: unreachable members by post")
+        posts = context.runtime.config.posts
+        # Every post's report shares one message: each gets an equal part of what Telegram accepts.
+        share = (MESSAGE_BUDGET - len(header)) // max(1, len(posts)) - 2
+        reports = [
+            await post_report(context, tr, post.code, with_tallies=False, budget=share) for post in posts
+        ]
         await message.reply_text("\n\n".join([header, *reports]))
         return
     if member.post_code is None:

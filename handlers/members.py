@@ -17,7 +17,7 @@ from bot.commands import publish_member_commands
 from bot.i18n import Translator
 from bot.keyboards import columns, inline
 from bot.runtime import LiaisonContext, Runtime
-from bot.texts import member_translator, post_name, role_name, service_name
+from bot.texts import fit_lines, member_translator, post_name, role_name, service_name
 from db.audit import record_action
 from db.members import Member, MemberStatus, get_member, list_members, set_member_status
 
@@ -60,7 +60,7 @@ async def _roster(context: LiaisonContext, tr: Translator, post_code: str) -> tu
     header = tr.ngettext("{post}: {n} member", "{post}: {n} members", len(members)).format(
         post=html.escape(post_name(runtime.config, post_code)), n=len(members)
     )
-    lines = [f"<b>{header}</b>", *(member_line(runtime, tr, m) for m in members)]
+    lines = [f"<b>{header}</b>", *fit_lines(tr, [member_line(runtime, tr, m) for m in members])]
     manageable = [m for m in members if can_manage(context.member, m)][:MAX_BUTTONS]
     buttons = [(f"⚙ {m.display_name[:30]}", callbacks.encode("mb", "open", m.id)) for m in manageable]
     return "\n".join(lines), columns(buttons, 2) if buttons else None

@@ -116,3 +116,46 @@ async def test_stickers_photos_and_locations_always_get_an_answer(liaison: Harne
     assert "Send the outcome as text" in chief.last.text
     [still_open] = await liaison.rows(Alert)
     assert still_open.state == "open"
+
+
+async def add_members(liaison: Harness, count: int, *, post: str, reachable: bool = True) -> None:
+    """Many members at once, written directly (joining each through the bot would take minutes)."""
+    base = 7_000_000 + 10_000 * len(await liaison.rows(Member))
+    async with liaison.db.transaction() as session:
+        for i in range(count):
+            session.add(
+                Member(
+                    telegram_id=base + i,
+                    chat_id=base + i,
+                    # Telegram allows 64 + 64 characters of first and last name.
+                    display_name=f"Agent {i:03d} " + "Abdoulaye Ousmane Mahamadou " * 4,
+                    post_code=post,
+                    service_code="customs",
+                    reachable=reachable,
+                    unreachable_since=None if reachable else liaison.clock.now(),
+                )
+            )
+
+
+async def test_big_posts_fit_in_one_message(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    await add_members(liaison, 150, post="NE-KONNI")
+    await chief.send("/members")
+    await liaison.settle()
+    roster = chief.last.text
+    assert roster.startswith("Birni N'Konni: 151 members") and "Agent 000" in roster
+    assert len(roster) <= 4096 and roster.splitlines()[-1].startswith("…and ")
+
+    await add_members(liaison, 30, post="NE-KONNI", reachable=False)
+    await add_members(liaison, 30, post="BF-KANTCHARI", reachable=False)
+    await chief.send("/delivery")
+    await liaison.settle()
+    report = chief.last.text
+    assert "30 members cannot be reached" in report and len(report) <= 4096
+    assert report.splitlines()[-1].startswith("…and ")
+    await coordinator.send("/delivery")
+    await liaison.settle()
+    overview = coordinator.last.text
+    assert overview.startswith("Delivery: unreachable members by post") and len(overview) <= 4096
+    assert overview.count("30 members cannot be reached") == 2
