@@ -368,11 +368,12 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
     if not alerts:
         await message.reply_text(tr.gettext("No open alert at your post."), reply_markup=alert_keyboard(tr))
         return
-    zone = zone_of(runtime.config, member.post_code, alerts[0].post_code)
     lines = ["<b>" + html.escape(tr.gettext("Open alerts")) + "</b>"]
     buttons = []
     for state in states:
         alert = state.alert
+        # A post's members read times in their post's zone; coordinators in each alert's own post's zone.
+        zone = zone_of(runtime.config, member.post_code, alert.post_code)
         pending = len(store.pending_required(alert, state.acks))
         status = (
             tr.ngettext("{n} service pending", "{n} services pending", pending).format(n=pending)

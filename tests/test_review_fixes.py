@@ -159,3 +159,18 @@ async def test_big_posts_fit_in_one_message(liaison: Harness) -> None:
     overview = coordinator.last.text
     assert overview.startswith("Delivery: unreachable members by post") and len(overview) <= 4096
     assert overview.count("30 members cannot be reached") == 2
+
+
+async def test_coordinator_alert_list_shows_each_alert_in_its_post_time(liaison: Harness) -> None:
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    konni = await liaison.member("Awa", post="NE-KONNI", service="customs", language="en")
+    kantchari = await liaison.member("Issa", post="BF-KANTCHARI", service="customs", language="en")
+    # 08:00 UTC: 9:00 AM in Niamey (UTC+1), 8:00 AM in Ouagadougou (UTC+0).
+    await konni.send("/alert info other: lorry parked at the barrier")
+    await kantchari.send("/alert info other: stray cattle on the road")
+    await liaison.settle()
+    await coordinator.send("/alerts")
+    await liaison.settle()
+    lines = {line.split(" · ")[2]: line for line in coordinator.last.text.splitlines()[1:]}
+    assert "9:00\u202fAM" in lines["Birni N'Konni"], lines
+    assert "8:00\u202fAM" in lines["Kantchari"], lines
