@@ -74,6 +74,10 @@ MOMENT_PROBLEMS = {
     TimeProblem.PAST: N_(
         "This moment has already passed. Send a moment in the future, for example {example}."
     ),
+    TimeProblem.TOO_FAR: N_(
+        "This moment is more than a year away. Send a moment within the next twelve months, for example "
+        "{example}."
+    ),
 }
 
 

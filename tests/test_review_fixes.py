@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlmodel import col
+
 from bot.emulator import EmulatedUser
 from db.alerts import Alert
 from db.invites import Invite
 from db.members import Member
+from db.schedules import ScheduledJob
 from tests.harness import Harness
 from tests.test_alerts import draft_of
 
@@ -174,3 +177,28 @@ async def test_coordinator_alert_list_shows_each_alert_in_its_post_time(liaison:
     lines = {line.split(" · ")[2]: line for line in coordinator.last.text.splitlines()[1:]}
     assert "9:00\u202fAM" in lines["Birni N'Konni"], lines
     assert "8:00\u202fAM" in lines["Kantchari"], lines
+
+
+async def test_one_off_reminder_refuses_absurd_dates(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    for text in ("/remind", "Inventory of seized goods"):
+        await chief.send(text)
+        await liaison.settle()
+    await chief.tap("rm:rep:once")
+    await liaison.settle()
+    for typed, expected in (
+        ("31/12/9999 23:59", "more than a year away"),
+        ("2031-01-01 08:00", "more than a year away"),
+        ("0001-01-01 08:00", "already passed"),
+        ("00/00 08:00", "does not exist"),
+        ("99/99/99 99:99", "could not read"),
+    ):
+        await chief.send(typed)
+        await liaison.settle()
+        assert expected in chief.last.text, (typed, chief.last.text)
+        assert "24/11 08:00" in chief.last.text  # a valid example
+    # Within the year is fine: the conversation goes on.
+    await chief.send("20/11/2027 08:00")
+    await liaison.settle()
+    assert "Who should receive it?" in chief.last.text
+    assert await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith("chief:")) == []

@@ -17,6 +17,8 @@ DAY_FIRST_RE = re.compile(
 ISO_RE = re.compile(rf"^\s*(?P<year>\d{{4}})-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}}){_JOIN}{_TIME}\s*$")
 # A date typed without a year this long ago means the same date next year (e.g. "05/01" typed in December).
 NEXT_YEAR_AFTER = timedelta(days=60)
+# A one-off reminder further ahead than this is a typing slip ("31/12/9999"), not a plan.
+FURTHEST_AHEAD = timedelta(days=366)
 
 
 class TimeProblem(StrEnum):
@@ -25,6 +27,7 @@ class TimeProblem(StrEnum):
     UNREADABLE = "unreadable"
     NONEXISTENT = "nonexistent"
     PAST = "past"
+    TOO_FAR = "too_far"
 
 
 class TimeRefused(ValueError):
@@ -70,6 +73,8 @@ def parse_moment(text: str, *, zone: str, now: datetime) -> datetime:
     moment_utc = moment.astimezone(UTC)
     if moment_utc <= now:
         raise TimeRefused(TimeProblem.PAST)
+    if moment_utc > now + FURTHEST_AHEAD:
+        raise TimeRefused(TimeProblem.TOO_FAR)
     return moment_utc
 
 
