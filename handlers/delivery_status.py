@@ -30,6 +30,9 @@ REF_NAMES = {
     "handover": N_("Handover"),
     "meeting": N_("Meeting notes"),
     "reminder": N_("Reminder"),
+    "schedule": N_("Reminder"),  # reminders' copies carry their schedule row (bot/scheduler/reminders.py)
+    # TRANSLATORS: in the delivery report, the note telling an inviter that someone joined.
+    "member": N_("New member"),
     "escalation": N_("Escalation"),
     "action_item": N_("Action item"),
 }

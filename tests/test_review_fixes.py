@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import col
 
 from bot.emulator import EmulatedUser
@@ -11,6 +13,7 @@ from db.members import Member
 from db.schedules import ScheduledJob
 from tests.harness import Harness
 from tests.test_alerts import draft_of
+from tests.test_onboarding import link_code
 
 
 async def test_groups_never_join_nor_see_a_post(liaison: Harness) -> None:
@@ -202,3 +205,24 @@ async def test_one_off_reminder_refuses_absurd_dates(liaison: Harness) -> None:
     await liaison.settle()
     assert "Who should receive it?" in chief.last.text
     assert await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith("chief:")) == []
+
+
+async def test_delivery_report_names_reminders_and_join_notes_in_the_reader_language(
+    liaison: Harness,
+) -> None:
+    chief = await liaison.member("Chef", role="chief", language="fr")
+    # The chief invites an agent through the bot: the chief is told when the agent joins.
+    await chief.send("/invite")
+    await liaison.settle()
+    await chief.tap("Douane")
+    await liaison.settle()
+    agent = liaison.user("Awa", language="fr")
+    await agent.start(link_code(chief.last.text))
+    await liaison.settle()
+    # The config's 18:45 shift-change reminder goes to the whole post.
+    await liaison.advance(timedelta(hours=10))
+    await chief.send("/delivery")
+    await liaison.settle()
+    report = chief.last.text
+    assert "Rappel n°" in report and "Nouveau membre n°" in report, report
+    assert "schedule" not in report and "member #" not in report
