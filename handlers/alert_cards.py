@@ -26,7 +26,7 @@ from db.alerts import (
     list_acks,
     pending_required,
 )
-from db.members import Member, Role
+from db.members import Member, MemberStatus, Role
 from db.outbox import Priority, enqueue_card_edit
 
 SEVERITY_ICONS = {"urgent": "🔴", "important": "🟠", "info": "🔵"}
@@ -298,7 +298,9 @@ async def refresh_cards(
     query = (
         select(AlertRecipient, Member)
         .join(Member, col(Member.id) == col(AlertRecipient.member_id))
-        .where(AlertRecipient.alert_id == alert.id)
+        # A suspended or removed member's copy is no longer kept up to date: they must not read new
+        # acknowledgements or the outcome of a post they can no longer use.
+        .where(AlertRecipient.alert_id == alert.id, Member.status == MemberStatus.ACTIVE)
         .order_by(col(AlertRecipient.id))
     )
     if not everyone:

@@ -226,3 +226,36 @@ async def test_delivery_report_names_reminders_and_join_notes_in_the_reader_lang
     report = chief.last.text
     assert "Rappel n°" in report and "Nouveau membre n°" in report, report
     assert "schedule" not in report and "member #" not in report
+
+
+async def test_a_removed_member_no_longer_follows_the_alerts_of_the_post(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    police = await liaison.member("John", service="police", language="en")
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await customs.send("/alert urgent security: armed men seen near the river")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    police_copy = next(m for m in police.inbox if f"ALERT #{alert.id}" in (m.text or ""))
+    assert "RESOLVED" not in police_copy.text.upper()
+
+    # The chief removes the police agent through /members.
+    [john] = await liaison.rows(Member, Member.display_name == "John")
+    await chief.send("/members")
+    await liaison.settle()
+    await chief.tap(f"mb:open:{john.id}")
+    await liaison.settle()
+    await chief.tap(f"mb:rm:{john.id}")
+    await liaison.settle()
+    await chief.tap(f"mb:rmok:{john.id}")
+    await liaison.settle()
+
+    # The chief resolves the alert with a sensitive outcome: every member's copy shows it, not John's.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    await chief.send("Two suspects arrested by the gendarmerie")
+    await liaison.settle()
+    customs_copy = next(m for m in customs.inbox if f"ALERT #{alert.id}" in (m.text or ""))
+    assert "Two suspects arrested" in customs_copy.text
+    police_copy = next(m for m in police.inbox if m.message_id == police_copy.message_id)
+    assert "Two suspects arrested" not in police_copy.text
+    assert all("Two suspects arrested" not in text for text in police.texts)
