@@ -66,6 +66,12 @@ async def join_with_invite(
         refusal = JoinRefusal.SUSPENDED
     else:
         refusal = _invite_state(invite, now)
+    if refusal is None and invite is not None and invite.created_by is not None:
+        # An invite speaks for the person who made it: once they are suspended or removed, it no longer opens
+        # their post to anyone (a removed chief's links could otherwise still bring people in for days).
+        creator = await session.get(Member, invite.created_by)
+        if creator is None or creator.status != MemberStatus.ACTIVE:
+            refusal = JoinRefusal.REVOKED
     if refusal is not None:
         return JoinResult(existing, invite, refusal)
     assert invite is not None and invite.id is not None

@@ -259,3 +259,31 @@ async def test_a_removed_member_no_longer_follows_the_alerts_of_the_post(liaison
     police_copy = next(m for m in police.inbox if m.message_id == police_copy.message_id)
     assert "Two suspects arrested" not in police_copy.text
     assert all("Two suspects arrested" not in text for text in police.texts)
+
+
+async def test_a_removed_chief_invites_no_longer_open_the_post(liaison: Harness) -> None:
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    chief = await liaison.member("Chef", role="chief", language="en")
+    await chief.send("/invite")
+    await liaison.settle()
+    await chief.tap("Customs")
+    await liaison.settle()
+    code = link_code(chief.last.text)
+
+    [chef] = await liaison.rows(Member, Member.display_name == "Chef")
+    await coordinator.send("/members")
+    await liaison.settle()
+    await coordinator.tap("mb:post:NE-KONNI")
+    await liaison.settle()
+    await coordinator.tap(f"mb:open:{chef.id}")
+    await liaison.settle()
+    await coordinator.tap(f"mb:rm:{chef.id}")
+    await liaison.settle()
+    await coordinator.tap(f"mb:rmok:{chef.id}")
+    await liaison.settle()
+
+    newcomer = liaison.user("Intruder", language="en")
+    await newcomer.start(code)
+    await liaison.settle()
+    assert "This invite was withdrawn" in newcomer.last.text
+    assert await liaison.rows(Member, Member.display_name == "Intruder") == []
