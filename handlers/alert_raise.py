@@ -37,9 +37,13 @@ from handlers.alert_rules import fold, has_category, parse_one_line
 
 logger = logging.getLogger(__name__)
 
+# Steps where the draft takes the member's next typed message.
+TYPED_STEPS = (DraftStep.LOCATION, DraftStep.PHOTO, DraftStep.TEXT, DraftStep.OUTCOME)
 SKIP = N_("⏭ Skip")
 SKIP_TEXTS = frozenset({"⏭ Skip", "⏭ Passer", "skip", "passer"})
 CANCEL_TEXTS = frozenset({"/cancel", "/annuler"})
+# Commands that open their own conversation: what is typed next is theirs, so they close a waiting draft.
+TAKEOVER_COMMANDS = frozenset({"/remind"})
 
 
 def _refuse_reason(member: Member | None) -> bool:
@@ -354,8 +358,11 @@ async def draft_input(update: Update, context: LiaisonContext) -> None:
     text = message.text
     if text is not None and text.strip() in ALERT_BUTTON_TEXTS:
         return  # the alert button starts a new alert (handled in the features' group)
-    cancelling = text is not None and (text.split() or [""])[0].split("@")[0].lower() in CANCEL_TEXTS
+    command = (text.split() or [""])[0].split("@")[0].lower() if text is not None else ""
+    cancelling = command in CANCEL_TEXTS
     if text is not None and text.startswith("/") and not cancelling:
+        if command in TAKEOVER_COMMANDS:
+            await _close_for_takeover(update, context, member)
         return  # another command (the draft stays where it is): no need to look it up
     async with runtime.db.reading() as session:
         draft = await store.get_draft(session, member_id=member.id)
@@ -378,6 +385,25 @@ async def draft_input(update: Update, context: LiaisonContext) -> None:
         return  # a button is expected: typed text is not for this draft
     await _draft_answer(update, context, draft, tr)
     raise ApplicationHandlerStop
+
+
+async def _close_for_takeover(update: Update, context: LiaisonContext, member: Member) -> None:
+    """Drop a draft waiting for typed input, so the next text goes to the new conversation, not the draft."""
+    assert member.id is not None
+    runtime, message = context.runtime, update.effective_message
+    async with runtime.db.transaction() as session:
+        draft = await store.get_draft(session, member_id=member.id)
+        if draft is None or draft.step not in TYPED_STEPS:
+            return
+        await store.drop_draft(session, member_id=member.id, draft_id=draft.id)
+    tr = member_translator(member)
+    # Say so: otherwise the resolution (or the alert) the member started seems to be still waiting.
+    if draft.step == DraftStep.OUTCOME:
+        await message.reply_text(tr.gettext("Cancelled."))
+    else:
+        await message.reply_text(
+            tr.gettext("Alert cancelled. Nothing was sent."), reply_markup=alert_keyboard(tr)
+        )
 
 
 async def _draft_answer(update: Update, context: LiaisonContext, draft: AlertDraft, tr: Translator) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import col
 
 from bot.emulator import EmulatedUser
-from db.alerts import Alert
+from db.alerts import Alert, AlertDraft
 from db.invites import Invite
 from db.members import Member
 from db.schedules import ScheduledJob
@@ -287,3 +287,43 @@ async def test_a_removed_chief_invites_no_longer_open_the_post(liaison: Harness)
     await liaison.settle()
     assert "This invite was withdrawn" in newcomer.last.text
     assert await liaison.rows(Member, Member.display_name == "Intruder") == []
+
+
+async def test_remind_after_an_unanswered_resolve_does_not_resolve_the_alert(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await customs.send("/alert urgent security: armed men seen near the river")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    # The chief presses Resolve, then moves on to something else without answering.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    assert "Send the outcome" in chief.last.text
+    await chief.send("/remind")
+    await liaison.settle()
+    await chief.send("Coordination meeting on Thursday")
+    await liaison.settle()
+    # The text belongs to the reminder: the alert is still open and nobody was told it was resolved.
+    assert "When? Once, or repeating?" in chief.last.text
+    [still_open] = await liaison.rows(Alert)
+    assert still_open.state == "open" and still_open.outcome is None
+    assert all("Coordination meeting" not in text for text in customs.texts)
+    assert await liaison.rows(AlertDraft) == []
+
+
+async def test_remind_after_a_half_written_alert_gets_its_own_text(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await chief.send("/alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, chief)
+    await chief.tap(f"al:cat:{draft.id}:other")
+    await liaison.settle()
+    await chief.tap(f"al:sev:{draft.id}:info")
+    await liaison.settle()
+    await chief.send("/remind")
+    await liaison.settle()
+    assert "Alert cancelled. Nothing was sent." in chief.texts
+    await chief.send("Coordination meeting on Thursday")
+    await liaison.settle()
+    assert "When? Once, or repeating?" in chief.last.text
+    assert await liaison.rows(AlertDraft) == [] and await liaison.rows(Alert) == []
