@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,20 @@ from db.engine import Database
 from db.invites import create_invite
 
 TOKEN = "123456:TEST-token-for-tests"
+# The background work settle() runs itself catches its own failures (a runner is retried, a row is sent
+# again) and only logs them: the harness listens there so a broken runner fails the test, not just the log.
+BACKGROUND_LOGGERS = ("bot.scheduler", "bot.delivery")
+
+
+class _ErrorRecords(logging.Handler):
+    """Keeps every ERROR (or worse) record of the background loggers."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 class Harness:
@@ -40,6 +55,9 @@ class Harness:
         self.app: Application | None = None
         self.errors: list[BaseException] = []
         self.check_callbacks_answered = True
+        # Tests that make a runner or a delivery fail on purpose turn this off.
+        self.check_background_errors = True
+        self._background = _ErrorRecords()
         self._offset = 0
         self._names = 0
 
@@ -71,6 +89,9 @@ class Harness:
             start_background=False,  # the harness runs delivery and scheduling itself, in settle()
         )
         self.app.add_error_handler(self._record_error)
+        for name in BACKGROUND_LOGGERS:
+            if self._background not in logging.getLogger(name).handlers:
+                logging.getLogger(name).addHandler(self._background)
         await self.app.initialize()
         await self.app.post_init(self.app)
         await self.settle()
@@ -79,6 +100,8 @@ class Harness:
         """Shut the application down (its database connections included)."""
         if self.app is None:
             return
+        for name in BACKGROUND_LOGGERS:
+            logging.getLogger(name).removeHandler(self._background)
         await self.app.shutdown()
         await self.app.post_shutdown(self.app)
         self.app = None
@@ -118,6 +141,10 @@ class Harness:
         else:
             raise AssertionError(f"the bot did not settle after {max_rounds} rounds")
         self.raise_errors()
+        if self.check_background_errors and self._background.records:
+            failures = [self._background.format(r) for r in self._background.records]
+            self._background.records.clear()
+            raise AssertionError("background work failed:\n" + "\n".join(failures))
         if self.check_callbacks_answered:
             unanswered = self.emulator.unanswered_callbacks
             assert not unanswered, f"callback queries never answered: {unanswered}"

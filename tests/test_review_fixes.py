@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlmodel import col
 
 from bot.emulator import EmulatedUser
+from bot.scheduler.api import schedule_once
+from bot.scheduler.runners import register_runner
 from db.alerts import Alert, AlertDraft
 from db.invites import Invite
 from db.members import Member
@@ -327,3 +331,22 @@ async def test_remind_after_a_half_written_alert_gets_its_own_text(liaison: Harn
     await liaison.settle()
     assert "When? Once, or repeating?" in chief.last.text
     assert await liaison.rows(AlertDraft) == [] and await liaison.rows(Alert) == []
+
+
+async def broken_runner(session: Any, job: Any, **_: Any) -> None:
+    """A runner with a bug, as a feature could ship one."""
+    raise KeyError("audience")
+
+
+register_runner("review.broken", broken_runner)
+
+
+async def test_a_broken_scheduled_runner_fails_the_test(liaison: Harness) -> None:
+    # The scheduler survives a failing runner (it logs it and retries later): settle() must not stay quiet.
+    async with liaison.db.transaction() as session:
+        await schedule_once(
+            session, key="review:broken", kind="review.broken", run_at=liaison.clock.now(), payload={}
+        )
+    with pytest.raises(AssertionError, match="background work failed:\nSchedule review:broken failed"):
+        await liaison.settle()
+    await liaison.settle()  # reported once
