@@ -17,7 +17,10 @@ GATE_GROUP = -10
 
 def _is_start_with_payload(update: Update) -> bool:
     message = update.message
-    return bool(message and message.text and message.text.startswith("/start ") and len(message.text) > 7)
+    # A payload is a word after /start: "/start " followed by blanks only is a bare /start (members only).
+    return bool(
+        message and message.text and message.text.startswith("/start ") and len(message.text.split()) > 1
+    )
 
 
 async def gate(update: Update, context: LiaisonContext) -> None:

@@ -350,3 +350,12 @@ async def test_a_broken_scheduled_runner_fails_the_test(liaison: Harness) -> Non
     with pytest.raises(AssertionError, match="background work failed:\nSchedule review:broken failed"):
         await liaison.settle()
     await liaison.settle()  # reported once
+
+
+async def test_a_stranger_sending_start_and_blanks_hears_how_to_join(liaison: Harness) -> None:
+    stranger = liaison.user("Nobody", language="en")
+    for text in ("/start  ", "/start \t", "/start \u3000"):
+        await stranger.send(text)
+        await liaison.settle()
+        assert "Liaison is reserved for staff of border posts" in stranger.last.text
+    assert await liaison.rows(Member) == []
