@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 MAX_BYTES = 64
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (SERIAL on PostgreSQL)
 _PART = re.compile(r"^[A-Za-z0-9_.+-]{1,24}$")
 
 
@@ -18,11 +19,13 @@ class CallbackData:
     args: tuple[str, ...]
 
     def int_arg(self, index: int) -> int | None:
-        """The argument at `index` as an int, or None when absent or not a number."""
+        """The argument at `index` as a row id, or None when absent, not a number or beyond any id."""
         try:
-            return int(self.args[index])
+            value = int(self.args[index])
         except (IndexError, ValueError):
             return None
+        # Forged data can carry any number: one past a 32-bit id would make the database driver raise.
+        return value if -MAX_ID <= value <= MAX_ID else None
 
 
 def encode(prefix: str, action: str, *args: object) -> str:
