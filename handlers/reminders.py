@@ -275,7 +275,8 @@ async def remind_monthday(update: Update, context: LiaisonContext) -> int:
         day = data.int_arg(0) if data else None
     else:
         raw = (update.effective_message.text or "").strip()
-        day = int(raw) if raw.isdigit() else None
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        day = int(raw) if raw.isdecimal() and len(raw) <= 2 else None
     if day is None or not 1 <= day <= 28:
         if update.callback_query is not None:
             await update.callback_query.answer()

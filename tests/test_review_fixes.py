@@ -374,3 +374,19 @@ async def test_forged_buttons_with_huge_ids_are_refused_not_crashed(liaison: Har
         await chief.tap_forged(data, chief.last.message_id)
         await liaison.settle()
         assert chief.callback_answers[-1].get("show_alert"), data
+
+
+async def test_monthly_reminder_day_typed_as_a_superscript_or_huge_number(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    for text in ("/remind", "Monthly report"):
+        await chief.send(text)
+        await liaison.settle()
+    await chief.tap("rm:rep:monthly")
+    await liaison.settle()
+    for typed in ("²", "5²", "9" * 5000):
+        await chief.send(typed)
+        await liaison.settle()
+        assert "Send a day between 1 and 28" in chief.last.text, typed
+    await chief.send("１５")  # full-width digits, as some Android keyboards type them
+    await liaison.settle()
+    assert "At what time" in chief.last.text
