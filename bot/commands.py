@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
 
 from bot.access import RANK
 from bot.i18n import N_, translator
 from db.members import Member, Role
+
+logger = logging.getLogger(__name__)
 
 # (command, description, lowest role that may use it), in menu order.
 COMMANDS: tuple[tuple[str, str, Role], ...] = (
@@ -46,12 +51,20 @@ async def publish_commands(bot: Bot) -> None:
 
 
 async def publish_member_commands(bot: Bot, member: Member) -> None:
-    """Give one person the menu of their role, in their language (chiefs see /invite, agents do not)."""
+    """Give one person the menu of their role, in their language (chiefs see /invite, agents do not).
+
+    Best effort: callers have already committed the change (a join, a suspension); a Telegram hiccup here
+    must not turn it into an error for the person, nor hide the welcome that follows. The gate, not the
+    menu, decides who may use what; the next change or /language publishes the menu again.
+    """
     scope = BotCommandScopeChat(member.chat_id)
-    if not member.is_active:
-        await bot.delete_my_commands(scope=scope)
-        return
-    tr = translator(member.language)
-    await bot.set_my_commands(
-        [BotCommand(name, tr.gettext(text)) for name, text in commands_for(member.role)], scope=scope
-    )
+    try:
+        if not member.is_active:
+            await bot.delete_my_commands(scope=scope)
+            return
+        tr = translator(member.language)
+        await bot.set_my_commands(
+            [BotCommand(name, tr.gettext(text)) for name, text in commands_for(member.role)], scope=scope
+        )
+    except TelegramError as exc:
+        logger.warning("Could not publish the command menu of member %s: %s", member.id, exc)

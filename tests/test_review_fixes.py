@@ -390,3 +390,25 @@ async def test_monthly_reminder_day_typed_as_a_superscript_or_huge_number(liaiso
     await chief.send("１５")  # full-width digits, as some Android keyboards type them
     await liaison.settle()
     assert "At what time" in chief.last.text
+
+
+async def test_a_failed_menu_update_never_hides_the_welcome_or_the_suspension(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    newcomer = liaison.user("Awa", language="en")
+    code = await liaison.invite_code()
+    liaison.emulator.faults.inject(500, method="setMyCommands", count=1)
+    await newcomer.start(code)
+    await liaison.settle()
+    assert "Welcome to Liaison, Awa." in newcomer.last.text
+
+    [awa] = await liaison.rows(Member, Member.display_name == "Awa")
+    await chief.send("/members")
+    await liaison.settle()
+    await chief.tap(f"mb:open:{awa.id}")
+    await liaison.settle()
+    liaison.emulator.faults.inject(500, method="deleteMyCommands", count=1)
+    await chief.tap(f"mb:sus:{awa.id}")
+    await liaison.settle()
+    assert chief.callback_answers[-1]["text"] == "Awa is suspended."
+    [suspended] = await liaison.rows(Member, Member.display_name == "Awa")
+    assert suspended.status == "suspended"
