@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CallbackQuery, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -37,6 +38,8 @@ from handlers.alert_rules import fold, has_category, parse_one_line
 
 logger = logging.getLogger(__name__)
 
+# How long the outcome question of a pressed Resolve waits for its answer.
+OUTCOME_WAIT = timedelta(minutes=30)
 # Steps where the draft takes the member's next typed message.
 TYPED_STEPS = (DraftStep.LOCATION, DraftStep.PHOTO, DraftStep.TEXT, DraftStep.OUTCOME)
 SKIP = N_("⏭ Skip")
@@ -376,6 +379,11 @@ async def draft_input(update: Update, context: LiaisonContext) -> None:
             tr.gettext("Alert cancelled. Nothing was sent."), reply_markup=alert_keyboard(tr)
         )
         raise ApplicationHandlerStop
+    if draft.step == DraftStep.OUTCOME and runtime.clock.now() - draft.updated_at > OUTCOME_WAIT:
+        # A Resolve pressed and left unanswered long ago: this message ("merci", "ok") is not the outcome.
+        async with runtime.db.transaction() as session:
+            await store.drop_draft(session, member_id=member.id, draft_id=draft.id)
+        return  # the message goes on to the other features
     if draft.step == DraftStep.OUTCOME:
         from handlers.alerts import receive_outcome
 

@@ -412,3 +412,28 @@ async def test_a_failed_menu_update_never_hides_the_welcome_or_the_suspension(li
     assert chief.callback_answers[-1]["text"] == "Awa is suspended."
     [suspended] = await liaison.rows(Member, Member.display_name == "Awa")
     assert suspended.status == "suspended"
+
+
+async def test_an_old_unanswered_resolve_does_not_take_the_next_message(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await customs.send("/alert important security: lorry without papers at the barrier")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    # Hours later the chief thanks the bot: that is not the outcome of the alert.
+    await liaison.advance(timedelta(hours=3))
+    await chief.send("thanks")
+    await liaison.settle()
+    assert "I only understand commands here" in chief.last.text
+    [still_open] = await liaison.rows(Alert)
+    assert still_open.state == "open" and still_open.outcome is None
+    assert await liaison.rows(AlertDraft) == []
+    # A fresh press still works as before.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    await chief.send("Papers found in the cab")
+    await liaison.settle()
+    [resolved] = await liaison.rows(Alert)
+    assert resolved.state == "resolved" and resolved.outcome == "Papers found in the cab"
