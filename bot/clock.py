@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -17,7 +18,7 @@ class Clock(Protocol):
     def monotonic(self) -> float:
         """Seconds from an arbitrary origin, never going back."""
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> Awaitable[None]:
         """Wait `seconds` of this clock's time."""
 
 
@@ -53,17 +54,22 @@ class FrozenClock:
         """Seconds elapsed since the clock was created."""
         return (self._now - self._origin).total_seconds()
 
-    async def sleep(self, seconds: float) -> None:
-        """Wait until `advance` moves past now + seconds."""
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
+    def sleep(self, seconds: float) -> Awaitable[None]:
+        """Wait until `advance` moves past now + seconds.
+
+        The wait is registered when sleep() is called, not when it is first awaited: a loop that schedules its
+        sleep as a task and then reports itself asleep can never miss an advance() made in between.
+        """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((self._now + timedelta(seconds=seconds), future))
-        try:
-            await future
-        finally:
-            self._sleepers = [(t, f) for t, f in self._sleepers if f is not future]
+        if seconds <= 0:
+            future.set_result(None)
+            return future
+        entry = (self._now + timedelta(seconds=seconds), future)
+        self._sleepers.append(entry)
+        future.add_done_callback(
+            lambda _done: self._sleepers.remove(entry) if entry in self._sleepers else None
+        )
+        return future
 
     def set(self, moment: datetime) -> None:
         """Jump to an absolute time (never backwards)."""
