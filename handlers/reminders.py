@@ -14,6 +14,7 @@ import uuid
 import warnings
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
 from telegram import InlineKeyboardMarkup, Update
@@ -88,11 +89,18 @@ def _day_name(tr: Translator, day: str) -> str:
     return get_day_names("wide", locale=tr.language)[WEEKDAYS.index(day)]
 
 
-def describe_repeat(tr: Translator, repeat: dict[str, Any], *, zone: str) -> str:
-    """'Every Monday at 09:00' (or the one-off moment) in the reader's language."""
+def _time_of_day(tr: Translator, repeat: dict[str, Any], *, zone: str, near: datetime) -> str:
+    """The repeat's hour and minute as the reader writes times ('9:00 AM', '09:00'), on `near`'s day."""
+    local = near.astimezone(ZoneInfo(zone))
+    moment = local.replace(hour=int(repeat.get("hour", 0)), minute=int(repeat.get("minute", 0)), second=0)
+    return tr.time(moment, zone)
+
+
+def describe_repeat(tr: Translator, repeat: dict[str, Any], *, zone: str, near: datetime) -> str:
+    """'Every Monday at 9:00 AM' (or the one-off moment) in the reader's language; `near`: the next run."""
     _ = tr.gettext
     every = repeat.get("every")
-    at = f"{int(repeat.get('hour', 0)):02d}:{int(repeat.get('minute', 0)):02d}"
+    at = _time_of_day(tr, repeat, zone=zone, near=near) if every != "once" else ""
     if every == "once":
         return _("Once, on {moment}").format(
             moment=tr.datetime(datetime.fromisoformat(repeat["run_at"]), zone, "short")
@@ -375,7 +383,9 @@ async def remind_audience(update: Update, context: LiaisonContext) -> int:
             + _("New reminder for {post}").format(post=html.escape(post_name(runtime.config, draft["post"])))
             + "</b>",
             html.escape(draft["text"]),
-            _("When: {when}").format(when=describe_repeat(tr, _repeat(draft), zone=zone)),
+            _("When: {when}").format(
+                when=describe_repeat(tr, _repeat(draft), zone=zone, near=runtime.clock.now())
+            ),
             _("For: {audience}").format(audience=describe_audience(runtime, tr, audience)),
         ]
     )
@@ -505,14 +515,39 @@ def _visible_posts(runtime: Runtime, member: Member) -> list[str | None]:
     return [member.post_code] if member.post_code else []
 
 
+def addressed_to(member: Member, job: ScheduledJob) -> bool:
+    """Whether `member` is among the reminder's recipients (the rule of audience_members)."""
+    audience = job.payload.get("audience") or {}
+    role = audience.get("role")
+    if job.post_code is None or role in (Role.COORDINATOR, Role.ADMIN):
+        return is_global(member)
+    if member.post_code != job.post_code:
+        return False
+    if audience.get("service"):
+        return member.service_code == audience["service"]
+    return not role or member.role == role
+
+
+def _sees_all(member: Member) -> bool:
+    """Chiefs and coordinators follow every reminder of their posts; agents only their own."""
+    return is_global(member) or member.role == Role.CHIEF
+
+
 async def _listed_jobs(runtime: Runtime, member: Member) -> list[ScheduledJob]:
+    sees_all = _sees_all(member)
     async with runtime.db.reading() as session:
         jobs: list[ScheduledJob] = []
         for post in _visible_posts(runtime, member):
-            jobs += await list_jobs(
-                session, kind=KIND, post_code=post, without_post=post is None, limit=MAX_LISTED + 1
+            found = await list_jobs(
+                session,
+                kind=KIND,
+                post_code=post,
+                without_post=post is None,
+                # Agents' rows are filtered here, so the cap applies after the filter.
+                limit=MAX_LISTED + 1 if sees_all else None,
             )
-        return jobs
+            jobs += found if sees_all else [job for job in found if addressed_to(member, job)]
+        return jobs if sees_all else jobs[: MAX_LISTED + 1]
 
 
 def render_list(
@@ -540,7 +575,12 @@ def render_list(
             f"{describe_audience(runtime, tr, job.payload.get('audience') or {})}"
             + (f" · {where}" if is_global(member) else "")
             + " · "
-            + describe_repeat(tr, job.payload.get("repeat") or {}, zone=job.timezone)
+            + describe_repeat(
+                tr,
+                job.payload.get("repeat") or {},
+                zone=job.timezone,
+                near=job.next_run_at or runtime.clock.now(),
+            )
         )
         if can(member, Action.MANAGE_REMINDERS, job.post_code) and (job.post_code or is_global(member)):
             row = [

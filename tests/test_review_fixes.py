@@ -437,3 +437,68 @@ async def test_an_old_unanswered_resolve_does_not_take_the_next_message(liaison:
     await liaison.settle()
     [resolved] = await liaison.rows(Alert)
     assert resolved.state == "resolved" and resolved.outcome == "Papers found in the cab"
+
+
+async def _save_reminder(
+    liaison: Harness, chief: Any, text: str, every: str, time: str, audience: str
+) -> None:
+    """Walk /remind for a repeating reminder and save it."""
+    for step in ("/remind", text):
+        await chief.send(step)
+        await liaison.settle()
+    await chief.tap(f"rm:rep:{every}")
+    await liaison.settle()
+    if every == "weekly":
+        await chief.tap("rm:day:tue")
+        await liaison.settle()
+    await chief.send(time)
+    await liaison.settle()
+    await chief.tap(f"rm:aud:{audience}")
+    await liaison.settle()
+    await chief.tap("rm:ok")
+    await liaison.settle()
+
+
+async def test_agents_list_only_the_reminders_addressed_to_them(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", service="customs", role="chief", language="en")
+    police = await liaison.member("Moussa", service="police", language="en")
+    coordinator = await liaison.member("Coord", post=None, service=None, role="coordinator", language="en")
+    await _save_reminder(liaison, chief, "Chiefs only", "daily", "10:00", "chief")
+    await _save_reminder(liaison, chief, "Customs only", "daily", "10:00", "svc:customs")
+    await _save_reminder(liaison, chief, "Police only", "daily", "10:00", "svc:police")
+    await _save_reminder(liaison, chief, "Everyone", "daily", "10:00", "post")
+
+    await police.send("/reminders")
+    await liaison.settle()
+    listing = police.last.text or ""
+    assert "Police only" in listing and "Everyone" in listing
+    assert "Weekly coordination" in listing  # a whole-post reminder from the configuration
+    assert "Chiefs only" not in listing and "Customs only" not in listing
+    assert "monthly report" not in listing  # the configuration's chiefs-only reminder
+    assert not police.last.reply_markup
+
+    for reader in (chief, coordinator):
+        await reader.send("/reminders")
+        await liaison.settle()
+        everything = reader.last.text or ""
+        assert all(t in everything for t in ("Chiefs only", "Customs only", "Police only", "Everyone"))
+    await chief.send("/reminders")
+    await liaison.settle()
+    assert any("Pause" in label for label in chief.buttons())
+
+
+async def test_reminder_times_read_in_the_reader_language(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", service="customs", role="chief", language="en")
+    agent = await liaison.member("Awa", service="police", language="fr")
+    await _save_reminder(liaison, chief, "Weekly brief", "weekly", "09:00", "post")
+    summary = next(t for t in chief.texts if "New reminder" in t)
+    assert "Every Tuesday at 9:00\u202fAM" in summary
+    await _save_reminder(liaison, chief, "Daily brief", "daily", "16:05", "post")
+    await chief.send("/reminders")
+    await liaison.settle()
+    listing = chief.last.text or ""
+    assert "Every day at 4:05\u202fPM" in listing and "Every Tuesday at 9:00\u202fAM" in listing
+    assert "16:05" not in listing
+    await agent.send("/reminders")
+    await liaison.settle()
+    assert "16:05" in (agent.last.text or "") and "09:00" in (agent.last.text or "")
