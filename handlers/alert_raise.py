@@ -428,9 +428,13 @@ async def _draft_answer(update: Update, context: LiaisonContext, draft: AlertDra
     elif draft.step in (DraftStep.LOCATION, DraftStep.PHOTO) and skipping:
         to_step = DraftStep.PHOTO if draft.step == DraftStep.LOCATION else DraftStep.TEXT
     elif draft.step in (DraftStep.LOCATION, DraftStep.PHOTO) and message.photo:
+        if len(text) > limit:
+            # Telegram lets captions reach 1,024 characters: refuse, like typed text, rather than drop it.
+            await message.reply_text(too_long(tr, len(text), limit))
+            return
         values = {"photo_file_id": message.photo[-1].file_id}
         to_step = DraftStep.TEXT
-        if text and len(text) <= limit:
+        if text:
             # A caption is the alert's text: one step less.
             values["text"], to_step = text, DraftStep.CONFIRM
     elif text and message.location is None:

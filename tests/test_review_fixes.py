@@ -502,3 +502,31 @@ async def test_reminder_times_read_in_the_reader_language(liaison: Harness) -> N
     await agent.send("/reminders")
     await liaison.settle()
     assert "16:05" in (agent.last.text or "") and "09:00" in (agent.last.text or "")
+
+
+async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    await customs.send("/alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, customs)
+    await customs.tap(f"al:cat:{draft.id}:smuggling")
+    await liaison.settle()
+    await customs.tap(f"al:sev:{draft.id}:important")
+    await liaison.settle()
+    await customs.send("⏭ Skip")  # no location
+    await liaison.settle()
+    await customs.send_photo(caption="x" * 1010)  # Telegram allows 1,024; alerts allow 1,000
+    await liaison.settle()
+    assert customs.last.text == (
+        "This text is too long (1,010 characters). The limit is 1,000 characters: "
+        "shorten it and send it again."
+    )
+    kept = await draft_of(liaison, customs)
+    assert kept.step == "photo" and kept.photo_file_id is None and kept.text is None
+    await customs.send_photo(caption="Cigarette cartons under the tarpaulin")
+    await liaison.settle()
+    assert (customs.last.text or "").startswith("Check your alert")
+    await customs.tap(f"al:ok:{draft.id}")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    assert alert.text == "Cigarette cartons under the tarpaulin" and alert.photo_file_id
