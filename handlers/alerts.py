@@ -397,6 +397,16 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
     await message.reply_text("\n".join(lines), reply_markup=inline(buttons))
 
 
+def partner_reader(member: Member, alert: Alert) -> bool:
+    """A member of a partner post an open cross-border alert went to (who may acknowledge it late)."""
+    return (
+        alert.state == AlertState.OPEN
+        and member.post_code in alert.posts
+        and can(member, Action.ACKNOWLEDGE, member.post_code)
+        and can(member, Action.VIEW_POST, member.post_code)
+    )
+
+
 async def visible_open_alerts(session: AsyncSession, member: Member, limit: int = 20) -> list[Alert]:
     """Open alerts of the member's post (every post for coordinators) plus any sent to them, newest first."""
     alerts = await store.list_open_alerts(
@@ -409,6 +419,13 @@ async def visible_open_alerts(session: AsyncSession, member: Member, limit: int 
     )
     seen = {a.id for a in alerts}
     alerts += [a for a in (await session.exec(shared)).all() if a.id not in seen]
+    if not is_global(member) and member.post_code:
+        # Cross-border alerts of partner posts: members who joined later may acknowledge them, so list them.
+        seen = {a.id for a in alerts}
+        others = select(Alert).where(Alert.state == AlertState.OPEN, col(Alert.post_code) != member.post_code)
+        alerts += [
+            a for a in (await session.exec(others)).all() if a.id not in seen and partner_reader(member, a)
+        ]
     return sorted(alerts, key=lambda a: a.id or 0, reverse=True)[:limit]
 
 
@@ -425,7 +442,9 @@ async def open_button(update: Update, context: LiaisonContext, alert_id: int | N
             else await store.get_recipient(session, alert_id=alert.id or 0, member_id=member.id or 0)
         )
         allowed = alert is not None and (
-            recipient is not None or can(member, Action.VIEW_POST, alert.post_code)
+            recipient is not None
+            or can(member, Action.VIEW_POST, alert.post_code)
+            or partner_reader(member, alert)
         )
         state = await load_card_state(session, alert=alert) if allowed and alert is not None else None
     if state is None or alert is None:

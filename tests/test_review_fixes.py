@@ -530,3 +530,34 @@ async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: 
     await liaison.settle()
     [alert] = await liaison.rows(Alert)
     assert alert.text == "Cigarette cartons under the tarpaulin" and alert.photo_file_id
+
+
+async def test_a_partner_post_newcomer_sees_and_opens_an_open_cross_border_alert(liaison: Harness) -> None:
+    author = await liaison.member("Fatou", post="NE-MAKALONDI", service="customs", language="en")
+    await author.send("/alert urgent migration: group of about 40 people crossing north of the post")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    assert alert.posts == ["NE-MAKALONDI", "BF-KANTCHARI"]
+    newcomer = await liaison.member("Issa", post="BF-KANTCHARI", service="police", language="en")
+    outsider = await liaison.member("Awa", post="NE-KONNI", service="police", language="en")
+
+    await newcomer.send("/alerts")
+    await liaison.settle()
+    assert f"#{alert.id}" in (newcomer.last.text or "")
+    assert f"al:open:{alert.id}" in str(newcomer.last.reply_markup)
+    await newcomer.tap(f"al:open:{alert.id}")
+    await liaison.settle()
+    assert not newcomer.callback_answers[-1].get("show_alert")
+    card = newcomer.last
+    assert f"ALERT #{alert.id} " in (card.text or "") and "group of about 40 people" in (card.text or "")
+    await newcomer.tap(f"al:seen:{alert.id}", message_id=card.message_id)
+    await liaison.settle()
+    assert newcomer.callback_answers[-1]["text"].startswith("Seen: recorded")
+
+    # A post that is not a partner still sees nothing of it.
+    await outsider.send("/alerts")
+    await liaison.settle()
+    assert f"#{alert.id}" not in (outsider.last.text or "")
+    await outsider.tap_forged(f"al:open:{alert.id}", outsider.last.message_id)
+    await liaison.settle()
+    assert outsider.callback_answers[-1].get("show_alert")
