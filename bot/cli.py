@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.config import Config, ConfigError, load_config
 
@@ -45,7 +46,27 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     # A stable instance id lets a restarted instance take back its own in-flight rows at once (PostgreSQL);
     # each running instance needs its own.
     instance_id = os.environ.get("LIAISON_INSTANCE_ID") or None
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        # One getMe before anything starts: a wrong token or an unreachable API is one clear line, not the
+        # traceback PTB logs when its own start-up fails.
+        asyncio.run(_bot_username(args))
+    except InvalidToken:
+        return _fail(
+            "the Bot API rejected TELEGRAM_BOT_TOKEN (Unauthorized): check the token BotFather gave you"
+        )
+    except NetworkError as exc:
+        where = args.api_url or "api.telegram.org"
+        print(f"liaison: error: cannot reach the Bot API ({where}): {exc.message}", file=sys.stderr)
+        return 1
     application = build_application(config, token=token, api_url=args.api_url, instance_id=instance_id)
+    _serve(application, args)
+    return 0
+
+
+def _serve(application: Any, args: argparse.Namespace) -> None:
+    """Serve updates by webhook when a URL is given, else by long polling."""
     if args.webhook_url:
         application.run_webhook(
             listen=args.listen,
@@ -56,7 +77,6 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         )
     else:
         application.run_polling(drop_pending_updates=False)
-    return 0
 
 
 def cmd_db(args: argparse.Namespace, config: Config) -> int:

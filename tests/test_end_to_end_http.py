@@ -181,3 +181,30 @@ async def test_full_onboarding_over_http(emulator: tuple[BotApiEmulator, str], d
         _, err = await asyncio.wait_for(bot.communicate(), timeout=30)
     assert TOKEN not in err.decode(), "the token leaked into the bot's log"
     assert "Traceback" not in err.decode(), err.decode()
+
+
+async def test_a_wrong_token_or_an_unreachable_api_is_one_clear_line(
+    emulator: tuple[BotApiEmulator, str], database_url: str
+) -> None:
+    _em, api_url = emulator
+    env = environment(database_url) | {"TELEGRAM_BOT_TOKEN": "999:not-the-emulators-token"}
+    for url, code, expected in (
+        (api_url, 2, "the Bot API rejected TELEGRAM_BOT_TOKEN (Unauthorized)"),
+        ("http://127.0.0.1:9/bot", 1, "cannot reach the Bot API (http://127.0.0.1:9/bot)"),
+    ):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--api-url",
+            url,
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        last = err.decode().strip().splitlines()[-1]
+        assert process.returncode == code and expected in last, err.decode()
+        assert "Traceback" not in err.decode() and "not-the-emulators-token" not in err.decode()
