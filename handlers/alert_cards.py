@@ -22,6 +22,7 @@ from db.alerts import (
     AlertAck,
     AlertRecipient,
     AlertState,
+    card_key,
     delivery_counts,
     list_acks,
     pending_required,
@@ -252,6 +253,20 @@ def is_full_reader(member: Member, alert: Alert) -> bool:
     if member.id == alert.author_member_id or member.role in (Role.COORDINATOR, Role.ADMIN):
         return True
     return member.role == Role.CHIEF and member.post_code in alert.posts
+
+
+def new_recipient(alert: Alert, member: Member, post_code: str, now: datetime) -> AlertRecipient:
+    """The record of one member's copy of an alert (which post they read it for, their card's key)."""
+    assert alert.id is not None and member.id is not None
+    return AlertRecipient(
+        alert_id=alert.id,
+        member_id=member.id,
+        post_code=post_code,
+        service_code=member.service_code,
+        card_key=card_key(alert.id, member.id),
+        full=is_full_reader(member, alert),
+        notified_at=now,
+    )
 
 
 def render_for(config: Config, state: CardState, member: Member, recipient: AlertRecipient | None) -> str:

@@ -15,16 +15,16 @@ from bot.runtime import Runtime
 from bot.scheduler.runners import register_runner
 from bot.texts import post_name, service_name
 from db import alerts as store
-from db.alerts import Alert, AlertRecipient, AlertState
+from db.alerts import Alert, AlertState
 from db.audit import record_action
 from db.members import Member, Role, list_coordinators, list_members
 from db.outbox import enqueue_message
 from handlers.alert_cards import (
     card_markup,
     category_label,
-    is_full_reader,
     load_card_state,
     may_resolve,
+    new_recipient,
     refresh_cards,
     severity_label,
 )
@@ -84,15 +84,7 @@ async def run_escalation(
         notice = escalation_text(runtime, tr, alert, pending, rung.after_minutes)
         if recipient is None:
             # Not at the post (a coordinator): they get their own copy, kept up to date from now on.
-            recipient = AlertRecipient(
-                alert_id=alert.id,
-                member_id=member.id or 0,
-                post_code=member.post_code or alert.post_code,
-                service_code=member.service_code,
-                card_key=store.card_key(alert.id, member.id or 0),
-                full=is_full_reader(member, alert),
-                notified_at=now,
-            )
+            recipient = new_recipient(alert, member, member.post_code or alert.post_code, now)
             await store.add_recipient(session, recipient=recipient)
             await enqueue_message(
                 session,

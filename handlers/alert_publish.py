@@ -18,7 +18,7 @@ from db.alerts import AckKind, Alert, AlertRecipient, Severity
 from db.audit import record_action
 from db.members import Member, list_members
 from db.outbox import Notification, Priority, build_message, enqueue_many
-from handlers.alert_cards import CardState, card_markup, is_full_reader, may_resolve, render_card
+from handlers.alert_cards import CardState, card_markup, may_resolve, new_recipient, render_card
 from handlers.alert_rules import alert_posts, post_language, priority_of, required_pairs
 
 # A resent message (same author, category, severity and text) within this window is the same alert.
@@ -61,16 +61,7 @@ async def publish_alert(session: AsyncSession, runtime: Runtime, author: Member,
     copies: list[tuple[Member, AlertRecipient]] = []
     for member, post_code in recipients:
         assert member.id is not None
-        recipient = AlertRecipient(
-            alert_id=alert.id,
-            member_id=member.id,
-            post_code=post_code,
-            service_code=member.service_code,
-            card_key=store.card_key(alert.id, member.id),
-            full=is_full_reader(member, alert),
-            notified_at=now,
-        )
-        copies.append((member, recipient))
+        copies.append((member, new_recipient(alert, member, post_code, now)))
     # Delivery keeps the outbox order within a priority: the services that must act hear first, then the
     # chiefs, then everyone else; the author, who knows, last.
     required = set(alert.required)

@@ -37,9 +37,9 @@ from handlers.alert_cards import (
     alert_keyboard,
     card_markup,
     category_label,
-    is_full_reader,
     load_card_state,
     may_resolve,
+    new_recipient,
     refresh_cards,
     render_for,
     zone_of,
@@ -119,15 +119,7 @@ async def late_recipient(
         post_code = alert.post_code
     else:
         return None
-    recipient = AlertRecipient(
-        alert_id=alert.id or 0,
-        member_id=member.id or 0,
-        post_code=post_code or alert.post_code,
-        service_code=member.service_code,
-        card_key=store.card_key(alert.id or 0, member.id or 0),
-        full=is_full_reader(member, alert),
-        notified_at=runtime.clock.now(),
-    )
+    recipient = new_recipient(alert, member, post_code or alert.post_code, runtime.clock.now())
     return await store.add_recipient(session, recipient=recipient)
 
 
