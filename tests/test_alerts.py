@@ -67,6 +67,18 @@ async def draft_of(liaison, user):
     return draft
 
 
+async def draft_to_location(liaison, user, category, severity):
+    """Open /alert and tap a category and a severity: the draft then asks where."""
+    await user.send("/alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, user)
+    await user.tap(f"al:cat:{draft.id}:{category}")
+    await liaison.settle()
+    await user.tap(f"al:sev:{draft.id}:{severity}")
+    await liaison.settle()
+    return draft
+
+
 async def test_urgent_health_alert_full_story(liaison):
     customs, police, health, chief = await post_team(liaison)
     alert, file_id = await raise_guided(
@@ -361,13 +373,7 @@ async def test_double_tap_resent_message_and_repeated_update_make_one_alert(liai
 
 async def test_oversized_and_hostile_texts(liaison):
     customs, police, _health, _chief = await post_team(liaison)
-    await customs.send("/alert")
-    await liaison.settle()
-    draft = await draft_of(liaison, customs)
-    await customs.tap(f"al:cat:{draft.id}:other")
-    await liaison.settle()
-    await customs.tap(f"al:sev:{draft.id}:info")
-    await liaison.settle()
+    draft = await draft_to_location(liaison, customs, "other", "info")
     await customs.send("⏭ Passer")
     await liaison.settle()
     await customs.send("⏭ Passer")
@@ -499,13 +505,7 @@ async def test_a_draft_survives_a_restart(liaison):
 
 async def test_cancel_blank_text_and_other_commands_during_a_draft(liaison):
     customs = await liaison.member("Awa", service="customs", language="fr")
-    await customs.send("/alert")
-    await liaison.settle()
-    draft = await draft_of(liaison, customs)
-    await customs.tap(f"al:cat:{draft.id}:security")
-    await liaison.settle()
-    await customs.tap(f"al:sev:{draft.id}:urgent")
-    await liaison.settle()
+    draft = await draft_to_location(liaison, customs, "security", "urgent")
     await customs.send("   ")  # blank: the question is asked again
     await liaison.settle()
     assert customs.last.text.startswith("Où ?")
@@ -529,13 +529,7 @@ async def test_a_photo_caption_is_the_text_and_typing_skips_the_optional_steps(l
     customs = await liaison.member("Awa", service="customs", language="fr")
     police = await liaison.member("John", service="police", language="en")
     for category, answer in (("smuggling", "photo"), ("other", "text")):
-        await customs.send("/alert")
-        await liaison.settle()
-        draft = await draft_of(liaison, customs)
-        await customs.tap(f"al:cat:{draft.id}:{category}")
-        await liaison.settle()
-        await customs.tap(f"al:sev:{draft.id}:important")
-        await liaison.settle()
+        draft = await draft_to_location(liaison, customs, category, "important")
         if answer == "photo":
             await customs.send("⏭ Passer")  # no location
             await liaison.settle()

@@ -16,7 +16,7 @@ from db.invites import Invite
 from db.members import Member
 from db.schedules import ScheduledJob
 from tests.harness import Harness
-from tests.test_alerts import draft_of
+from tests.test_alerts import draft_of, draft_to_location
 from tests.test_onboarding import link_code
 
 
@@ -95,13 +95,7 @@ async def test_stickers_photos_and_locations_always_get_an_answer(liaison: Harne
         assert "I only understand commands here" in customs.last.text
 
     # At the text step of an alert: the question again, and the draft stays where it was.
-    await customs.send("/alert")
-    await liaison.settle()
-    draft = await draft_of(liaison, customs)
-    await customs.tap(f"al:cat:{draft.id}:other")
-    await liaison.settle()
-    await customs.tap(f"al:sev:{draft.id}:info")
-    await liaison.settle()
+    draft = await draft_to_location(liaison, customs, "other", "info")
     await send_sticker(customs)
     await liaison.settle()
     assert "Share your location" in customs.last.text
@@ -317,13 +311,7 @@ async def test_remind_after_an_unanswered_resolve_does_not_resolve_the_alert(lia
 
 async def test_remind_after_a_half_written_alert_gets_its_own_text(liaison: Harness) -> None:
     chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
-    await chief.send("/alert")
-    await liaison.settle()
-    draft = await draft_of(liaison, chief)
-    await chief.tap(f"al:cat:{draft.id}:other")
-    await liaison.settle()
-    await chief.tap(f"al:sev:{draft.id}:info")
-    await liaison.settle()
+    await draft_to_location(liaison, chief, "other", "info")
     await chief.send("/remind")
     await liaison.settle()
     assert "Alert cancelled. Nothing was sent." in chief.texts
@@ -506,13 +494,7 @@ async def test_reminder_times_read_in_the_reader_language(liaison: Harness) -> N
 
 async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: Harness) -> None:
     customs = await liaison.member("Awa", service="customs", language="en")
-    await customs.send("/alert")
-    await liaison.settle()
-    draft = await draft_of(liaison, customs)
-    await customs.tap(f"al:cat:{draft.id}:smuggling")
-    await liaison.settle()
-    await customs.tap(f"al:sev:{draft.id}:important")
-    await liaison.settle()
+    draft = await draft_to_location(liaison, customs, "smuggling", "important")
     await customs.send("⏭ Skip")  # no location
     await liaison.settle()
     await customs.send_photo(caption="x" * 1010)  # Telegram allows 1,024; alerts allow 1,000
