@@ -30,12 +30,12 @@ from typing import Any
 import yaml
 from sqlalchemy import insert
 
-from bot.emulator import BotApiEmulator
-from bot.emulator.http import serve
 from db import migrate
 from db.engine import Database
 from db.members import Member
 from db.posts import sync_posts_and_services
+from sandbox.emulator import BotApiEmulator
+from sandbox.emulator.http import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "777000:BENCH-alerts-token"

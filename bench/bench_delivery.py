@@ -35,12 +35,12 @@ from bench.delivery_emulator import TOKEN  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.delivery.worker import DeliveryWorker  # noqa: E402
-from bot.emulator.client import EmulatorClient  # noqa: E402
 from db import migrate  # noqa: E402
 from db.engine import Database  # noqa: E402
 from db.members import Member  # noqa: E402
 from db.outbox import DeliveryState, Notification, Priority, enqueue_message  # noqa: E402
 from db.posts import sync_posts_and_services  # noqa: E402
+from sandbox.emulator.client import EmulatorClient  # noqa: E402
 
 TELEGRAM_RATE = 30.0  # messages per second overall: the floor of any fan-out
 

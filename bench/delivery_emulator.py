@@ -10,8 +10,8 @@ import asyncio
 import logging
 import sys
 
-from bot.emulator import BotApiEmulator, FloodLimits
-from bot.emulator.http import serve
+from sandbox.emulator import BotApiEmulator, FloodLimits
+from sandbox.emulator.http import serve
 
 TOKEN = "123456:BENCH"
 FIRST_USER_ID = 100_001
@@ -22,7 +22,7 @@ async def main(users: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
     # Injected 5xx answers are logged as errors by the access log: the bench expects them.
-    logging.getLogger("bot.emulator.http.access").setLevel(logging.CRITICAL)
+    logging.getLogger("sandbox.emulator.http.access").setLevel(logging.CRITICAL)
     emulator = BotApiEmulator(TOKEN, "liaison_bench_bot")
     emulator.limits = FloodLimits(enabled=True)
     for i in range(users):

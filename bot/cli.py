@@ -153,7 +153,7 @@ async def _bot_username(args: argparse.Namespace) -> str | None:
 
 def cmd_emulator(args: argparse.Namespace, _config: Config | None) -> int:
     """Serve the Bot API emulator over HTTP for the sandbox, end-to-end tests and benchmarks."""
-    from bot.emulator.http import main as serve
+    from sandbox.emulator.http import main as serve
 
     serve(
         host=args.host,

@@ -16,11 +16,11 @@ from telegram.ext import Application
 from bot.app import build_application, runtime_of
 from bot.clock import FrozenClock
 from bot.config import Config
-from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.emulator.request import EmulatorRequest
 from bot.runtime import Runtime
 from db.engine import Database
 from db.invites import create_invite
+from sandbox.emulator import BotApiEmulator, EmulatedUser
+from sandbox.emulator.request import EmulatorRequest
 
 TOKEN = "123456:TEST-token-for-tests"
 # The background work settle() runs itself catches its own failures (a runner is retried, a row is sent

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.emulator import EmulatedUser, FloodLimits
 from db.audit import AuditEntry
 from db.members import Member
 from db.outbox import (
@@ -20,6 +19,7 @@ from db.outbox import (
     enqueue_many,
     enqueue_message,
 )
+from sandbox.emulator import EmulatedUser, FloodLimits
 from tests.harness import Harness
 
 

@@ -19,11 +19,11 @@ from telegram import Bot
 
 from bot.clock import SystemClock
 from bot.delivery.worker import DeliveryWorker
-from bot.emulator import BotApiEmulator, FloodLimits
-from bot.emulator.http import serve
-from bot.emulator.request import EmulatorRequest
 from db.engine import Database
 from db.outbox import DeliveryState, Notification
+from sandbox.emulator import BotApiEmulator, FloodLimits
+from sandbox.emulator.http import serve
+from sandbox.emulator.request import EmulatorRequest
 from tests.harness import TOKEN, Harness
 from tests.test_delivery import enqueue, people
 

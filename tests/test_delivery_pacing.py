@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.delivery.pacing import ChatPacer, GlobalLimiter
-from bot.emulator.limits import FloodControl, FloodLimits
+from sandbox.emulator.limits import FloodControl, FloodLimits
 
 
 def simulate(seed: int, messages: int = 700, concurrency: int = 16) -> tuple[int, float]:

@@ -30,13 +30,13 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.emulator import BotApiEmulator, FloodLimits, validate_call
-from bot.emulator.client import EmulatorClient
-from bot.emulator.gen_spec import DEFAULT_OUT, DEFAULT_SOURCE
-from bot.emulator.gen_spec import main as gen_spec_main
-from bot.emulator.html import parse_html
-from bot.emulator.http import serve
-from bot.emulator.request import EmulatorRequest
+from sandbox.emulator import BotApiEmulator, FloodLimits, validate_call
+from sandbox.emulator.client import EmulatorClient
+from sandbox.emulator.gen_spec import DEFAULT_OUT, DEFAULT_SOURCE
+from sandbox.emulator.gen_spec import main as gen_spec_main
+from sandbox.emulator.html import parse_html
+from sandbox.emulator.http import serve
+from sandbox.emulator.request import EmulatorRequest
 
 
 class FakeClock:
@@ -598,4 +598,4 @@ async def _has_buttons(agent: Any) -> bool:
 
 def test_spec_file_is_packaged() -> None:
     """The spec ships next to the code (the project must not need ../shared at run time)."""
-    assert (Path(__file__).resolve().parents[1] / "bot" / "emulator" / "botapi_spec.json").exists()
+    assert (Path(__file__).resolve().parents[1] / "sandbox" / "emulator" / "botapi_spec.json").exists()

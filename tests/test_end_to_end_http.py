@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.emulator.http import serve
+from sandbox.emulator import BotApiEmulator, EmulatedUser
+from sandbox.emulator.http import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "654321:HTTP-e2e-token"

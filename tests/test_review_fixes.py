@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from sqlmodel import col
 
-from bot.emulator import EmulatedUser
 from bot.scheduler.api import schedule_once
 from bot.scheduler.runners import register_runner
 from db.alerts import Alert, AlertDraft
 from db.invites import Invite
 from db.members import Member
 from db.schedules import ScheduledJob
+from sandbox.emulator import EmulatedUser
 from tests.harness import Harness
 from tests.test_alerts import draft_of, draft_to_location
 from tests.test_onboarding import link_code

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.emulator.errors import ApiError
+from sandbox.emulator.errors import ApiError
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.emulator.errors import bad_request
+from sandbox.emulator.errors import bad_request
 
 
 class SettingsMixin:

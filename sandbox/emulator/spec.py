@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.emulator.errors import ApiError, bad_request
+from sandbox.emulator.errors import ApiError, bad_request
 
 SPEC_PATH = Path(__file__).resolve().parent / "botapi_spec.json"
 _INT_RE = re.compile(r"^[+-]?\d+$")

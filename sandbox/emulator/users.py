@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from bot.emulator.state import CallbackState, ChatState, ReceivedMessage, UserState
+from sandbox.emulator.state import CallbackState, ChatState, ReceivedMessage, UserState
 
 if TYPE_CHECKING:
-    from bot.emulator.core import BotApiEmulator
+    from sandbox.emulator.core import BotApiEmulator
 
 
 _DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

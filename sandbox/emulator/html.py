@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.errors import ApiError, bad_request
+from sandbox.emulator.errors import ApiError, bad_request
 
 _TAG_RE = re.compile(
     r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)"

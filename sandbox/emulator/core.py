@@ -9,13 +9,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.emulator.errors import ApiError, EmulatedTimeout
-from bot.emulator.faults import Faults
-from bot.emulator.limits import FloodControl, FloodLimits
-from bot.emulator.messages import MessagingMixin
-from bot.emulator.settings import SettingsMixin
-from bot.emulator.spec import canonical_method, coerce_call
-from bot.emulator.state import (
+from sandbox.emulator.errors import ApiError, EmulatedTimeout
+from sandbox.emulator.faults import Faults
+from sandbox.emulator.limits import FloodControl, FloodLimits
+from sandbox.emulator.messages import MessagingMixin
+from sandbox.emulator.settings import SettingsMixin
+from sandbox.emulator.spec import canonical_method, coerce_call
+from sandbox.emulator.state import (
     CallbackState,
     CallRecord,
     ChatState,
@@ -23,7 +23,7 @@ from bot.emulator.state import (
     FileState,
     UserState,
 )
-from bot.emulator.users import EmulatedGroup, EmulatedUser
+from sandbox.emulator.users import EmulatedGroup, EmulatedUser
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 

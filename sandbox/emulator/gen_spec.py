@@ -43,7 +43,7 @@ def generate(source: Path = DEFAULT_SOURCE) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """CLI entry: ``python -m bot.emulator.gen_spec [--source ...] [--out ...]``."""
+    """CLI entry: ``python -m sandbox.emulator.gen_spec [--source ...] [--out ...]``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)

@@ -8,9 +8,9 @@ from typing import Any
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.emulator.core import BotApiEmulator
-from bot.emulator.errors import ApiError, EmulatedTimeout
-from bot.emulator.spec import UploadedFile, resolve_attachments
+from sandbox.emulator.core import BotApiEmulator
+from sandbox.emulator.errors import ApiError, EmulatedTimeout
+from sandbox.emulator.spec import UploadedFile, resolve_attachments
 
 
 def split_url(url: str) -> tuple[str, str]:

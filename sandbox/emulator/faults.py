@@ -5,7 +5,7 @@ from __future__ import annotations
 import random as _random
 from dataclasses import dataclass, field
 
-from bot.emulator.errors import ApiError
+from sandbox.emulator.errors import ApiError
 
 _DESCRIPTIONS = {
     400: "Bad Request: injected fault",

@@ -15,14 +15,14 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from bot.emulator.core import BotApiEmulator
-from bot.emulator.errors import ApiError, EmulatedTimeout
-from bot.emulator.limits import FloodLimits
-from bot.emulator.spec import UploadedFile, resolve_attachments
-from bot.emulator.users import EmulatedUser
+from sandbox.emulator.core import BotApiEmulator
+from sandbox.emulator.errors import ApiError, EmulatedTimeout
+from sandbox.emulator.limits import FloodLimits
+from sandbox.emulator.spec import UploadedFile, resolve_attachments
+from sandbox.emulator.users import EmulatedUser
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("bot.emulator.http.access")
+access_log = logging.getLogger("sandbox.emulator.http.access")
 
 
 def _jsonable(value: Any) -> Any:
@@ -213,7 +213,7 @@ class ControlHandler(tornado.web.RequestHandler):
         if verb == "send":
             return await user.send(body["text"])
         if verb == "send_in":
-            from bot.emulator.users import EmulatedGroup
+            from sandbox.emulator.users import EmulatedGroup
 
             return await user.send_in(EmulatedGroup(em, em.chats[int(body["group_id"])]), body["text"])
         if verb == "tap":
@@ -303,7 +303,7 @@ run = main
 
 
 def cli(argv: list[str] | None = None) -> None:
-    """``python -m bot.emulator.http [--host H] [--port N] [--token T] [--bot-username U]``."""
+    """``python -m sandbox.emulator.http [--host H] [--port N] [--token T] [--bot-username U]``."""
     parser = argparse.ArgumentParser(description="Run the Telegram Bot API emulator over HTTP.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.emulator.errors import ApiError, bad_request, forbidden
-from bot.emulator.html import parse_html
-from bot.emulator.spec import UploadedFile
-from bot.emulator.state import CallbackState, ChatState, EmulatorStats, FileState, ReceivedMessage, UserState
+from sandbox.emulator.errors import ApiError, bad_request, forbidden
+from sandbox.emulator.html import parse_html
+from sandbox.emulator.spec import UploadedFile
+from sandbox.emulator.state import (
+    CallbackState,
+    ChatState,
+    EmulatorStats,
+    FileState,
+    ReceivedMessage,
+    UserState,
+)
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024

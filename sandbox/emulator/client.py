@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bot.emulator.state import ReceivedMessage
+from sandbox.emulator.state import ReceivedMessage
 
 T = TypeVar("T")
 
 
 class EmulatorClient:
-    """Talks to ``bot.emulator.http`` at ``base`` (e.g. ``http://127.0.0.1:8081``)."""
+    """Talks to ``sandbox.emulator.http`` at ``base`` (e.g. ``http://127.0.0.1:8081``)."""
 
     def __init__(self, base: str, *, timeout: float = 10.0) -> None:
         """Open an HTTP client on the control API."""
