@@ -1,8 +1,14 @@
-"""Who may do what, on which post: the one place where roles are decided."""
+"""Who may do what, on which post, to which object: the one place where roles and scopes are decided.
+
+Every feature asks here; handlers never compare roles themselves. Callback data is never trusted: the handler
+loads the object named by a press and asks one of these rules again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
 from db.members import Member, Role
 
@@ -19,6 +25,7 @@ class Action(StrEnum):
     RESOLVE_ANY = "resolve_any"  # resolve content one did not author
     LIST_MEMBERS = "list_members"
     MANAGE_MEMBERS = "manage_members"  # suspend, reinstate, remove
+    INVITE = "invite"  # open the invite wizard at all (what may be invited: INVITABLE_ROLES)
     INVITE_AGENT = "invite_agent"
     INVITE_CHIEF = "invite_chief"
     INVITE_COORDINATOR = "invite_coordinator"
@@ -37,6 +44,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.RESOLVE_ANY: Role.CHIEF,
     Action.LIST_MEMBERS: Role.CHIEF,
     Action.MANAGE_MEMBERS: Role.CHIEF,
+    Action.INVITE: Role.CHIEF,
     Action.INVITE_AGENT: Role.CHIEF,
     Action.INVITE_CHIEF: Role.COORDINATOR,
     Action.INVITE_COORDINATOR: Role.ADMIN,
@@ -82,10 +90,19 @@ def can(member: Member | None, action: Action, post_code: str | None = None) -> 
 
 def require(member: Member | None, action: Action, post_code: str | None = None) -> Member:
     """Return the member when allowed, else raise AccessDenied."""
-    if not can(member, action, post_code):
+    if member is None or not can(member, action, post_code):
         raise AccessDenied(action)
-    assert member is not None
     return member
+
+
+def visible_posts(member: Member, all_posts: Iterable[str]) -> list[str]:
+    """Posts whose content this member may read."""
+    if is_global(member):
+        return list(all_posts)
+    return [member.post_code] if member.post_code else []
+
+
+# ----- members and invites ------------------------------------------------------------------------------
 
 
 def can_invite(member: Member | None, role: Role, post_code: str | None) -> bool:
@@ -105,8 +122,82 @@ def can_manage(actor: Member | None, target: Member) -> bool:
     return rank(actor) > rank(target)
 
 
-def visible_posts(member: Member, all_posts: list[str]) -> list[str]:
-    """Posts whose content this member may read."""
+# ----- alerts -------------------------------------------------------------------------------------------
+
+
+def may_raise_alert(member: Member | None, post_code: str | None) -> bool:
+    """A post's agents and chiefs raise alerts at their post."""
+    return member is not None and bool(post_code) and can(member, Action.RAISE_ALERT, post_code)
+
+
+def may_acknowledge(member: Member, post_code: str) -> bool:
+    """Members of a post acknowledge its alerts for their service; coordinators for any post."""
+    return can(member, Action.ACKNOWLEDGE, post_code)
+
+
+def may_resolve_alert(member: Member, *, author_member_id: int, post_code: str) -> bool:
+    """The author, a chief of the alert's post, or a coordinator may resolve."""
+    return member.is_active and (member.id == author_member_id or can(member, Action.RESOLVE_ANY, post_code))
+
+
+def reads_every_service(member: Member, *, author_member_id: int, posts: Iterable[str]) -> bool:
+    """Who sees every service's line on their copy: the author, chiefs of the posts concerned, and
+    coordinators."""
+    if member.id == author_member_id or is_global(member):
+        return True
+    return member.role == Role.CHIEF and member.post_code in set(posts)
+
+
+def partner_reader(member: Member, *, open_: bool, posts: Iterable[str]) -> bool:
+    """A member of a post an open (cross-border) alert went to, who may acknowledge it late."""
+    return (
+        open_
+        and member.post_code in set(posts)
+        and can(member, Action.ACKNOWLEDGE, member.post_code)
+        and can(member, Action.VIEW_POST, member.post_code)
+    )
+
+
+def may_see_alert(
+    member: Member, *, has_copy: bool, open_: bool, post_code: str, posts: Iterable[str]
+) -> bool:
+    """Those who received it, readers of its post, and members of a partner post while it is open."""
+    return (
+        has_copy
+        or can(member, Action.VIEW_POST, post_code)
+        or partner_reader(member, open_=open_, posts=posts)
+    )
+
+
+def acknowledging_post(member: Member, *, post_code: str, posts: Iterable[str]) -> str | None:
+    """For someone without a copy: the post they would acknowledge for (None: they may not)."""
+    if member.post_code in set(posts) and can(member, Action.ACKNOWLEDGE, member.post_code):
+        return member.post_code
     if is_global(member):
-        return list(all_posts)
-    return [member.post_code] if member.post_code else []
+        return post_code
+    return None
+
+
+# ----- reminders ----------------------------------------------------------------------------------------
+
+
+def reminder_addressed_to(member: Member, *, post_code: str | None, audience: Mapping[str, Any]) -> bool:
+    """Whether `member` is among a reminder's recipients (the rule of the reminder's audience)."""
+    role = audience.get("role")
+    if post_code is None or role in (Role.COORDINATOR, Role.ADMIN):
+        return is_global(member)
+    if member.post_code != post_code:
+        return False
+    if audience.get("service"):
+        return bool(member.service_code == audience["service"])
+    return not role or member.role == role
+
+
+def sees_every_reminder(member: Member) -> bool:
+    """Chiefs and coordinators follow every reminder of their posts; agents only those addressed to them."""
+    return is_global(member) or member.role == Role.CHIEF
+
+
+def may_change_reminder(member: Member, *, post_code: str | None) -> bool:
+    """Chiefs change their post's reminders; coordinators every post's and those tied to no post."""
+    return can(member, Action.MANAGE_REMINDERS, post_code) and (post_code is not None or is_global(member))

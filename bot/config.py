@@ -193,6 +193,10 @@ class AlertsConfig(_Frozen):
         default_factory=dict
     )
 
+    def ladder(self, severity: str) -> tuple[EscalationStep, ...]:
+        """The escalation steps of a severity (none when it has no ladder)."""
+        return next((tuple(steps) for key, steps in self.escalation.items() if key == severity), ())
+
     @model_validator(mode="after")
     def _ladders_climb(self) -> AlertsConfig:
         codes = [c.code for c in self.categories]
@@ -279,6 +283,45 @@ class Config(_Frozen):
             if category.code == code:
                 return category
         raise KeyError(code)
+
+    # Look-ups for display: they never raise, since rows may outlive a config change.
+
+    def find_post(self, code: str | None) -> PostConfig | None:
+        """The post with this code, or None."""
+        return next((p for p in self.posts if p.code == code), None) if code else None
+
+    def post_name(self, code: str | None) -> str:
+        """A post's display name ('—' for none, its code when no longer configured)."""
+        if not code:
+            return "—"
+        post = self.find_post(code)
+        return post.name if post is not None else code
+
+    def post_zone(self, code: str | None, fallback: str | None = None) -> str:
+        """The time zone of a post (else of `fallback`'s post, else UTC)."""
+        post = self.find_post(code) or self.find_post(fallback)
+        return post.timezone if post is not None else "UTC"
+
+    def post_language(self, code: str | None) -> str | None:
+        """A post's default language, or None for no (or an unknown) post."""
+        post = self.find_post(code)
+        return post.language if post is not None else None
+
+    def service_name(self, code: str | None, language: str) -> str:
+        """A service's name in `language` ('—' for none, its code when no longer configured)."""
+        if not code:
+            return "—"
+        service = next((s for s in self.services if s.code == code), None)
+        return service.name.get(language) if service is not None else code
+
+    def has_category(self, code: str) -> bool:
+        """Whether the code names a configured alert category."""
+        return any(c.code == code for c in self.alerts.categories)
+
+    def category_name(self, code: str, language: str) -> str:
+        """An alert category's name in `language` (its code when no longer configured)."""
+        category = next((c for c in self.alerts.categories if c.code == code), None)
+        return category.name.get(language) if category is not None else code
 
 
 def _describe(error: ValidationError, source: str) -> str:

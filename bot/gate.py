@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from telegram import Message, Update
+from telegram.ext import ApplicationHandlerStop
 
+from bot.features import MemberEvent
+from bot.replies import answer
 from bot.runtime import LiaisonContext
-from bot.texts import HOW_TO_JOIN, SHORT_HOW_TO_JOIN, bilingual, member_translator
+from bot.texts import HOW_TO_JOIN, SHORT_HOW_TO_JOIN, bilingual
 from db.members import Member, MemberStatus, get_member_by_telegram_id, mark_reachable, mark_unreachable
 
 logger = logging.getLogger(__name__)
-GATE_GROUP = -10
 
 
-def _is_start_with_payload(update: Update) -> bool:
-    message = update.message
+def _is_start_with_payload(message: Message | None) -> bool:
     # A payload is a word after /start: "/start " followed by blanks only is a bare /start (members only).
     return bool(
         message and message.text and message.text.startswith("/start ") and len(message.text.split()) > 1
@@ -28,7 +28,7 @@ async def gate(update: Update, context: LiaisonContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
-    runtime = context.runtime
+    context.telegram_language = user.language_code
     if update.my_chat_member is not None:
         await _track_block(update, context)
         raise ApplicationHandlerStop
@@ -37,29 +37,38 @@ async def gate(update: Update, context: LiaisonContext) -> None:
         # chat (every alert then goes to the group), and /members, /invite or /delivery would show a post's
         # roster, an invite link or who is unreachable to everyone in it.
         raise ApplicationHandlerStop
+    runtime = context.runtime
     # Every update passes here: read without the write lock, and write only in the rare case there is news.
     async with runtime.db.reading() as session:
         member = await get_member_by_telegram_id(session, telegram_id=user.id)
     if member is not None and not member.reachable:
-        async with runtime.db.transaction() as session:
-            await mark_reachable(session, telegram_id=user.id)
-        member.reachable = True
+        await _returned(context, member)
     context.member = member if member is not None and member.is_active else None
-    if context.member is not None or _is_start_with_payload(update):
+    if context.member is not None or _is_start_with_payload(update.message):
         return
-    await _turn_away(update, member)
+    await _turn_away(update, context, member)
     raise ApplicationHandlerStop
 
 
-async def _turn_away(update: Update, member: Member | None) -> None:
+async def _returned(context: LiaisonContext, member: Member) -> None:
+    """A member who had blocked the bot talks again: reachable, and the features may catch them up."""
+    runtime = context.runtime
+    async with runtime.db.transaction() as session:
+        if await mark_reachable(session, telegram_id=member.telegram_id) and member.is_active:
+            member.reachable, member.unreachable_since = True, None
+            await runtime.features.emit(session, runtime, MemberEvent.RETURNED, member)
+    member.reachable = True
+
+
+async def _turn_away(update: Update, context: LiaisonContext, member: Member | None) -> None:
     """Tell a stranger how to join, or a suspended/removed member why nothing works."""
     suspended = member is not None and member.status == MemberStatus.SUSPENDED
-    if suspended:
-        tr = member_translator(member, update.effective_user.language_code if update.effective_user else None)
-        text = tr.gettext("Your access to Liaison is suspended. Contact your post chief.")
+    if suspended and member is not None:
+        context.member = member  # for the reader's language only
+        text = context.tr.gettext("Your access to Liaison is suspended. Contact your post chief.")
+        context.member = None
     if update.callback_query is not None:
-        short = text if suspended else bilingual(SHORT_HOW_TO_JOIN)
-        await update.callback_query.answer(short, show_alert=True)
+        await answer(update.callback_query, text if suspended else bilingual(SHORT_HOW_TO_JOIN), alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text if suspended else bilingual(HOW_TO_JOIN))
 
@@ -68,13 +77,12 @@ async def _track_block(update: Update, context: LiaisonContext) -> None:
     """Record that a person blocked (or unblocked) the bot."""
     change = update.my_chat_member
     assert change is not None
-    async with context.runtime.db.transaction() as session:
-        if change.new_chat_member.status in ("kicked", "left"):
-            await mark_unreachable(session, chat_id=change.chat.id, at=context.runtime.clock.now())
-        else:
-            await mark_reachable(session, telegram_id=change.from_user.id)
-
-
-def register(application: Application) -> None:
-    """Install the gate before every feature."""
-    application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
+    runtime = context.runtime
+    if change.new_chat_member.status in ("kicked", "left"):
+        async with runtime.db.transaction() as session:
+            await mark_unreachable(session, chat_id=change.chat.id, at=runtime.clock.now())
+        return
+    async with runtime.db.reading() as session:
+        member = await get_member_by_telegram_id(session, telegram_id=change.from_user.id)
+    if member is not None and not member.reachable:
+        await _returned(context, member)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -19,7 +20,6 @@ from babel.numbers import format_decimal
 from bot.config import LANGUAGES
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-DOMAIN = "messages"
 
 
 def N_(message: str) -> str:
@@ -27,17 +27,37 @@ def N_(message: str) -> str:
     return message
 
 
-def _compile(language: str) -> NullTranslations:
-    """Compile locales/<lang>/LC_MESSAGES/messages.po in memory, so an edited .po never shows stale text."""
-    po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po_path.exists():
-        raise FileNotFoundError(f"missing catalog {po_path}")
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
+def catalog_files(language: str) -> list[Path]:
+    """Every domain's catalog of a language: core (bot/, db/) and one per feature (handlers/<name>/)."""
+    return sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po"))
+
+
+def _compile(language: str) -> tuple[NullTranslations, frozenset[str]]:
+    """Merge the language's domain catalogs and compile them in memory (an edited .po is never stale).
+
+    Returns the translations and the ids that have a translation.
+    """
+    files = catalog_files(language)
+    if not files:
+        raise FileNotFoundError(f"no catalog in {LOCALES_DIR / language / 'LC_MESSAGES'}")
+    merged: Catalog | None = None
+    for path in files:
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
+    assert merged is not None
+    translated = frozenset(
+        m.id for m in merged if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    )
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, merged)
     buffer.seek(0)
-    return GNUTranslations(buffer)
+    return GNUTranslations(buffer), translated
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,11 @@ class Translator:
 
     language: str
     catalog: NullTranslations
+    translated_ids: frozenset[str] = frozenset()
+
+    def translates(self, message: str) -> bool:
+        """Whether the catalog has a translation of `message` (an English identity counts)."""
+        return message in self.translated_ids
 
     def gettext(self, message: str) -> str:
         """Translate a message."""
@@ -101,7 +126,8 @@ def _zone(zone: str | ZoneInfo) -> ZoneInfo:
 def translator(language: str | None) -> Translator:
     """The translator for a language code; unsupported codes get French, the working language of the posts."""
     code = language if language in LANGUAGES else "fr"
-    return Translator(code, _compile(code))
+    catalog, translated = _compile(code)
+    return Translator(code, catalog, translated)
 
 
 def supported_language(code: str | None) -> str | None:

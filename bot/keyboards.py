@@ -1,10 +1,16 @@
-"""Small builders for inline keyboards."""
+"""Small builders for keyboards, and the persistent keyboard every post member carries."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from bot.i18n import N_, Translator
+
+# The persistent reply-keyboard button that raises an alert, matched in both languages whatever the reader's.
+ALERT_BUTTON = N_("🚨 Alert")
+ALERT_BUTTON_TEXTS = frozenset({"🚨 Alert", "🚨 Alerte"})
 
 
 def inline(rows: Iterable[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -17,3 +23,10 @@ def inline(rows: Iterable[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 def columns(buttons: Sequence[tuple[str, str]], width: int = 2) -> InlineKeyboardMarkup:
     """Lay buttons out `width` to a row (thumb-sized on small phones)."""
     return inline(buttons[i : i + width] for i in range(0, len(buttons), width))
+
+
+def main_keyboard(tr: Translator) -> ReplyKeyboardMarkup:
+    """A post member's persistent keyboard with its one big alert button."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(tr.gettext(ALERT_BUTTON))]], resize_keyboard=True, is_persistent=True
+    )

@@ -1,12 +1,13 @@
-"""Start-up and shut-down: migrate, mirror config, publish commands, start and stop the background loops."""
+"""Start-up and shut-down: migrate, mirror config, publish commands, start features and background loops."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram.ext import Application
 
-from bot.commands import publish_commands
+from bot.menu import publish_commands
 from bot.runtime import RUNTIME_KEY, Runtime
 from db import migrate
 from db.posts import sync_posts_and_services
@@ -14,17 +15,18 @@ from db.posts import sync_posts_and_services
 logger = logging.getLogger(__name__)
 
 
-async def post_init(application: Application) -> None:
-    """Prepare the database and the bot's profile, then start delivery and scheduling."""
+async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Prepare the database and the bot's profile, let each feature start, then delivery and scheduling."""
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
     if runtime.migrate_on_start:
         await migrate.upgrade(runtime.db.engine)
     async with runtime.db.transaction() as session:
         await sync_posts_and_services(session, config=runtime.config)
+        for feature in runtime.features.features:
+            if feature.on_start is not None:
+                await feature.on_start(session, runtime)
     runtime.bot_username = application.bot.username
-    await publish_commands(application.bot)
-    if runtime.scheduler is not None:
-        await runtime.scheduler.prepare()
+    await publish_commands(application.bot, runtime.features)
     if runtime.extras.get("start_background", True):
         if runtime.delivery is not None:
             await runtime.delivery.start()
@@ -33,7 +35,7 @@ async def post_init(application: Application) -> None:
     logger.info("Liaison started as @%s (instance %s)", runtime.bot_username, runtime.instance_id)
 
 
-async def post_shutdown(application: Application) -> None:
+async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Stop the loops and close the database."""
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
     if runtime.scheduler is not None:

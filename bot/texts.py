@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from db.members import Member
 
@@ -17,26 +16,6 @@ ROLE_NAMES = {
 def role_name(tr: Translator, role: str) -> str:
     """A role in the reader's language."""
     return tr.gettext(ROLE_NAMES.get(role, role))
-
-
-def service_name(config: Config, tr: Translator, code: str | None) -> str:
-    """A service's name in the reader's language ('—' when none)."""
-    if not code:
-        return "—"
-    try:
-        return config.service(code).name.get(tr.language)
-    except KeyError:
-        return code
-
-
-def post_name(config: Config, code: str | None) -> str:
-    """A post's display name ('—' when none)."""
-    if not code:
-        return "—"
-    try:
-        return config.post(code).name
-    except KeyError:
-        return code
 
 
 def member_translator(member: Member | None, telegram_language: str | None = None) -> Translator:

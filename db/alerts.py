@@ -1,4 +1,4 @@
-"""Alerts: drafts being composed, raised alerts, each recipient's copy, and per-service acknowledgements."""
+"""Alerts: raised alerts, each recipient's copy, and per-service acknowledgements."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, delete, func, update
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, cast, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
 from db.types import utc_column
 
@@ -36,41 +37,6 @@ class AckKind(StrEnum):
 
     SEEN = "seen"
     ACTION = "action"
-
-
-class DraftStep(StrEnum):
-    """Where a member's alert conversation stands (also the one-line outcome prompt of a resolution)."""
-
-    CATEGORY = "category"
-    SEVERITY = "severity"
-    LOCATION = "location"
-    PHOTO = "photo"
-    TEXT = "text"
-    CONFIRM = "confirm"
-    # Kept after sending (with its alert id) so that a second tap on Send can say it was already sent.
-    SENT = "sent"
-    OUTCOME = "outcome"
-
-
-class AlertDraft(SQLModel, table=True):
-    """A member's alert being composed (at most one per member), kept in the database to survive restarts."""
-
-    __tablename__ = "alert_drafts"
-
-    id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(foreign_key="members.id", unique=True)
-    # The message that started it ("chat:message"): a repeated update finds its draft instead of a new one.
-    token: str = Field(max_length=64)
-    step: str = Field(max_length=16)
-    category: str | None = Field(default=None, max_length=24)
-    severity: str | None = Field(default=None, max_length=16)
-    latitude: float | None = None
-    longitude: float | None = None
-    photo_file_id: str | None = Field(default=None, max_length=256)
-    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    # For the OUTCOME step: the alert being resolved.
-    alert_id: int | None = Field(default=None, foreign_key="alerts.id")
-    updated_at: datetime = Field(sa_column=utc_column())
 
 
 class Alert(SQLModel, table=True):
@@ -157,115 +123,6 @@ def split_pair(value: str) -> tuple[str, str]:
     return post_code, service_code
 
 
-# ----- drafts -----------------------------------------------------------------------------------------------
-
-
-async def get_draft(session: AsyncSession, *, member_id: int) -> AlertDraft | None:
-    """The member's draft, if any."""
-    return (await session.exec(select(AlertDraft).where(AlertDraft.member_id == member_id))).first()
-
-
-async def start_draft(
-    session: AsyncSession,
-    *,
-    member_id: int,
-    token: str,
-    now: datetime,
-    step: DraftStep = DraftStep.CATEGORY,
-    alert_id: int | None = None,
-    **fields: Any,
-) -> tuple[AlertDraft, bool]:
-    """Replace the member's draft with a fresh one; (draft, False) when this token already started it."""
-    existing = await get_draft(session, member_id=member_id)
-    if existing is not None and existing.token == token:
-        return existing, False
-    if existing is not None:
-        await session.exec(delete(AlertDraft).where(col(AlertDraft.id) == existing.id))
-    draft = AlertDraft(
-        member_id=member_id, token=token, step=step, updated_at=now, alert_id=alert_id, **fields
-    )
-    try:
-        async with session.begin_nested():
-            session.add(draft)
-            await session.flush()
-    except IntegrityError:
-        # Another update of the same member won the race (PostgreSQL): use its draft.
-        found = await get_draft(session, member_id=member_id)
-        assert found is not None
-        return found, False
-    return draft, True
-
-
-async def advance_draft(
-    session: AsyncSession,
-    *,
-    draft_id: int,
-    member_id: int,
-    from_steps: tuple[str, ...],
-    to_step: str,
-    now: datetime,
-    **values: Any,
-) -> bool:
-    """Move a draft forward only from the expected steps; False when a concurrent update moved it first."""
-    result = await session.exec(
-        update(AlertDraft)
-        .where(
-            col(AlertDraft.id) == draft_id,
-            col(AlertDraft.member_id) == member_id,
-            col(AlertDraft.step).in_(from_steps),
-        )
-        .values(step=to_step, updated_at=now, **values)
-    )
-    return bool(result.rowcount)
-
-
-async def consume_draft(
-    session: AsyncSession, *, draft_id: int, member_id: int, step: str
-) -> AlertDraft | None:
-    """Atomically take a draft out of the table when it is at `step`; None for the loser of a double tap."""
-    draft = await session.get(AlertDraft, draft_id)
-    if draft is None or draft.member_id != member_id or draft.step != step:
-        return None
-    result = await session.exec(
-        delete(AlertDraft).where(col(AlertDraft.id) == draft_id, col(AlertDraft.step) == step)
-    )
-    if not result.rowcount:
-        return None
-    session.expunge(draft)
-    return draft
-
-
-async def claim_draft(session: AsyncSession, *, draft_id: int, member_id: int) -> AlertDraft | None:
-    """Move a confirmed draft to SENT with one conditional UPDATE; None for the loser of a double tap."""
-    result = await session.exec(
-        update(AlertDraft)
-        .where(
-            col(AlertDraft.id) == draft_id,
-            col(AlertDraft.member_id) == member_id,
-            col(AlertDraft.step) == DraftStep.CONFIRM,
-        )
-        .values(step=DraftStep.SENT)
-    )
-    if not result.rowcount:
-        return None
-    query = select(AlertDraft).where(AlertDraft.id == draft_id).execution_options(populate_existing=True)
-    return (await session.exec(query)).first()
-
-
-async def link_draft(session: AsyncSession, *, draft_id: int, alert_id: int) -> None:
-    """Remember which alert a sent draft became."""
-    await session.exec(update(AlertDraft).where(col(AlertDraft.id) == draft_id).values(alert_id=alert_id))
-
-
-async def drop_draft(session: AsyncSession, *, member_id: int, draft_id: int | None = None) -> bool:
-    """Delete the member's draft (only `draft_id` when given); True when one was deleted."""
-    query = delete(AlertDraft).where(col(AlertDraft.member_id) == member_id)
-    if draft_id is not None:
-        query = query.where(col(AlertDraft.id) == draft_id)
-    result = await session.exec(query)
-    return bool(result.rowcount)
-
-
 # ----- alerts -----------------------------------------------------------------------------------------------
 
 
@@ -318,6 +175,25 @@ async def list_open_alerts(
     query = select(Alert).where(Alert.state == AlertState.OPEN).order_by(col(Alert.id).desc()).limit(limit)
     if post_codes is not None:
         query = query.where(col(Alert.post_code).in_(post_codes))
+    return list((await session.exec(query)).all())
+
+
+async def list_visible_open_alerts(
+    session: AsyncSession, *, member_id: int, post_code: str | None, every_post: bool, limit: int = 20
+) -> list[Alert]:
+    """Open alerts a member may list, newest first: their post's (every post's), those sent to them, and
+    those of other posts that went to their post (cross-border alerts reach partner posts)."""
+    query = select(Alert).where(Alert.state == AlertState.OPEN).order_by(col(Alert.id).desc()).limit(limit)
+    if not every_post:
+        sent_to_member = select(AlertRecipient.alert_id).where(AlertRecipient.member_id == member_id)
+        conditions = [col(Alert.id).in_(sent_to_member)]
+        if post_code:
+            # `posts` is a JSON list of post codes ([A-Z0-9_-]): its text holds the quoted code exactly.
+            conditions += [
+                Alert.post_code == post_code,
+                cast(Alert.posts, Text).contains(f'"{post_code}"', autoescape=True),
+            ]
+        query = query.where(or_(*conditions))
     return list((await session.exec(query)).all())
 
 
@@ -507,3 +383,23 @@ async def delivery_counts(session: AsyncSession, *, alert_id: int) -> dict[str, 
         if state == DeliveryState.SENT:
             counts["last_sent_at"] = last
     return counts
+
+
+async def list_live_copies(
+    session: AsyncSession, *, alert_id: int, full_or_members: tuple[int, ...] | None = None
+) -> list[tuple[AlertRecipient, Member]]:
+    """Copies of an alert held by active members (all of them, or only full cards and these members')."""
+    query = (
+        select(AlertRecipient, Member)
+        .join(Member, col(Member.id) == col(AlertRecipient.member_id))
+        # A suspended or removed member's copy is no longer kept up to date: they must not read new
+        # acknowledgements or the outcome of a post they can no longer use.
+        .where(AlertRecipient.alert_id == alert_id, Member.status == MemberStatus.ACTIVE)
+        .order_by(col(AlertRecipient.id))
+    )
+    if full_or_members is not None:
+        # Only the copies whose text changes: fetched by the database, not filtered from every copy.
+        query = query.where(
+            or_(col(AlertRecipient.full).is_(True), col(AlertRecipient.member_id).in_(full_or_members))
+        )
+    return [(recipient, member) for recipient, member in (await session.exec(query)).all()]

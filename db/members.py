@@ -118,10 +118,27 @@ async def mark_unreachable(session: AsyncSession, *, chat_id: int, at: datetime)
     return bool(result.rowcount)
 
 
-async def mark_reachable(session: AsyncSession, *, telegram_id: int) -> None:
-    """Clear the unreachable flag once the person talks to the bot again."""
-    await session.exec(
+async def mark_reachable(session: AsyncSession, *, telegram_id: int) -> bool:
+    """Clear the unreachable flag once the person talks to the bot again; True when it was set."""
+    result = await session.exec(
         update(Member)
         .where(col(Member.telegram_id) == telegram_id, col(Member.reachable).is_(False))
         .values(reachable=True, unreachable_since=None)
     )
+    return bool(result.rowcount)
+
+
+async def member_names(session: AsyncSession, *, member_ids: set[int]) -> dict[int, str]:
+    """Display names of the given members, by id."""
+    if not member_ids:
+        return {}
+    rows = await session.exec(select(Member.id, Member.display_name).where(col(Member.id).in_(member_ids)))
+    return {member_id: name for member_id, name in rows.all() if member_id is not None}
+
+
+async def list_members_by_ids(session: AsyncSession, *, member_ids: list[int]) -> list[Member]:
+    """The members with these ids (any status), in id order."""
+    if not member_ids:
+        return []
+    query = select(Member).where(col(Member.id).in_(member_ids)).order_by(col(Member.id))
+    return list((await session.exec(query)).all())

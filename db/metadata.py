@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 import db.alerts
 import db.audit
+import db.drafts
 import db.invites
 import db.members
 import db.outbox

@@ -80,13 +80,18 @@ class Notification(SQLModel, table=True):
     fanout_rank: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+def _plain(markup: Any) -> dict[str, Any]:
+    """A keyboard as the JSON stored in the row (PTB objects convert themselves)."""
+    return markup.to_dict() if hasattr(markup, "to_dict") else dict(markup)
+
+
 def build_message(
     *,
     chat_id: int,
     text: str | None = None,
     priority: Priority = Priority.NORMAL,
     member_id: int | None = None,
-    reply_markup: dict[str, Any] | None = None,
+    reply_markup: Any = None,
     silent: bool = False,
     photo: str | None = None,
     location: tuple[float, float] | None = None,
@@ -106,7 +111,7 @@ def build_message(
             {"text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}},
         )
     if reply_markup is not None:
-        payload["reply_markup"] = reply_markup
+        payload["reply_markup"] = _plain(reply_markup)
     if silent:
         payload["disable_notification"] = True
     row = Notification(
@@ -133,7 +138,7 @@ async def enqueue_message(
     text: str | None = None,
     priority: Priority = Priority.NORMAL,
     member_id: int | None = None,
-    reply_markup: dict[str, Any] | None = None,
+    reply_markup: Any = None,
     silent: bool = False,
     photo: str | None = None,
     location: tuple[float, float] | None = None,
@@ -184,7 +189,7 @@ async def enqueue_card_edit(
     *,
     card_key: str,
     text: str,
-    reply_markup: dict[str, Any] | None = None,
+    reply_markup: Any = None,
     priority: Priority = Priority.BULK,
     now: datetime | None = None,
 ) -> Notification | None:
@@ -204,7 +209,7 @@ async def enqueue_card_edit(
     caption = original.method == "sendPhoto"
     payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
     if reply_markup is not None:
-        payload["reply_markup"] = reply_markup
+        payload["reply_markup"] = _plain(reply_markup)
     method = "editMessageCaption" if caption else "editMessageText"
     pending = (
         await session.exec(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-from bot.config import Config
 
 
 class Post(SQLModel, table=True):
@@ -32,7 +33,35 @@ class Service(SQLModel, table=True):
     active: bool = True
 
 
-async def sync_posts_and_services(session: AsyncSession, *, config: Config) -> None:
+class _Names(Protocol):
+    fr: str
+    en: str
+
+
+class _PostSpec(Protocol):
+    code: str
+    name: str
+    country: str
+    timezone: str
+    language: str
+
+
+class _ServiceSpec(Protocol):
+    code: str
+    name: _Names
+
+
+class PostsAndServices(Protocol):
+    """What the mirror needs from the configuration (db/ does not import the bot's config objects)."""
+
+    @property
+    def posts(self) -> Sequence[_PostSpec]: ...
+
+    @property
+    def services(self) -> Sequence[_ServiceSpec]: ...
+
+
+async def sync_posts_and_services(session: AsyncSession, *, config: PostsAndServices) -> None:
     """Upsert posts and services from config; ones no longer listed are marked inactive, never deleted."""
     posts = {p.code: p for p in (await session.exec(select(Post))).all()}
     for post in config.posts:

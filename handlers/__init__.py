@@ -1,18 +1,19 @@
-"""Feature handlers, one module per feature; `register_all` fixes their order in one place."""
+"""The features of the bot, in menu order: `bot/app.py` installs this list; nothing else registers anything.
+
+Adding a feature: create `handlers/<name>/` declaring `FEATURE` in its `__init__.py` (see the README's
+"Adding a feature"), then add it here.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from bot.features import Feature
+from handlers import alerts, delivery, invites, members, onboarding, reminders
 
-from handlers import alerts, delivery_status, fallback, members, onboarding, reminders
-
-
-def register_all(application: Application) -> None:
-    """Register every feature's handlers; the catch-all fallback goes last."""
-    onboarding.register(application)
-    members.register(application)
-    alerts.register(application)
-    reminders.register(application)
-    delivery_status.register(application)
-    # Must stay last: it answers whatever no feature claimed.
-    fallback.register(application)
+FEATURES: tuple[Feature, ...] = (
+    alerts.FEATURE,
+    reminders.FEATURE,
+    invites.FEATURE,
+    members.FEATURE,
+    delivery.FEATURE,
+    onboarding.FEATURE,
+)

@@ -60,6 +60,8 @@ class Harness:
         self._background = _ErrorRecords()
         self._offset = 0
         self._names = 0
+        # Runners of test-only kinds, registered on every (re)started scheduler.
+        self.extra_runners: dict[str, Any] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -89,12 +91,23 @@ class Harness:
             start_background=False,  # the harness runs delivery and scheduling itself, in settle()
         )
         self.app.add_error_handler(self._record_error)
+        for kind, runner in self.extra_runners.items():
+            assert self.runtime.scheduler is not None
+            self.runtime.scheduler.register_runner(kind, runner)
         for name in BACKGROUND_LOGGERS:
             if self._background not in logging.getLogger(name).handlers:
                 logging.getLogger(name).addHandler(self._background)
         await self.app.initialize()
         await self.app.post_init(self.app)
         await self.settle()
+
+    def add_runners(self, runners: dict[str, Any]) -> None:
+        """Register runners of test-only kinds now and after every restart."""
+        self.extra_runners.update(runners)
+        if self.app is not None:
+            assert self.runtime.scheduler is not None
+            for kind, runner in runners.items():
+                self.runtime.scheduler.register_runner(kind, runner)
 
     async def stop(self) -> None:
         """Shut the application down (its database connections included)."""

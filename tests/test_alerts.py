@@ -6,77 +6,21 @@ from datetime import timedelta
 
 from telegram import Update
 
-from db.alerts import Alert, AlertAck, AlertDraft, AlertRecipient
+from db.alerts import Alert, AlertAck, AlertRecipient
 from db.audit import AuditEntry
+from db.drafts import Draft
 from db.members import Member, MemberStatus, set_member_status
 from db.outbox import Notification
-
-
-async def post_team(liaison):
-    """Konni: a French Customs agent, an English Police agent, a French Health agent, the (French) chief."""
-    customs = await liaison.member("Awa", service="customs", language="fr")
-    police = await liaison.member("John", service="police", language="en")
-    health = await liaison.member("Mariama", service="health", language="fr")
-    chief = await liaison.member("Ibrahim", service="gendarmerie", role="chief", language="fr")
-    return customs, police, health, chief
-
-
-def alert_copy(user, alert_id):
-    """The user's copy of an alert (the card carrying its buttons)."""
-    for message in user.inbox:
-        text = message.text or ""
-        if f"ALERT #{alert_id} " in text or (text.startswith("ALERTE ") and f"n°{alert_id} " in text):
-            return message
-    raise AssertionError(f"no copy of alert {alert_id} for {user!r}: {user.texts}")
-
-
-async def raise_guided(
-    liaison, user, *, category, severity, location=None, photo=False, text="Voyageur fiévreux"
-):
-    """Play the whole /alert conversation; returns the new alert row."""
-    await user.send("/alert")
-    await liaison.settle()
-    await user.tap(f"al:cat:{(await draft_of(liaison, user)).id}:{category}")
-    await liaison.settle()
-    await user.tap(f"al:sev:{(await draft_of(liaison, user)).id}:{severity}")
-    await liaison.settle()
-    if location:
-        await user.share_location(*location)
-    else:
-        await user.send("⏭ Passer" if user.state.language_code == "fr" else "⏭ Skip")
-    await liaison.settle()
-    if photo:
-        file_id = await user.send_photo()
-    else:
-        await user.send("⏭ Passer")
-        file_id = None
-    await liaison.settle()
-    await user.send(text)
-    await liaison.settle()
-    draft = await draft_of(liaison, user)
-    await user.tap(f"al:ok:{draft.id}")
-    await liaison.settle()
-    alerts = await liaison.rows(Alert)
-    return alerts[-1], file_id
-
-
-async def draft_of(liaison, user):
-    rows = await liaison.rows(AlertDraft)
-    members = {m.telegram_id: m for m in await liaison.rows(Member)}
-    draft = next(d for d in rows if d.member_id == members[user.id].id)
-    return draft
-
-
-async def draft_to_location(liaison, user, category, severity):
-    """Open /alert and tap a category and a severity: the draft then asks where."""
-    await user.send("/alert")
-    await liaison.settle()
-    draft = await draft_of(liaison, user)
-    await user.tap(f"al:cat:{draft.id}:{category}")
-    await liaison.settle()
-    await user.tap(f"al:sev:{draft.id}:{severity}")
-    await liaison.settle()
-    return draft
+from sandbox.emulator import EmulatedUser
+from tests.factories import (
+    alert_copy,
+    draft_of,
+    draft_to_location,
+    member_row,
+    post_team,
+    raise_guided,
+)
+from tests.harness import Harness
 
 
 async def test_urgent_health_alert_full_story(liaison):
@@ -188,12 +132,6 @@ async def test_urgent_health_alert_full_story(liaison):
         "alert.resolved",
     ):
         assert step in actions, step
-
-
-async def member_row(liaison, user):
-    """The database row behind an emulated user."""
-    rows = await liaison.rows(Member, Member.telegram_id == user.id)
-    return rows[0]
 
 
 async def test_cross_border_alert_reaches_the_partner_post_in_its_own_time_zone(liaison):
@@ -517,7 +455,7 @@ async def test_cancel_blank_text_and_other_commands_during_a_draft(liaison):
     await liaison.settle()
     assert customs.last.text == "Alerte annulée. Rien n'a été envoyé."
     assert customs.last.buttons() == ["🚨 Alerte"]
-    assert await liaison.rows(AlertDraft) == [] and await liaison.rows(Alert) == []
+    assert await liaison.rows(Draft) == [] and await liaison.rows(Alert) == []
     await customs.tap_forged(f"al:ok:{draft.id}", customs.last.message_id)
     await liaison.settle()
     assert (
@@ -560,3 +498,205 @@ async def test_escalation_survives_a_restart_and_important_alerts_climb_slower(l
     assert any("Escalade" in t for t in chief.texts)
     copy = alert_copy(health, 1)
     assert copy.text.startswith("ALERTE 🟠 IMPORTANT n°1") and not copy.disable_notification
+
+
+async def test_one_line_alert_after_a_line_break_or_odd_spaces(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    await customs.send("/alert\nurgent health: fever at gate 2")
+    await liaison.settle()
+    await customs.send("/alert\u00a0 info  security :  lorry parked at the barrier")
+    await liaison.settle()
+    # The line break used to swallow "info", and this was raised as an urgent alert: it must be refused.
+    await customs.send("/alert\ninfo health urgent: cough")
+    await liaison.settle()
+    assert [(a.severity, a.category, a.text) for a in await liaison.rows(Alert)] == [
+        ("urgent", "health", "fever at gate 2"),
+        ("info", "security", "lorry parked at the barrier"),
+    ]
+    assert "I could not read this alert" in customs.last.text
+
+
+STICKER = {
+    "file_id": "CAACAgIAAx0CStickerFileId",
+    "file_unique_id": "AgADSticker",
+    "type": "regular",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+}
+
+
+async def send_sticker(user: EmulatedUser) -> None:
+    """A sticker in the private chat (the emulator has no helper for it)."""
+    await user._message(user.chat, sticker=STICKER)
+
+
+async def test_stickers_photos_and_locations_always_get_an_answer(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    chief = await liaison.member("Chef", service="police", role="chief", language="en")
+
+    # Outside any conversation: a hint, not silence.
+    for send in (
+        lambda: send_sticker(customs),
+        lambda: customs.send_photo(),
+        lambda: customs.share_location(13.79, 5.25),
+    ):
+        before = len(customs.inbox)
+        await send()
+        await liaison.settle()
+        assert len(customs.inbox) == before + 1
+        assert "I only understand commands here" in customs.last.text
+
+    # At the text step of an alert: the question again, and the draft stays where it was.
+    draft = await draft_to_location(liaison, customs, "other", "info")
+    await send_sticker(customs)
+    await liaison.settle()
+    assert "Share your location" in customs.last.text
+    await customs.send("⏭ Skip")
+    await customs.send("⏭ Skip")
+    await liaison.settle()
+    await send_sticker(customs)
+    await liaison.settle()
+    assert "Now write what is happening" in customs.last.text
+    assert (await draft_of(liaison, customs)).step == "text"
+    await customs.send("Lorry parked at the barrier")
+    await liaison.settle()
+    await customs.tap(f"al:ok:{draft.id}")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+
+    # Waiting for a resolution's outcome line: a sticker is not an outcome.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    await send_sticker(chief)
+    await liaison.settle()
+    assert "Send the outcome as text" in chief.last.text
+    [still_open] = await liaison.rows(Alert)
+    assert still_open.state == "open"
+
+
+async def test_coordinator_alert_list_shows_each_alert_in_its_post_time(liaison: Harness) -> None:
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    konni = await liaison.member("Awa", post="NE-KONNI", service="customs", language="en")
+    kantchari = await liaison.member("Issa", post="BF-KANTCHARI", service="customs", language="en")
+    # 08:00 UTC: 9:00 AM in Niamey (UTC+1), 8:00 AM in Ouagadougou (UTC+0).
+    await konni.send("/alert info other: lorry parked at the barrier")
+    await kantchari.send("/alert info other: stray cattle on the road")
+    await liaison.settle()
+    await coordinator.send("/alerts")
+    await liaison.settle()
+    lines = {line.split(" · ")[2]: line for line in coordinator.last.text.splitlines()[1:]}
+    assert "9:00\u202fAM" in lines["Birni N'Konni"], lines
+    assert "8:00\u202fAM" in lines["Kantchari"], lines
+
+
+async def test_a_removed_member_no_longer_follows_the_alerts_of_the_post(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    police = await liaison.member("John", service="police", language="en")
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await customs.send("/alert urgent security: armed men seen near the river")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    police_copy = next(m for m in police.inbox if f"ALERT #{alert.id}" in (m.text or ""))
+    assert "RESOLVED" not in police_copy.text.upper()
+
+    # The chief removes the police agent through /members.
+    [john] = await liaison.rows(Member, Member.display_name == "John")
+    await chief.send("/members")
+    await liaison.settle()
+    await chief.tap(f"mb:open:{john.id}")
+    await liaison.settle()
+    await chief.tap(f"mb:rm:{john.id}")
+    await liaison.settle()
+    await chief.tap(f"mb:rmok:{john.id}")
+    await liaison.settle()
+
+    # The chief resolves the alert with a sensitive outcome: every member's copy shows it, not John's.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    await chief.send("Two suspects arrested by the gendarmerie")
+    await liaison.settle()
+    customs_copy = next(m for m in customs.inbox if f"ALERT #{alert.id}" in (m.text or ""))
+    assert "Two suspects arrested" in customs_copy.text
+    police_copy = next(m for m in police.inbox if m.message_id == police_copy.message_id)
+    assert "Two suspects arrested" not in police_copy.text
+    assert all("Two suspects arrested" not in text for text in police.texts)
+
+
+async def test_an_old_unanswered_resolve_does_not_take_the_next_message(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await customs.send("/alert important security: lorry without papers at the barrier")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    # Hours later the chief thanks the bot: that is not the outcome of the alert.
+    await liaison.advance(timedelta(hours=3))
+    await chief.send("thanks")
+    await liaison.settle()
+    assert "I only understand commands here" in chief.last.text
+    [still_open] = await liaison.rows(Alert)
+    assert still_open.state == "open" and still_open.outcome is None
+    assert await liaison.rows(Draft) == []
+    # A fresh press still works as before.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    await chief.send("Papers found in the cab")
+    await liaison.settle()
+    [resolved] = await liaison.rows(Alert)
+    assert resolved.state == "resolved" and resolved.outcome == "Papers found in the cab"
+
+
+async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    draft = await draft_to_location(liaison, customs, "smuggling", "important")
+    await customs.send("⏭ Skip")  # no location
+    await liaison.settle()
+    await customs.send_photo(caption="x" * 1010)  # Telegram allows 1,024; alerts allow 1,000
+    await liaison.settle()
+    assert customs.last.text == (
+        "This text is too long (1,010 characters). The limit is 1,000 characters: "
+        "shorten it and send it again."
+    )
+    kept = await draft_of(liaison, customs)
+    assert kept.step == "photo" and "photo_file_id" not in kept.data and "text" not in kept.data
+    await customs.send_photo(caption="Cigarette cartons under the tarpaulin")
+    await liaison.settle()
+    assert (customs.last.text or "").startswith("Check your alert")
+    await customs.tap(f"al:ok:{draft.id}")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    assert alert.text == "Cigarette cartons under the tarpaulin" and alert.photo_file_id
+
+
+async def test_a_partner_post_newcomer_sees_and_opens_an_open_cross_border_alert(liaison: Harness) -> None:
+    author = await liaison.member("Fatou", post="NE-MAKALONDI", service="customs", language="en")
+    await author.send("/alert urgent migration: group of about 40 people crossing north of the post")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    assert alert.posts == ["NE-MAKALONDI", "BF-KANTCHARI"]
+    newcomer = await liaison.member("Issa", post="BF-KANTCHARI", service="police", language="en")
+    outsider = await liaison.member("Awa", post="NE-KONNI", service="police", language="en")
+
+    await newcomer.send("/alerts")
+    await liaison.settle()
+    assert f"#{alert.id}" in (newcomer.last.text or "")
+    assert f"al:open:{alert.id}" in str(newcomer.last.reply_markup)
+    await newcomer.tap(f"al:open:{alert.id}")
+    await liaison.settle()
+    assert not newcomer.callback_answers[-1].get("show_alert")
+    card = newcomer.last
+    assert f"ALERT #{alert.id} " in (card.text or "") and "group of about 40 people" in (card.text or "")
+    await newcomer.tap(f"al:seen:{alert.id}", message_id=card.message_id)
+    await liaison.settle()
+    assert newcomer.callback_answers[-1]["text"].startswith("Seen: recorded")
+
+    # A post that is not a partner still sees nothing of it.
+    await outsider.send("/alerts")
+    await liaison.settle()
+    assert f"#{alert.id}" not in (outsider.last.text or "")
+    await outsider.tap_forged(f"al:open:{alert.id}", outsider.last.message_id)
+    await liaison.settle()
+    assert outsider.callback_answers[-1].get("show_alert")

@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.config import ConfigError, parse_config
 from db.alerts import AckKind, Alert, acknowledge, list_acks, pending_required
 from db.members import Member
-from handlers.alert_rules import parse_one_line, required_pairs
+from handlers.alerts.rules import parse_one_line, required_pairs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,11 +111,9 @@ async def test_two_members_of_one_service_pressing_at_once_make_one_acknowledgem
 async def test_an_escalation_racing_an_acknowledgement_never_escalates_the_acknowledged_service(liaison):
     from types import SimpleNamespace
 
-    from bot.i18n import translator
-    from db import alerts as store
     from db.audit import AuditEntry
-    from handlers.alert_escalation import run_escalation
-    from handlers.alerts import record_ack
+    from handlers.alerts.escalation import run_escalation
+    from handlers.alerts.service import acknowledge
 
     author = await liaison.member("Awa", service="customs")
     health = await liaison.member("Ali", service="health")
@@ -129,9 +127,7 @@ async def test_an_escalation_racing_an_acknowledgement_never_escalates_the_ackno
 
     async def ack(alert_id: int) -> None:
         async with runtime.db.transaction() as session:
-            alert = await store.get_alert(session, alert_id=alert_id, lock=True)
-            recipient = await store.get_recipient(session, alert_id=alert_id, member_id=ali.id)
-            await record_ack(session, runtime, alert, ali, recipient, AckKind.SEEN, translator("fr"))
+            await acknowledge(session, runtime, alert_id=alert_id, member=ali, kind=AckKind.SEEN)
 
     async def escalate(alert_id: int) -> None:
         async with runtime.db.transaction() as session:

@@ -474,7 +474,7 @@ async def test_delivery_command_for_chief_and_coordinator(liaison: Harness) -> N
             chat_id=m.chat_id,
             member_id=m.id,
             text="Note",
-            ref=("notice", 4),
+            ref=("schedule", 4),
             now=liaison.clock.now(),
         )
     await liaison.settle()
@@ -483,8 +483,8 @@ async def test_delivery_command_for_chief_and_coordinator(liaison: Harness) -> N
     await liaison.settle()
     text = chief.last.text
     assert "Alert #17" in text and "1 of 2 received" in text and "1 unreachable" in text
-    assert "Notice #4" in text and "0 of 1 received" in text and "1 failed" in text
-    assert text.index("Notice #4") < text.index("Alert #17"), "newest first"
+    assert "Reminder #4" in text and "0 of 1 received" in text and "1 failed" in text
+    assert text.index("Reminder #4") < text.index("Alert #17"), "newest first"
     assert "1 member cannot be reached" in text and "<Bob & co> (Customs), since" in text
     assert "&lt;Bob &amp; co&gt;" in (chief.last.html or "")
 

@@ -9,16 +9,19 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.catalogs import problems
-from bot.i18n import LOCALES_DIR, supported_language, translator
+from bot.i18n import catalog_files, supported_language, translator
 
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 TAG = re.compile(r"</?[a-z]+")
 
 
 def catalog(language: str):
-    """The parsed .po catalog of a language."""
-    with (LOCALES_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        return read_po(handle, locale=language)
+    """Every message of a language's catalogs (one per feature, and core)."""
+    messages = []
+    for path in catalog_files(language):
+        with path.open("rb") as handle:
+            messages += list(read_po(handle, locale=language))
+    return messages
 
 
 def test_catalogs_are_current_and_complete() -> None:

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
 from sqlmodel import col
 
-from bot.commands import COMMANDS
 from db.audit import AuditEntry
 from db.invites import Invite
 from db.members import Member
+from handlers import FEATURES
+from tests.factories import link_code, members_by_name
 from tests.harness import Harness
 
-INVITE_LINK = re.compile(r"https://t\.me/liaison_test_bot\?start=([A-Za-z0-9_-]+)")
+COMMANDS = [c.name for feature in FEATURES for c in feature.commands if c.in_menu]
+
 HOW_TO_JOIN_FR = "Liaison est réservé aux agents des postes frontaliers"
 HOW_TO_JOIN_EN = "Liaison is reserved for staff of border posts"
-
-
-def link_code(text: str) -> str:
-    """The invite code in a deep link the bot showed."""
-    match = INVITE_LINK.search(text)
-    assert match, f"no invite link in {text!r}"
-    return match.group(1)
-
-
-async def members_by_name(liaison: Harness) -> dict[str, Member]:
-    """Every member row, by display name."""
-    return {m.display_name: m for m in await liaison.rows(Member)}
 
 
 async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(liaison: Harness) -> None:
@@ -172,7 +161,7 @@ async def test_a_single_use_invite_cannot_be_shared_or_replayed(liaison: Harness
 async def test_a_stranger_can_use_no_command_and_no_button(liaison: Harness) -> None:
     agent = await liaison.member("Awa")
     stranger = liaison.user("Nobody", language="en")
-    for name, _description, _role in COMMANDS:
+    for name in COMMANDS:
         await stranger.send(f"/{name}")
     await stranger.send("/start")
     await stranger.send("hello, who are you?")
@@ -301,3 +290,88 @@ async def test_blocking_the_bot_marks_the_member_unreachable(liaison: Harness) -
     await agent.unblock()
     await liaison.settle()
     assert (await members_by_name(liaison))["Awa"].reachable is True
+
+
+async def test_groups_never_join_nor_see_a_post(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    newcomer = liaison.user("Newbie", language="en")
+    group = liaison.emulator.group("Border post group")
+    group.add(newcomer)
+    group.add(chief)
+    code = await liaison.invite_code()
+
+    # An invite typed in a group must not make the group the newcomer's chat (alerts would go to the group).
+    await newcomer.send_in(group, f"/start {code}")
+    # A chief's commands in a group must not show the roster or an invite link to everyone in it.
+    for command in ("/members", "/invite", "/delivery", "/reminders", "/help"):
+        await chief.send_in(group, command)
+    await liaison.settle()
+
+    assert group.texts == []
+    assert sorted(m.display_name for m in await liaison.rows(Member)) == ["Chef"]
+    assert all(i.uses == 0 for i in await liaison.rows(Invite, Invite.role == "agent"))
+    # The same invite still works where it belongs: in the private chat.
+    await newcomer.start(code)
+    await liaison.settle()
+    assert "Welcome to Liaison, Newbie." in newcomer.last.text
+    [joined] = await liaison.rows(Member, Member.display_name == "Newbie")
+    assert joined.chat_id == newcomer.id
+
+
+async def test_a_removed_chief_invites_no_longer_open_the_post(liaison: Harness) -> None:
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    chief = await liaison.member("Chef", role="chief", language="en")
+    await chief.send("/invite")
+    await liaison.settle()
+    await chief.tap("Customs")
+    await liaison.settle()
+    code = link_code(chief.last.text)
+
+    [chef] = await liaison.rows(Member, Member.display_name == "Chef")
+    await coordinator.send("/members")
+    await liaison.settle()
+    await coordinator.tap("mb:post:NE-KONNI")
+    await liaison.settle()
+    await coordinator.tap(f"mb:open:{chef.id}")
+    await liaison.settle()
+    await coordinator.tap(f"mb:rm:{chef.id}")
+    await liaison.settle()
+    await coordinator.tap(f"mb:rmok:{chef.id}")
+    await liaison.settle()
+
+    newcomer = liaison.user("Intruder", language="en")
+    await newcomer.start(code)
+    await liaison.settle()
+    assert "This invite was withdrawn" in newcomer.last.text
+    assert await liaison.rows(Member, Member.display_name == "Intruder") == []
+
+
+async def test_a_stranger_sending_start_and_blanks_hears_how_to_join(liaison: Harness) -> None:
+    stranger = liaison.user("Nobody", language="en")
+    for text in ("/start  ", "/start \t", "/start \u3000"):
+        await stranger.send(text)
+        await liaison.settle()
+        assert "Liaison is reserved for staff of border posts" in stranger.last.text
+    assert await liaison.rows(Member) == []
+
+
+async def test_a_failed_menu_update_never_hides_the_welcome_or_the_suspension(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    newcomer = liaison.user("Awa", language="en")
+    code = await liaison.invite_code()
+    liaison.emulator.faults.inject(500, method="setMyCommands", count=1)
+    await newcomer.start(code)
+    await liaison.settle()
+    assert "Welcome to Liaison, Awa." in newcomer.last.text
+
+    [awa] = await liaison.rows(Member, Member.display_name == "Awa")
+    await chief.send("/members")
+    await liaison.settle()
+    await chief.tap(f"mb:open:{awa.id}")
+    await liaison.settle()
+    liaison.emulator.faults.inject(500, method="deleteMyCommands", count=1)
+    await chief.tap(f"mb:sus:{awa.id}")
+    await liaison.settle()
+    assert chief.callback_answers[-1]["text"] == "Awa is suspended."
+    [suspended] = await liaison.rows(Member, Member.display_name == "Awa")
+    assert suspended.status == "suspended"

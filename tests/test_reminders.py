@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from babel.dates import get_day_names
 from sqlmodel import col
 
 from db.audit import AuditEntry
 from db.outbox import Notification
 from db.schedules import JobState, ScheduledJob
+from handlers.reminders.render import WEEKDAYS
+from tests.factories import chief_reminders, draft_of, label, language_of, save_reminder, say, service_label
 from tests.harness import Harness
 
 
@@ -18,23 +21,31 @@ def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
-async def say(harness: Harness, user: Any, text: str) -> str:
-    """Send a message, let the bot answer, return the answer's text."""
-    await user.send(text)
+async def tap(harness: Harness, user: Any, english: str, **values: Any) -> str:
+    """Press the button labelled `english` in the user's language; return the newest text."""
+    await user.tap(label(user, english).format(**values))
     await harness.settle()
     return user.last.text or ""
 
 
-async def tap(harness: Harness, user: Any, data: str) -> str:
-    """Press a button, let the bot answer, return the newest message's text."""
-    await user.tap(data)
+async def tap_named(harness: Harness, user: Any, text: str) -> str:
+    """Press the button showing a name (a service, a post, a day), let the bot answer."""
+    await user.tap(text)
     await harness.settle()
     return user.last.text or ""
 
 
-async def chief_rows(harness: Harness) -> list[ScheduledJob]:
-    """Reminders created through the bot."""
-    return await harness.rows(ScheduledJob, col(ScheduledJob.key).startswith("chief:"))
+def number_of(listing: str | None, text: str) -> int:
+    """The number a reminder carries in a /reminders listing."""
+    return next(int(line.split(".")[0]) for line in (listing or "").splitlines() if f". {text}" in line)
+
+
+def weekday(user: Any, day: str) -> str:
+    """A day-of-week button as the user reads it."""
+    return str(get_day_names("abbreviated", locale=language_of(user))[WEEKDAYS.index(day)])
+
+
+chief_rows = chief_reminders
 
 
 async def queued(harness: Harness, user: Any, containing: str) -> list[str]:
@@ -49,7 +60,7 @@ async def start_reminder(
     """Walk /remind up to the 'when' question."""
     assert "reminder say" in await say(harness, chief, "/remind") or "rappel" in chief.last.text
     await say(harness, chief, text)
-    assert "rm:rep:weekly" in str(chief.last.reply_markup)
+    assert label(chief, "Every week") in chief.buttons()
 
 
 async def test_chief_creates_weekly_reminder_for_one_service(liaison: Harness) -> None:
@@ -57,13 +68,13 @@ async def test_chief_creates_weekly_reminder_for_one_service(liaison: Harness) -
     police = await liaison.member("Moussa", post="NE-KONNI", service="police", language="en")
     customs = await liaison.member("Awa", post="NE-KONNI", service="customs", language="fr")
     await start_reminder(liaison, chief, "Point <sécurité> & gendarmerie")
-    await tap(liaison, chief, "rm:rep:weekly")
-    await tap(liaison, chief, "rm:day:tue")
+    await tap(liaison, chief, "Every week")
+    await tap_named(liaison, chief, weekday(chief, "tue"))
     await say(liaison, chief, "10h30")
-    await tap(liaison, chief, "rm:aud:svc:police")
+    await tap_named(liaison, chief, service_label(liaison, chief, "police"))
     summary = chief.last.text or ""
     assert "Point <sécurité> & gendarmerie" in summary and "10:30" in summary
-    await tap(liaison, chief, "rm:ok")
+    await tap(liaison, chief, "✅ Save")
     assert "/reminders" in (chief.last.text or "")
     [row] = await chief_rows(liaison)
     assert row.trigger == "cron" and row.trigger_args == {"hour": 10, "minute": 30, "day_of_week": "tue"}
@@ -85,11 +96,11 @@ async def test_chief_creates_weekly_reminder_for_one_service(liaison: Harness) -
 async def test_one_off_reminder_read_in_the_post_time_zone(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="BF-KANTCHARI", service="customs", role="chief")
     await start_reminder(liaison, chief)
-    await tap(liaison, chief, "rm:rep:once")
+    await tap(liaison, chief, "Once")
     assert "Africa/Ouagadougou" in (chief.last.text or "")
     await say(liaison, chief, "28/11 14:30")
-    await tap(liaison, chief, "rm:aud:post")
-    await tap(liaison, chief, "rm:ok")
+    await tap(liaison, chief, "Whole post")
+    await tap(liaison, chief, "✅ Save")
     [row] = await chief_rows(liaison)
     assert row.trigger == "date" and row.next_run_at == at(28, 14, 30)  # Ouagadougou is UTC+0
 
@@ -97,26 +108,26 @@ async def test_one_off_reminder_read_in_the_post_time_zone(liaison: Harness) -> 
 async def test_one_off_iso_date_in_niamey_and_daily_weekdays_monthly(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief")
     await start_reminder(liaison, chief, "Rapport")
-    await tap(liaison, chief, "rm:rep:once")
+    await tap(liaison, chief, "Once")
     await say(liaison, chief, "2026-11-28 14:30")
-    await tap(liaison, chief, "rm:aud:chief")
-    await tap(liaison, chief, "rm:ok")
+    await tap(liaison, chief, "Post chiefs")
+    await tap(liaison, chief, "✅ Save")
     await start_reminder(liaison, chief, "Relève")
-    await tap(liaison, chief, "rm:rep:weekdays")
+    await tap(liaison, chief, "Monday to Friday")
     await say(liaison, chief, "07:00")
-    await tap(liaison, chief, "rm:aud:post")
-    await tap(liaison, chief, "rm:ok")
+    await tap(liaison, chief, "Whole post")
+    await tap(liaison, chief, "✅ Save")
     await start_reminder(liaison, chief, "Inventaire")
-    await tap(liaison, chief, "rm:rep:monthly")
+    await tap(liaison, chief, "Every month")
     await say(liaison, chief, "15")  # typed instead of tapped: accepted too
     await say(liaison, chief, "9:05")
-    await tap(liaison, chief, "rm:aud:post")
-    await tap(liaison, chief, "rm:ok")
+    await tap(liaison, chief, "Whole post")
+    await tap(liaison, chief, "✅ Save")
     await start_reminder(liaison, chief, "Café")
-    await tap(liaison, chief, "rm:rep:daily")
+    await tap(liaison, chief, "Every day")
     await say(liaison, chief, "16h")
-    await tap(liaison, chief, "rm:aud:post")
-    await tap(liaison, chief, "rm:ok")
+    await tap(liaison, chief, "Whole post")
+    await tap(liaison, chief, "✅ Save")
     rows = {r.payload["text"]: r for r in await chief_rows(liaison)}
     assert rows["Rapport"].next_run_at == at(28, 13, 30)  # Niamey is UTC+1
     assert rows["Rapport"].payload["audience"] == {"role": "chief"}
@@ -136,7 +147,7 @@ async def test_every_bad_answer_gets_an_example_and_the_step_continues(liaison: 
     assert "500" in await say(liaison, chief, "x" * 501)  # too long: the limit is stated
     await say(liaison, chief, "Shift briefing")
     assert "buttons" in await say(liaison, chief, "tomorrow")  # typed where a button is expected
-    await tap(liaison, chief, "rm:rep:once")
+    await tap(liaison, chief, "Once")
     for typed, expected in (
         ("tomorrow at ten", "could not read"),
         ("31/02 10:00", "does not exist"),
@@ -149,28 +160,30 @@ async def test_every_bad_answer_gets_an_example_and_the_step_continues(liaison: 
         assert "24/11 08:00" in answer  # a valid example: tomorrow at 08:00
     await say(liaison, chief, "28/11/2026 9h")
     assert "Who should receive" in (chief.last.text or "")
-    await chief.tap_forged("rm:aud:svc:navy", chief.last.message_id)  # not a service at this post
+    await chief.tap_forged(
+        f"rm:aud:{(await draft_of(liaison, chief, 'remind')).id}:svc:navy", chief.last.message_id
+    )  # not a service at this post
     await liaison.settle()
     assert chief.callback_answers[-1].get("show_alert")
-    await tap(liaison, chief, "rm:aud:post")
+    await tap(liaison, chief, "Whole post")
     assert "buttons" in await say(liaison, chief, "yes")
     assert "Cancelled" in await say(liaison, chief, "/cancel")
     assert await chief_rows(liaison) == []
 
     await say(liaison, chief, "/remind")
     await say(liaison, chief, "Weekly check")
-    await tap(liaison, chief, "rm:rep:daily")
+    await tap(liaison, chief, "Every day")
     for typed in ("25:00", "7:75", "noon", "12:3"):
         assert "07:30" in await say(liaison, chief, typed), typed
     await say(liaison, chief, "/remind")  # start again from the top
     await say(liaison, chief, "Monthly check")
-    await tap(liaison, chief, "rm:rep:monthly")
+    await tap(liaison, chief, "Every month")
     assert "between 1 and 28" in await say(liaison, chief, "31")
     assert "between 1 and 28" in await say(liaison, chief, "first")
-    await tap(liaison, chief, "rm:mday:28")
+    await tap_named(liaison, chief, "28")
     await say(liaison, chief, "18:00")
-    await tap(liaison, chief, "rm:aud:post")
-    await tap(liaison, chief, "rm:no")
+    await tap(liaison, chief, "Whole post")
+    await tap(liaison, chief, "✖ Cancel")
     assert "Cancelled" in (chief.last.text or "")
     assert await chief_rows(liaison) == []
 
@@ -182,25 +195,33 @@ async def test_agents_cannot_create_reminders(liaison: Harness) -> None:
     assert await chief_rows(liaison) == []
 
 
-async def test_restart_loses_an_unconfirmed_draft(liaison: Harness) -> None:
+async def test_an_unconfirmed_draft_survives_a_restart(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="en")
-    await start_reminder(liaison, chief, "Draft")
+    await start_reminder(liaison, chief, "Briefing before the night shift")
+    await tap(liaison, chief, "Every day")
+    assert "At what time" in (chief.last.text or "")
     await liaison.restart()
-    await tap(liaison, chief, "rm:rep:daily")  # a button from before the restart
-    assert chief.callback_answers[-1].get("show_alert")
-    assert await chief_rows(liaison) == []
+    # The chief answers the question asked before the restart, then taps its buttons.
+    await say(liaison, chief, "18:30")
+    await tap(liaison, chief, "Whole post")
+    assert "Briefing before the night shift" in (chief.last.text or "")
+    await tap(liaison, chief, "✅ Save")
+    [row] = await chief_rows(liaison)
+    assert row.payload["text"] == "Briefing before the night shift"
+    assert row.trigger_args == {"hour": 18, "minute": 30}
+    assert row.next_run_at == at(23, 17, 30)  # 18:30 in Niamey
 
 
 async def test_coordinator_picks_the_post(liaison: Harness) -> None:
     marc = await liaison.member("Marc", role="coordinator", language="en")
     assert "which post" in (await say(liaison, marc, "/remind")).lower()
-    await tap(liaison, marc, "rm:post:BF-KANTCHARI")
+    await tap_named(liaison, marc, "Kantchari")
     await say(liaison, marc, "Cross-border meeting")
-    await tap(liaison, marc, "rm:rep:weekly")
-    await tap(liaison, marc, "rm:day:fri")
+    await tap(liaison, marc, "Every week")
+    await tap_named(liaison, marc, weekday(marc, "fri"))
     await say(liaison, marc, "11:00")
-    await tap(liaison, marc, "rm:aud:chief")
-    await tap(liaison, marc, "rm:ok")
+    await tap(liaison, marc, "Post chiefs")
+    await tap(liaison, marc, "✅ Save")
     [row] = await chief_rows(liaison)
     assert row.post_code == "BF-KANTCHARI" and row.next_run_at == at(27, 11)
 
@@ -210,10 +231,10 @@ async def test_coordinator_picks_the_post(liaison: Harness) -> None:
 
 async def _one_weekly(liaison: Harness, chief: Any) -> ScheduledJob:
     await start_reminder(liaison, chief, "Briefing")
-    await tap(liaison, chief, "rm:rep:daily")
+    await tap(liaison, chief, "Every day")
     await say(liaison, chief, "10:00")
-    await tap(liaison, chief, "rm:aud:post")
-    await tap(liaison, chief, "rm:ok")
+    await tap(liaison, chief, "Whole post")
+    await tap(liaison, chief, "✅ Save")
     [row] = await chief_rows(liaison)
     return row
 
@@ -221,7 +242,7 @@ async def _one_weekly(liaison: Harness, chief: Any) -> ScheduledJob:
 async def test_list_pause_resume_delete(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="en")
     agent = await liaison.member("Awa", post="NE-KONNI", service="police", language="en")
-    row = await _one_weekly(liaison, chief)
+    await _one_weekly(liaison, chief)
 
     listing = await say(liaison, agent, "/reminders")
     assert "Briefing" in listing and "Weekly coordination" in listing
@@ -231,17 +252,17 @@ async def test_list_pause_resume_delete(liaison: Harness) -> None:
     await say(liaison, chief, "/reminders")
     labels = chief.buttons()
     assert any("Pause" in b for b in labels) and any("Delete" in b for b in labels)
-    await tap(liaison, chief, f"rl:p:{row.id}")
+    await tap(liaison, chief, "⏸ Pause {n}", n=number_of(chief.last.text, "Briefing"))
     assert chief.callback_answers[-1].get("text") == "Paused"
     assert "paused" in (chief.last.text or "")
     assert (await chief_rows(liaison))[0].state == JobState.PAUSED
     liaison.clock.set(at(23, 9, 30))
     await liaison.settle()
     assert await queued(liaison, agent, "Briefing") == []  # paused: not sent
-    await tap(liaison, chief, f"rl:r:{row.id}")
+    await tap(liaison, chief, "▶ Resume {n}", n=number_of(chief.last.text, "Briefing"))
     resumed = (await chief_rows(liaison))[0]
     assert resumed.state == JobState.ACTIVE and resumed.next_run_at == at(24, 9)  # nothing missed is replayed
-    await tap(liaison, chief, f"rl:d:{row.id}")
+    await tap(liaison, chief, "🗑 Delete {n}", n=number_of(chief.last.text, "Briefing"))
     assert (await chief_rows(liaison))[0].state == JobState.CANCELLED
     assert "Briefing" not in (await say(liaison, chief, "/reminders"))
     actions = [e.action for e in await liaison.rows(AuditEntry) if e.action.startswith("reminder.")]
@@ -254,11 +275,12 @@ async def test_config_reminders_can_be_paused_not_deleted(liaison: Harness) -> N
         ScheduledJob, col(ScheduledJob.key) == "config:weekly-coordination:NE-KONNI"
     )
     await say(liaison, chief, "/reminders")
-    assert f"rl:d:{weekly.id}" not in str(chief.last.reply_markup)
-    await chief.tap_forged(f"rl:d:{weekly.id}", chief.last.message_id)
+    assert f"rm:del:{weekly.id}:0" not in str(chief.last.reply_markup)
+    await chief.tap_forged(f"rm:del:{weekly.id}:0", chief.last.message_id)
     await liaison.settle()
     assert chief.callback_answers[-1].get("show_alert")
-    await tap(liaison, chief, f"rl:p:{weekly.id}")
+    await chief.tap(f"rm:pause:{weekly.id}:0")
+    await liaison.settle()
     await liaison.restart()  # the config sync keeps a paused config reminder paused
     [weekly] = await liaison.rows(
         ScheduledJob, col(ScheduledJob.key) == "config:weekly-coordination:NE-KONNI"
@@ -274,13 +296,13 @@ async def test_forged_buttons_change_nothing(liaison: Harness) -> None:
     await say(liaison, other_chief, "/reminders")
     await say(liaison, agent, "/reminders")
     for user, data in (
-        (other_chief, f"rl:d:{row.id}"),  # another post's reminder
-        (other_chief, f"rl:p:{row.id}"),
-        (agent, f"rl:p:{row.id}"),  # an agent of the right post
-        (agent, f"rl:d:{row.id}"),
-        (other_chief, "rl:d:999999"),  # no such row
-        (other_chief, "rl:x:1"),
-        (other_chief, "rl:d:abc"),
+        (other_chief, f"rm:del:{row.id}:0"),  # another post's reminder
+        (other_chief, f"rm:pause:{row.id}:0"),
+        (agent, f"rm:pause:{row.id}:0"),  # an agent of the right post
+        (agent, f"rm:del:{row.id}:0"),
+        (other_chief, "rm:del:999999:0"),  # no such row
+        (other_chief, "rm:x:1"),
+        (other_chief, "rm:del:abc:0"),
     ):
         await user.tap_forged(data, user.last.message_id)
         await liaison.settle()
@@ -297,12 +319,96 @@ async def test_forged_buttons_change_nothing(liaison: Harness) -> None:
 async def test_double_tap_on_save_creates_one_reminder(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief")
     await start_reminder(liaison, chief, "Une fois")
-    await tap(liaison, chief, "rm:rep:daily")
+    await tap(liaison, chief, "Every day")
     await say(liaison, chief, "10:00")
-    await tap(liaison, chief, "rm:aud:post")
-    summary_id = chief.last.message_id
-    await chief.tap_forged("rm:ok", summary_id)
-    await chief.tap_forged("rm:ok", summary_id)
+    await tap(liaison, chief, "Whole post")
+    # Two quick taps on the same Save button.
+    await chief.tap(label(chief, "✅ Save"))
+    await chief.tap(label(chief, "✅ Save"))
     await liaison.settle()
     assert len(await chief_rows(liaison)) == 1
     assert liaison.clock.now() + timedelta(days=2) > (await chief_rows(liaison))[0].next_run_at
+
+
+async def test_one_off_reminder_refuses_absurd_dates(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    for text in ("/remind", "Inventory of seized goods"):
+        await chief.send(text)
+        await liaison.settle()
+    await tap(liaison, chief, "Once")
+    for typed, expected in (
+        ("31/12/9999 23:59", "more than a year away"),
+        ("2031-01-01 08:00", "more than a year away"),
+        ("0001-01-01 08:00", "already passed"),
+        ("00/00 08:00", "does not exist"),
+        ("99/99/99 99:99", "could not read"),
+    ):
+        await chief.send(typed)
+        await liaison.settle()
+        assert expected in chief.last.text, (typed, chief.last.text)
+        assert "24/11 08:00" in chief.last.text  # a valid example
+    # Within the year is fine: the conversation goes on.
+    await chief.send("20/11/2027 08:00")
+    await liaison.settle()
+    assert "Who should receive it?" in chief.last.text
+    assert await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith("chief:")) == []
+
+
+async def test_monthly_reminder_day_typed_as_a_superscript_or_huge_number(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    for text in ("/remind", "Monthly report"):
+        await chief.send(text)
+        await liaison.settle()
+    await tap(liaison, chief, "Every month")
+    for typed in ("²", "5²", "9" * 5000):
+        await chief.send(typed)
+        await liaison.settle()
+        assert "Send a day between 1 and 28" in chief.last.text, typed
+    await chief.send("１５")  # full-width digits, as some Android keyboards type them
+    await liaison.settle()
+    assert "At what time" in chief.last.text
+
+
+async def test_agents_list_only_the_reminders_addressed_to_them(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", service="customs", role="chief", language="en")
+    police = await liaison.member("Moussa", service="police", language="en")
+    coordinator = await liaison.member("Coord", post=None, service=None, role="coordinator", language="en")
+    await save_reminder(liaison, chief, "Chiefs only", "Every day", "10:00", "Post chiefs")
+    await save_reminder(liaison, chief, "Customs only", "Every day", "10:00", "Customs")
+    await save_reminder(liaison, chief, "Police only", "Every day", "10:00", "National Police")
+    await save_reminder(liaison, chief, "Everyone", "Every day", "10:00", "Whole post")
+
+    await police.send("/reminders")
+    await liaison.settle()
+    listing = police.last.text or ""
+    assert "Police only" in listing and "Everyone" in listing
+    assert "Weekly coordination" in listing  # a whole-post reminder from the configuration
+    assert "Chiefs only" not in listing and "Customs only" not in listing
+    assert "monthly report" not in listing  # the configuration's chiefs-only reminder
+    assert not police.last.reply_markup
+
+    for reader in (chief, coordinator):
+        await reader.send("/reminders")
+        await liaison.settle()
+        everything = reader.last.text or ""
+        assert all(t in everything for t in ("Chiefs only", "Customs only", "Police only", "Everyone"))
+    await chief.send("/reminders")
+    await liaison.settle()
+    assert any("Pause" in label for label in chief.buttons())
+
+
+async def test_reminder_times_read_in_the_reader_language(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", service="customs", role="chief", language="en")
+    agent = await liaison.member("Awa", service="police", language="fr")
+    await save_reminder(liaison, chief, "Weekly brief", "Every week", "09:00", "Whole post", day="Tue")
+    summary = next(t for t in chief.texts if "New reminder" in t)
+    assert "Every Tuesday at 9:00\u202fAM" in summary
+    await save_reminder(liaison, chief, "Daily brief", "Every day", "16:05", "Whole post")
+    await chief.send("/reminders")
+    await liaison.settle()
+    listing = chief.last.text or ""
+    assert "Every day at 4:05\u202fPM" in listing and "Every Tuesday at 9:00\u202fAM" in listing
+    assert "16:05" not in listing
+    await agent.send("/reminders")
+    await liaison.settle()
+    assert "16:05" in (agent.last.text or "") and "09:00" in (agent.last.text or "")

@@ -13,12 +13,12 @@ from bot.clock import FrozenClock
 from bot.config import Audience, Config, LocalizedText, ReminderConfig
 from bot.runtime import Runtime
 from bot.scheduler.api import cancel, schedule_once
-from bot.scheduler.runners import register_runner
 from bot.scheduler.service import Scheduler
 from db.audit import AuditEntry, record_action
 from db.engine import Database
 from db.outbox import Notification, enqueue_message
 from db.schedules import JobState, ScheduledJob
+from handlers.reminders.config_sync import sync_config_reminders
 from tests.conftest import PG_URL
 from tests.harness import Harness
 
@@ -136,7 +136,7 @@ async def test_brussels_coordinator_reminder_keeps_local_time_across_dst_change(
         await harness.settle()
         listing = marc.last.text or ""
         assert "1. Weekly review of the posts\n   Next: Oct 19, 9:00\u202fAM" in listing  # Brussels time
-        assert "All posts" in listing and f"rl:p:{row.id}" in str(marc.last.reply_markup)
+        assert "All posts" in listing and f"rm:pause:{row.id}:0" in str(marc.last.reply_markup)
         await move(harness, at(19, 7, month=10))
         assert len(await queued(harness, marc, "Weekly review")) == 1
         row = await job(harness, "config:brussels-review:global")
@@ -280,6 +280,11 @@ async def flaky_runner(
         raise RuntimeError("downstream broken")
 
 
+async def broken_runner(session: Any, job: Any, **_: Any) -> None:
+    """A runner with a bug, as a feature could ship one."""
+    raise KeyError("audience")
+
+
 async def audit_runner(
     session: Any, job: ScheduledJob, *, runtime: Runtime, due_at: datetime, late: bool
 ) -> None:
@@ -287,9 +292,19 @@ async def audit_runner(
     await record_action(session, action="test.ran", at=runtime.clock.now(), object_id=job.id)
 
 
-register_runner("test.echo", echo_runner)
-register_runner("test.flaky", flaky_runner)
-register_runner("test.audit", audit_runner)
+TEST_RUNNERS = {
+    "test.echo": echo_runner,
+    "test.flaky": flaky_runner,
+    "test.audit": audit_runner,
+    "review.broken": broken_runner,
+}
+
+
+@pytest.fixture(autouse=True)
+def _test_runners(request: pytest.FixtureRequest) -> None:
+    """Every test of this module can schedule the test kinds."""
+    if "liaison" in request.fixturenames:
+        request.getfixturevalue("liaison").add_runners(TEST_RUNNERS)
 
 
 async def test_schedule_once_is_idempotent_wakes_the_scheduler_and_runs_once(liaison: Harness) -> None:
@@ -377,6 +392,12 @@ async def test_failing_runner_leaves_nothing_half_done_and_retries(liaison: Harn
     assert len(await liaison.rows(Notification, col(Notification.chat_id) == 7)) == 1
 
 
+async def _sync_config(database: Database, config: Config, now: datetime) -> None:
+    """What an instance does at start: mirror the configured reminders into rows."""
+    async with database.transaction() as session:
+        await sync_config_reminders(session, config=config, now=now)
+
+
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (LIAISON_TEST_DATABASE_URL)")
 async def test_two_schedulers_on_postgresql_never_run_one_row_twice(
     config: Config, database_url: str
@@ -391,10 +412,11 @@ async def test_two_schedulers_on_postgresql_never_run_one_row_twice(
             db=database, config=config, clock=clock, instance_id=runtime.instance_id, runtime=runtime
         )
         runtime.scheduler = scheduler
+        scheduler.register_runner("test.audit", audit_runner)
         schedulers.append(scheduler)
     try:
         # Both instances start together: their config syncs must not collide on the unique keys.
-        await asyncio.gather(*(s.prepare() for s in schedulers))
+        await asyncio.gather(*(_sync_config(database, config, now) for database in databases))
         async with databases[0].sessions() as session:
             keys = (await session.exec(select(ScheduledJob.key))).all()
         assert len(keys) == len(set(keys)) == 4 * 3
@@ -447,6 +469,8 @@ async def test_loop_sleeps_until_the_nearest_row_and_rearms_on_wake(liaison: Har
     runs.clear()
     clock, database = liaison.clock, liaison.db
     loop = Scheduler(db=database, config=config, clock=clock, instance_id="loop", runtime=liaison.runtime)
+    for kind, runner in TEST_RUNNERS.items():
+        loop.register_runner(kind, runner)
     await loop.start()
     try:
         await _until(lambda: loop.passes >= 1)
@@ -526,3 +550,14 @@ async def test_grace_is_set_per_kind(liaison: Harness, config: Config) -> None:
     assert [e.details["key"] for e in skipped] == ["test:grace:echo"]
     assert len(await liaison.rows(AuditEntry, col(AuditEntry.action) == "test.ran")) == 1
     assert (await job(liaison, "test:grace:echo")).state == JobState.DONE
+
+
+async def test_a_broken_scheduled_runner_fails_the_test(liaison: Harness) -> None:
+    # The scheduler survives a failing runner (it logs it and retries later): settle() must not stay quiet.
+    async with liaison.db.transaction() as session:
+        await schedule_once(
+            session, key="review:broken", kind="review.broken", run_at=liaison.clock.now(), payload={}
+        )
+    with pytest.raises(AssertionError, match="background work failed:\nSchedule review:broken failed"):
+        await liaison.settle()
+    await liaison.settle()  # reported once

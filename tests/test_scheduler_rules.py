@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.scheduler.parsing import TimeProblem, TimeRefused, parse_moment, parse_time_of_day
+from bot.dates import TimeProblem, TimeRefused, parse_moment, parse_time_of_day
 from bot.scheduler.triggers import build_trigger, catch_up, cron_args, first_fire_after
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

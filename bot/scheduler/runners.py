@@ -1,4 +1,4 @@
-"""Runner registry: each kind of scheduled work names the coroutine that performs it."""
+"""What a runner is: the coroutine that performs one kind of scheduled work (features declare theirs)."""
 
 from __future__ import annotations
 
@@ -20,21 +20,3 @@ class Runner(Protocol):
         self, session: AsyncSession, job: ScheduledJob, *, runtime: Runtime, due_at: datetime, late: bool
     ) -> None:
         """Do the work; write only through `session` and never commit."""
-
-
-_RUNNERS: dict[str, Runner] = {}
-
-
-def register_runner(kind: str, runner: Runner) -> None:
-    """Name the runner for a kind (features call this when their handler module is imported)."""
-    _RUNNERS[kind] = runner
-
-
-def get_runner(kind: str) -> Runner | None:
-    """The runner registered for a kind, if any."""
-    return _RUNNERS.get(kind)
-
-
-def registered_kinds() -> tuple[str, ...]:
-    """Every kind with a runner."""
-    return tuple(sorted(_RUNNERS))

@@ -14,10 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.scheduler import reminders as _reminders  # noqa: F401 - registers the "reminder" runner
 from bot.scheduler.api import SCHEDULER_WAKE, cancel, schedule_once
-from bot.scheduler.config_sync import sync_config_reminders
-from bot.scheduler.runners import get_runner, register_runner
+from bot.scheduler.runners import Runner
 from bot.scheduler.triggers import build_trigger, catch_up
 from db.audit import record_action
 from db.engine import Database
@@ -45,6 +43,7 @@ class Scheduler:
             runtime,
         )
         self._wake = asyncio.Event()
+        self._runners: dict[str, Runner] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         # Completed loop passes, and whether (and until when) the loop sleeps: tests and the benchmark
@@ -54,11 +53,16 @@ class Scheduler:
         self.parked_until: datetime | None = None
         db.on_commit(SCHEDULER_WAKE, self.wake)
 
-    async def prepare(self) -> None:
-        """Sync reminders declared in config.yaml into schedule rows."""
-        async with self.db.transaction() as session:
-            report = await sync_config_reminders(session, config=self.config, now=self.clock.now())
-        logger.info("Config reminders: %s", report)
+    def register_runner(self, kind: str, runner: Runner) -> None:
+        """Name the coroutine that performs one kind of work (the factory registers the features' runners)."""
+        if kind in self._runners and self._runners[kind] is not runner:
+            raise ValueError(f"a runner is already registered for kind {kind!r}")
+        self._runners[kind] = runner
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind this scheduler can run."""
+        return tuple(sorted(self._runners))
 
     async def start(self) -> None:
         """Start the background loop."""
@@ -219,7 +223,7 @@ class Scheduler:
                 {"b_id": job_id, "b_state": next_state, "b_next": position.next_at, "b_ran": False}
             )
             return
-        runner = get_runner(kind)
+        runner = self._runners.get(kind)
         if runner is None:
             await self._fail(session, job_id, now, f"no runner registered for kind {kind!r}")
             return
@@ -301,4 +305,4 @@ class Scheduler:
         )
 
 
-__all__ = ["Scheduler", "cancel", "register_runner", "schedule_once"]
+__all__ = ["Scheduler", "cancel", "schedule_once"]

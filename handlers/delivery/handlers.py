@@ -1,8 +1,6 @@
-"""Delivery status: who received the last notifications, and who cannot be reached.
+"""/delivery: who received the last notifications, and who cannot be reached.
 
-Commands: /delivery (chiefs: their post's last notifications and unreachable members; coordinators: the same
-across every post).
-Callback prefixes: none.
+Chiefs see their post; coordinators every post's unreachable members.
 """
 
 from __future__ import annotations
@@ -10,42 +8,28 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
 
-from bot.access import Action, can, is_global
+from bot.access import is_global
 from bot.config import Config
-from bot.i18n import N_, Translator
+from bot.features import FeatureSet
+from bot.i18n import Translator
 from bot.runtime import LiaisonContext
-from bot.texts import MESSAGE_BUDGET, fit_lines, member_translator, post_name, service_name
+from bot.texts import MESSAGE_BUDGET, fit_lines
 from db.members import Member, list_members
 from db.outbox import DeliveryTally, delivery_tallies
 
 RECENT = 5  # notifications shown: enough to spot a problem, short enough for a phone screen
 MAX_NAMES = 30  # unreachable names listed per post before "and N more"
 
-# What an outbox row belongs to (its ref_type), as the reader calls it.
-REF_NAMES = {
-    "alert": N_("Alert"),
-    "notice": N_("Notice"),
-    "handover": N_("Handover"),
-    "meeting": N_("Meeting notes"),
-    "reminder": N_("Reminder"),
-    "schedule": N_("Reminder"),  # reminders' copies carry their schedule row (bot/scheduler/reminders.py)
-    # TRANSLATORS: in the delivery report, the note telling an inviter that someone joined.
-    "member": N_("New member"),
-    "escalation": N_("Escalation"),
-    "action_item": N_("Action item"),
-}
 
-
-def ref_label(tr: Translator, tally: DeliveryTally) -> str:
-    """'Alert #17' in the reader's language."""
-    kind = REF_NAMES.get(tally.ref_type)
+def ref_label(features: FeatureSet, tr: Translator, tally: DeliveryTally) -> str:
+    """'Alert #17' in the reader's language (each feature names its own notifications)."""
+    kind = features.label(tally.ref_type)
     name = tr.gettext(kind) if kind else html.escape(tally.ref_type)
     return tr.gettext("{kind} #{number}").format(kind=name, number=tally.ref_id)
 
 
-def tally_line(tr: Translator, tally: DeliveryTally, zone: str) -> str:
+def tally_line(features: FeatureSet, tr: Translator, tally: DeliveryTally, zone: str) -> str:
     """One notification: what it was, when, and how it reached people."""
     parts = [
         tr.ngettext("{sent} of {total} received", "{sent} of {total} received", tally.total).format(
@@ -61,7 +45,7 @@ def tally_line(tr: Translator, tally: DeliveryTally, zone: str) -> str:
             tr.ngettext("{n} unreachable", "{n} unreachable", tally.unreachable).format(n=tally.unreachable)
         )
     when = tr.short_datetime(tally.first_at, zone)
-    return f"• <b>{ref_label(tr, tally)}</b> ({when}): {', '.join(parts)}"
+    return f"• <b>{ref_label(features, tr, tally)}</b> ({when}): {', '.join(parts)}"
 
 
 def unreachable_lines(
@@ -74,7 +58,7 @@ def unreachable_lines(
         lines.append(
             tr.gettext("• {name} ({service}), since {since}").format(
                 name=html.escape(member.display_name),
-                service=html.escape(service_name(config, tr, member.service_code)),
+                service=html.escape(config.service_name(member.service_code, tr.language)),
                 since=since,
             )
         )
@@ -102,11 +86,11 @@ async def post_report(
             if with_tallies and members
             else []
         )
-    lines = [f"<b>{html.escape(post_name(config, post_code))}</b>"]
+    lines = [f"<b>{html.escape(config.post_name(post_code))}</b>"]
     if with_tallies:
         if tallies:
             lines.append(tr.gettext("Last notifications:"))
-            lines.extend(tally_line(tr, tally, zone) for tally in tallies)
+            lines.extend(tally_line(runtime.features, tr, tally, zone) for tally in tallies)
         else:
             lines.append(tr.gettext("No notifications yet."))
     unreachable = [m for m in members if not m.reachable]
@@ -127,12 +111,8 @@ async def post_report(
 
 async def delivery_command(update: Update, context: LiaisonContext) -> None:
     """Show delivery figures: the chief's own post, or every post for coordinators."""
-    member = context.member
-    tr = member_translator(member)
-    message = update.effective_message
-    if member is None or not can(member, Action.VIEW_DELIVERY):
-        await message.reply_text(tr.gettext("You are not allowed to do this."))
-        return
+    member, tr, message = context.active_member, context.tr, update.effective_message
+    assert message is not None
     if is_global(member):
         header = tr.gettext("<b>Delivery</b>: unreachable members by post")
         posts = context.runtime.config.posts
@@ -147,8 +127,3 @@ async def delivery_command(update: Update, context: LiaisonContext) -> None:
         await message.reply_text(tr.gettext("You are not allowed to do this."))
         return
     await message.reply_text(await post_report(context, tr, member.post_code, with_tallies=True))
-
-
-def register(application: Application) -> None:
-    """Register this feature's handlers."""
-    application.add_handler(CommandHandler("delivery", delivery_command))

@@ -1,4 +1,4 @@
-"""Alert rules, free of Telegram and of the database: the one-line form, priorities, who must acknowledge."""
+"""Alert rules, free of Telegram: the one-line form, priorities, which posts and services are concerned."""
 
 from __future__ import annotations
 
@@ -51,17 +51,12 @@ def fold(word: str) -> str:
 
 def category_words(config: Config) -> dict[str, str]:
     """Every word the one-line form accepts for a category."""
-    words = {fold(a): code for a, code in CATEGORY_ALIASES.items() if has_category(config, code)}
+    words = {fold(a): code for a, code in CATEGORY_ALIASES.items() if config.has_category(code)}
     for category in config.alerts.categories:
         words[fold(category.code)] = category.code
         words[fold(category.name.fr)] = category.code
         words[fold(category.name.en)] = category.code
     return words
-
-
-def has_category(config: Config, code: str) -> bool:
-    """Whether the code names a configured category."""
-    return any(c.code == code for c in config.alerts.categories)
 
 
 def parse_one_line(config: Config, args: str) -> tuple[Severity, str, str] | None:
@@ -106,11 +101,3 @@ def required_pairs(config: Config, category: AlertCategory, posts: list[str]) ->
 def alert_posts(config: Config, category: AlertCategory, post_code: str) -> list[str]:
     """The author's post, plus its partners for cross-border categories."""
     return [post_code, *config.post(post_code).partners] if category.cross_border else [post_code]
-
-
-def post_language(config: Config, post_code: str | None) -> str | None:
-    """The post's language, for members who chose none; None for an unknown post."""
-    try:
-        return config.post(post_code).language if post_code else None
-    except KeyError:
-        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,10 +10,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
-from bot.scheduler.reminders import KIND as REMINDER
-from bot.scheduler.reminders import audience_payload
+from bot.runtime import Runtime
 from bot.scheduler.triggers import build_trigger, first_fire_after
 from db.schedules import JobSource, JobState, insert_jobs_if_absent, list_jobs
+from handlers.reminders.service import KIND as REMINDER
+from handlers.reminders.service import audience_payload
+
+logger = logging.getLogger(__name__)
 
 CONFIG_PREFIX = "config:"
 NO_POST = "global"
@@ -57,6 +61,12 @@ def wanted_rows(config: Config) -> dict[str, dict[str, Any]]:
                 },
             }
     return wanted
+
+
+async def on_start(session: AsyncSession, runtime: Runtime) -> None:
+    """At start-up: mirror the configured reminders into schedule rows."""
+    report = await sync_config_reminders(session, config=runtime.config, now=runtime.clock.now())
+    logger.info("Config reminders: %s", report)
 
 
 async def sync_config_reminders(session: AsyncSession, *, config: Config, now: datetime) -> SyncReport:

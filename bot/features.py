@@ -1,0 +1,223 @@
+"""What a feature declares once, and the checks the factory makes before installing the list of features.
+
+A feature is a package `handlers/<name>/` whose `__init__.py` holds one `Feature`: its commands (with their
+menu entries and who may use them), the callback prefix of its buttons, the conversations whose typed input
+it owns, its scheduled-job runners and its hooks. `bot/app.py` installs the list in `handlers/__init__.py`;
+that is the only place where anything is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+from telegram.ext import BaseHandler
+
+from bot.access import Action
+from bot.callbacks import CallbackData
+from bot.i18n import N_
+
+if TYPE_CHECKING:
+    from bot.runtime import LiaisonContext, Runtime
+    from bot.scheduler.runners import Runner
+    from db.drafts import Draft
+    from db.members import Member
+
+UpdateCallback = Callable[["Update", "LiaisonContext"], Awaitable[None]]
+ButtonCallback = Callable[["Update", "LiaisonContext", CallbackData], Awaitable[None]]
+# A conversation's typed-input handler: False when the message is not for it (it then goes on to the others).
+InputCallback = Callable[["Update", "LiaisonContext", "Draft"], Awaitable[bool | None]]
+# Told when another conversation takes the focus from one of its drafts (to drop it and say so, or keep it).
+LeftCallback = Callable[["Update", "LiaisonContext", "Draft"], Awaitable[None]]
+StartHook = Callable[[AsyncSession, "Runtime"], Awaitable[None]]
+MemberHook = Callable[[AsyncSession, "Runtime", "Member"], Awaitable[None]]
+
+CALLBACK_PREFIX_PATTERN = r"^[a-z]{2,4}$"
+DEFAULT_DRAFT_TTL = timedelta(hours=12)
+
+
+class MemberEvent(StrEnum):
+    """Things that happen to a member that other features may act on, in the transaction that records them."""
+
+    # Joined a post through an invite (notices in force reach them, for example).
+    JOINED = "joined"
+    # Talks to the bot again after blocking it (the open urgent alerts of their post reach them).
+    RETURNED = "returned"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command: its menu entry (translated in the catalogs) and the action it needs."""
+
+    name: str
+    # Untranslated, marked with N_(): the menu entry and the /help line, in the reader's language.
+    description: str
+    callback: UpdateCallback
+    # Who may use it and sees it in their menu and /help (bot/access.py decides); None: whoever the gate lets
+    # through (/start with an invite code reaches strangers).
+    action: Action | None = Action.USE
+    aliases: tuple[str, ...] = ()
+    # False for a command people never type from the menu (/start: Telegram's own Start button sends it).
+    in_menu: bool = True
+    # True when a button may open it ("go:<command>" on a reminder, say): its callback then reads nothing
+    # from the message text.
+    openable: bool = False
+    # What a person who may not use it is told (a command typed by hand that is not in their menu).
+    refusal: str = N_("You are not allowed to do this.")
+
+
+@dataclass(frozen=True)
+class TextTrigger:
+    """A reply-keyboard button (a fixed text) that starts something, like the persistent "🚨 Alert" button."""
+
+    texts: frozenset[str]
+    callback: UpdateCallback
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A multi-step exchange kept in a database draft; the router hands it the member's typed messages."""
+
+    flow: str
+    on_input: InputCallback
+    # How long an untouched draft stays valid; past it the draft takes nothing more and is pruned.
+    ttl: timedelta = DEFAULT_DRAFT_TTL
+    # What /cancel answers when this conversation has the focus.
+    cancelled: str = N_("Cancelled.")
+    # Steps that wait for typed input. When another conversation takes the focus from a draft at one of these
+    # steps, the draft is dropped (its next words would go astray) and the member is told, as for /cancel;
+    # a draft waiting for a button keeps its place and its buttons still work.
+    typed_steps: frozenset[str] = frozenset()
+    # Overrides what happens when another conversation takes the focus (to keep a long draft resumable).
+    on_left: LeftCallback | None = None
+    # Replaces the plain `cancelled` answer (to bring a keyboard back, for example).
+    on_cancel: UpdateCallback | None = None
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature of the bot, declared once in `handlers/<name>/__init__.py`."""
+
+    name: str
+    commands: tuple[Command, ...] = ()
+    # Every button of the feature carries this prefix ("al:ack:17"); on_button receives the parsed data.
+    callback_prefix: str | None = None
+    on_button: ButtonCallback | None = None
+    text_triggers: tuple[TextTrigger, ...] = ()
+    conversations: tuple[Conversation, ...] = ()
+    # Scheduled-job runners by kind (the scheduler runs rows of that kind with them).
+    runners: Mapping[str, Runner] = field(default_factory=dict)
+    # Called in the transaction that records a member event.
+    member_hooks: Mapping[MemberEvent, MemberHook] = field(default_factory=dict)
+    # Called once at start-up, in a transaction, after migrations (sync config into rows, for example).
+    on_start: StartHook | None = None
+    # What its notifications are called (outbox ref_type -> untranslated name), for /delivery.
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # Anything else PTB should route to the feature, installed in the features' handler group.
+    handlers: tuple[BaseHandler[Any, Any, Any], ...] = ()
+
+
+class FeatureConflict(Exception):
+    """The list of features cannot be installed (a duplicate prefix, an untranslated menu entry...)."""
+
+
+def check_features(features: tuple[Feature, ...], translated: Callable[[str], bool]) -> None:
+    """Refuse what would make the bot misroute or speak English to French readers; one clear message."""
+    import re
+
+    seen: dict[str, dict[str, str]] = {
+        "feature": {},
+        "callback prefix": {},
+        "command": {},
+        "conversation": {},
+        "runner kind": {},
+        "button text": {},
+    }
+
+    def claim(kind: str, value: str, owner: str) -> None:
+        if value in seen[kind]:
+            raise FeatureConflict(
+                f"{kind} {value!r} is claimed by both {seen[kind][value]!r} and {owner!r}: it must be unique"
+            )
+        seen[kind][value] = owner
+
+    for feature in features:
+        claim("feature", feature.name, feature.name)
+        if feature.callback_prefix is not None:
+            if not re.match(CALLBACK_PREFIX_PATTERN, feature.callback_prefix):
+                raise FeatureConflict(
+                    f"feature {feature.name!r}: callback prefix {feature.callback_prefix!r} must be 2 to 4 "
+                    "lower-case letters"
+                )
+            if feature.on_button is None:
+                raise FeatureConflict(f"feature {feature.name!r}: a callback prefix needs on_button")
+            claim("callback prefix", feature.callback_prefix, feature.name)
+        elif feature.on_button is not None:
+            raise FeatureConflict(f"feature {feature.name!r}: on_button needs a callback prefix")
+        for command in feature.commands:
+            for name in (command.name, *command.aliases):
+                claim("command", name, feature.name)
+            if not command.in_menu:
+                continue
+            if not command.description.strip():
+                raise FeatureConflict(f"feature {feature.name!r}: command /{command.name} has no menu entry")
+            if not translated(command.description):
+                raise FeatureConflict(
+                    f"feature {feature.name!r}: the menu entry of /{command.name} ({command.description!r}) "
+                    "has no French translation (run: liaison i18n update, then translate it)"
+                )
+        for conversation in feature.conversations:
+            claim("conversation", conversation.flow, feature.name)
+        for kind in feature.runners:
+            claim("runner kind", kind, feature.name)
+        for trigger in feature.text_triggers:
+            for text in trigger.texts:
+                claim("button text", text, feature.name)
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The installed features, as the runtime consults them (menus, the input router, member events)."""
+
+    features: tuple[Feature, ...]
+
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        """Every command, in menu order (features in installation order)."""
+        return tuple(command for feature in self.features for command in feature.commands)
+
+    def command(self, name: str) -> Command | None:
+        """The command with this name (or alias)."""
+        return next((c for c in self.commands if name in (c.name, *c.aliases)), None)
+
+    def conversation(self, flow: str) -> Conversation | None:
+        """The conversation that owns drafts of `flow`."""
+        for feature in self.features:
+            for conversation in feature.conversations:
+                if conversation.flow == flow:
+                    return conversation
+        return None
+
+    @property
+    def trigger_texts(self) -> frozenset[str]:
+        """Every reply-keyboard text that starts something (never taken as a draft's input)."""
+        return frozenset(text for f in self.features for t in f.text_triggers for text in t.texts)
+
+    def label(self, ref_type: str) -> str | None:
+        """The untranslated name of a kind of notification, as its feature calls it."""
+        for feature in self.features:
+            if ref_type in feature.labels:
+                return feature.labels[ref_type]
+        return None
+
+    async def emit(self, session: AsyncSession, runtime: Runtime, event: MemberEvent, member: Member) -> None:
+        """Run every feature's hook for a member event, in the caller's transaction."""
+        for feature in self.features:
+            hook = feature.member_hooks.get(event)
+            if hook is not None:
+                await hook(session, runtime, member)

@@ -1,0 +1,26 @@
+"""Direct answers to the person who acted: edits where "not modified" is success, and refusals that fit."""
+
+from __future__ import annotations
+
+from telegram import CallbackQuery, InlineKeyboardMarkup
+from telegram.error import BadRequest
+
+NOT_MODIFIED = "message is not modified"
+# Telegram caps the text of a callback answer at 200 characters.
+ANSWER_LIMIT = 200
+
+
+async def edit_message(
+    query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the pressed message; the same text again (a repeated press) is success, not an error."""
+    try:
+        await query.edit_message_text(text, reply_markup=reply_markup)
+    except BadRequest as exc:
+        if NOT_MODIFIED not in str(exc).lower():
+            raise
+
+
+async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press, cutting the text to what Telegram accepts."""
+    await query.answer(text[:ANSWER_LIMIT] if text else None, show_alert=alert)

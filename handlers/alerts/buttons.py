@@ -1,0 +1,102 @@
+"""The alerts feature's buttons: the draft's, Seen / Taking action, Resolve, and opening an alert.
+
+Every press is re-checked against the database: who is pressing, on which alert, in which state.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.callbacks import CallbackData
+from bot.replies import answer
+from bot.runtime import LiaisonContext
+from db import alerts as store
+from db.alerts import AckKind
+from handlers.alerts import raising, resolving, service
+from handlers.alerts.render import card_markup, render_card
+from handlers.alerts.service import AckOutcome, AckResult
+
+
+async def on_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
+    """Route every al: button; each path answers the callback query."""
+    query = update.callback_query
+    assert query is not None
+    if data.action in ("cat", "sev", "ok", "no"):
+        await raising.draft_button(update, context, data)
+    elif data.action in ("seen", "act"):
+        await acknowledge_button(
+            update, context, data.int_arg(0), AckKind.SEEN if data.action == "seen" else AckKind.ACTION
+        )
+    elif data.action == "res":
+        await resolving.resolve_button(update, context, data.int_arg(0))
+    elif data.action == "nores":
+        await resolving.cancel_button(update, context)
+    elif data.action == "open":
+        await open_button(update, context, data.int_arg(0))
+    else:
+        await answer(query, context.tr.gettext("This button is no longer valid."), alert=True)
+
+
+def ack_answer(context: LiaisonContext, result: AckResult) -> str:
+    """What the presser reads after Seen / Taking action."""
+    tr, config = context.tr, context.runtime.config
+    label = config.service_name(result.service_code, tr.language)
+    if result.outcome == AckOutcome.NOT_YOURS:
+        return resolving.not_yours(context)
+    if result.outcome == AckOutcome.RESOLVED:
+        return tr.gettext("This alert is resolved: nothing more to do.")
+    if result.outcome == AckOutcome.RECEIPT:
+        return tr.gettext("Noted.")
+    if result.outcome == AckOutcome.ALREADY_MINE:
+        return tr.gettext("You already acknowledged this alert.")
+    if result.outcome == AckOutcome.ALREADY_OTHER:
+        assert result.first_at is not None
+        return tr.gettext(
+            "{service} already acknowledged: {name}, {time}. Your own reading is recorded."
+        ).format(
+            service=label,
+            name=result.first_name or "?",
+            time=tr.time(
+                result.first_at, config.post_zone(context.active_member.post_code, result.post_code)
+            ),
+        )
+    if result.outcome == AckOutcome.ACTION:
+        return tr.gettext("Taking action: recorded for {service}. The author and the chiefs see it.").format(
+            service=label
+        )
+    return tr.gettext("Seen: recorded for {service}.").format(service=label)
+
+
+async def acknowledge_button(
+    update: Update, context: LiaisonContext, alert_id: int | None, kind: AckKind
+) -> None:
+    """Seen / Taking action: the member's receipt, and their service's first acknowledgement."""
+    query, member, runtime = update.callback_query, context.active_member, context.runtime
+    assert query is not None
+    async with runtime.db.transaction() as session:
+        result = await service.acknowledge(session, runtime, alert_id=alert_id or 0, member=member, kind=kind)
+    await answer(query, ack_answer(context, result), alert=result.outcome == AckOutcome.NOT_YOURS)
+
+
+async def open_button(update: Update, context: LiaisonContext, alert_id: int | None) -> None:
+    """Show one alert's current card (only to someone who may see it)."""
+    query, member, runtime = update.callback_query, context.active_member, context.runtime
+    assert query is not None and query.message is not None and member.id is not None
+    async with runtime.db.reading() as session:
+        alert = await store.get_alert(session, alert_id=alert_id or 0)
+        recipient = (
+            None
+            if alert is None
+            else await store.get_recipient(session, alert_id=alert.id or 0, member_id=member.id)
+        )
+        allowed = alert is not None and service.may_see(member, alert, has_copy=recipient is not None)
+        state = await service.load_card_state(session, alert=alert) if allowed and alert is not None else None
+    if state is None or alert is None:
+        await answer(query, resolving.not_yours(context), alert=True)
+        return
+    await answer(query)
+    reader = service.reader_of(runtime, member, alert, recipient)
+    await query.message.reply_text(
+        render_card(runtime.config, state, reader),
+        reply_markup=card_markup(context.tr, alert, can_resolve=reader.may_resolve),
+    )

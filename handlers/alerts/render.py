@@ -1,0 +1,217 @@
+"""Rendering of alerts: each reader's copy (their language and zone), status lines and the card's buttons."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from telegram import InlineKeyboardMarkup
+
+from bot.callbacks import encode
+from bot.config import Config
+from bot.i18n import N_, Translator, translator
+from bot.keyboards import inline
+from db.alerts import Alert, AlertAck, AlertState, pending_required
+
+PREFIX = "al"
+SEVERITY_ICONS = {"urgent": "🔴", "important": "🟠", "info": "🔵"}
+SEVERITY_NAMES = {
+    # TRANSLATORS: alert severity, shown on buttons and cards.
+    "info": N_("Information"),
+    "important": N_("Important"),
+    "urgent": N_("Urgent"),
+}
+
+
+def severity_label(tr: Translator, severity: str) -> str:
+    """A severity in the reader's language, with its colour."""
+    return f"{SEVERITY_ICONS.get(severity, '')} {tr.gettext(SEVERITY_NAMES.get(severity, severity))}".strip()
+
+
+def category_label(config: Config, tr: Translator, code: str) -> str:
+    """A category name in the reader's language (its code when no longer configured)."""
+    return config.category_name(code, tr.language)
+
+
+def map_link(latitude: float, longitude: float) -> str:
+    """Coordinates as text with an OpenStreetMap link (works on any phone, no app needed)."""
+    url = f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}#map=16/{latitude:.5f}/{longitude:.5f}"
+    return f'📍 <a href="{html.escape(url)}">{latitude:.5f}, {longitude:.5f}</a>'
+
+
+@dataclass
+class CardState:
+    """Everything needed to draw any copy of one alert, loaded once per refresh."""
+
+    alert: Alert
+    acks: list[AlertAck]
+    names: dict[int, str] = field(default_factory=dict)
+    # (copies delivered, copies queued), known when a card is refreshed.
+    delivered: tuple[int, int] | None = None
+
+    def name(self, member_id: int | None) -> str:
+        """A member's display name, escaped."""
+        return html.escape(self.names.get(member_id or 0, "?"))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a copy: their language, the post they read it for, their service, and how much they see."""
+
+    language: str
+    post_code: str | None
+    service_code: str | None
+    # Full cards (author, chiefs, coordinators) show every service's line.
+    full: bool
+    may_resolve: bool = False
+
+
+def _ack_line(
+    config: Config, tr: Translator, state: CardState, post_code: str, service: str, zone: str
+) -> str:
+    """One service's line: who acknowledged and when, or pending."""
+    label = html.escape(config.service_name(service, tr.language))
+    ack = next((a for a in state.acks if a.post_code == post_code and a.service_code == service), None)
+    required = f"{post_code}/{service}" in state.alert.required
+    if ack is None:
+        if required:
+            return tr.gettext("⏳ {service} — pending").format(service=label)
+        return f"▫️ {label} —"
+    line = tr.gettext("✅ {service} ✓ {time} ({name})").format(
+        service=label, time=tr.time(ack.acked_at, zone), name=state.name(ack.member_id)
+    )
+    if ack.kind == "action" and ack.action_at is not None:
+        line += " · " + tr.gettext("taking action: {name}, {time}").format(
+            name=state.name(ack.action_member_id), time=tr.time(ack.action_at, zone)
+        )
+    return line
+
+
+def status_line(tr: Translator, state: CardState, zone: str, *, full: bool = True) -> str:
+    """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack)."""
+    alert = state.alert
+    if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
+        return tr.gettext("✔️ <b>Resolved</b> {time} by {name}: {outcome}").format(
+            time=tr.time(alert.resolved_at, zone),
+            name=state.name(alert.resolved_by_member_id),
+            outcome=html.escape(alert.outcome or ""),
+        )
+    pending = pending_required(alert, state.acks)
+    if not pending:
+        return tr.gettext("🟢 Handled: every required service has acknowledged.")
+    if not full:
+        return tr.gettext("⏳ Open: press a button below so the post knows your service has it.")
+    line = tr.ngettext(
+        "⏳ Open: waiting for {n} required service.",
+        "⏳ Open: waiting for {n} required services.",
+        len(pending),
+    ).format(n=len(pending))
+    if alert.escalation_level:
+        line += " " + tr.gettext("Escalated (step {n}).").format(n=alert.escalation_level)
+    return line
+
+
+def render_card(config: Config, state: CardState, reader: Reader) -> str:
+    """One reader's copy: structured parts in their language and zone, the free text as written."""
+    tr = translator(reader.language)
+    alert = state.alert
+    zone = config.post_zone(reader.post_code, alert.post_code)
+    title = tr.gettext("{severity} ALERT #{id}").format(
+        severity=severity_label(tr, alert.severity).upper(), id=alert.id
+    )
+    lines = [
+        f"<b>{html.escape(title)}</b> · <b>{html.escape(category_label(config, tr, alert.category))}</b>",
+        tr.gettext("{post} · {time}").format(
+            post=html.escape(config.post_name(alert.post_code)),
+            time=tr.short_datetime(alert.raised_at, zone),
+        ),
+        tr.gettext("From: {name} ({service})").format(
+            name=state.name(alert.author_member_id),
+            service=html.escape(config.service_name(alert.author_service_code, tr.language)),
+        ),
+        "",
+        html.escape(alert.text),
+    ]
+    if alert.latitude is not None and alert.longitude is not None:
+        lines += ["", map_link(alert.latitude, alert.longitude)]
+    if alert.photo_file_id:
+        lines.append(tr.gettext("📷 Photo attached (next message)."))
+    lines.append("")
+    many_posts = len(alert.posts) > 1
+    if reader.full:
+        lines.append("<b>" + html.escape(tr.gettext("Acknowledgements")) + "</b>")
+        for post_code in alert.posts:
+            post_zone = config.post_zone(post_code, alert.post_code)
+            if many_posts:
+                lines.append(f"<i>{html.escape(config.post_name(post_code))}</i>")
+            for service in _services(config, post_code):
+                lines.append(_ack_line(config, tr, state, post_code, service, post_zone))
+    if reader.full and state.delivered and state.delivered[0]:
+        sent, total = state.delivered
+        lines.append(
+            tr.ngettext(
+                "📬 Delivered to {sent} of {total} person.",
+                "📬 Delivered to {sent} of {total} people.",
+                total,
+            ).format(sent=sent, total=total)
+        )
+    own_acked = False
+    if not reader.full and reader.post_code and reader.service_code:
+        # An agent's copy shows their own service's line once it has acknowledged (who, when).
+        own_acked = any(
+            a.post_code == reader.post_code and a.service_code == reader.service_code for a in state.acks
+        )
+        if own_acked:
+            lines.append(_ack_line(config, tr, state, reader.post_code, reader.service_code, zone))
+    if reader.full or not own_acked or alert.state != AlertState.OPEN or alert.handled_at is not None:
+        lines.append(status_line(tr, state, zone, full=reader.full))
+    return "\n".join(lines)
+
+
+def _services(config: Config, post_code: str) -> tuple[str, ...]:
+    return config.post_services(post_code) if config.find_post(post_code) is not None else ()
+
+
+def card_markup(tr: Translator, alert: Alert, *, can_resolve: bool) -> InlineKeyboardMarkup | None:
+    """Buttons of an open alert's copy (None once resolved: the keyboard disappears)."""
+    if alert.state != AlertState.OPEN:
+        return None
+    rows = [
+        [
+            (tr.gettext("👁 Seen"), encode(PREFIX, "seen", alert.id)),
+            (tr.gettext("✋ Taking action"), encode(PREFIX, "act", alert.id)),
+        ]
+    ]
+    if can_resolve:
+        rows.append([(tr.gettext("✔️ Resolve"), encode(PREFIX, "res", alert.id))])
+    return inline(rows)
+
+
+def excerpt(alert: Alert, limit: int = 280) -> str:
+    """The alert's text, cut for an escalation notice, escaped."""
+    text = alert.text if len(alert.text) <= limit else alert.text[:limit].rstrip() + "…"
+    return html.escape(text)
+
+
+def escalation_text(
+    config: Config, tr: Translator, alert: Alert, pending: list[tuple[str, str]], minutes: float
+) -> str:
+    """'Not acknowledged after N minutes by: ...' in the reader's language."""
+    services = ", ".join(
+        html.escape(
+            config.service_name(s, tr.language)
+            + (f" ({config.post_name(p)})" if len(alert.posts) > 1 else "")
+        )
+        for p, s in pending
+    )
+    return tr.gettext(
+        "⏰ <b>Escalation</b> · alert #{id} · {category} · {severity} · {post}\n"
+        "Not acknowledged after {minutes} minutes by: {services}."
+    ).format(
+        id=alert.id,
+        category=html.escape(category_label(config, tr, alert.category)),
+        severity=severity_label(tr, alert.severity),
+        post=html.escape(config.post_name(alert.post_code)),
+        minutes=tr.number(minutes),
+        services=services,
+    )

@@ -1,0 +1,128 @@
+"""Resolving an alert: the Resolve button asks for the outcome in one line (its own short conversation)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+
+from bot import conversations
+from bot.callbacks import encode
+from bot.conversations import DraftData
+from bot.features import Conversation
+from bot.keyboards import inline, main_keyboard
+from bot.replies import answer, edit_message
+from bot.runtime import LiaisonContext
+from db import alerts as store
+from db.alerts import AlertState
+from db.drafts import Draft, consume_draft
+from handlers.alerts import service
+from handlers.alerts.raising import too_long
+from handlers.alerts.render import PREFIX
+from handlers.alerts.service import ResolveOutcome
+
+OUTCOME_MAX_LENGTH = 300
+# How long the outcome question of a pressed Resolve waits: hours later, "merci" is not the outcome.
+OUTCOME_WAIT = timedelta(minutes=30)
+
+
+class OutcomeData(DraftData):
+    """Which alert the outcome line is for."""
+
+    alert_id: int
+
+
+def not_yours(context: LiaisonContext) -> str:
+    """The refusal for a press on an alert the person may not act on."""
+    return context.tr.gettext("This alert was not sent to you: nothing was changed.")
+
+
+async def resolve_button(update: Update, context: LiaisonContext, alert_id: int | None) -> None:
+    """Ask the author, a chief or a coordinator for the outcome line."""
+    query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
+    assert query is not None and query.message is not None and member.id is not None
+    async with runtime.db.reading() as session:
+        alert = await store.get_alert(session, alert_id=alert_id or 0)
+        has_copy = alert is not None and (
+            await store.get_recipient(session, alert_id=alert.id or 0, member_id=member.id) is not None
+        )
+    if alert is None or alert.id is None or not (has_copy or service.may_resolve(member, alert)):
+        await answer(query, not_yours(context), alert=True)
+        return
+    if alert.state == AlertState.RESOLVED:
+        await answer(query, tr.gettext("This alert is resolved: nothing more to do."))
+        return
+    if not service.may_resolve(member, alert):
+        await answer(
+            query,
+            tr.gettext("Only the author, the post chief or a coordinator can resolve this alert."),
+            alert=True,
+        )
+        return
+    await conversations.begin(
+        update,
+        context,
+        OUTCOME,
+        token=f"res:{alert.id}:{query.id}"[:64],
+        step="outcome",
+        data=OutcomeData(alert_id=alert.id),
+    )
+    await answer(query)
+    await query.message.reply_text(
+        tr.gettext("Resolving alert #{id}. Send the outcome in one line (up to {limit} characters).").format(
+            id=alert.id, limit=OUTCOME_MAX_LENGTH
+        ),
+        reply_markup=inline([[(tr.gettext("❌ Cancel"), encode(PREFIX, "nores", alert.id))]]),
+    )
+
+
+async def cancel_button(update: Update, context: LiaisonContext) -> None:
+    """Drop a pending outcome question."""
+    query, tr = update.callback_query, context.tr
+    assert query is not None
+    draft = await conversations.current(context, OUTCOME)
+    dropped = draft is not None and await conversations.close(context, draft)
+    await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
+    if dropped:
+        await edit_message(query, tr.gettext("Cancelled."))
+
+
+async def receive_outcome(update: Update, context: LiaisonContext, draft: Draft) -> bool:
+    """The outcome line: resolve the alert once and show it resolved on every copy."""
+    message, member, runtime, tr = (
+        update.effective_message,
+        context.active_member,
+        context.runtime,
+        context.tr,
+    )
+    assert message is not None and member.id is not None and draft.id is not None
+    outcome = " ".join((message.text or "").split())
+    if not outcome:
+        await message.reply_text(tr.gettext("Send the outcome as text, in one line."))
+        return True
+    if len(outcome) > OUTCOME_MAX_LENGTH:
+        await message.reply_text(too_long(tr, len(outcome), OUTCOME_MAX_LENGTH))
+        return True
+    alert_id = OutcomeData.of(draft).alert_id
+    async with runtime.db.transaction() as session:
+        # Taken out of the table first: of two deliveries of the same message, only one resolves.
+        if await consume_draft(session, draft_id=draft.id, member_id=member.id, step=draft.step) is None:
+            return True
+        result = await service.resolve(session, runtime, alert_id=alert_id, member=member, outcome=outcome)
+    replies = {
+        ResolveOutcome.GONE: None,
+        ResolveOutcome.NOT_ALLOWED: tr.gettext(
+            "Only the author, the post chief or a coordinator can resolve this alert."
+        ),
+        ResolveOutcome.ALREADY: tr.gettext("This alert is resolved: nothing more to do."),
+        ResolveOutcome.RESOLVED: tr.gettext("Alert #{id} resolved. Every copy now shows it.").format(
+            id=alert_id
+        ),
+    }
+    reply = replies[result]
+    if reply is not None:
+        await message.reply_text(reply, reply_markup=main_keyboard(tr))
+    return True
+
+
+OUTCOME = Conversation("alert_outcome", receive_outcome, ttl=OUTCOME_WAIT, typed_steps=frozenset({"outcome"}))

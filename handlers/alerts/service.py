@@ -1,0 +1,608 @@
+"""What the alerts feature does, without Telegram: raise and fan out, acknowledge, resolve, refresh the cards.
+
+Every function runs in the caller's transaction (session) and never commits: the alert, its outbox rows and
+its schedule rows commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.access import (
+    acknowledging_post,
+    may_acknowledge,
+    may_resolve_alert,
+    may_see_alert,
+    reads_every_service,
+)
+from bot.i18n import translator
+from bot.runtime import Runtime
+from bot.scheduler.api import cancel, schedule_once
+from db import alerts as store
+from db.alerts import AckKind, Alert, AlertAck, AlertRecipient, AlertState, Severity
+from db.audit import record_action
+from db.members import Member, list_members, member_names
+from db.outbox import Notification, Priority, build_message, enqueue_card_edit, enqueue_many
+from handlers.alerts.render import CardState, Reader, card_markup, render_card
+from handlers.alerts.rules import alert_posts, priority_of, required_pairs
+
+# A resent message (same author, category, severity and text) within this window is the same alert.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+DELIVERY_CHECK_KIND = "alert_delivery"
+# When the delivery of an alert's copies is checked and audited (again while some are still pending).
+DELIVERY_CHECKS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1))
+ESCALATION_KIND = "alert_escalation"
+
+
+# ----- reading ----------------------------------------------------------------------------------------------
+
+
+async def load_card_state(session: AsyncSession, *, alert: Alert) -> CardState:
+    """Load an alert's acknowledgements and the names a card shows."""
+    assert alert.id is not None
+    acks = await store.list_acks(session, alert_id=alert.id)
+    ids = {alert.author_member_id, alert.resolved_by_member_id}
+    for ack in acks:
+        ids.update((ack.member_id, ack.action_member_id))
+    return CardState(alert, acks, await member_names(session, member_ids={i for i in ids if i is not None}))
+
+
+def reader_of(runtime: Runtime, member: Member, alert: Alert, recipient: AlertRecipient | None) -> Reader:
+    """How a member reads an alert: language, the post they read it for, and how much they see."""
+    language = member.language or runtime.config.post_language(
+        recipient.post_code if recipient else member.post_code
+    )
+    return Reader(
+        language=language or runtime.config.bot.default_language,
+        post_code=recipient.post_code if recipient else member.post_code,
+        service_code=member.service_code,
+        full=recipient.full if recipient else full_reader(member, alert),
+        may_resolve=may_resolve(member, alert),
+    )
+
+
+def may_resolve(member: Member, alert: Alert) -> bool:
+    """The author, a chief of the alert's post, or a coordinator."""
+    return may_resolve_alert(member, author_member_id=alert.author_member_id, post_code=alert.post_code)
+
+
+def may_see(member: Member, alert: Alert, *, has_copy: bool) -> bool:
+    """Whether `member` may open this alert."""
+    return may_see_alert(
+        member,
+        has_copy=has_copy,
+        open_=alert.state == AlertState.OPEN,
+        post_code=alert.post_code,
+        posts=alert.posts,
+    )
+
+
+def full_reader(member: Member, alert: Alert) -> bool:
+    """Who sees every service's line on their copy."""
+    return reads_every_service(member, author_member_id=alert.author_member_id, posts=alert.posts)
+
+
+def new_recipient(alert: Alert, member: Member, post_code: str, now: datetime) -> AlertRecipient:
+    """The record of one member's copy of an alert (which post they read it for, their card's key)."""
+    assert alert.id is not None and member.id is not None
+    return AlertRecipient(
+        alert_id=alert.id,
+        member_id=member.id,
+        post_code=post_code,
+        service_code=member.service_code,
+        card_key=store.card_key(alert.id, member.id),
+        full=full_reader(member, alert),
+        notified_at=now,
+    )
+
+
+# ----- raising ----------------------------------------------------------------------------------------------
+
+
+async def raise_alert(
+    session: AsyncSession,
+    runtime: Runtime,
+    author: Member,
+    *,
+    token: str,
+    category: str,
+    severity: str,
+    text: str,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    photo: str | None = None,
+) -> tuple[Alert, bool]:
+    """Create and fan out an alert; (existing, False) for a duplicate token or a resent identical one."""
+    config, now = runtime.config, runtime.clock.now()
+    assert author.id is not None
+    existing = await store.get_alert_by_token(session, client_token=token)
+    if existing is None:
+        existing = await store.find_recent_duplicate(
+            session,
+            author_member_id=author.id,
+            category=category,
+            severity=severity,
+            text=text,
+            since=now - DUPLICATE_WINDOW,
+        )
+    if existing is not None:
+        return existing, False
+    definition = config.category(category)
+    post_code = author.post_code or ""
+    posts = alert_posts(config, definition, post_code)
+    alert = Alert(
+        client_token=token,
+        post_code=post_code,
+        author_member_id=author.id,
+        author_service_code=author.service_code,
+        category=category,
+        severity=severity,
+        text=text,
+        latitude=latitude,
+        longitude=longitude,
+        photo_file_id=photo,
+        posts=posts,
+        required=required_pairs(config, definition, posts),
+        raised_at=now,
+    )
+    created = await store.create_alert(session, alert=alert)
+    if created is None:
+        again = await store.get_alert_by_token(session, client_token=token)
+        assert again is not None
+        return again, False
+    await _publish(session, runtime, author, created)
+    return created, True
+
+
+async def recipient_count(session: AsyncSession, alert: Alert) -> int:
+    """How many people received a copy."""
+    return len(await store.list_recipients(session, alert_id=alert.id or 0))
+
+
+async def _publish(session: AsyncSession, runtime: Runtime, author: Member, alert: Alert) -> int:
+    """Fan a new alert out: copies for every recipient, the author's service ack, escalation steps."""
+    assert alert.id is not None and author.id is not None
+    now = alert.raised_at
+    recipients: list[tuple[Member, str]] = []
+    for post_code in alert.posts:
+        recipients += [(m, post_code) for m in await list_members(session, post_code=post_code)]
+    recipients = list({m.id: (m, p) for m, p in recipients}.values())
+    if author.id not in {m.id for m, _ in recipients}:
+        recipients.append((author, alert.post_code))
+    # The author's own service knows: it counts as that service having seen the alert.
+    if author.service_code:
+        await store.acknowledge(
+            session,
+            alert=alert,
+            post_code=alert.post_code,
+            service_code=author.service_code,
+            member_id=author.id,
+            kind=AckKind.SEEN,
+            now=now,
+        )
+    state = CardState(
+        alert, await store.list_acks(session, alert_id=alert.id), {author.id: author.display_name}
+    )
+    priority = priority_of(alert.severity)
+    silent = alert.severity == Severity.INFO
+    copies = [(member, new_recipient(alert, member, post_code, now)) for member, post_code in recipients]
+    # Delivery keeps the outbox order within a priority: the services that must act hear first, then the
+    # chiefs, then everyone else; the author, who knows, last.
+    required = set(alert.required)
+
+    def urgency(copy: tuple[Member, AlertRecipient]) -> int:
+        member, recipient = copy
+        if member.id == author.id:
+            return 3
+        if store.pair(recipient.post_code, member.service_code or "") in required:
+            return 0
+        return 1 if recipient.full else 2
+
+    copies.sort(key=urgency)
+    # The alert is new and members are listed once: one flush for every copy (no per-row savepoint).
+    session.add_all([recipient for _, recipient in copies])
+    await session.flush()
+    rendered: dict[tuple[Any, ...], Any] = {}
+    rows = [
+        row
+        for member, recipient in copies
+        for row in build_copy(
+            runtime, state, member, recipient, priority=priority, silent=silent, now=now, rendered=rendered
+        )
+    ]
+    await enqueue_many(session, rows)  # one statement for the whole fan-out, in the order above
+    await _schedule_escalation(session, runtime, alert)
+    await record_action(
+        session,
+        action="alert.raised",
+        at=now,
+        actor_member_id=author.id,
+        object_type="alert",
+        object_id=alert.id,
+        post_code=alert.post_code,
+        details={
+            "category": alert.category,
+            "severity": alert.severity,
+            "posts": alert.posts,
+            "required": alert.required,
+            "location": alert.latitude is not None,
+            "photo": alert.photo_file_id is not None,
+            "recipients": len(recipients),
+            "priority": int(priority),
+            "silent": silent,
+        },
+    )
+    await schedule_delivery_check(session, alert, attempt=1)
+    return len(recipients)
+
+
+async def schedule_delivery_check(session: AsyncSession, alert: Alert, *, attempt: int) -> None:
+    """Look at the outbox a little later and write how the copies were delivered to the audit log."""
+    await schedule_once(
+        session,
+        key=f"al:{alert.id}:dlv:{attempt}",
+        kind=DELIVERY_CHECK_KIND,
+        run_at=alert.raised_at + DELIVERY_CHECKS[attempt - 1],
+        payload={"alert_id": alert.id, "attempt": attempt},
+        post_code=alert.post_code,
+        now=alert.raised_at,
+    )
+
+
+def build_copy(
+    runtime: Runtime,
+    state: CardState,
+    member: Member,
+    recipient: AlertRecipient,
+    *,
+    priority: Priority,
+    silent: bool,
+    now: datetime,
+    card: bool = True,
+    rendered: dict[tuple[Any, ...], Any] | None = None,
+) -> list[Notification]:
+    """One member's copy as outbox rows (the card, then the photo by file id); `rendered` shares renders."""
+    config, alert = runtime.config, state.alert
+    reader = reader_of(runtime, member, alert, recipient)
+    tr = translator(reader.language)
+    rendered = {} if rendered is None else rendered
+    # Readers of one language, post and service see the same card: render it once per such group.
+    text_key = ("text", reader.language, reader.post_code, reader.service_code, reader.full)
+    if text_key not in rendered:
+        rendered[text_key] = render_card(config, state, reader)
+    markup_key = ("markup", reader.language, reader.may_resolve)
+    if markup_key not in rendered:
+        rendered[markup_key] = card_markup(tr, alert, can_resolve=reader.may_resolve)
+    rows = [
+        build_message(
+            chat_id=member.chat_id,
+            text=rendered[text_key],
+            priority=priority,
+            member_id=member.id,
+            reply_markup=rendered[markup_key],
+            silent=silent,
+            ref=("alert", alert.id or 0),
+            card_key=recipient.card_key if card else None,
+            now=now,
+        )
+    ]
+    if alert.photo_file_id:
+        rows.append(
+            build_message(
+                chat_id=member.chat_id,
+                text=tr.gettext("📷 Alert #{id}").format(id=alert.id),
+                photo=alert.photo_file_id,
+                priority=priority,
+                member_id=member.id,
+                silent=True,
+                ref=("alert", alert.id or 0),
+                now=now,
+            )
+        )
+    return rows
+
+
+async def send_copy(
+    session: AsyncSession,
+    runtime: Runtime,
+    state: CardState,
+    member: Member,
+    recipient: AlertRecipient,
+    *,
+    priority: Priority,
+    silent: bool,
+    now: datetime,
+) -> None:
+    """Queue one member's copy in the caller's transaction."""
+    await enqueue_many(
+        session, build_copy(runtime, state, member, recipient, priority=priority, silent=silent, now=now)
+    )
+
+
+async def _schedule_escalation(session: AsyncSession, runtime: Runtime, alert: Alert) -> None:
+    """One scheduled step per rung of the severity's ladder (none when nothing is required)."""
+    if not store.pending_required(alert, await store.list_acks(session, alert_id=alert.id or 0)):
+        return
+    for index, step in enumerate(runtime.config.alerts.ladder(alert.severity), start=1):
+        await schedule_once(
+            session,
+            key=f"al:{alert.id}:esc:{index}",
+            kind=ESCALATION_KIND,
+            run_at=alert.raised_at + timedelta(minutes=step.after_minutes),
+            payload={"alert_id": alert.id, "step": index},
+            post_code=alert.post_code,
+            now=alert.raised_at,
+        )
+
+
+async def cancel_escalation(session: AsyncSession, alert_id: int) -> None:
+    """Drop the alert's remaining escalation steps (handled or resolved)."""
+    await cancel(session, key_prefix=f"al:{alert_id}:esc:")
+
+
+# ----- acknowledging ----------------------------------------------------------------------------------------
+
+
+class AckOutcome(StrEnum):
+    """What a Seen / Taking action press did."""
+
+    NOT_YOURS = "not_yours"  # no copy, and no right to one
+    RESOLVED = "resolved"
+    RECEIPT = "receipt"  # recorded for the person only (a member without a service)
+    ALREADY_MINE = "already_mine"
+    ALREADY_OTHER = "already_other"  # the service had acknowledged through someone else
+    SEEN = "seen"
+    ACTION = "action"
+
+
+@dataclass(frozen=True)
+class AckResult:
+    """The result of a press, for the answer to the presser."""
+
+    outcome: AckOutcome
+    service_code: str | None = None
+    post_code: str | None = None
+    first_name: str | None = None
+    first_at: datetime | None = None
+
+
+async def acknowledge(
+    session: AsyncSession, runtime: Runtime, *, alert_id: int, member: Member, kind: AckKind
+) -> AckResult:
+    """Seen / Taking action: the member's receipt, and their service's first acknowledgement."""
+    assert member.id is not None
+    alert = await store.get_alert(session, alert_id=alert_id, lock=True)
+    if alert is None or alert.id is None:
+        return AckResult(AckOutcome.NOT_YOURS)
+    recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member.id)
+    if recipient is None and alert.state == AlertState.OPEN:
+        recipient = await late_recipient(session, runtime, alert, member)
+    if recipient is None or recipient.id is None or not may_acknowledge(member, recipient.post_code):
+        return AckResult(AckOutcome.NOT_YOURS)
+    if alert.state == AlertState.RESOLVED:
+        return AckResult(AckOutcome.RESOLVED)
+    now = runtime.clock.now()
+    new_receipt = await store.record_receipt(session, recipient_id=recipient.id, kind=kind, now=now)
+    service = member.service_code
+    if not service:
+        if new_receipt:
+            await _audit_ack(session, alert, member, kind, now, None, "receipt", None)
+        return AckResult(AckOutcome.RECEIPT)
+    ack, outcome = await store.acknowledge(
+        session,
+        alert=alert,
+        post_code=recipient.post_code,
+        service_code=service,
+        member_id=member.id,
+        kind=kind,
+        now=now,
+    )
+    if outcome == "already":
+        if new_receipt:
+            await _audit_ack(session, alert, member, kind, now, service, outcome, None)
+        if ack.member_id == member.id:
+            return AckResult(AckOutcome.ALREADY_MINE, service)
+        names = await member_names(session, member_ids={ack.member_id})
+        return AckResult(
+            AckOutcome.ALREADY_OTHER,
+            service,
+            recipient.post_code,
+            names.get(ack.member_id, "?"),
+            ack.acked_at,
+        )
+    seconds = ack.seconds_to_ack if outcome == "first" else None
+    await _audit_ack(session, alert, member, kind, now, service, outcome, seconds)
+    handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now)
+    if handled:
+        alert = await store.get_alert(session, alert_id=alert.id) or alert
+    await refresh_cards(
+        session,
+        runtime,
+        alert,
+        # Handled is shown on the full cards; every copy is edited when the alert is resolved.
+        everyone=False,
+        member_ids=(member.id,),
+        priority=Priority.HIGH if handled else Priority.NORMAL,
+        now=now,
+    )
+    return AckResult(AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service)
+
+
+async def _mark_handled_if_complete(session: AsyncSession, alert: Alert, now: datetime) -> bool:
+    """Record that every required service has acknowledged (once), and stop the escalation."""
+    assert alert.id is not None
+    if store.pending_required(alert, await store.list_acks(session, alert_id=alert.id)):
+        return False
+    if not await store.mark_handled(session, alert_id=alert.id, now=now):
+        return False
+    await cancel_escalation(session, alert.id)
+    await record_action(
+        session,
+        action="alert.handled",
+        at=now,
+        object_type="alert",
+        object_id=alert.id,
+        post_code=alert.post_code,
+        details={"seconds": (now - alert.raised_at).total_seconds()},
+    )
+    return True
+
+
+async def late_recipient(
+    session: AsyncSession, runtime: Runtime, alert: Alert, member: Member
+) -> AlertRecipient | None:
+    """A copy for someone of a post concerned who joined later (or a coordinator), opened from /alerts."""
+    post_code = acknowledging_post(member, post_code=alert.post_code, posts=alert.posts)
+    if post_code is None:
+        return None
+    recipient = new_recipient(alert, member, post_code, runtime.clock.now())
+    return await store.add_recipient(session, recipient=recipient)
+
+
+async def _audit_ack(
+    session: AsyncSession,
+    alert: Alert,
+    member: Member,
+    kind: AckKind,
+    now: datetime,
+    service: str | None,
+    outcome: str,
+    seconds: float | None,
+) -> None:
+    details: dict[str, Any] = {"service": service, "outcome": outcome}
+    if seconds is not None:
+        details["seconds_to_ack"] = seconds
+    await record_action(
+        session,
+        action="alert.seen" if kind == AckKind.SEEN else "alert.taking_action",
+        at=now,
+        actor_member_id=member.id,
+        object_type="alert",
+        object_id=alert.id,
+        post_code=member.post_code or alert.post_code,
+        details=details,
+    )
+
+
+# ----- resolving --------------------------------------------------------------------------------------------
+
+
+class ResolveOutcome(StrEnum):
+    """What an outcome line did."""
+
+    GONE = "gone"
+    NOT_ALLOWED = "not_allowed"
+    ALREADY = "already"
+    RESOLVED = "resolved"
+
+
+async def resolve(
+    session: AsyncSession, runtime: Runtime, *, alert_id: int, member: Member, outcome: str
+) -> ResolveOutcome:
+    """Resolve an open alert once with an outcome and show it resolved on every copy."""
+    assert member.id is not None
+    now = runtime.clock.now()
+    alert = await store.get_alert(session, alert_id=alert_id, lock=True)
+    if alert is None or alert.id is None:
+        return ResolveOutcome.GONE
+    if not may_resolve(member, alert):
+        return ResolveOutcome.NOT_ALLOWED
+    if not await store.resolve_alert(
+        session, alert_id=alert.id, member_id=member.id, outcome=outcome, now=now
+    ):
+        return ResolveOutcome.ALREADY
+    await cancel_escalation(session, alert.id)
+    await record_action(
+        session,
+        action="alert.resolved",
+        at=now,
+        actor_member_id=member.id,
+        object_type="alert",
+        object_id=alert.id,
+        post_code=alert.post_code,
+        details={"outcome": outcome, "seconds": (now - alert.raised_at).total_seconds()},
+    )
+    resolved = await store.get_alert(session, alert_id=alert.id)
+    assert resolved is not None
+    await refresh_cards(session, runtime, resolved, everyone=True, priority=Priority.HIGH, now=now)
+    return ResolveOutcome.RESOLVED
+
+
+def resolvable_by(member: Member, alert: Alert) -> bool:
+    """Whether `member` may be asked for this alert's outcome now."""
+    return alert.state == AlertState.OPEN and may_resolve(member, alert)
+
+
+# ----- cards ------------------------------------------------------------------------------------------------
+
+
+async def refresh_cards(
+    session: AsyncSession,
+    runtime: Runtime,
+    alert: Alert,
+    *,
+    everyone: bool,
+    member_ids: tuple[int, ...] = (),
+    priority: Priority = Priority.NORMAL,
+    now: datetime | None = None,
+) -> int:
+    """Queue coalesced edits of the copies that must change; returns how many were queued.
+
+    `everyone` on a change of state (handled, resolved); otherwise only the full cards (author, chiefs,
+    coordinators: the ones showing every service's line) and `member_ids`.
+    """
+    assert alert.id is not None
+    state = await load_card_state(session, alert=alert)
+    counts = await store.delivery_counts(session, alert_id=alert.id)
+    state.delivered = (
+        counts["sent"],
+        counts["sent"] + counts["pending"] + counts["failed"] + counts["unreachable"],
+    )
+    copies = await store.list_live_copies(
+        session, alert_id=alert.id, full_or_members=None if everyone else member_ids
+    )
+    queued = 0
+    for recipient, member in copies:
+        reader = reader_of(runtime, member, alert, recipient)
+        markup = card_markup(translator(reader.language), alert, can_resolve=reader.may_resolve)
+        edit = await enqueue_card_edit(
+            session,
+            card_key=recipient.card_key,
+            text=render_card(runtime.config, state, reader),
+            reply_markup=markup,
+            priority=priority,
+            now=now,
+        )
+        queued += edit is not None
+    return queued
+
+
+async def visible_open_alerts(session: AsyncSession, member: Member, *, every_post: bool) -> list[CardState]:
+    """The open alerts a member may list, newest first, with what their lines show."""
+    assert member.id is not None
+    alerts = await store.list_visible_open_alerts(
+        session, member_id=member.id, post_code=member.post_code, every_post=every_post
+    )
+    return [await load_card_state(session, alert=alert) for alert in alerts]
+
+
+async def pending_acks(session: AsyncSession, alert: Alert) -> list[tuple[str, str]]:
+    """Required (post, service) pairs that have not acknowledged yet."""
+    return store.pending_required(alert, await store.list_acks(session, alert_id=alert.id or 0))
+
+
+__all__ = [
+    "AckOutcome",
+    "AckResult",
+    "AlertAck",
+    "ResolveOutcome",
+    "acknowledge",
+    "raise_alert",
+    "refresh_cards",
+    "resolve",
+]

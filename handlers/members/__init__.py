@@ -1,0 +1,20 @@
+"""Members: chiefs list and manage their post's members; coordinators every post's.
+
+Commands: /members. Buttons (mb:): post <code>, open/sus/rei/rm/rmok <member id>.
+"""
+
+from __future__ import annotations
+
+from bot.access import Action
+from bot.features import Command, Feature
+from bot.i18n import N_
+from handlers.members import handlers
+
+FEATURE = Feature(
+    name="members",
+    commands=(
+        Command("members", N_("Members of your post"), handlers.members_command, action=Action.LIST_MEMBERS),
+    ),
+    callback_prefix=handlers.PREFIX,
+    on_button=handlers.on_button,
+)

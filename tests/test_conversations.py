@@ -1,0 +1,42 @@
+"""One conversation mechanism: drafts per member and flow, the input router, focus moving between features."""
+
+from __future__ import annotations
+
+from db.alerts import Alert
+from db.drafts import Draft
+from tests.factories import draft_to_location
+from tests.harness import Harness
+
+
+async def test_remind_after_an_unanswered_resolve_does_not_resolve_the_alert(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="en")
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await customs.send("/alert urgent security: armed men seen near the river")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    # The chief presses Resolve, then moves on to something else without answering.
+    await chief.tap(f"al:res:{alert.id}")
+    await liaison.settle()
+    assert "Send the outcome" in chief.last.text
+    await chief.send("/remind")
+    await liaison.settle()
+    await chief.send("Coordination meeting on Thursday")
+    await liaison.settle()
+    # The text belongs to the reminder: the alert is still open and nobody was told it was resolved.
+    assert "When? Once, or repeating?" in chief.last.text
+    [still_open] = await liaison.rows(Alert)
+    assert still_open.state == "open" and still_open.outcome is None
+    assert all("Coordination meeting" not in text for text in customs.texts)
+    assert [d.flow for d in await liaison.rows(Draft)] == ["remind"]  # only the reminder's
+
+
+async def test_remind_after_a_half_written_alert_gets_its_own_text(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await draft_to_location(liaison, chief, "other", "info")
+    await chief.send("/remind")
+    await liaison.settle()
+    assert "Alert cancelled. Nothing was sent." in chief.texts
+    await chief.send("Coordination meeting on Thursday")
+    await liaison.settle()
+    assert "When? Once, or repeating?" in chief.last.text
+    assert [d.flow for d in await liaison.rows(Draft)] == ["remind"] and await liaison.rows(Alert) == []
