@@ -86,6 +86,8 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .post_init(lifecycle.post_init)
         .post_shutdown(lifecycle.post_shutdown)
+        # Scheduled work lives in the database (bot/scheduler); PTB's in-memory JobQueue is not used.
+        .job_queue(None)
         # Different people concurrently; one person's updates in order (a double tap cannot interleave).
         .concurrent_updates(PerUserUpdateProcessor())
     )

@@ -84,6 +84,13 @@ def cmd_db(args: argparse.Namespace, config: Config) -> int:
     from db import migrate
     from db.engine import create_engine
 
+    if args.action == "revision":
+        if not args.message:
+            return _fail("db revision needs a name: liaison db revision -m 'shift handovers'")
+        path = asyncio.run(migrate.new_revision(args.message))
+        print(f"wrote {path} (read it before committing: autogenerate misses renames and data moves)")
+        return 0
+
     async def go() -> str | None:
         engine = create_engine(config.bot.database_url)
         try:
@@ -197,8 +204,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--url-path", default="telegram")
     sub.add_parser("check-config", help="validate the configuration and exit")
     db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("action", choices=["upgrade", "downgrade", "current", "revision"])
     db.add_argument("revision", nargs="?")
+    db.add_argument("-m", "--message", help="db revision: what the migration does (names the file)")
     coordinator = sub.add_parser("create-coordinator", help="print an invite link for the first coordinator")
     coordinator.add_argument("--role", choices=["coordinator", "admin"], default="coordinator")
     coordinator.add_argument("--bot-username")

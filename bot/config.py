@@ -17,7 +17,20 @@ LANGUAGES = ("fr", "en")
 Language = Literal["fr", "en"]
 Role = Literal["agent", "chief", "coordinator", "admin"]
 Priority = Literal["urgent", "high", "normal", "bulk"]
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
+# Where the configuration is looked for when neither --config nor LIAISON_CONFIG says: the working directory,
+# the checkout, then the default an installed wheel carries (copied there by setup.py).
+CONFIG_CANDIDATES = (
+    Path("config.yaml"),
+    Path(__file__).resolve().parent.parent / "config.yaml",
+    Path(__file__).resolve().parent / "_data" / "config.yaml",
+)
+
+
+def default_config_path() -> Path:
+    """The first configuration file that exists among the usual places."""
+    return next((p for p in CONFIG_CANDIDATES if p.is_file()), CONFIG_CANDIDATES[-1])
+
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///liaison.db"
 
 
@@ -345,7 +358,7 @@ def parse_config(data: Any, source: str = "config") -> Config:
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read, validate and apply environment overrides (LIAISON_DATABASE_URL)."""
     environ = os.environ if environ is None else environ
-    config_path = Path(path or environ.get("LIAISON_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_path = Path(path or environ.get("LIAISON_CONFIG") or default_config_path())
     try:
         text = config_path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -19,7 +19,14 @@ from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+def _locales_dir() -> Path:
+    """The catalogs: the checkout's locales/, or the copy an installed wheel carries (bot/_data/)."""
+    checkout = Path(__file__).resolve().parent.parent / "locales"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "_data" / "locales"
+
+
+LOCALES_DIR = _locales_dir()
 
 
 def N_(message: str) -> str:

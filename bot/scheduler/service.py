@@ -53,9 +53,9 @@ class Scheduler:
         self.parked_until: datetime | None = None
         db.on_commit(SCHEDULER_WAKE, self.wake)
 
-    def register_runner(self, kind: str, runner: Runner) -> None:
+    def register_runner(self, kind: str, runner: Runner, *, replace: bool = False) -> None:
         """Name the coroutine that performs one kind of work (the factory registers the features' runners)."""
-        if kind in self._runners and self._runners[kind] is not runner:
+        if not replace and kind in self._runners and self._runners[kind] is not runner:
             raise ValueError(f"a runner is already registered for kind {kind!r}")
         self._runners[kind] = runner
 
