@@ -23,8 +23,10 @@ from bot.callbacks import CallbackData
 from bot.i18n import N_
 
 if TYPE_CHECKING:
+    from bot.i18n import Translator
     from bot.runtime import LiaisonContext, Runtime
     from bot.scheduler.runners import Runner
+    from db.audit import AuditEntry
     from db.drafts import Draft
     from db.members import Member
 
@@ -36,6 +38,11 @@ InputCallback = Callable[["Update", "LiaisonContext", "Draft"], Awaitable[bool |
 LeftCallback = Callable[["Update", "LiaisonContext", "Draft"], Awaitable[None]]
 StartHook = Callable[[AsyncSession, "Runtime"], Awaitable[None]]
 MemberHook = Callable[[AsyncSession, "Runtime", "Member"], Awaitable[None]]
+
+# One audit entry as a line of the review log, in the reader's language (plain text, not yet escaped).
+LogSummary = Callable[["AuditEntry", "Translator", "Runtime"], str]
+# One audit entry's object in full for a reader (HTML, escaped), or None when there is nothing more to show.
+LogDetail = Callable[[AsyncSession, "Runtime", "AuditEntry", "Translator", "Member"], Awaitable[str | None]]
 
 CALLBACK_PREFIX_PATTERN = r"^[a-z]{2,4}$"
 DEFAULT_DRAFT_TTL = timedelta(hours=12)
@@ -100,6 +107,20 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class LogKind:
+    """How the review log (/log, exports, digests) shows one kind of a feature's audit entries."""
+
+    # Short stable key used in filters and exports ("alerts", "handovers"...).
+    key: str
+    # Untranslated name of the kind, for the filter buttons and the export's sheet names.
+    label: str
+    # Audit actions of this kind, by prefix ("alert." takes alert.raised, alert.seen...).
+    action_prefixes: tuple[str, ...]
+    summary: LogSummary | None = None
+    detail: LogDetail | None = None
+
+
+@dataclass(frozen=True)
 class Feature:
     """One feature of the bot, declared once in `handlers/<name>/__init__.py`."""
 
@@ -116,6 +137,8 @@ class Feature:
     member_hooks: Mapping[MemberEvent, MemberHook] = field(default_factory=dict)
     # Called once at start-up, in a transaction, after migrations (sync config into rows, for example).
     on_start: StartHook | None = None
+    # How its audit entries read in the review log.
+    log_kinds: tuple[LogKind, ...] = ()
     # What its notifications are called (outbox ref_type -> untranslated name), for /delivery.
     labels: Mapping[str, str] = field(default_factory=dict)
     # Anything else PTB should route to the feature, installed in the features' handler group.
@@ -137,6 +160,7 @@ def check_features(features: tuple[Feature, ...], translated: Callable[[str], bo
         "conversation": {},
         "runner kind": {},
         "button text": {},
+        "log kind": {},
     }
 
     def claim(kind: str, value: str, owner: str) -> None:
@@ -173,6 +197,13 @@ def check_features(features: tuple[Feature, ...], translated: Callable[[str], bo
                 )
         for conversation in feature.conversations:
             claim("conversation", conversation.flow, feature.name)
+        for log_kind in feature.log_kinds:
+            claim("log kind", log_kind.key, feature.name)
+            if not translated(log_kind.label):
+                raise FeatureConflict(
+                    f"feature {feature.name!r}: log kind {log_kind.key!r} ({log_kind.label!r}) has no French "
+                    "translation (run: liaison i18n update, then translate it)"
+                )
         for kind in feature.runners:
             claim("runner kind", kind, feature.name)
         for trigger in feature.text_triggers:
@@ -207,6 +238,11 @@ class FeatureSet:
     def trigger_texts(self) -> frozenset[str]:
         """Every reply-keyboard text that starts something (never taken as a draft's input)."""
         return frozenset(text for f in self.features for t in f.text_triggers for text in t.texts)
+
+    @property
+    def log_kinds(self) -> tuple[LogKind, ...]:
+        """Every kind of audit entry the features describe, in feature order."""
+        return tuple(kind for feature in self.features for kind in feature.log_kinds)
 
     def label(self, ref_type: str) -> str | None:
         """The untranslated name of a kind of notification, as its feature calls it."""
