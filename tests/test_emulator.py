@@ -599,3 +599,31 @@ async def _has_buttons(agent: Any) -> bool:
 def test_spec_file_is_packaged() -> None:
     """The spec ships next to the code (the project must not need ../shared at run time)."""
     assert (Path(__file__).resolve().parents[1] / "sandbox" / "emulator" / "botapi_spec.json").exists()
+
+
+async def test_documents_and_pins_behave_as_telegram() -> None:
+    import io
+
+    from telegram import Bot, InputFile
+    from telegram.error import BadRequest
+
+    from sandbox.emulator import BotApiEmulator
+    from sandbox.emulator.request import EmulatorRequest
+
+    emulator = BotApiEmulator("123:TOKEN")
+    user = emulator.user(first_name="Awa", language_code="fr")
+    await user.start()
+    async with Bot("123:TOKEN", request=EmulatorRequest(emulator)) as bot:
+        upload = InputFile(io.BytesIO(b"date;type\n23/11;alerte"), filename="journal.csv")
+        sent = await bot.send_document(user.id, document=upload, caption="<b>Journal</b>", parse_mode="HTML")
+        assert sent.document is not None and sent.document.file_name == "journal.csv"
+        assert user.last.document == sent.document.file_id and user.last.text == "Journal"
+        again = await bot.send_document(user.id, document=sent.document.file_id)
+        assert again.document is not None and again.document.file_name == "journal.csv"
+        await bot.pin_chat_message(user.id, sent.message_id)
+        assert user.chat.pinned == [sent.message_id] and user.inbox[-2].pinned
+        await bot.unpin_chat_message(user.id, sent.message_id)
+        assert user.chat.pinned == [] and not user.inbox[-2].pinned
+        assert await bot.unpin_chat_message(user.id, again.message_id)  # not pinned: still True
+        with pytest.raises(BadRequest, match="(?i)message to pin not found"):
+            await bot.pin_chat_message(user.id, 999)

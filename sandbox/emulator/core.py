@@ -73,6 +73,9 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendLocation": self._send_location,
+            "sendDocument": self._send_document,
+            "pinChatMessage": self._pin_chat_message,
+            "unpinChatMessage": self._unpin_chat_message,
             "sendChatAction": self._send_chat_action,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -256,10 +259,11 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
         chat.messages[message["message_id"]] = message
         return message
 
-    def register_file(self, content: bytes = b"", kind: str = "photos") -> FileState:
+    def register_file(self, content: bytes = b"", kind: str = "photos", name: str | None = None) -> FileState:
         """Create a file the emulated server knows."""
         n = self.new_id()
-        file = FileState(f"AgAC{n:08d}EMU", f"AQAD{n:08d}", content, f"{kind}/file_{n}.jpg")
+        suffix = "." + name.rsplit(".", 1)[-1] if name and "." in name else ".jpg"
+        file = FileState(f"AgAC{n:08d}EMU", f"AQAD{n:08d}", content, f"{kind}/file_{n}{suffix}", name)
         self.files[file.file_id] = file
         return file
 

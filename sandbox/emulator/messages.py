@@ -59,7 +59,7 @@ class MessagingMixin:
         """The user's private chat; provided by the emulator."""
         raise NotImplementedError
 
-    def register_file(self, content: bytes = b"", kind: str = "photos") -> FileState:
+    def register_file(self, content: bytes = b"", kind: str = "photos", name: str | None = None) -> FileState:
         """Create a known file; provided by the emulator."""
         raise NotImplementedError
 
@@ -153,7 +153,7 @@ class MessagingMixin:
             "chat": chat.to_json(),
             "date": msg.date,
         }
-        text_key = "caption" if msg.kind == "photo" else "text"
+        text_key = "caption" if msg.kind in ("photo", "document") else "text"
         if msg.text is not None:
             data[text_key] = msg.text
             if msg.entities:
@@ -169,6 +169,14 @@ class MessagingMixin:
                     "file_size": len(file.content),
                 }
             ]
+        if msg.document is not None:
+            file = self.files[msg.document]
+            data["document"] = {
+                "file_id": file.file_id,
+                "file_unique_id": file.file_unique_id,
+                "file_name": msg.document_name or "document",
+                "file_size": len(file.content),
+            }
         if msg.location is not None:
             data["location"] = dict(msg.location)
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
@@ -238,6 +246,76 @@ class MessagingMixin:
             photo=file.file_id,
             kind="photo",
         )
+
+    def _attached_file(self, value: Any) -> FileState:
+        """A file sent by upload, by a known file_id, or by URL."""
+        if isinstance(value, UploadedFile):
+            return self.register_file(value.content, kind="documents", name=value.filename)
+        if isinstance(value, str) and value in self.files:
+            return self.files[value]
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return self.register_file()
+        raise bad_request("wrong file identifier/HTTP URL specified")
+
+    async def _send_document(self, params: dict[str, Any]) -> Any:
+        """sendDocument by upload or file_id (Telegram caps uploads at 50 MB for bots)."""
+        chat = self._target_chat(params["chat_id"])
+        document = params["document"]
+        if isinstance(document, UploadedFile) and len(document.content) > 50 * 1024 * 1024:
+            raise ApiError(413, "Request Entity Too Large")
+        file = self._attached_file(document)
+        name = document.filename if isinstance(document, UploadedFile) else (file.file_name or "document")
+        caption = params.get("caption")
+        plain, entities, html = (None, [], None)
+        if caption is not None:
+            plain, entities, html = self._format(
+                caption, params.get("parse_mode"), params.get("caption_entities"), caption=True
+            )
+        markup = self._markup(params.get("reply_markup"))
+        self._check_reply(chat, params)
+        return self._bot_message(
+            chat,
+            params,
+            text=plain,
+            html=html,
+            entities=entities,
+            reply_markup=markup,
+            document=file.file_id,
+            document_name=name,
+            kind="document",
+        )
+
+    async def _pin_chat_message(self, params: dict[str, Any]) -> Any:
+        """pinChatMessage: a bot pins its own messages in private chats without admin rights."""
+        chat = self._target_chat(params["chat_id"])
+        message_id = int(params["message_id"])
+        msg = chat.sent.get(message_id)
+        if message_id not in chat.messages or (msg is not None and msg.deleted):
+            raise bad_request("message to pin not found")
+        if msg is not None:
+            msg.pinned = True
+        if message_id in chat.pinned:
+            chat.pinned.remove(message_id)
+        chat.pinned.append(message_id)
+        return True
+
+    async def _unpin_chat_message(self, params: dict[str, Any]) -> Any:
+        """unpinChatMessage: the given message, or the most recent pinned one."""
+        chat = self._target_chat(params["chat_id"])
+        if params.get("message_id") is not None:
+            message_id = int(params["message_id"])
+        elif chat.pinned:
+            message_id = chat.pinned[-1]
+        else:
+            raise bad_request("message to unpin not found")
+        if message_id not in chat.pinned:
+            # Telegram answers True for a message that is not pinned.
+            return True
+        chat.pinned.remove(message_id)
+        msg = chat.sent.get(message_id)
+        if msg is not None:
+            msg.pinned = False
+        return True
 
     async def _send_location(self, params: dict[str, Any]) -> Any:
         """sendLocation."""

@@ -16,7 +16,12 @@ class ReceivedMessage:
     html: str | None
     reply_markup: dict[str, Any] | None = None
     photo: str | None = None
+    # A document the bot sent: its file id and file name (exports, reports).
+    document: str | None = None
+    document_name: str | None = None
     location: dict[str, float] | None = None
+    # Pinned in the chat (private chats: the bot may pin its own messages).
+    pinned: bool = False
     disable_notification: bool = False
     date: int = 0
     edits: list[str] = field(default_factory=list)
@@ -75,6 +80,7 @@ class ChatState:
     bot_member: bool = True
     next_message_id: int = 1
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)  # live Telegram Message JSON
+    pinned: list[int] = field(default_factory=list)  # pinned message ids, most recent last
     sent: dict[int, ReceivedMessage] = field(default_factory=dict)  # bot messages, deleted ones kept
 
     @property
@@ -106,6 +112,7 @@ class FileState:
     file_unique_id: str
     content: bytes = b""
     file_path: str = ""
+    file_name: str | None = None
 
 
 @dataclass
