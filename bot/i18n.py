@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime as DateTime
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
@@ -96,7 +96,7 @@ class Translator:
         """Babel's locale for this language."""
         return Locale.parse(self.language)
 
-    def datetime(self, moment: datetime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
+    def datetime(self, moment: DateTime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
         """A date and time in `zone`, no seconds: '23 nov. 2026, 09:42' or 'Nov 23, 2026, 9:42 AM'."""
         tz = _zone(zone)
         local = moment.astimezone(tz)
@@ -105,18 +105,18 @@ class Translator:
             "{0}", format_time(local, "short", tzinfo=tz, locale=self.language)
         )
 
-    def short_datetime(self, moment: datetime, zone: str | ZoneInfo) -> str:
+    def short_datetime(self, moment: DateTime, zone: str | ZoneInfo) -> str:
         """Day and time without the year, e.g. '23 nov., 09:42' or 'Nov 23, 9:42 AM'."""
         tz = _zone(zone)
         local = moment.astimezone(tz)
         day = format_date(local, "d MMM" if self.language == "fr" else "MMM d", locale=self.language)
         return f"{day}, {format_time(local, 'short', tzinfo=tz, locale=self.language)}"
 
-    def time(self, moment: datetime, zone: str | ZoneInfo) -> str:
+    def time(self, moment: DateTime, zone: str | ZoneInfo) -> str:
         """A time of day in `zone`, e.g. '09:42' or '9:42 AM'."""
         return format_time(moment, "short", tzinfo=_zone(zone), locale=self.language)
 
-    def date(self, moment: datetime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
+    def date(self, moment: DateTime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
         """A calendar date in `zone`."""
         return format_date(moment.astimezone(_zone(zone)), fmt, locale=self.language)
 

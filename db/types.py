@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import BigInteger, Column, Table
+from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 UTC_NOW = lambda: datetime.now(UTC)  # noqa: E731 - a default factory, not a function to document
@@ -18,3 +19,11 @@ def big_int_column(*, nullable: bool = False, index: bool = False, unique: bool 
 def utc_column(*, nullable: bool = False, index: bool = False) -> Column:
     """A time-zone-aware timestamp column (always stored in UTC)."""
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a SQLModel class (for bulk statements the ORM would run row by row)."""
+    table = model.__dict__.get("__table__")
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table

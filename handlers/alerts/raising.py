@@ -25,7 +25,7 @@ from bot.conversations import DraftData
 from bot.features import Conversation
 from bot.i18n import N_, Translator
 from bot.keyboards import inline, main_keyboard
-from bot.replies import answer, edit_message
+from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db.alerts import Alert, Severity
 from db.drafts import Draft
@@ -283,9 +283,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
         if dropped:
             await edit_message(query, tr.gettext(CANCELLED))
-            await query.message.reply_text(
-                tr.gettext("Ready when you need it."), reply_markup=main_keyboard(tr)
-            )
+            await reply(query, tr.gettext("Ready when you need it."), reply_markup=main_keyboard(tr))
         return
     if data.action == "ok":
         await _confirm(update, context, draft)
@@ -319,7 +317,8 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         )
         return
     await edit_message(query, tr.gettext("Severity: {severity}.").format(severity=severity_label(tr, value)))
-    await query.message.reply_text(
+    await reply(
+        query,
         _question(Step.LOCATION, tr, runtime.config.alerts.max_text_length),
         reply_markup=location_keyboard(tr),
     )
@@ -370,7 +369,7 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
     )
     # The summary stays readable, without its buttons.
     await edit_message(query, summary_text(runtime.config, tr, answers, member))
-    await query.message.reply_text(sent_text(tr, alert, count, created), reply_markup=main_keyboard(tr))
+    await reply(query, sent_text(tr, alert, count, created), reply_markup=main_keyboard(tr))
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------
