@@ -240,6 +240,19 @@ async def add_recipient(session: AsyncSession, *, recipient: AlertRecipient) -> 
     return recipient
 
 
+async def renew_card_key(
+    session: AsyncSession, *, recipient: AlertRecipient, now: datetime
+) -> AlertRecipient:
+    """Give a member's copy a new card key (a copy sent again after the first never arrived)."""
+    assert recipient.id is not None
+    key = f"{card_key(recipient.alert_id, recipient.member_id)}:{int(now.timestamp())}"
+    await session.exec(
+        update(AlertRecipient).where(col(AlertRecipient.id) == recipient.id).values(card_key=key)
+    )
+    recipient.card_key = key
+    return recipient
+
+
 async def get_recipient(session: AsyncSession, *, alert_id: int, member_id: int) -> AlertRecipient | None:
     """A member's copy of an alert, if they received one."""
     return (

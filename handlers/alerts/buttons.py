@@ -21,7 +21,7 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
     """Route every al: button; each path answers the callback query."""
     query = update.callback_query
     assert query is not None
-    if data.action in ("cat", "sev", "ok", "no"):
+    if data.action in ("post", "cat", "sev", "ok", "no"):
         await raising.draft_button(update, context, data)
     elif data.action in ("seen", "act"):
         await acknowledge_button(
