@@ -23,11 +23,12 @@ from bot.clock import Clock
 from bot.config import DeliveryConfig
 from bot.delivery.pacing import ChatPacer, GlobalLimiter
 from bot.delivery.sender import Job, Result, Verdict, send
-from db import outbox
 from db.audit import record_action
 from db.engine import Database
 from db.members import Member, mark_unreachable
-from db.outbox import EDIT_METHODS, LIVE_EDIT_STATES, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
+from db.outbox import EDIT_METHODS, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
+from db.outbox import queue as outbox
+from db.outbox.queue import LIVE_EDIT_STATES
 
 logger = logging.getLogger(__name__)
 
