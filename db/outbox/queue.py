@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, true, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +28,29 @@ _SETTLED_ORIGINAL = (
 )
 # States of a newer edit that make an older one pointless (its text would overwrite a newer one).
 LIVE_EDIT_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What became of one claimed row.
+
+    `state` and `error` are always written (a row sent at last forgets the error of an earlier attempt);
+    `sent_at` goes with `message_id` (a sent row records the id Telegram gave, or none); `not_before` and
+    `attempts` are written only when given.
+    """
+
+    row_id: int
+    state: DeliveryState
+    message_id: int | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+    not_before: datetime | None = None
+    attempts: int | None = None
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """Which optional columns it writes: settlements of one shape share one statement."""
+        return (self.sent_at is not None, self.not_before is not None, self.attempts is not None)
 
 
 def _ready_filter(now: datetime) -> list[ColumnElement[bool]]:
@@ -125,44 +148,61 @@ async def defer_rows(session: AsyncSession, *, until: dict[int, datetime]) -> No
     )
 
 
-async def settle_rows(session: AsyncSession, *, outcomes: list[dict[str, Any]]) -> None:
-    """Write outcomes of sends: row_id and state, optionally message_id, sent_at, error, not_before."""
+def _settlement_params(settlement: Settlement) -> dict[str, Any]:
+    """One settlement's bound parameters (every column of its shape)."""
+    params: dict[str, Any] = {
+        "b_row_id": settlement.row_id,
+        "b_state": settlement.state.value,
+        "b_error": settlement.error[:ERROR_MAX] if settlement.error is not None else None,
+    }
+    if settlement.sent_at is not None:
+        params["b_sent_at"] = settlement.sent_at
+        params["b_message_id"] = settlement.message_id
+    if settlement.not_before is not None:
+        params["b_not_before"] = settlement.not_before
+    if settlement.attempts is not None:
+        params["b_attempts"] = settlement.attempts
+    return params
+
+
+def _settle_statement(shape: tuple[bool, bool, bool]) -> Update:
+    """The UPDATE that writes settlements of one shape, as an executemany over their parameters."""
+    sent, deferred, attempts = shape
+    values: dict[str, Any] = {
+        "state": bindparam("b_state"),
+        "last_error": bindparam("b_error"),
+        "lease_until": None,
+        "claimed_by": None,
+    }
+    if sent:
+        values["sent_at"] = bindparam("b_sent_at")
+        values["telegram_message_id"] = bindparam("b_message_id")
+    if deferred:
+        values["not_before"] = bindparam("b_not_before")
+    if attempts:
+        values["attempts"] = bindparam("b_attempts")
+    # A row reclaimed after its lease ran out may be pending again: a late answer still settles it.
+    return (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == bindparam("b_row_id"),
+            # (or_, not in_: an IN list expands per execution, which executemany cannot do)
+            or_(OUTBOX.c.state == DeliveryState.SENDING.value, OUTBOX.c.state == DeliveryState.PENDING.value),
+        )
+        .values(**values)
+    )
+
+
+async def settle_rows(session: AsyncSession, *, outcomes: list[Settlement]) -> None:
+    """Write what became of sends: one executemany per shape of settlement, whatever the batch's size."""
     if not outcomes:
         return
+    groups: dict[tuple[bool, bool, bool], list[dict[str, Any]]] = {}
+    for settlement in outcomes:
+        groups.setdefault(settlement.shape, []).append(_settlement_params(settlement))
     conn = await session.connection()
-    columns = {
-        "message_id": "telegram_message_id",
-        "sent_at": "sent_at",
-        "error": "last_error",
-        "not_before": "not_before",
-        "state": "state",
-        "attempts": "attempts",
-    }
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for outcome in outcomes:
-        params = {
-            f"b_{key}": (value.value if isinstance(value, StrEnum) else value)
-            for key, value in outcome.items()
-        }
-        groups.setdefault(tuple(sorted(outcome)), []).append(params)
-    for keys, params in groups.items():
-        values: dict[str, Any] = {"lease_until": None, "claimed_by": None}
-        for key in keys:
-            if key in columns:
-                values[columns[key]] = bindparam(f"b_{key}")
-        # A row reclaimed after its lease ran out may be pending again: a late answer still settles it.
-        statement = (
-            update(OUTBOX)
-            .where(
-                OUTBOX.c.id == bindparam("b_row_id"),
-                or_(
-                    OUTBOX.c.state == DeliveryState.SENDING.value,
-                    OUTBOX.c.state == DeliveryState.PENDING.value,
-                ),
-            )
-            .values(**values)
-        )
-        await conn.execute(statement, params)
+    for shape, params in groups.items():
+        await conn.execute(_settle_statement(shape), params)
 
 
 async def release_rows(session: AsyncSession, *, ids: list[int], claimed_by: str) -> None:
