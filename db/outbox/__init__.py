@@ -5,6 +5,8 @@ Features import from here (the table and the enqueue API); the delivery worker u
 """
 
 from db.outbox.enqueue import (
+    ReplyMarkup,
+    SupportsToDict,
     build_message,
     enqueue_card_edit,
     enqueue_many,
@@ -32,6 +34,8 @@ __all__ = [
     "DeliveryState",
     "Notification",
     "Priority",
+    "ReplyMarkup",
+    "SupportsToDict",
     "build_message",
     "enqueue_card_edit",
     "enqueue_many",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import insert
 from sqlmodel import col, select
@@ -21,13 +21,31 @@ from db.outbox.model import (
 )
 
 
+class SupportsToDict(Protocol):
+    """A keyboard as a library object (PTB's InlineKeyboardMarkup...): it knows its Bot API JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as the Bot API's JSON."""
+        ...
+
+
+# A keyboard: Bot API JSON already, or an object that turns into it. Rows store JSON, so features may build
+# keyboards with their library's objects and the outbox converts them once, when the row is queued.
+ReplyMarkup: TypeAlias = dict[str, Any] | SupportsToDict
+
+
+def markup_json(markup: ReplyMarkup) -> dict[str, Any]:
+    """A keyboard as the Bot API JSON stored in a row."""
+    return markup if isinstance(markup, dict) else markup.to_dict()
+
+
 def build_message(
     *,
     chat_id: int,
     text: str | None = None,
     priority: Priority = Priority.NORMAL,
     member_id: int | None = None,
-    reply_markup: dict[str, Any] | None = None,
+    reply_markup: ReplyMarkup | None = None,
     silent: bool = False,
     photo: str | None = None,
     location: tuple[float, float] | None = None,
@@ -47,7 +65,7 @@ def build_message(
             {"text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}},
         )
     if reply_markup is not None:
-        payload["reply_markup"] = reply_markup
+        payload["reply_markup"] = markup_json(reply_markup)
     if silent:
         payload["disable_notification"] = True
     row = Notification(
@@ -74,7 +92,7 @@ async def enqueue_message(
     text: str | None = None,
     priority: Priority = Priority.NORMAL,
     member_id: int | None = None,
-    reply_markup: dict[str, Any] | None = None,
+    reply_markup: ReplyMarkup | None = None,
     silent: bool = False,
     photo: str | None = None,
     location: tuple[float, float] | None = None,
@@ -123,7 +141,7 @@ async def enqueue_card_edit(
     *,
     card_key: str,
     text: str,
-    reply_markup: dict[str, Any] | None = None,
+    reply_markup: ReplyMarkup | None = None,
     priority: Priority = Priority.BULK,
     now: datetime | None = None,
 ) -> Notification | None:
@@ -141,7 +159,7 @@ async def enqueue_card_edit(
     caption = original.method == "sendPhoto"
     payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
     if reply_markup is not None:
-        payload["reply_markup"] = reply_markup
+        payload["reply_markup"] = markup_json(reply_markup)
     method = "editMessageCaption" if caption else "editMessageText"
     pending = (
         await session.exec(
