@@ -420,7 +420,7 @@ class DeliveryWorker:
 
     def _backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter: half fixed, half random, so retries of a fan-out spread out."""
-        delay = min(self.config.backoff_max_seconds, self.config.backoff_base_seconds * 2 ** (attempts - 1))
+        delay = min(self.config.backoff_max_seconds, self.config.backoff_base_seconds * 2.0 ** (attempts - 1))
         return delay / 2 + self._random.uniform(0, delay / 2)
 
     async def _record(self, batch: list[tuple[Job, Result]]) -> None:
