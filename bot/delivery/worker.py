@@ -304,7 +304,7 @@ class DeliveryWorker:
     def _resolve(self, row: Notification, context: list[Notification]) -> Job | Settlement:
         """A job for the row, or how to close it (an edit that is stale or whose original never went out)."""
         if row.id is None:
-            raise ValueError("an outbox row read from the database has an id")
+            raise ValueError("outbox row without an id: the worker only handles stored rows")
         job = Job(
             id=row.id,
             chat_id=row.chat_id,

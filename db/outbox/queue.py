@@ -47,6 +47,10 @@ class Settlement:
     not_before: datetime | None = None
     attempts: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.state == DeliveryState.SENT and self.sent_at is None:
+            raise ValueError("a sent row records when it was sent")
+
     @property
     def shape(self) -> tuple[bool, bool, bool]:
         """Which optional columns it writes: settlements of one shape share one statement."""
