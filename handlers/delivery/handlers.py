@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.runtime import LiaisonContext
 from bot.texts import MESSAGE_BUDGET, fit_lines
 from db.members import Member, list_members
-from db.outbox import DeliveryTally, delivery_tallies
+from db.outbox.reporting import DeliveryTally, delivery_tallies
 
 RECENT = 5  # notifications shown: enough to spot a problem, short enough for a phone screen
 MAX_NAMES = 30  # unreachable names listed per post before "and N more"
