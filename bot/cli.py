@@ -1,4 +1,5 @@
-"""The `liaison` command line: run, check-config, db, create-coordinator, emulator, i18n."""
+"""The `liaison` command line: run, check-config, db, create-coordinator, backup, restore, migrate-data,
+emulator, i18n."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config
@@ -159,6 +161,48 @@ async def _bot_username(args: argparse.Namespace) -> str | None:
         return bot.username
 
 
+def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    """Copy the SQLite database, even while the bot runs, into a consistent new file."""
+    from bot.ops import OperationRefused, backup_sqlite
+
+    try:
+        size = backup_sqlite(config.bot.database_url, Path(args.file))
+    except OperationRefused as refused:
+        return _fail(str(refused))
+    print(f"backup written to {args.file} ({size:,} bytes), integrity checked")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, config: Config) -> int:
+    """Put a backup back in place of the SQLite database (the bot must be stopped)."""
+    from bot.ops import OperationRefused, restore_sqlite
+
+    try:
+        restore_sqlite(Path(args.file), config.bot.database_url)
+    except OperationRefused as refused:
+        return _fail(str(refused))
+    print(f"restored {args.file}; start the bot to migrate it to this version if it is older")
+    return 0
+
+
+def cmd_migrate_data(args: argparse.Namespace, config: Config) -> int:
+    """Move every row from one database (by default the configured one) into another, empty one."""
+    from bot.ops import OperationRefused, move_data
+
+    source = args.source or config.bot.database_url
+    if source == args.to:
+        return _fail("the source and the target are the same database")
+    try:
+        report = asyncio.run(move_data(source, args.to, progress=lambda t, n: print(f"  {t}: {n:,} rows")))
+    except OperationRefused as refused:
+        return _fail(str(refused))
+    print(
+        f"moved {report.rows:,} rows into the new database; "
+        "point LIAISON_DATABASE_URL at it and start the bot"
+    )
+    return 0
+
+
 def cmd_emulator(args: argparse.Namespace, _config: Config | None) -> int:
     """Serve the Bot API emulator over HTTP for the sandbox, end-to-end tests and benchmarks."""
     from sandbox.emulator.http import main as serve
@@ -217,6 +261,15 @@ def parser() -> argparse.ArgumentParser:
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8081)
     emulator.add_argument("--bot-username")
+    backup = sub.add_parser("backup", help="copy the running SQLite database into a consistent new file")
+    backup.add_argument("file")
+    restore = sub.add_parser("restore", help="put a SQLite backup back (stop the bot first)")
+    restore.add_argument("file")
+    move = sub.add_parser(
+        "migrate-data", help="move every row into another, empty database (SQLite to PostgreSQL)"
+    )
+    move.add_argument("--to", required=True, help="target database URL, e.g. postgresql+asyncpg://...")
+    move.add_argument("--from", dest="source", help="source database URL (default: the configured one)")
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["update", "check"])
     return top
@@ -227,6 +280,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "check-config": cmd_check_config,
     "db": cmd_db,
     "create-coordinator": cmd_create_coordinator,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "migrate-data": cmd_migrate_data,
     "emulator": cmd_emulator,
     "i18n": cmd_i18n,
 }
