@@ -58,6 +58,10 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.READ_HANDOVERS: Role.CHIEF,
 }
 
+# Actions done as a member of one service at one's own post: coordinators and admins, who follow every post
+# from no service, do not do them (nor see them in their menu).
+SERVICE_MEMBER_ACTIONS = frozenset({Action.WRITE_HANDOVER})
+
 # Roles each role may hand out through an invite.
 INVITABLE_ROLES: dict[Role, tuple[Role, ...]] = {
     Role.AGENT: (),
@@ -88,7 +92,7 @@ def can(member: Member | None, action: Action, post_code: str | None = None) -> 
     if rank(member) < RANK[MINIMUM_ROLE[action]]:
         return False
     if is_global(member):
-        return True
+        return action not in SERVICE_MEMBER_ACTIONS
     return post_code is None or post_code == member.post_code
 
 

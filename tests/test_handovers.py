@@ -3,18 +3,31 @@ frozen clock, then every forged or foreign press, duplicates and oversized input
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
 from sqlmodel import col
+from telegram import Update
 
 from bot.clock import FrozenClock
-from bot.config import Config
+from bot.config import (
+    Config,
+    ConfigError,
+    HandoverServiceConfig,
+    LocalizedText,
+    ReminderConfig,
+    parse_config,
+)
+from bot.i18n import translator
 from db.audit import AuditEntry
 from db.handovers import Handover
-from tests.factories import label, language_of, service_label
+from db.members import MemberStatus, set_member_status
+from db.schedules import ScheduledJob
+from handlers.handovers.shifts import nearest_change
+from tests.factories import draft_of, label, language_of, member_row, service_label
 from tests.harness import Harness
 
 
@@ -341,3 +354,566 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
         ("Radio 2 retr", False, False),
     ]
     assert night.items[0]["since"] == "2026-11-24T06:00:00+00:00"
+
+
+# ----- helpers for the tests below ---------------------------------------------------------------------------
+
+
+async def customs_team(liaison: Harness) -> tuple[Any, Any, Any, Any]:
+    """Konni: Awa (outgoing, fr), Moussa and Bintou (incoming, fr / en), the chief Ibrahim (en)."""
+    awa = await liaison.member("Awa", service="customs", language="fr")
+    moussa = await liaison.member("Moussa", service="customs", language="fr")
+    bintou = await liaison.member("Bintou", service="customs", language="en")
+    chief = await liaison.member("Ibrahim", service="gendarmerie", role="chief", language="en")
+    return awa, moussa, bintou, chief
+
+
+async def write(liaison: Harness, user: Any, *messages: str) -> Handover:
+    """/handover, type each message, review, send; the handover sent."""
+    await send(liaison, user, "/handover")
+    for message in messages:
+        await send(liaison, user, message)
+    await tap(liaison, user, "👁 Review and send")
+    await tap(liaison, user, "✅ Send")
+    member = await member_row(liaison, user)
+    return await handover(liaison, member.post_code or "", member.service_code or "")
+
+
+async def process_together(liaison: Harness) -> None:
+    """Process every pending update at once, as concurrent handlers (two people tapping together)."""
+    assert liaison.app is not None
+    updates = await liaison.app.bot.get_updates(offset=liaison._offset, timeout=0)
+    if updates:
+        liaison._offset = updates[-1].update_id + 1
+        await asyncio.gather(*(liaison.app.process_update(u) for u in updates))
+    await liaison.settle()
+
+
+async def redeliver(liaison: Harness, update: dict[str, Any]) -> None:
+    """Hand the bot the same update again (Telegram redelivers after a crash)."""
+    assert liaison.app is not None
+    await liaison.app.process_update(Update.de_json(update, liaison.app.bot))
+    await liaison.settle()
+
+
+# ----- racing, forged and foreign presses ---------------------------------------------------------------------
+
+
+async def test_two_agents_accepting_together_exactly_one_wins(liaison: Harness) -> None:
+    awa, moussa, bintou, chief = await customs_team(liaison)
+    sent = await write(liaison, awa, "Clés du magasin chez le chef")
+    await move(liaison, at(24, 6, 3))
+    await moussa.tap("✅ Accepter", message_id=copy_of(liaison, moussa, "customs").message_id)
+    await bintou.tap("✅ Accept", message_id=copy_of(liaison, bintou, "customs").message_id)
+    await process_together(liaison)
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert row.id == sent.id and row.state == "accepted" and row.taken_at == at(24, 6, 3)
+    winner, loser = (
+        (moussa, bintou)
+        if row.taken_by_member_id == (await member_row(liaison, moussa)).id
+        else (bintou, moussa)
+    )
+    assert winner.callback_answers[-1]["show_alert"] is False
+    assert loser.callback_answers[-1]["show_alert"] is True
+    name = (await member_row(liaison, winner)).display_name
+    assert name in (loser.callback_answers[-1]["text"] or "")
+    assert len(await audit(liaison, "handover.accepted")) == 1
+    # The loser's second try, and the winner's, say the same and change nothing.
+    await winner.tap_forged(f"ho:acc:{row.id}", copy_of(liaison, winner, "customs").message_id)
+    await liaison.settle()
+    assert winner.callback_answers[-1]["text"] == label(winner, "You already took this handover over.")
+    assert len(await audit(liaison, "handover.accepted")) == 1
+
+
+async def test_forged_foreign_and_stale_presses_change_nothing(liaison: Harness) -> None:
+    awa, moussa, _bintou, chief = await customs_team(liaison)
+    police = await liaison.member("John", service="police", language="en")
+    foreign = await liaison.member("Issa", post="BF-KANTCHARI", service="customs", language="fr")
+    foreign_chief = await liaison.member("Kaboré", post="BF-KANTCHARI", service="police", role="chief")
+    coordinator = await liaison.member("Marc", role="coordinator", language="en")
+    suspended = await liaison.member("Adamou", service="customs", language="fr")
+    stranger = liaison.user("Inconnu")
+    await stranger.send("bonjour")
+    await liaison.settle()
+    sent = await write(liaison, awa, "Véhicule AB-123 retenu porte 2")
+    hid = sent.id
+    async with liaison.db.transaction() as session:
+        await set_member_status(
+            session, member_id=(await member_row(liaison, suspended)).id, status=MemberStatus.SUSPENDED
+        )
+
+    async def press(user: Any, data: str) -> dict[str, Any]:
+        await user.tap_forged(
+            data, user.last.message_id if user.inbox else user.chat.messages and max(user.chat.messages)
+        )
+        await liaison.settle()
+        return user.callback_answers[-1]
+
+    for data in (
+        f"ho:acc:{hid}",
+        f"ho:rem:{hid}",
+        f"ho:con:{hid}",
+        f"ho:cpk:{hid}:1",
+        f"ho:open:{hid}",
+        f"ho:full:{hid}",
+    ):
+        # Another service of the post, another post: not theirs to read, let alone take over.
+        assert (await press(police, data))["text"] == "This handover is not for you.", data
+        assert (await press(foreign, data))["text"] == "Cette passation ne vous concerne pas.", data
+    # The post's chief reads it but is not of the incoming shift; the coordinator neither.
+    for user in (chief, coordinator):
+        answer = await press(user, f"ho:acc:{hid}")
+        assert (
+            answer["text"] == "Only the incoming shift of Customs takes this handover over."
+            and answer["show_alert"]
+        )
+    # The author does not take over her own handover.
+    assert "Vous avez rédigé cette passation" in (await press(awa, f"ho:acc:{hid}"))["text"]
+    # Suspended members and strangers are stopped at the gate.
+    assert "suspendu" in (await press(suspended, f"ho:acc:{hid}"))["text"]
+    await stranger.tap_forged(f"ho:acc:{hid}", stranger.last.message_id)
+    await liaison.settle()
+    assert "Liaison" in (stranger.callback_answers[-1]["text"] or "")
+    # Chiefs' views of another post, or by an agent; malformed and huge ids.
+    assert (await press(foreign_chief, "ho:post:NE-KONNI"))[
+        "text"
+    ] == "Vous n'êtes pas autorisé à faire cela."
+    assert (await press(moussa, "ho:post:NE-KONNI"))["text"] == "Vous n'êtes pas autorisé à faire cela."
+    assert (await press(moussa, "ho:posts"))["show_alert"]
+    assert (await press(chief, "ho:svc:NE-KONNI:nope:0"))["text"] == "This button is no longer valid."
+    assert (await press(moussa, f"ho:cpk:{hid}:99"))["text"] == "Ce bouton n'est plus valable."
+    for data in ("ho:zzz:1", f"ho:acc:{'9' * 20}", f"ho:ok:{'9' * 20}", "ho:acc", f"ho:open:{2**31}"):
+        assert (await press(moussa, data))["show_alert"], data
+    # Somebody else's draft, and stale or forged draft buttons.
+    await send(liaison, police, "/handover")
+    draft = await draft_of(liaison, police, "handover")
+    for data in (f"ho:ok:{draft.id}", f"ho:ras:{draft.id}", f"ho:it:{draft.id}:1:abcdef:1"):
+        assert (await press(moussa, data))["text"] == "Ce brouillon est fermé.", data
+    assert (await press(police, f"ho:ct:{draft.id}:unknown:1"))["text"] == "This button is no longer valid."
+    assert (await press(police, f"ho:it:{draft.id}:7:abcdef:1"))["text"] == "Already done."
+    assert (await press(police, f"ho:del:{draft.id}:1:abcdef"))["text"] == "Already done."
+    assert await liaison.rows(Handover, Handover.service_code == "police") == []
+    # Nothing changed: one handover, pending, no copy for anyone outside Customs and the chiefs.
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert row.state == "pending" and row.taken_by_member_id is None
+    assert (
+        await audit(liaison, "handover.accepted") == [] and await audit(liaison, "handover.contested") == []
+    )
+    assert not has_copy(liaison, police, "customs") and not has_copy(liaison, foreign, "customs")
+    assert not any("Véhicule AB-123" in t for t in police.texts + foreign.texts + coordinator.texts)
+    # A coordinator opens it from /handovers (every post's), and cannot write one.
+    await send(liaison, coordinator, "/handovers")
+    await tap_starting(liaison, coordinator, "Birni N'Konni")
+    assert "Customs: ✍️" in (coordinator.last.text or "")
+    await coordinator.tap_forged(f"ho:open:{hid}", coordinator.last.message_id)
+    await liaison.settle()
+    assert "Véhicule AB-123" in (coordinator.last.text or "") and coordinator.last.buttons() == []
+    assert (
+        await send(liaison, coordinator, "/handover") == "Only agents of a service at a post write handovers."
+    )
+    await coordinator.tap_forged("go:handover", coordinator.last.message_id)
+    await liaison.settle()
+    assert coordinator.callback_answers[-1]["text"] == "Only agents of a service at a post write handovers."
+    # Agents do not have the chiefs' view.
+    assert await send(liaison, police, "/handovers") == "You are not allowed to do this."
+
+
+async def test_contest_an_item_tells_the_author_and_the_chiefs_at_once(liaison: Harness) -> None:
+    awa, moussa, bintou, chief = await customs_team(liaison)
+    await write(liaison, awa, "Véhicule AB-123 retenu porte 2", "Radio 2 en charge au bureau")
+    await move(liaison, at(24, 6, 5))
+    await moussa.tap("⚠️ Contester", message_id=copy_of(liaison, moussa, "customs").message_id)
+    await liaison.settle()
+    assert moussa.last.text.startswith("⚠️ Quel point contestez-vous ?")
+    assert moussa.last.buttons() == [
+        "1. Véhicule AB-123 retenu porte 2",
+        "2. Radio 2 en charge au bureau",
+        "La passation dans son ensemble",
+        "❌ Annuler",
+    ]
+    await tap_starting(liaison, moussa, "2. Radio 2")
+    assert moussa.last.text.startswith("Point 2. Pourquoi le contestez-vous ?")
+    await send(liaison, moussa, "La radio n'est pas au bureau <b>ni</b> au poste")
+    assert moussa.last.text.startswith("⚠️ Contestation enregistrée")
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert (row.state, row.contested_item, row.contest_reason) == (
+        "contested",
+        2,
+        "La radio n'est pas au bureau <b>ni</b> au poste",
+    )
+    notice = awa.find("Passation contestée")
+    assert notice.text == (
+        "⚠️ Passation contestée · Douane · Birni N'Konni\n"
+        "Relève de 07:00, 24 nov. : Moussa l'a contestée à 07:05.\n"
+        "Point 2 contesté : « Radio 2 en charge au bureau »\n"
+        "Motif : La radio n'est pas au bureau <b>ni</b> au poste"
+    )
+    assert "Handover contested · Customs" in (chief.find("Handover contested").text or "")
+    assert not any("Passation contestée" in t for t in moussa.texts)
+    assert "⚠️ Taken over by Moussa at 7:05\u202fAM, contested" in (
+        copy_of(liaison, bintou, "customs").text or ""
+    )
+    [contested] = await audit(liaison, "handover.contested")
+    assert contested.details["service"] == "customs" and contested.details["item"] == 2
+    assert contested.details["late"] is False and contested.post_code == "NE-KONNI"
+    # Bintou's Accept now loses: the handover is taken.
+    await bintou.tap_forged(f"ho:acc:{row.id}", copy_of(liaison, bintou, "customs").message_id)
+    await liaison.settle()
+    assert bintou.callback_answers[-1]["text"] == "Already taken over by Moussa at 7:05\u202fAM."
+
+
+# ----- duplicates ---------------------------------------------------------------------------------------------
+
+
+async def test_double_taps_and_redelivered_updates_make_nothing_twice(liaison: Harness) -> None:
+    awa, moussa, bintou, _chief = await customs_team(liaison)
+    # A redelivered /handover shows no second draft; typed items delivered twice are taken once.
+    update = await awa.send("/handover")
+    await liaison.settle()
+    await redeliver(liaison, update)
+    assert sum(t.startswith("📝 Passation · Douane") for t in awa.texts) == 1
+    update = await awa.send("Véhicule AB-123 retenu porte 2\nRadio 2 en charge")
+    await liaison.settle()
+    await redeliver(liaison, update)
+    draft = await draft_of(liaison, awa, "handover")
+    assert [i["text"] for i in draft.data["items"]] == ["Véhicule AB-123 retenu porte 2", "Radio 2 en charge"]
+    # A double tap on 🗑 removes one item, not the next one too.
+    await tap(liaison, awa, "✏️ Items ({n})", n=2)
+    trash = awa.last.button_data()[1]
+    await awa.tap_forged(trash, awa.last.message_id)
+    await awa.tap_forged(trash, awa.last.message_id)
+    await liaison.settle()
+    draft = await draft_of(liaison, awa, "handover")
+    assert [i["text"] for i in draft.data["items"]] == ["Radio 2 en charge"]
+    assert awa.callback_answers[-1]["text"] == "Déjà fait."
+    # A double tap on Send sends once.
+    await tap(liaison, awa, "↩️ Back")
+    await tap(liaison, awa, "👁 Review and send")
+    send_data = awa.last.button_data()[0]
+    await awa.tap_forged(send_data, awa.last.message_id)
+    await awa.tap_forged(send_data, awa.last.message_id)
+    await liaison.settle()
+    assert len(await liaison.rows(Handover)) == 1
+    assert awa.callback_answers[-1]["text"] == "Déjà envoyée : une passation ne part qu'une fois."
+    assert sum(t.startswith("📋 Passation · Douane") for t in moussa.texts) == 1
+    # A colleague of the outgoing shift writing too is told it went already; his draft is kept.
+    await send(liaison, moussa, "/handover")
+    assert moussa.last.text.startswith(
+        "La passation Douane de la relève de 07:00 a déjà été envoyée par Awa à 06:00."
+    )
+    assert moussa.last.buttons() == ["📋 Ouvrir la passation"]
+    # The remark's message delivered twice: one acceptance, one answer.
+    await bintou.tap("💬 With remarks", message_id=copy_of(liaison, bintou, "customs").message_id)
+    await bintou.tap("💬 With remarks", message_id=copy_of(liaison, bintou, "customs").message_id)
+    await liaison.settle()
+    assert sum("Write your remarks" in t for t in bintou.texts) == 1
+    update = await bintou.send("All good, radio found")
+    await liaison.settle()
+    await redeliver(liaison, update)
+    assert len(await audit(liaison, "handover.accepted")) == 1
+    assert sum(t.startswith("✅ Taken over, with your remarks") for t in bintou.texts) == 1
+    assert "I only understand commands" not in bintou.last.text
+
+
+async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: Harness) -> None:
+    awa, moussa, bintou, _chief = await customs_team(liaison)
+    for user in (awa, moussa):
+        await send(liaison, user, "/handover")
+        await send(liaison, user, f"Point de {user.state.first_name}")
+        await tap(liaison, user, "👁 Review and send")
+    await awa.tap("✅ Envoyer")
+    await moussa.tap("✅ Envoyer")
+    await process_together(liaison)
+    [row] = await liaison.rows(Handover)
+    loser = moussa if row.author_member_id == (await member_row(liaison, awa)).id else awa
+    assert loser.callback_answers[-1]["text"] == "La passation de votre service a déjà été envoyée."
+    assert loser.find("La vôtre n'est pas partie ; votre brouillon est gardé").buttons() == [
+        "📋 Ouvrir la passation"
+    ]
+    assert (await draft_of(liaison, loser, "handover")).step == "compose"
+    assert len(await audit(liaison, "handover.written")) == 1
+
+
+# ----- long drafts, restarts and other conversations ------------------------------------------------------------
+
+
+async def test_a_draft_survives_a_restart_and_another_conversation(liaison: Harness) -> None:
+    awa, moussa, _bintou, _chief = await customs_team(liaison)
+    await send(liaison, awa, "/handover")
+    await send(liaison, awa, "Véhicule AB-123 retenu porte 2")
+    await liaison.restart()
+    assert (await send(liaison, awa, "Radio 2 en charge")).startswith("✅ 1 point ajouté.\n2 points")
+    # An alert takes the focus: the draft is kept, and said so.
+    await send(liaison, awa, "/alert")
+    assert "Votre brouillon de passation est gardé : /handover pour le reprendre." in awa.texts[-2]
+    await tap(liaison, awa, "❌ Cancel")
+    # /handover brings it back, as it was.
+    resumed = await send(liaison, awa, "/handover")
+    assert resumed.startswith("▶️ Votre brouillon, tel que vous l'avez laissé.\n📝 Passation · Douane")
+    assert "2 points" in resumed
+    await send(liaison, awa, "Scellés posés sur le camion 3")
+    await tap(liaison, awa, "👁 Review and send")
+    await tap(liaison, awa, "✅ Send")
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert [i["text"] for i in row.items] == [
+        "Véhicule AB-123 retenu porte 2",
+        "Radio 2 en charge",
+        "Scellés posés sur le camion 3",
+    ]
+    # /cancel drops a draft; nothing is sent.
+    await move(liaison, at(24, 17, 40))
+    await send(liaison, moussa, "/handover")
+    await send(liaison, moussa, "Un point")
+    assert await send(liaison, moussa, "/cancel") == "Passation annulée. Rien n'a été envoyé."
+    assert len(await liaison.rows(Handover)) == 1
+
+
+async def test_remarks_photo_and_a_late_handover_escalate_on_its_own_deadline(liaison: Harness) -> None:
+    awa, moussa, _bintou, chief = await customs_team(liaison)
+    # Written at 07:40, after the shift's escalation time: the incoming shift still gets its 30 minutes.
+    await move(liaison, at(24, 6, 40))
+    await send(liaison, awa, "/handover")
+    assert "relève de 07:00" in (awa.last.text or "")
+    await tap(liaison, awa, "💬 Remarks")
+    assert (await send(liaison, awa, "Relève retardée : le véhicule de service est en panne.")).startswith(
+        "💬 Remarques enregistrées (54 caractères)."
+    )
+    await awa.send_photo(caption="Photo du camion")
+    await liaison.settle()
+    await tap(liaison, awa, "👁 Review and send")
+    await tap(liaison, awa, "✅ Send")
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert row.accept_by == at(24, 7, 10) and row.photo_file_id and row.items[0]["text"] == "Photo du camion"
+    assert any(m.photo for m in moussa.inbox)
+    # The missing report at 07:15 had nothing to say about Customs (written, late); the shift's escalation at
+    # 07:30 leaves it alone; its own deadline, 08:10, escalates it.
+    await move(liaison, at(24, 7, 9))
+    assert not any("Handover not taken over" in t for t in chief.texts)
+    await move(liaison, at(24, 7, 10))
+    assert "not taken over 70 min after the change" in chief.find("Handover not taken over").text.replace(
+        "\n", " "
+    )
+    [escalated] = await audit(liaison, "handover.escalated")
+    assert escalated.details["minutes"] == 70
+    # Accepted afterwards: late.
+    await moussa.tap("✅ Accepter", message_id=copy_of(liaison, moussa, "customs").message_id)
+    await liaison.settle()
+    [accepted] = await audit(liaison, "handover.accepted")
+    assert accepted.details["late"] is True and accepted.details["with_remarks"] is False
+    assert "⏰ Elle avait été signalée aux chefs à 08:10." in (copy_of(liaison, awa, "customs").text or "")
+
+
+# ----- oversized and hostile input ------------------------------------------------------------------------------
+
+
+async def test_fifty_items_and_four_thousand_characters_are_stored_and_shown(liaison: Harness) -> None:
+    awa, moussa, bintou, chief = await customs_team(liaison)
+    await send(liaison, awa, "/handover")
+    items = [
+        f"Point {n:02d} : camion {n} en attente de visite, papiers au bureau <b>&</b>" for n in range(1, 51)
+    ]
+    assert (await send(liaison, awa, "\n".join(items))).startswith("✅ 50 points ajoutés.")
+    # The 51st is refused, with the limit.
+    assert await send(liaison, awa, "Encore un") == (
+        "Trop de points : avec ce message, la passation en compterait 51. La limite est de 50 points par "
+        "passation : regroupez-en et renvoyez le message."
+    )
+    # An over-long item is refused with the limit; so are over-long remarks; 4,000 characters pass.
+    refused = await send(liaison, awa, "x" * 501)
+    assert "501 caractères" in refused and "500 caractères par point" in refused
+    await tap(liaison, awa, "💬 Remarks")
+    assert "4\u202f001 caractères" in await send(liaison, awa, "é" * 4001)
+    remarks = ("Remarque longue & <i>détaillée</i>. " * 200)[:4000]
+    assert (await send(liaison, awa, remarks)).startswith(
+        "💬 Remarques enregistrées (4\u202f000 caractères)."
+    )
+    await tap(liaison, awa, "👁 Review and send")
+    assert len(awa.last.text or "") <= 4096 and "Trop long pour un message" in (awa.last.text or "")
+    await tap(liaison, awa, "✅ Send")
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert len(row.items) == 50 and row.remarks == remarks
+    # Each copy holds what fits, with a way to open the rest.
+    copy = copy_of(liaison, bintou, "customs")
+    assert len(copy.text or "") <= 4096 and "…and" in (copy.text or "")
+    assert "Point 01 : camion 1 en attente de visite, papiers au bureau <b>&</b>" in (copy.text or "")
+    assert copy.buttons() == ["✅ Accept", "💬 With remarks", "⚠️ Contest", "📄 Read it all"]
+    await bintou.tap("📄 Read it all", message_id=copy.message_id)
+    await liaison.settle()
+    assert bintou.callback_answers[-1]["text"].startswith("The whole handover follows (")
+    full = [m.text or "" for m in bintou.inbox if m.message_id > copy.message_id]
+    assert len(full) >= 2 and all(len(t) <= 4096 for t in full)
+    whole = "\n".join(full)
+    assert all(item in whole for item in items)
+    # Split at spaces between messages (each after a "(2/4)" header): every character is there, in order.
+    body = "".join(line for line in whole.splitlines() if not line.startswith("📄 Full text · Customs"))
+    assert "".join(remarks.split()) in "".join(body.split())
+    # The contest picker pages through fifty items.
+    await move(liaison, at(24, 6, 2))
+    await moussa.tap("⚠️ Contester", message_id=copy_of(liaison, moussa, "customs").message_id)
+    await liaison.settle()
+    assert "▶️" in moussa.last.buttons()
+    # Acceptance remarks of 4,000 characters: stored, every copy shows the start.
+    await moussa.tap("💬 Avec remarques", message_id=copy_of(liaison, moussa, "customs").message_id)
+    await liaison.settle()
+    await send(liaison, moussa, "R" * 3999 + "!")
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert row.state == "accepted" and len(row.taken_remarks or "") == 4000
+    for user in (awa, bintou, chief, moussa):
+        text = copy_of(liaison, user, "customs").text or ""
+        assert len(text) <= 4096 and "R" * 100 in text
+    await chief.tap("📄 Read it all", message_id=copy_of(liaison, chief, "customs").message_id)
+    await liaison.settle()
+    assert "R" * 999 in "".join(m.text or "" for m in chief.inbox[-6:])
+
+
+# ----- configuration, readers and the heartbeat rows -------------------------------------------------------------
+
+
+def test_nearest_shift_change_in_each_post_zone(config: Config) -> None:
+    konni, kantchari = "NE-KONNI", "BF-KANTCHARI"
+    assert nearest_change(config, konni, at(24, 5, 45)) == at(24, 6)  # 06:45 in Niamey
+    assert nearest_change(config, konni, at(24, 6, 40)) == at(24, 6)  # 07:40: a late morning handover
+    assert nearest_change(config, konni, at(24, 12)) == at(24, 18)  # 13:00: midway, the coming one
+    assert nearest_change(config, konni, at(24, 23, 30)) == at(24, 18)  # 00:30 the next day
+    assert nearest_change(config, kantchari, at(24, 6, 45)) == at(24, 7)
+    shifted = config.model_copy(
+        update={"shifts": config.shifts.model_copy(update={"posts": {kantchari: (time(6), time(18))}})}
+    )
+    assert nearest_change(shifted, kantchari, at(24, 5, 50)) == at(24, 6)
+    assert nearest_change(shifted, konni, at(24, 5, 50)) == at(24, 6)  # 06:50 in Niamey: still 07:00
+
+
+def test_config_refuses_unknown_posts_services_and_twice_the_same_hour() -> None:
+    from tests.test_config_and_cli import mutated
+
+    for changes, reason in (
+        (
+            {"shifts": {"changes": ["07:00"], "posts": {"XX-NOWHERE": ["06:00"]}}},
+            "shifts.posts: unknown post",
+        ),
+        ({"shifts": {"changes": ["07:00", "07:00"]}}, "the same hour twice"),
+        ({"handovers": {"services": {"navy": {"checklist": []}}}}, "handovers.services: unknown service"),
+        ({"handovers": {"max_remarks_length": 5000}}, "max_remarks_length"),
+    ):
+        with pytest.raises(ConfigError, match=reason):
+            parse_config(mutated(**changes), "config.yaml")
+
+
+async def test_heartbeat_rows_follow_the_configuration(liaison: Harness, config: Config) -> None:
+    rows = await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith("ho:beat:"))
+    assert len(rows) == 3 * 2 * 2  # three posts, two shift changes, two checks
+    konni = {r.key: r for r in rows if r.post_code == "NE-KONNI"}
+    missing = konni["ho:beat:NE-KONNI:0700:missing"]
+    assert (missing.kind, missing.timezone, missing.trigger_args) == (
+        "handover_missing",
+        "Africa/Niamey",
+        {"hour": 7, "minute": 15},
+    )
+    assert missing.next_run_at == at(24, 6, 15)
+    escalate = {r.key: r for r in rows}["ho:beat:BF-KANTCHARI:1900:escalate"]
+    assert escalate.trigger_args == {"hour": 19, "minute": 30} and escalate.next_run_at == at(24, 19, 30)
+    # Restarting changes nothing; new delays and a post's own hours update the rows in place.
+    await liaison.restart()
+    again = await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith("ho:beat:"))
+    assert sorted((r.id, r.next_run_at) for r in again) == sorted((r.id, r.next_run_at) for r in rows)
+    changed = config.model_copy(
+        update={
+            "handovers": config.handovers.model_copy(update={"escalate_after_minutes": 45}),
+            "shifts": config.shifts.model_copy(update={"posts": {"BF-KANTCHARI": (time(6), time(18))}}),
+        }
+    )
+    await liaison.restart(changed)
+    live = {
+        r.key: r
+        for r in await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith("ho:beat:"))
+        if r.state == "active"
+    }
+    assert live["ho:beat:NE-KONNI:0700:escalate"].trigger_args == {"hour": 7, "minute": 45}
+    assert live["ho:beat:NE-KONNI:0700:escalate"].id == konni["ho:beat:NE-KONNI:0700:escalate"].id
+    assert "ho:beat:BF-KANTCHARI:0600:missing" in live and "ho:beat:BF-KANTCHARI:0700:missing" not in live
+    assert len(live) == 12
+
+
+async def test_a_service_read_by_the_whole_post(config: Config, database_url: str) -> None:
+    widened = config.model_copy(
+        update={
+            "handovers": config.handovers.model_copy(
+                update={
+                    "services": {**config.handovers.services, "health": HandoverServiceConfig(readers="post")}
+                }
+            )
+        }
+    )
+    harness = Harness(widened, database_url, clock=FrozenClock(at(24, 5)))
+    await harness.start()
+    try:
+        mariama = await harness.member("Mariama", service="health", language="fr")
+        police = await harness.member("John", service="police", language="en")
+        await write(harness, mariama, "Voyageur fiévreux isolé en salle 2")
+        assert "Voyageur fiévreux" in (copy_of(harness, police, "health").text or "")
+        # A reader of another service reads it but does not take it over.
+        assert copy_of(harness, police, "health").buttons() == []
+        await police.tap_forged(
+            f"ho:acc:{(await handover(harness, 'NE-KONNI', 'health')).id}", police.last.message_id
+        )
+        await harness.settle()
+        assert (
+            police.callback_answers[-1]["text"]
+            == "Only the incoming shift of Health Police takes this handover over."
+        )
+    finally:
+        await harness.stop()
+
+
+async def test_reminders_open_only_openable_commands(liaison: Harness, config: Config) -> None:
+    awa = await liaison.member("Awa", service="customs", language="fr")
+    odd = ReminderConfig(
+        id="odd-button",
+        posts=("NE-KONNI",),
+        cron="0 7 * * *",
+        text=LocalizedText(fr="Rappel sans bouton", en="Reminder without a button"),
+        opens="alerts",
+    )
+    await liaison.restart(config.model_copy(update={"reminders": (*config.reminders, odd)}))
+    await move(liaison, at(24, 6))
+    assert awa.find("Rappel sans bouton").buttons() == []
+    await move(liaison, at(30, 8))
+    assert awa.find("Réunion de coordination").buttons() == []
+
+
+async def test_chief_history_and_log_lines(liaison: Harness) -> None:
+    awa, moussa, bintou, chief = await customs_team(liaison)
+    await write(liaison, awa, "Premier point")
+    await move(liaison, at(24, 6, 5))
+    await moussa.tap("✅ Accepter", message_id=copy_of(liaison, moussa, "customs").message_id)
+    await liaison.settle()
+    await move(liaison, at(24, 17, 50))
+    await send(liaison, moussa, "/handover")
+    await tap(liaison, moussa, "✅ Nothing to report")
+    await send(liaison, chief, "/handovers")
+    assert (
+        "7:00\u202fPM shift change" in chief.last.text and "Customs: 🆗 nothing to report" in chief.last.text
+    )
+    await tap(liaison, chief, "📚 A service's last handovers")
+    await tap(liaison, chief, "Customs")
+    history = chief.last.text or ""
+    assert history.startswith("📚 Customs · Birni N'Konni\n• Nov 24, 7:00\u202fPM — 🆗 nothing to report")
+    assert "• Nov 24, 7:00\u202fAM — ✍️ 6:00\u202fAM Awa → ✅ 7:05\u202fAM Moussa" in history
+    features = liaison.runtime.features
+    [kind] = [k for k in features.log_kinds if k.key == "handovers"]
+    tr_en = translator("en")
+    entries = [e for e in await liaison.rows(AuditEntry) if e.action.startswith("handover.")]
+    lines = [kind.summary(e, tr_en, liaison.runtime) for e in sorted(entries, key=lambda e: e.id or 0)]
+    assert lines == [
+        "Customs handover for the 7:00\u202fAM shift change: 1 item",
+        "Customs handover taken over after 65 min",
+        "Customs handover for the 7:00\u202fPM shift change: nothing to report",
+    ]
+    assert kind.label == "Handovers" and features.label("handover") == "Handover"
+    chief_row = await member_row(liaison, chief)
+    police_row = await member_row(liaison, await liaison.member("John", service="police", language="en"))
+    async with liaison.db.reading() as session:
+        detail = await kind.detail(session, liaison.runtime, entries[0], tr_en, chief_row)
+        refused = await kind.detail(session, liaison.runtime, entries[0], tr_en, police_row)
+    assert detail is not None and "Premier point" in detail and "Taken over by Moussa" in detail
+    assert refused is None

@@ -38,8 +38,9 @@ ALERTS_SHOWN = 5
 PIECE = 1000
 # Items per page of the draft's item editor and of the contest picker: one phone screen of buttons.
 ITEMS_PAGE = 6
-# A label on a button: what a thumb can read.
+# A label on a button: what a small screen shows on a button beside another one, or alone on its row.
 BUTTON_TEXT = 28
+ROW_TEXT = 40
 HISTORY_PAGE = 8
 
 NOT_ALLOWED = N_("Only agents of a service at a post write handovers.")
@@ -372,18 +373,22 @@ def full_lines(config: Config, tr: Translator, view: HandoverView) -> list[str]:
 
 
 def render_full(config: Config, tr: Translator, view: HandoverView) -> list[str]:
-    """The whole handover, with its acceptance, as messages under Telegram's limit (nothing cut)."""
+    """The whole handover, with its acceptance, as messages under Telegram's limit (nothing cut), each
+    headed "📄 Full text (2/3)" so that it is never taken for the live copy."""
     handover = view.handover
     zone = config.post_zone(handover.post_code)
-    messages = pack(full_lines(config, tr, view))
-    if len(messages) == 1:
-        return messages
-    label = tr.gettext("📋 {service} · {time}").format(
-        service=service_label(config, tr, handover.service_code),
-        time=tr.time(handover.shift_change_at, zone),
-    )
+    messages = pack(full_lines(config, tr, view), budget=MESSAGE_BUDGET - 120)
+    label = tr.gettext("📄 Full text · {service} · {time} ({page}/{pages})")
     return [
-        f"{message}" if index == 1 else f"<i>{label} ({index}/{len(messages)})</i>\n{message}"
+        "<i>"
+        + label.format(
+            service=service_label(config, tr, handover.service_code),
+            time=tr.time(handover.shift_change_at, zone),
+            page=index,
+            pages=len(messages),
+        )
+        + "</i>\n"
+        + message
         for index, message in enumerate(messages, 1)
     ]
 
@@ -709,7 +714,7 @@ def contest_picker_markup(tr: Translator, handover: Handover, page: int) -> Inli
         rows.append(
             [
                 (
-                    f"{number}. {shorten(str(item.get('text', '')), BUTTON_TEXT)}",
+                    f"{number}. {shorten(str(item.get('text', '')), ROW_TEXT)}",
                     encode(PREFIX, "cpk", handover.id, number),
                 )
             ]

@@ -417,7 +417,8 @@ async def take_over(
     handover = await store.get_handover(session, handover_id=handover_id)
     assert handover is not None and handover.id is not None
     seconds = (now - handover.written_at).total_seconds()
-    late = now > handover.accept_by
+    # Late: at or past the escalation deadline (escalated, or about to be).
+    late = now >= handover.accept_by or handover.escalated_at is not None
     if state == HandoverState.CONTESTED:
         await record_action(
             session,

@@ -308,6 +308,9 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
                 nothing_to_report=answers.nothing_to_report,
             )
             if result.outcome != SendOutcome.SENT or result.handover is None:
+                if result.handover is not None:
+                    # Kept readable after the rollback that puts the draft back where it was.
+                    session.expunge(result.handover)
                 raise _NotSent(result)
             answers.handover_id = result.handover.id
             await conversations.advance_in(
