@@ -356,7 +356,7 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
     assert night.items[0]["since"] == "2026-11-24T06:00:00+00:00"
 
 
-# ----- helpers for the tests below ---------------------------------------------------------------------------
+# ----- helpers for the tests below --------------------------------------------------------------------------
 
 
 async def customs_team(liaison: Harness) -> tuple[Any, Any, Any, Any]:
@@ -396,11 +396,11 @@ async def redeliver(liaison: Harness, update: dict[str, Any]) -> None:
     await liaison.settle()
 
 
-# ----- racing, forged and foreign presses ---------------------------------------------------------------------
+# ----- racing, forged and foreign presses -------------------------------------------------------------------
 
 
 async def test_two_agents_accepting_together_exactly_one_wins(liaison: Harness) -> None:
-    awa, moussa, bintou, chief = await customs_team(liaison)
+    awa, moussa, bintou, _chief = await customs_team(liaison)
     sent = await write(liaison, awa, "Clés du magasin chez le chef")
     await move(liaison, at(24, 6, 3))
     await moussa.tap("✅ Accepter", message_id=copy_of(liaison, moussa, "customs").message_id)
@@ -562,7 +562,7 @@ async def test_contest_an_item_tells_the_author_and_the_chiefs_at_once(liaison: 
     assert bintou.callback_answers[-1]["text"] == "Already taken over by Moussa at 7:05\u202fAM."
 
 
-# ----- duplicates ---------------------------------------------------------------------------------------------
+# ----- duplicates -------------------------------------------------------------------------------------------
 
 
 async def test_double_taps_and_redelivered_updates_make_nothing_twice(liaison: Harness) -> None:
@@ -616,7 +616,7 @@ async def test_double_taps_and_redelivered_updates_make_nothing_twice(liaison: H
 
 
 async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: Harness) -> None:
-    awa, moussa, bintou, _chief = await customs_team(liaison)
+    awa, moussa, _bintou, _chief = await customs_team(liaison)
     for user in (awa, moussa):
         await send(liaison, user, "/handover")
         await send(liaison, user, f"Point de {user.state.first_name}")
@@ -634,7 +634,7 @@ async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: H
     assert len(await audit(liaison, "handover.written")) == 1
 
 
-# ----- long drafts, restarts and other conversations ------------------------------------------------------------
+# ----- long drafts, restarts and other conversations --------------------------------------------------------
 
 
 async def test_a_draft_survives_a_restart_and_another_conversation(liaison: Harness) -> None:
@@ -703,7 +703,7 @@ async def test_remarks_photo_and_a_late_handover_escalate_on_its_own_deadline(li
     assert "⏰ Elle avait été signalée aux chefs à 08:10." in (copy_of(liaison, awa, "customs").text or "")
 
 
-# ----- oversized and hostile input ------------------------------------------------------------------------------
+# ----- oversized and hostile input --------------------------------------------------------------------------
 
 
 async def test_fifty_items_and_four_thousand_characters_are_stored_and_shown(liaison: Harness) -> None:
@@ -766,7 +766,7 @@ async def test_fifty_items_and_four_thousand_characters_are_stored_and_shown(lia
     assert "R" * 999 in "".join(m.text or "" for m in chief.inbox[-6:])
 
 
-# ----- configuration, readers and the heartbeat rows -------------------------------------------------------------
+# ----- configuration, readers and the heartbeat rows --------------------------------------------------------
 
 
 def test_nearest_shift_change_in_each_post_zone(config: Config) -> None:
@@ -882,7 +882,7 @@ async def test_reminders_open_only_openable_commands(liaison: Harness, config: C
 
 
 async def test_chief_history_and_log_lines(liaison: Harness) -> None:
-    awa, moussa, bintou, chief = await customs_team(liaison)
+    awa, moussa, _bintou, chief = await customs_team(liaison)
     await write(liaison, awa, "Premier point")
     await move(liaison, at(24, 6, 5))
     await moussa.tap("✅ Accepter", message_id=copy_of(liaison, moussa, "customs").message_id)
