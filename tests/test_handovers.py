@@ -27,7 +27,7 @@ from db.handovers import Handover
 from db.members import MemberStatus, set_member_status
 from db.schedules import ScheduledJob
 from handlers.handovers.shifts import nearest_change
-from tests.factories import draft_of, label, language_of, member_row, service_label
+from tests.factories import draft_of, drafts_of, label, language_of, member_row, service_label
 from tests.harness import Harness
 
 
@@ -567,11 +567,19 @@ async def test_contest_an_item_tells_the_author_and_the_chiefs_at_once(liaison: 
 
 async def test_double_taps_and_redelivered_updates_make_nothing_twice(liaison: Harness) -> None:
     awa, moussa, bintou, _chief = await customs_team(liaison)
+    # A double tap on the reminder's button opens one draft.
+    await move(liaison, at(24, 5, 45))
+    await awa.tap(label(awa, REMINDER_BUTTON))
+    await awa.tap(label(awa, REMINDER_BUTTON))
+    await liaison.settle()
+    assert sum(t.startswith("📝 Passation · Douane") for t in awa.texts) == 1
+    await send(liaison, awa, "/cancel")
+    opened = len(awa.texts)
     # A redelivered /handover shows no second draft; typed items delivered twice are taken once.
     update = await awa.send("/handover")
     await liaison.settle()
     await redeliver(liaison, update)
-    assert sum(t.startswith("📝 Passation · Douane") for t in awa.texts) == 1
+    assert sum(t.startswith("📝 Passation · Douane") for t in awa.texts[opened:]) == 1
     update = await awa.send("Véhicule AB-123 retenu porte 2\nRadio 2 en charge")
     await liaison.settle()
     await redeliver(liaison, update)
@@ -599,7 +607,7 @@ async def test_double_taps_and_redelivered_updates_make_nothing_twice(liaison: H
     # A colleague of the outgoing shift writing too is told it went already; his draft is kept.
     await send(liaison, moussa, "/handover")
     assert moussa.last.text.startswith(
-        "La passation Douane de la relève de 07:00 a déjà été envoyée par Awa à 06:00."
+        "La passation Douane de la relève de 07:00 a déjà été envoyée par Awa à 06:45."
     )
     assert moussa.last.buttons() == ["📋 Ouvrir la passation"]
     # The remark's message delivered twice: one acceptance, one answer.
@@ -639,6 +647,8 @@ async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: H
 
 async def test_a_draft_survives_a_restart_and_another_conversation(liaison: Harness) -> None:
     awa, moussa, _bintou, _chief = await customs_team(liaison)
+    await send(liaison, moussa, "/handover")
+    await send(liaison, moussa, "Brouillon du matin")
     await send(liaison, awa, "/handover")
     await send(liaison, awa, "Véhicule AB-123 retenu porte 2")
     await liaison.restart()
@@ -651,6 +661,11 @@ async def test_a_draft_survives_a_restart_and_another_conversation(liaison: Harn
     resumed = await send(liaison, awa, "/handover")
     assert resumed.startswith("▶️ Votre brouillon, tel que vous l'avez laissé.\n📝 Passation · Douane")
     assert "2 points" in resumed
+    # Blank lines are no items.
+    assert (
+        await send(liaison, awa, " \n - \n")
+        == "Écrivez les points en texte, un par ligne, ou envoyez une photo."
+    )
     await send(liaison, awa, "Scellés posés sur le camion 3")
     await tap(liaison, awa, "👁 Review and send")
     await tap(liaison, awa, "✅ Send")
@@ -660,12 +675,21 @@ async def test_a_draft_survives_a_restart_and_another_conversation(liaison: Harn
         "Radio 2 en charge",
         "Scellés posés sur le camion 3",
     ]
+    # A draft left past its shift change (within its 12 hours) comes back for the next one, with that one's
+    # carried-over items.
+    await move(liaison, at(24, 16, 50))
+    resumed = await send(liaison, moussa, "/handover")
+    assert "relève de 19:00" in resumed and "1. ⏳ Véhicule AB-123 retenu porte 2" in resumed
+    draft = await draft_of(liaison, moussa, "handover")
+    assert [i["text"] for i in draft.data["items"]] == [
+        "Véhicule AB-123 retenu porte 2",
+        "Radio 2 en charge",
+        "Scellés posés sur le camion 3",
+        "Brouillon du matin",
+    ]
     # /cancel drops a draft; nothing is sent.
-    await move(liaison, at(24, 17, 40))
-    await send(liaison, moussa, "/handover")
-    await send(liaison, moussa, "Un point")
     assert await send(liaison, moussa, "/cancel") == "Passation annulée. Rien n'a été envoyé."
-    assert len(await liaison.rows(Handover)) == 1
+    assert len(await liaison.rows(Handover)) == 1 and await drafts_of(liaison, moussa) == []
 
 
 async def test_remarks_photo_and_a_late_handover_escalate_on_its_own_deadline(liaison: Harness) -> None:

@@ -24,6 +24,7 @@ from db.audit import record_action
 from db.handovers import Handover, HandoverCopy, HandoverState
 from db.members import Member, Role, get_member, list_coordinators, list_members, member_names
 from db.outbox import Notification, Priority, build_message, enqueue_card_edit, enqueue_many
+from db.schedules import ScheduledJob
 from handlers.handovers import render, shifts
 from handlers.handovers.render import HandoverView, ServiceStatus
 
@@ -493,7 +494,7 @@ async def _tell_contest(
 
 
 async def run_escalation(
-    session: AsyncSession, job: Any, *, runtime: Runtime, due_at: datetime, late: bool
+    session: AsyncSession, job: ScheduledJob, *, runtime: Runtime, due_at: datetime, late: bool
 ) -> None:
     """Handovers nobody took over in time go to the chiefs (re-checked now: taken ones are left alone)."""
     payload, now = job.payload or {}, runtime.clock.now()
@@ -547,7 +548,7 @@ async def staffed_services(session: AsyncSession, post_code: str) -> set[str]:
 
 
 async def run_missing(
-    session: AsyncSession, job: Any, *, runtime: Runtime, due_at: datetime, late: bool
+    session: AsyncSession, job: ScheduledJob, *, runtime: Runtime, due_at: datetime, late: bool
 ) -> None:
     """Services with agents at the post that wrote nothing for the shift change are reported to the chiefs."""
     payload, now, config = job.payload or {}, runtime.clock.now(), runtime.config

@@ -171,7 +171,18 @@ async def _resume(update: Update, context: LiaisonContext, draft: Draft, change_
     message = update.effective_message
     assert message is not None
     data = HandoverDraftData.of(draft)
-    data.shift_change_at = change_at.isoformat()
+    if data.shift_change_at != change_at.isoformat():
+        # Kept past its shift change: it is now for the coming one, with that one's carried-over items (the
+        # settled marks the agent made are kept).
+        async with context.runtime.db.reading() as session:
+            carried = await service.carried_items(
+                session, post_code=data.post_code, service_code=data.service_code, change_at=change_at
+            )
+        marks = {item["text"]: item.get("done", False) for item in data.items if item.get("carried")}
+        for item in carried:
+            item["done"] = marks.get(item["text"], False)
+        data.items = [*carried, *(item for item in data.items if not item.get("carried"))]
+        data.shift_change_at = change_at.isoformat()
     fresh = await conversations.advance(
         context, WRITE, draft, step=Step.COMPOSE, from_steps=(Step.COMPOSE, Step.REMARKS), data=data
     )
@@ -484,6 +495,9 @@ async def draft_input(update: Update, context: LiaisonContext, draft: Draft) -> 
         await message.reply_text(tr.gettext("Write the items as text, one per line, or send a photo."))
         return True
     lines = parse_items(text)
+    if not lines and not message.photo:
+        await message.reply_text(tr.gettext("Write the items as text, one per line, or send a photo."))
+        return True
     for number, line in enumerate(lines, 1):
         if len(line) > limits.max_item_length:
             await message.reply_text(render.item_too_long(tr, number, len(line), limits.max_item_length))
