@@ -639,6 +639,10 @@ async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: H
         "📋 Ouvrir la passation"
     ]
     assert (await draft_of(liaison, loser, "handover")).step == "compose"
+    # /handover brings the kept draft back, saying the service's handover went already.
+    resumed = await send(liaison, loser, "/handover")
+    assert resumed.startswith("⚠️ La passation Douane de la relève de 07:00 a déjà été envoyée par ")
+    assert "▶️ Votre brouillon, tel que vous l'avez laissé." in resumed
     assert len(await audit(liaison, "handover.written")) == 1
 
 
@@ -941,3 +945,23 @@ async def test_chief_history_and_log_lines(liaison: Harness) -> None:
         refused = await kind.detail(session, liaison.runtime, entries[0], tr_en, police_row)
     assert detail is not None and "Premier point" in detail and "Taken over by Moussa" in detail
     assert refused is None
+
+
+async def test_an_unanswered_question_is_dropped_when_the_handover_is_accepted_by_a_tap(
+    liaison: Harness,
+) -> None:
+    awa, moussa, _bintou, _chief = await customs_team(liaison)
+    await write(liaison, awa, "Clés du magasin chez le chef")
+    card = copy_of(liaison, moussa, "customs").message_id
+    await moussa.tap("💬 Avec remarques", message_id=card)
+    await liaison.settle()
+    await moussa.tap("✅ Accepter", message_id=card)
+    await liaison.settle()
+    assert moussa.callback_answers[-1]["text"] == "✅ Passation reprise : c'est vous l'agent montant."
+    # The next message is not taken as remarks.
+    reply = await send(liaison, moussa, "bonjour")
+    assert reply.startswith("Je ne comprends ici que les commandes")
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert row.state == "accepted" and row.taken_remarks is None
+    [accepted] = await audit(liaison, "handover.accepted")
+    assert accepted.details["with_remarks"] is False

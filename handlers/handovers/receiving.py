@@ -90,6 +90,14 @@ async def card_button(update: Update, context: LiaisonContext, data: CallbackDat
                 state=HandoverState.ACCEPTED,
             )
         await answer(query, take_answer(context, result), alert=result.outcome != TakeOutcome.WON)
+        # A question about this handover left unanswered (remarks, a contest) would eat the next message.
+        waiting = await conversations.current(context, REPLY)
+        if (
+            waiting is not None
+            and waiting.step != ReplyStep.DONE
+            and ReplyData.of(waiting).handover_id == handover_id
+        ):
+            await conversations.close(context, waiting)
         return
     check = await _check(update, context, handover_id)
     if data.action == "cno":

@@ -122,11 +122,21 @@ def alert_lines(
     return lines
 
 
-def item_line(tr: Translator, number: int, item: dict[str, Any], zone: str, limit: int | None) -> str:
-    """'1. ⏳ vehicle AB-123 held at gate 2 (since Nov 23)': escaped, cut to `limit` when given."""
+def item_line(
+    tr: Translator,
+    number: int,
+    item: dict[str, Any],
+    zone: str,
+    limit: int | None,
+    *,
+    contested: bool = False,
+) -> str:
+    """'1. ⏳ vehicle AB-123 held at gate 2 (since Nov 23)': escaped, cut to `limit` when given; ⚠️ marks
+    the contested item."""
     text = str(item.get("text", ""))
     shown = html.escape(shorten(text, limit) if limit else text)
-    line = f"{number}. {'✔️' if item.get('done') else '⏳'} {shown}"
+    mark = "⚠️" if contested else "✔️" if item.get("done") else "⏳"
+    line = f"{number}. {mark} {shown}"
     since = item.get("since")
     if item.get("carried") and since:
         line += (
@@ -283,18 +293,24 @@ def contested_line(tr: Translator, handover: Handover, *, excerpt: int | None) -
     number = handover.contested_item or 0
     if 1 <= number <= len(handover.items):
         text = str(handover.items[number - 1].get("text", ""))
-        return tr.gettext("Item {n} contested: «{text}»").format(
+        return tr.gettext("Item {n} contested: “{text}”").format(
             n=number, text=html.escape(shorten(text, excerpt) if excerpt else text)
         )
     return tr.gettext("The handover as a whole is contested.")
 
 
 def _item_sections(
-    tr: Translator, items: list[dict[str, Any]], zone: str, limit: int | None
+    tr: Translator, handover: Handover, zone: str, limit: int | None
 ) -> tuple[list[str], list[str]]:
     """(open items with their title, settled items with theirs), numbered in stored order."""
-    open_lines = [item_line(tr, n, i, zone, limit) for n, i in enumerate(items, 1) if not i.get("done")]
-    done_lines = [item_line(tr, n, i, zone, limit) for n, i in enumerate(items, 1) if i.get("done")]
+    items = handover.items
+    contested = handover.contested_item if handover.state == HandoverState.CONTESTED else None
+
+    def line(number: int, item: dict[str, Any]) -> str:
+        return item_line(tr, number, item, zone, limit, contested=number == contested)
+
+    open_lines = [line(n, i) for n, i in enumerate(items, 1) if not i.get("done")]
+    done_lines = [line(n, i) for n, i in enumerate(items, 1) if i.get("done")]
     if open_lines:
         open_lines.insert(0, "<b>" + html.escape(tr.gettext("To follow up")) + "</b>")
     if done_lines:
@@ -334,7 +350,7 @@ def render_copy(
     truncated |= any(
         len(text or "") > TEXT_EXCERPT for text in (handover.taken_remarks, handover.contest_reason)
     )
-    open_lines, done_lines = _item_sections(tr, handover.items, zone, ITEM_EXCERPT)
+    open_lines, done_lines = _item_sections(tr, handover, zone, ITEM_EXCERPT)
     truncated |= any(len(str(i.get("text", ""))) > ITEM_EXCERPT for i in handover.items)
     if not handover.items and not handover.nothing_to_report:
         open_lines = [html.escape(tr.gettext("No item."))]
@@ -357,7 +373,7 @@ def full_lines(config: Config, tr: Translator, view: HandoverView) -> list[str]:
     handover = view.handover
     zone = config.post_zone(handover.post_code)
     lines = [*_title(config, tr, handover), _author_line(config, tr, view), ""]
-    open_lines, done_lines = _item_sections(tr, handover.items, zone, None)
+    open_lines, done_lines = _item_sections(tr, handover, zone, None)
     lines += [*open_lines, *([""] if open_lines and done_lines else []), *done_lines, ""]
     lines += checklist_lines(tr, handover.checklist, quiet=handover.nothing_to_report)
     lines += alert_lines(config, tr, handover.alerts, handover.post_code, len(handover.alerts))
@@ -695,9 +711,9 @@ def contest_picker_text(config: Config, tr: Translator, view: HandoverView, page
     zone = config.post_zone(handover.post_code)
     lines = [
         "⚠️ <b>" + html.escape(tr.gettext("Which item do you contest?")) + "</b>",
-        html.escape(shift_label(config, tr, handover.post_code, handover.shift_change_at))
+        service_label(config, tr, handover.service_code)
         + " · "
-        + service_label(config, tr, handover.service_code),
+        + html.escape(shift_label(config, tr, handover.post_code, handover.shift_change_at)),
         "",
     ]
     start = page * ITEMS_PAGE

@@ -125,9 +125,6 @@ async def handover_command(update: Update, context: LiaisonContext) -> None:
             draft = None
         elif draft.token == token and (not query or now - draft.updated_at < REPEAT_WINDOW):
             return  # the same update again, or a double tap on the reminder: the draft is on screen
-    if draft is not None:
-        await _resume(update, context, draft, change_at)
-        return
     async with runtime.db.reading() as session:
         existing = await store.get_for_shift(
             session,
@@ -135,21 +132,28 @@ async def handover_command(update: Update, context: LiaisonContext) -> None:
             service_code=member.service_code or "",
             shift_change_at=change_at,
         )
-        if existing is not None:
-            view = await service.load_view(session, existing)
+        sent = (
+            render.already_sent_text(
+                runtime.config,
+                tr,
+                existing,
+                (await service.load_view(session, existing)).names.get(existing.author_member_id, "?"),
+            )
+            if existing is not None
+            else None
+        )
         carried = await service.carried_items(
             session,
             post_code=member.post_code or "",
             service_code=member.service_code or "",
             change_at=change_at,
         )
-    if existing is not None:
-        await message.reply_text(
-            render.already_sent_text(
-                runtime.config, tr, existing, view.names.get(existing.author_member_id, "?")
-            ),
-            reply_markup=render.open_markup(tr, existing.id or 0),
-        )
+    if draft is not None:
+        # A colleague's handover may have gone meanwhile: the draft comes back, with a word about it.
+        await _resume(update, context, draft, change_at, note=sent)
+        return
+    if existing is not None and sent is not None:
+        await message.reply_text(sent, reply_markup=render.open_markup(tr, existing.id or 0))
         return
     data = HandoverDraftData(
         post_code=member.post_code or "",
@@ -166,7 +170,9 @@ async def handover_command(update: Update, context: LiaisonContext) -> None:
     await _show_draft(message, context, draft.id or 0, data)
 
 
-async def _resume(update: Update, context: LiaisonContext, draft: Draft, change_at: datetime) -> None:
+async def _resume(
+    update: Update, context: LiaisonContext, draft: Draft, change_at: datetime, *, note: str | None = None
+) -> None:
     """Bring a kept draft back (for the coming shift change) and give it the focus."""
     message = update.effective_message
     assert message is not None
@@ -190,7 +196,7 @@ async def _resume(update: Update, context: LiaisonContext, draft: Draft, change_
         return
     if not draft.focused:
         await conversations.focus(update, context, fresh)
-    await _show_draft(message, context, fresh.id or 0, data, resumed=True)
+    await _show_draft(message, context, fresh.id or 0, data, resumed=True, note=note)
 
 
 async def _show_draft(
@@ -200,12 +206,13 @@ async def _show_draft(
     data: HandoverDraftData,
     *,
     resumed: bool = False,
+    note: str | None = None,
 ) -> None:
     config, tr = context.runtime.config, context.tr
     view = _view(data, await _alerts(context))
+    text = render.draft_text(config, tr, view, resumed=resumed)
     await message.reply_text(
-        render.draft_text(config, tr, view, resumed=resumed),
-        reply_markup=render.draft_markup(config, tr, draft_id, view),
+        f"⚠️ {note}\n\n{text}" if note else text, reply_markup=render.draft_markup(config, tr, draft_id, view)
     )
 
 
