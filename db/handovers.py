@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, func, update
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -98,10 +98,14 @@ async def create_handover(session: AsyncSession, *, handover: Handover) -> Hando
     return handover
 
 
-async def add_copies(session: AsyncSession, *, copies: list[HandoverCopy]) -> None:
-    """Record the copies of a new handover (one flush for the fan-out)."""
-    session.add_all(copies)
-    await session.flush()
+async def add_copies(session: AsyncSession, *, handover_id: int, copies: list[tuple[int, str]]) -> None:
+    """Record the copies of a new handover, (member id, card key) each: one statement for the fan-out
+    (nothing reads their ids back)."""
+    if copies:
+        await session.exec(
+            insert(HandoverCopy.__table__),
+            params=[{"handover_id": handover_id, "member_id": m, "card_key": k} for m, k in copies],
+        )
 
 
 async def take_over(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, and_, bindparam, func, insert, or_, true, update
+from sqlalchemy import JSON, Column, Index, and_, bindparam, case, func, insert, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -245,6 +245,104 @@ async def enqueue_card_edit(
     await session.flush()
     request_wake(session, OUTBOX_WAKE)
     return row
+
+
+async def enqueue_card_edits(
+    session: AsyncSession,
+    edits: list[tuple[str, str, Any]],
+    *,
+    priority: Priority = Priority.BULK,
+    now: datetime | None = None,
+) -> int:
+    """Queue edits of many status cards at once, as enqueue_card_edit does for one: (card_key, text,
+    reply_markup) each; a card's pending edit is replaced. A handful of statements whatever the number of
+    cards (an event shown on 200 copies must not hold the write lock for 600 round trips). Returns how many
+    cards got an edit (none for a card never sent, failed or unreachable)."""
+    latest = {key: (text, markup) for key, text, markup in edits}
+    if not latest:
+        return 0
+    keys = list(latest)
+    originals: dict[str, Any] = {}
+    pending: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        # Plain columns, not ORM objects: nothing stale is left in the session's identity map.
+        sent = await session.exec(
+            select(
+                Notification.card_key,
+                Notification.method,
+                Notification.state,
+                Notification.chat_id,
+                Notification.member_id,
+                Notification.ref_type,
+                Notification.ref_id,
+            )
+            .where(
+                col(Notification.card_key).in_(chunk),
+                col(Notification.method).in_(("sendMessage", "sendPhoto")),
+            )
+            .order_by(col(Notification.id))
+        )
+        for row in sent.all():
+            originals.setdefault(row[0], row)
+        waiting = await session.exec(
+            select(Notification.card_key, Notification.method, Notification.id).where(
+                col(Notification.card_key).in_(chunk),
+                col(Notification.method).in_(("editMessageText", "editMessageCaption")),
+                Notification.state == DeliveryState.PENDING,
+            )
+        )
+        for card_key, method, row_id in waiting.all():
+            pending[(card_key, method)] = row_id
+    replaced: list[dict[str, Any]] = []
+    added: list[dict[str, Any]] = []
+    stamp = now or DUE_AT_ONCE
+    for key, (text, markup) in latest.items():
+        original = originals.get(key)
+        if original is None or original[2] in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
+            continue
+        caption = original[1] == "sendPhoto"
+        payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            payload["reply_markup"] = _plain(markup)
+        method = "editMessageCaption" if caption else "editMessageText"
+        row_id = pending.get((key, method))
+        if row_id is not None:
+            replaced.append({"b_id": row_id, "b_payload": payload, "b_priority": int(priority)})
+            continue
+        row = Notification(
+            chat_id=original[3],
+            member_id=original[4],
+            method=method,
+            payload=payload,
+            priority=int(priority),
+            ref_type=original[5],
+            ref_id=original[6],
+            card_key=key,
+        )
+        row.created_at = now or row.created_at
+        row.not_before = stamp
+        added.append({c.key: getattr(row, c.key) for c in Notification.__table__.columns if c.key != "id"})
+    table = Notification.__table__
+    if replaced:
+        await session.exec(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                payload=bindparam("b_payload", type_=table.c.payload.type),
+                # The more urgent of the two (SQLite's min(a, b) is PostgreSQL's least(a, b)).
+                priority=case(
+                    (table.c.priority < bindparam("b_priority"), table.c.priority),
+                    else_=bindparam("b_priority"),
+                ),
+            ),
+            params=replaced,
+        )
+    if added:
+        await session.exec(insert(table), params=added)
+    if replaced or added:
+        request_wake(session, OUTBOX_WAKE)
+    return len(replaced) + len(added)
 
 
 # ----- the worker's side: claim, settle, reclaim ------------------------------------------------------------

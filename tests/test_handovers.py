@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import col
 from telegram import Update
 
@@ -25,6 +26,7 @@ from bot.i18n import translator
 from db.audit import AuditEntry
 from db.handovers import Handover
 from db.members import MemberStatus, set_member_status
+from db.outbox import Notification, Priority, enqueue_card_edit, enqueue_card_edits, enqueue_message
 from db.schedules import ScheduledJob
 from handlers.handovers.shifts import nearest_change
 from tests.factories import draft_of, drafts_of, label, language_of, member_row, service_label
@@ -965,3 +967,43 @@ async def test_an_unanswered_question_is_dropped_when_the_handover_is_accepted_b
     assert row.state == "accepted" and row.taken_remarks is None
     [accepted] = await audit(liaison, "handover.accepted")
     assert accepted.details["with_remarks"] is False
+
+
+async def test_card_edits_in_one_batch_coalesce_like_single_ones(liaison: Harness) -> None:
+    now = liaison.clock.now()
+    async with liaison.db.transaction() as session:
+        for key, kind in (("c:text", "text"), ("c:photo", "photo"), ("c:gone", "text")):
+            await enqueue_message(
+                session,
+                chat_id=1,
+                text="card",
+                photo="file" if kind == "photo" else None,
+                card_key=key,
+                now=now,
+            )
+        await session.exec(
+            update(Notification).where(col(Notification.card_key) == "c:gone").values(state="unreachable")
+        )
+        await enqueue_card_edit(
+            session, card_key="c:text", text="first edit", priority=Priority.HIGH, now=now
+        )
+    async with liaison.db.transaction() as session:
+        queued = await enqueue_card_edits(
+            session,
+            [
+                ("c:text", "newest", None),
+                ("c:photo", "caption", None),
+                ("c:gone", "x", None),
+                ("c:none", "x", None),
+            ],
+            priority=Priority.BULK,
+            now=now,
+        )
+    assert queued == 2
+    edits = await liaison.rows(Notification, col(Notification.method).startswith("edit"))
+    assert sorted(
+        (e.card_key, e.method, e.payload.get("text") or e.payload.get("caption"), e.priority) for e in edits
+    ) == [
+        ("c:photo", "editMessageCaption", "caption", Priority.BULK),
+        ("c:text", "editMessageText", "newest", Priority.HIGH),  # replaced in place, the more urgent kept
+    ]

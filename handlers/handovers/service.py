@@ -21,9 +21,9 @@ from bot.scheduler.api import schedule_once
 from db import handovers as store
 from db.alerts import list_acks, list_visible_open_alerts, pending_required
 from db.audit import record_action
-from db.handovers import Handover, HandoverCopy, HandoverState
+from db.handovers import Handover, HandoverState
 from db.members import Member, Role, get_member, list_coordinators, list_members, member_names
-from db.outbox import Notification, Priority, build_message, enqueue_card_edit, enqueue_many
+from db.outbox import Notification, Priority, build_message, enqueue_card_edits, enqueue_many
 from db.schedules import ScheduledJob
 from handlers.handovers import render, shifts
 from handlers.handovers.render import HandoverView, ServiceStatus
@@ -211,18 +211,17 @@ async def send_handover(
         readers.append(author)
     # The incoming shift reads it first, the chiefs next, the author (who knows) last.
     readers.sort(key=lambda m: (m.id == author.id, not may_accept(m, created), m.role != Role.CHIEF))
-    copies = [
-        HandoverCopy(
-            handover_id=created.id, member_id=m.id or 0, card_key=store.card_key(created.id, m.id or 0)
-        )
-        for m in readers
-    ]
-    await store.add_copies(session, copies=copies)
+    card_keys = [store.card_key(created.id, m.id or 0) for m in readers]
+    await store.add_copies(
+        session,
+        handover_id=created.id,
+        copies=[(m.id or 0, key) for m, key in zip(readers, card_keys, strict=True)],
+    )
     view = HandoverView(created, {author.id: author.display_name})
     rows: list[Notification] = []
     rendered: dict[tuple[str, bool], tuple[str, Any]] = {}
-    for member, copy in zip(readers, copies, strict=True):
-        rows += _copy_rows(runtime, view, member, copy.card_key, rendered, now=now)
+    for member, card_key in zip(readers, card_keys, strict=True):
+        rows += _copy_rows(runtime, view, member, card_key, rendered, now=now)
     await enqueue_many(session, rows)
     if created.accept_by > change_at + delay:
         # Written late: its own escalation, at its own deadline (the shift's heartbeat has passed).
@@ -282,7 +281,9 @@ def _copy_rows(
     key = (language, may_accept(member, handover))
     if key not in rendered:
         text, truncated = render.render_copy(runtime.config, tr, view)
-        rendered[key] = (text, render.copy_markup(tr, handover, may_accept=key[1], truncated=truncated))
+        markup = render.copy_markup(tr, handover, may_accept=key[1], truncated=truncated)
+        # As JSON once per group of readers: converting the keyboard for each of 200 rows costs more.
+        rendered[key] = (text, markup.to_dict() if markup is not None else None)
     text, markup = rendered[key]
     rows = [
         build_message(
@@ -319,7 +320,7 @@ async def refresh_cards(
     assert handover.id is not None
     view = await load_view(session, handover)
     rendered: dict[tuple[str, bool], tuple[str, Any]] = {}
-    queued = 0
+    edits: list[tuple[str, str, Any]] = []
     for copy, member in await store.list_live_copies(session, handover_id=handover.id):
         language = language_of(runtime, member)
         key = (language, may_accept(member, handover))
@@ -327,18 +328,9 @@ async def refresh_cards(
             tr = translator(language)
             text, truncated = render.render_copy(runtime.config, tr, view)
             rendered[key] = (text, render.copy_markup(tr, handover, may_accept=key[1], truncated=truncated))
-        text, markup = rendered[key]
-        edit = await enqueue_card_edit(
-            session,
-            card_key=copy.card_key,
-            text=text,
-            # No keyboard: an edited message loses its buttons once the handover is taken over.
-            reply_markup=markup,
-            priority=priority,
-            now=now,
-        )
-        queued += edit is not None
-    return queued
+        # No keyboard: an edited message loses its buttons once the handover is taken over.
+        edits.append((copy.card_key, *rendered[key]))
+    return await enqueue_card_edits(session, edits, priority=priority, now=now)
 
 
 # ----- taking over ------------------------------------------------------------------------------------------
