@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.access import is_global, may_follow_handovers
 from bot.callbacks import CallbackData
@@ -37,7 +37,7 @@ async def handovers_command(update: Update, context: LiaisonContext) -> None:
     await message.reply_text(text, reply_markup=markup)
 
 
-async def _day_view(context: LiaisonContext, post_code: str) -> tuple[str, object]:
+async def _day_view(context: LiaisonContext, post_code: str) -> tuple[str, InlineKeyboardMarkup]:
     runtime, tr = context.runtime, context.tr
     async with runtime.db.reading() as session:
         changes, names = await service.day_statuses(session, runtime, post_code)
@@ -74,7 +74,7 @@ async def follow_button(update: Update, context: LiaisonContext, data: CallbackD
     if data.action == "post":
         text, markup = await _day_view(context, post_code)
         await answer(query)
-        await edit_message(query, text, markup)  # type: ignore[arg-type]
+        await edit_message(query, text, markup)
         return
     if data.action == "svcs":
         await answer(query)

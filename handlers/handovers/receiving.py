@@ -66,7 +66,7 @@ def take_answer(context: LiaisonContext, result: TakeResult) -> str:
     return tr.gettext("✅ Taken over: you are the incoming agent of record.")
 
 
-async def _check(update: Update, context: LiaisonContext, handover_id: int | None) -> TakeResult:
+async def _check(context: LiaisonContext, handover_id: int | None) -> TakeResult:
     runtime = context.runtime
     async with runtime.db.reading() as session:
         return await service.check_take(session, runtime, context.active_member, handover_id or 0)
@@ -99,7 +99,7 @@ async def card_button(update: Update, context: LiaisonContext, data: CallbackDat
         ):
             await conversations.close(context, waiting)
         return
-    check = await _check(update, context, handover_id)
+    check = await _check(context, handover_id)
     if data.action == "cno":
         await answer(query)
         await edit_message(query, tr.gettext(render.REPLY_CANCELLED))

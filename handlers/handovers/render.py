@@ -609,7 +609,7 @@ def checklist_text(config: Config, tr: Translator, view: DraftView) -> str:
                 )
             )
             + "</b>",
-            html.escape(tr.gettext("Tap what you hand over in order.")),
+            html.escape(tr.gettext("Tick what you hand over in good order.")),
         ]
     )
 
