@@ -33,6 +33,8 @@ class Action(StrEnum):
     MANAGE_REMINDERS = "manage_reminders"
     VIEW_DELIVERY = "view_delivery"
     REVIEW = "review"  # read and export logs across posts
+    WRITE_HANDOVER = "write_handover"  # write one's service's shift handover at one's post
+    READ_HANDOVERS = "read_handovers"  # follow every service's handovers of a post (/handovers)
 
 
 # The lowest role that may do each action on its own post; coordinators and admins act on every post.
@@ -52,7 +54,13 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_REMINDERS: Role.CHIEF,
     Action.VIEW_DELIVERY: Role.CHIEF,
     Action.REVIEW: Role.COORDINATOR,
+    Action.WRITE_HANDOVER: Role.AGENT,
+    Action.READ_HANDOVERS: Role.CHIEF,
 }
+
+# Actions done as a member of one service at one's own post: coordinators and admins, who follow every post
+# from no service, do not do them (nor see them in their menu).
+SERVICE_MEMBER_ACTIONS = frozenset({Action.WRITE_HANDOVER})
 
 # Roles each role may hand out through an invite.
 INVITABLE_ROLES: dict[Role, tuple[Role, ...]] = {
@@ -84,7 +92,7 @@ def can(member: Member | None, action: Action, post_code: str | None = None) -> 
     if rank(member) < RANK[MINIMUM_ROLE[action]]:
         return False
     if is_global(member):
-        return True
+        return action not in SERVICE_MEMBER_ACTIONS
     return post_code is None or post_code == member.post_code
 
 
@@ -201,3 +209,44 @@ def sees_every_reminder(member: Member) -> bool:
 def may_change_reminder(member: Member, *, post_code: str | None) -> bool:
     """Chiefs change their post's reminders; coordinators every post's and those tied to no post."""
     return can(member, Action.MANAGE_REMINDERS, post_code) and (post_code is not None or is_global(member))
+
+
+# ----- handovers ----------------------------------------------------------------------------------------
+
+
+def may_write_handover(member: Member | None) -> bool:
+    """Members of a service at a post write their service's handover there (coordinators have neither)."""
+    return (
+        member is not None
+        and bool(member.post_code)
+        and bool(member.service_code)
+        and not is_global(member)
+        and can(member, Action.WRITE_HANDOVER, member.post_code)
+    )
+
+
+def reads_handover(member: Member, *, post_code: str, service_code: str, readers: str) -> bool:
+    """The service's members and the chiefs of its post (every member when `readers` is "post"), and
+    coordinators; other services and other posts do not read it."""
+    if not member.is_active:
+        return False
+    if is_global(member):
+        return True
+    if member.post_code != post_code:
+        return False
+    return member.role == Role.CHIEF or readers == "post" or member.service_code == service_code
+
+
+def may_accept_handover(member: Member, *, post_code: str, service_code: str, author_member_id: int) -> bool:
+    """The incoming shift: a member of the same service at the same post, other than the author."""
+    return (
+        member.id != author_member_id
+        and member.post_code == post_code
+        and member.service_code == service_code
+        and may_write_handover(member)
+    )
+
+
+def may_follow_handovers(member: Member | None, post_code: str | None) -> bool:
+    """Chiefs follow their post's handovers (/handovers); coordinators every post's."""
+    return member is not None and bool(post_code) and can(member, Action.READ_HANDOVERS, post_code)

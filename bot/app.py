@@ -43,8 +43,6 @@ logger = logging.getLogger(__name__)
 GATE_GROUP = -10
 INPUT_GROUP = -3
 FEATURES_GROUP = 0
-# "go:<command>": a button that opens a command (a reminder's "Write the handover", say).
-OPEN_PREFIX = "go"
 INVALID_BUTTON = N_("This button is no longer valid.")
 
 LiaisonApplication = Application[Any, LiaisonContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
@@ -163,7 +161,8 @@ def install(application: LiaisonApplication, runtime: Runtime) -> None:
         for kind, runner in feature.runners.items():
             runtime.scheduler.register_runner(kind, runner)
     application.add_handler(
-        CallbackQueryHandler(_open_command, pattern=callbacks.pattern(OPEN_PREFIX)), group=FEATURES_GROUP
+        CallbackQueryHandler(_open_command, pattern=callbacks.pattern(callbacks.OPEN_PREFIX)),
+        group=FEATURES_GROUP,
     )
     # Last in the features' group: PTB runs the first matching handler of a group.
     application.add_handler(

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 MAX_BYTES = 64
+# "go:<command>": a button that opens a command (a reminder's "Write the handover", say).
+OPEN_PREFIX = "go"
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (SERIAL on PostgreSQL)
 _PART = re.compile(r"^[A-Za-z0-9_.+-]{1,24}$")
 

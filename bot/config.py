@@ -149,6 +149,9 @@ class ReminderConfig(_Frozen):
     audience: Audience = Audience()
     text: LocalizedText
     priority: Priority = "normal"
+    # A command the reminder opens with one tap ("handover": a "go:handover" button under the text); the
+    # command must be declared openable by its feature.
+    opens: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{1,31}$")
 
     @field_validator("cron")
     @classmethod
@@ -236,9 +239,73 @@ class AlertsConfig(_Frozen):
 
 
 class ShiftConfig(_Frozen):
-    """Shift change hours (local time) used for handover reminders."""
+    """Shift change hours (local time, in each post's zone) that handovers are written for."""
 
-    changes: tuple[time, ...] = (time(7, 0), time(19, 0))
+    changes: tuple[time, ...] = Field(default=(time(7, 0), time(19, 0)), min_length=1)
+    # A post whose shifts change at other hours: post code -> its own change hours.
+    posts: Mapping[str, tuple[time, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _distinct_hours(self) -> ShiftConfig:
+        for where, hours in (("changes", self.changes), *((f"posts.{k}", v) for k, v in self.posts.items())):
+            if not hours:
+                raise ValueError(f"{where}: at least one shift change hour")
+            if len({(h.hour, h.minute) for h in hours}) != len(hours):
+                raise ValueError(f"{where}: the same hour twice")
+            if any(h.second or h.microsecond for h in hours):
+                raise ValueError(f"{where}: shift changes are given as HH:MM")
+        return self
+
+    def changes_for(self, post_code: str) -> tuple[time, ...]:
+        """The post's shift change hours (its override, else the default), earliest first."""
+        return tuple(sorted(self.posts.get(post_code) or self.changes))
+
+
+class ChecklistEntry(_Frozen):
+    """One thing the outgoing agent confirms at a handover (keys, radio, register...)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")
+    label: LocalizedText
+
+
+class HandoverServiceConfig(_Frozen):
+    """One service's handover: its checklist and who at the post reads it."""
+
+    checklist: tuple[ChecklistEntry, ...] = ()
+    # "service": the service's members and the post's chiefs; "post": every member of the post. None: the
+    # default of the handovers section.
+    readers: Literal["service", "post"] | None = None
+
+    @model_validator(mode="after")
+    def _distinct_codes(self) -> HandoverServiceConfig:
+        codes = [entry.code for entry in self.checklist]
+        if len(set(codes)) != len(codes):
+            raise ValueError("checklist: duplicate code")
+        return self
+
+
+class HandoversConfig(_Frozen):
+    """Shift handovers: when silence is reported to the chiefs, checklists, readers, and size limits."""
+
+    # A handover nobody accepted this many minutes after the shift change is escalated to the chiefs.
+    escalate_after_minutes: int = Field(default=30, ge=1, le=720)
+    # A service with agents at the post that wrote nothing this many minutes after the change is reported.
+    missing_after_minutes: int = Field(default=15, ge=1, le=720)
+    readers: Literal["service", "post"] = "service"
+    max_items: int = Field(default=50, ge=1, le=200)
+    max_item_length: int = Field(default=500, ge=20, le=3000)
+    max_remarks_length: int = Field(default=4000, ge=20, le=4000)
+    services: Mapping[str, HandoverServiceConfig] = Field(default_factory=dict)
+
+    def checklist(self, service_code: str | None) -> tuple[ChecklistEntry, ...]:
+        """A service's checklist (empty when it has none)."""
+        found = self.services.get(service_code or "")
+        return found.checklist if found is not None else ()
+
+    def readers_of(self, service_code: str | None) -> str:
+        """Who at the post reads this service's handovers: "service" or "post"."""
+        found = self.services.get(service_code or "")
+        return (found.readers if found is not None else None) or self.readers
 
 
 class Config(_Frozen):
@@ -253,6 +320,7 @@ class Config(_Frozen):
     reminders: tuple[ReminderConfig, ...] = ()
     alerts: AlertsConfig = AlertsConfig()
     shifts: ShiftConfig = ShiftConfig()
+    handovers: HandoversConfig = HandoversConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
@@ -282,6 +350,12 @@ class Config(_Frozen):
                     raise ValueError(
                         f"alerts.categories[{index}].required_services: unknown service {code!r}"
                     )
+        for code in self.shifts.posts:
+            if code not in post_codes:
+                raise ValueError(f"shifts.posts: unknown post {code!r}")
+        for code in self.handovers.services:
+            if code not in service_codes:
+                raise ValueError(f"handovers.services: unknown service {code!r}")
         return self
 
     def post(self, code: str) -> PostConfig:

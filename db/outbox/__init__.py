@@ -9,6 +9,7 @@ from db.outbox.enqueue import (
     SupportsToDict,
     build_message,
     enqueue_card_edit,
+    enqueue_card_edits,
     enqueue_many,
     enqueue_message,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "SupportsToDict",
     "build_message",
     "enqueue_card_edit",
+    "enqueue_card_edits",
     "enqueue_many",
     "enqueue_message",
 ]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import request_wake
 from db.outbox.model import (
     DUE_AT_ONCE,
+    EDIT_METHODS,
     OUTBOX,
     OUTBOX_WAKE,
     SEND_METHODS,
@@ -195,3 +197,102 @@ async def enqueue_card_edit(
     await session.flush()
     request_wake(session, OUTBOX_WAKE)
     return row
+
+
+async def enqueue_card_edits(
+    session: AsyncSession,
+    edits: list[tuple[str, str, ReplyMarkup | None]],
+    *,
+    priority: Priority = Priority.BULK,
+    now: datetime | None = None,
+) -> int:
+    """Queue edits of many status cards at once, as enqueue_card_edit does for one: (card_key, text,
+    reply_markup) each; a card's pending edit is replaced. A handful of statements whatever the number of
+    cards (an event shown on 200 copies must not hold the write lock for 600 round trips). Returns how many
+    cards got an edit (none for a card never sent, failed or unreachable)."""
+    latest = {key: (text, markup) for key, text, markup in edits}
+    if not latest:
+        return 0
+    keys = list(latest)
+    originals: dict[str, Any] = {}
+    pending: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        # Plain columns, not ORM objects: nothing stale is left in the session's identity map.
+        connection = await session.connection()
+        sent = await connection.execute(
+            sa_select(
+                OUTBOX.c.card_key,
+                OUTBOX.c.method,
+                OUTBOX.c.state,
+                OUTBOX.c.chat_id,
+                OUTBOX.c.member_id,
+                OUTBOX.c.ref_type,
+                OUTBOX.c.ref_id,
+            )
+            .where(OUTBOX.c.card_key.in_(chunk), OUTBOX.c.method.in_(SEND_METHODS))
+            .order_by(OUTBOX.c.id)
+        )
+        for row in sent.all():
+            originals.setdefault(row[0], row)
+        waiting = await session.exec(
+            select(Notification.card_key, Notification.method, Notification.id).where(
+                col(Notification.card_key).in_(chunk),
+                col(Notification.method).in_(EDIT_METHODS),
+                col(Notification.state) == DeliveryState.PENDING,
+            )
+        )
+        for card_key, method, row_id in waiting.all():
+            if card_key is not None and row_id is not None:
+                pending[(card_key, method)] = row_id
+    replaced: list[dict[str, Any]] = []
+    added: list[dict[str, Any]] = []
+    for key, (text, markup) in latest.items():
+        original = originals.get(key)
+        if original is None or original[2] in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
+            continue  # nothing on that phone to edit
+        caption = original[1] == "sendPhoto"
+        payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            payload["reply_markup"] = markup_json(markup)
+        method = "editMessageCaption" if caption else "editMessageText"
+        row_id = pending.get((key, method))
+        if row_id is not None:
+            replaced.append({"b_id": row_id, "b_payload": payload, "b_priority": int(priority)})
+            continue
+        added.append(
+            {
+                "created_at": now or DUE_AT_ONCE,
+                "chat_id": original[3],
+                "member_id": original[4],
+                "method": method,
+                "payload": payload,
+                "priority": int(priority),
+                "state": DeliveryState.PENDING.value,
+                "attempts": 0,
+                "not_before": now or DUE_AT_ONCE,
+                "ref_type": original[5],
+                "ref_id": original[6],
+                "card_key": key,
+                "fanout_rank": 0,
+            }
+        )
+    if replaced:
+        await session.exec(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(
+                payload=bindparam("b_payload", type_=OUTBOX.c.payload.type),
+                # The more urgent of the two (SQLite's min(a, b) is PostgreSQL's least(a, b)).
+                priority=case(
+                    (OUTBOX.c.priority < bindparam("b_priority"), OUTBOX.c.priority),
+                    else_=bindparam("b_priority"),
+                ),
+            ),
+            params=replaced,
+        )
+    if added:
+        await session.exec(insert(OUTBOX), params=added)
+    if replaced or added:
+        request_wake(session, OUTBOX_WAKE)
+    return len(replaced) + len(added)

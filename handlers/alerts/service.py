@@ -27,7 +27,7 @@ from db import alerts as store
 from db.alerts import AckKind, Alert, AlertAck, AlertRecipient, AlertState, Severity
 from db.audit import record_action
 from db.members import Member, list_members, member_names
-from db.outbox import Notification, Priority, build_message, enqueue_card_edit, enqueue_many
+from db.outbox import Notification, Priority, build_message, enqueue_card_edits, enqueue_many
 from handlers.alerts.render import CardState, Reader, card_markup, render_card
 from handlers.alerts.rules import alert_posts, priority_of, required_pairs
 
@@ -567,23 +567,21 @@ async def refresh_cards(
     copies = await store.list_live_copies(
         session, alert_id=alert.id, full_or_members=None if everyone else member_ids
     )
-    queued = 0
+    # The cards people follow (full ones, the presser's) at the given priority; every other copy of a fan-out
+    # of hundreds at bulk priority, behind whatever is urgent. Readers alike share one rendering.
+    followed: list[tuple[str, str, Any]] = []
+    others: list[tuple[str, str, Any]] = []
+    rendered: dict[Reader, tuple[str, Any]] = {}
     for recipient, member in copies:
         reader = reader_of(runtime, member, alert, recipient)
-        markup = card_markup(translator(reader.language), alert, can_resolve=reader.may_resolve)
-        # The cards people follow (full ones, the presser's) at the given priority; every other copy of a
-        # fan-out of hundreds at bulk priority, behind whatever is urgent.
+        if reader not in rendered:
+            markup = card_markup(translator(reader.language), alert, can_resolve=reader.may_resolve)
+            rendered[reader] = (render_card(runtime.config, state, reader), markup)
+        text, markup = rendered[reader]
         concerned = recipient.full or recipient.member_id in member_ids
-        edit = await enqueue_card_edit(
-            session,
-            card_key=recipient.card_key,
-            text=render_card(runtime.config, state, reader),
-            reply_markup=markup,
-            priority=priority if concerned else Priority.BULK,
-            now=now,
-        )
-        queued += edit is not None
-    return queued
+        (followed if concerned else others).append((recipient.card_key, text, markup))
+    queued = await enqueue_card_edits(session, followed, priority=priority, now=now)
+    return queued + await enqueue_card_edits(session, others, priority=Priority.BULK, now=now)
 
 
 async def visible_open_alerts(session: AsyncSession, member: Member, *, every_post: bool) -> list[CardState]:

@@ -58,6 +58,8 @@ def wanted_rows(config: Config) -> dict[str, dict[str, Any]]:
                     ),
                     "priority": reminder.priority,
                     "reminder_id": reminder.id,
+                    # Only when set: reminders without a button keep the payload (and the row) they had.
+                    **({"opens": reminder.opens} if reminder.opens else {}),
                 },
             }
     return wanted
@@ -65,6 +67,14 @@ def wanted_rows(config: Config) -> dict[str, dict[str, Any]]:
 
 async def on_start(session: AsyncSession, runtime: Runtime) -> None:
     """At start-up: mirror the configured reminders into schedule rows."""
+    for reminder in runtime.config.reminders:
+        command = runtime.features.command(reminder.opens) if reminder.opens else None
+        if reminder.opens and (command is None or not command.openable):
+            logger.warning(
+                "Reminder %s opens /%s, which no feature offers as openable: it is sent without a button",
+                reminder.id,
+                reminder.opens,
+            )
     report = await sync_config_reminders(session, config=runtime.config, now=runtime.clock.now())
     logger.info("Config reminders: %s", report)
 

@@ -8,9 +8,13 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
+from telegram import InlineKeyboardMarkup
 
+from bot.callbacks import OPEN_PREFIX, encode
 from bot.config import Config
+from bot.features import Command
 from bot.i18n import N_, Translator, translator
+from bot.keyboards import inline
 from db.members import Role
 from db.schedules import ScheduledJob
 
@@ -46,6 +50,14 @@ def render_copy(job: ScheduledJob, *, language: str, due_at: datetime, late: boo
     if late:
         lines.append(_(LATE).format(time=html.escape(tr.short_datetime(due_at, job.timezone))))
     return "\n".join(lines)
+
+
+def open_markup(tr: Translator, command: Command | None) -> InlineKeyboardMarkup | None:
+    """The button under a reminder that opens a command, labelled with its menu entry in the reader's
+    language (None when the command is not offered as openable)."""
+    if command is None or not command.openable:
+        return None
+    return inline([[(tr.gettext(command.description), encode(OPEN_PREFIX, command.name))]])
 
 
 def day_name(

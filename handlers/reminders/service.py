@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup
 
 from bot.access import is_global, may_change_reminder, reminder_addressed_to, sees_every_reminder
+from bot.i18n import translator
 from bot.runtime import Runtime
 from bot.scheduler import api
 from bot.scheduler.triggers import cron_args
@@ -18,7 +20,7 @@ from db.audit import record_action
 from db.members import Member, Role, list_coordinators, list_members
 from db.outbox import Priority, build_message, enqueue_many
 from db.schedules import JobSource, ScheduledJob, get_job, get_job_by_key, list_jobs
-from handlers.reminders.render import render_copy
+from handlers.reminders.render import open_markup, render_copy
 
 KIND = "reminder"
 AUDIENCE_CACHE = "reminder_audiences"
@@ -67,18 +69,24 @@ async def run_reminder(
         cache[cache_key] = [(m.id or 0, m.chat_id, m.language) for m in found]
     priority = Priority.parse(job.payload.get("priority", "normal"))
     default_language = runtime.config.bot.default_language
-    rendered: dict[str, str] = {}
+    opens = runtime.features.command(job.payload["opens"]) if job.payload.get("opens") else None
+    rendered: dict[str, tuple[str, InlineKeyboardMarkup | None]] = {}
     copies = []
     for member_id, chat_id, language in cache[cache_key]:
         language = language or default_language
         if language not in rendered:
-            rendered[language] = render_copy(job, language=language, due_at=due_at, late=late)
+            rendered[language] = (
+                render_copy(job, language=language, due_at=due_at, late=late),
+                open_markup(translator(language), opens),
+            )
+        text, markup = rendered[language]
         copies.append(
             build_message(
                 chat_id=chat_id,
                 member_id=member_id,
-                text=rendered[language],
+                text=text,
                 priority=priority,
+                reply_markup=markup,
                 ref=("schedule", job.id or 0),
                 now=now,
             )
