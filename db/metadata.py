@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 import db.alerts
 import db.audit
 import db.drafts
+import db.inbox
 import db.invites
 import db.members
 import db.outbox
