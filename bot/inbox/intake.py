@@ -29,14 +29,14 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class Poller:
     """Long polling that confirms a batch only once it is in the inbox."""
 
-    def __init__(self, bot: Bot, inbox: Inbox, *, timeout: float = 10.0) -> None:
+    def __init__(self, bot: Bot, inbox: Inbox, *, timeout: int = 10) -> None:
         self.bot, self.inbox, self.timeout = bot, inbox, timeout
         # None at start: Telegram then hands back whatever was never confirmed, which the inbox ignores
         # if it already holds it.
         self.offset: int | None = None
         self._stopping = False
 
-    async def fetch_once(self, poll_seconds: float | None = None) -> int:
+    async def fetch_once(self, poll_seconds: int | None = None) -> int:
         """Fetch one batch (confirming the previous one), write it to the inbox; returns its size."""
         updates = await self.bot.get_updates(
             offset=self.offset, timeout=self.timeout if poll_seconds is None else poll_seconds

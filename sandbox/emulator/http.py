@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import re
+import socket
 from dataclasses import asdict
 from typing import Any
 
@@ -49,7 +50,16 @@ class BotApiHandler(tornado.web.RequestHandler):
         self._gone = True
 
     def _caller_gone(self) -> bool:
-        return self._gone or self.request.connection is None or self.request.connection.stream.closed()  # type: ignore[attr-defined]
+        """True when the caller closed its connection (tornado only notices when it reads: peek at the socket)."""
+        stream = getattr(self.request.connection, "stream", None)
+        if self._gone or stream is None or stream.closed():
+            return True
+        try:
+            return stream.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
 
     def _params(self) -> dict[str, Any]:
         """Collect parameters from the query string and whichever body encoding was used."""
