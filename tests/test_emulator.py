@@ -708,7 +708,7 @@ async def test_a_delayed_call_is_performed_late_or_dropped_when_its_caller_hung_
     try:
         emulator.faults.inject("delay", method="sendMessage", chat_id=agent.id, seconds=1)
         body = json.dumps({"chat_id": agent.id, "text": "lost on the way"}).encode()
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(
             f"POST /bot{emulator.token}/sendMessage HTTP/1.1\r\nHost: emulator\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()

@@ -1,8 +1,9 @@
-"""The inbox with a real `liaison run` over HTTP: killed with updates fetched and not handled, and webhook mode."""
+"""The inbox with a real `liaison run` over HTTP: killed with updates fetched, not handled; webhook mode."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -81,9 +82,14 @@ async def wait_until(
     """Wait for another process to act (bounded); fail with the bot's log."""
     deadline = time.monotonic() + seconds
     while not await condition():
-        assert process.poll() is None, f"the bot exited:\n{log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{log.read_text()[-3000:]}"
+        assert process.poll() is None, f"the bot exited:\n{tail(log)}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{tail(log)}"
         await asyncio.sleep(0.05)
+
+
+def tail(log: Path) -> str:
+    """The end of the bot's log, for a failure message."""
+    return log.read_text()[-3000:]
 
 
 async def count(liaison: Harness, model: Any, *where: Any) -> int:
@@ -253,7 +259,12 @@ async def test_webhook_mode_handles_updates_and_refuses_a_wrong_secret(
         await wait_until(marked, "every update marked handled", process, log, 30)
         assert len(rows) == 7 and emulator.webhook.failures == 0
         # Someone else posting to the webhook: refused, and the secret never written to the log.
-        forged = '{"update_id": 999999, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}}}'
+        forged = json.dumps(
+            {
+                "update_id": 999999,
+                "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}},
+            }
+        )
         assert await post_update(hook, forged, "guessed-secret") == 403
         assert await post_update(hook, forged, None) == 403
         assert await count(liaison, InboxUpdate) == 7

@@ -50,7 +50,7 @@ class BotApiHandler(tornado.web.RequestHandler):
         self._gone = True
 
     def _caller_gone(self) -> bool:
-        """True when the caller closed its connection (tornado only notices when it reads: peek at the socket)."""
+        """True when the caller closed its connection (tornado may not have noticed: peek at the socket)."""
         stream = getattr(self.request.connection, "stream", None)
         if self._gone or stream is None or stream.closed():
             return True
