@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import func, text
-from sqlmodel import col, select
+from sqlmodel import select
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from bot.inbox.intake import SECRET_HEADER, serve_webhook
@@ -127,30 +127,20 @@ async def test_killed_with_50_alerts_fetched_and_not_handled_loses_none(
             return any(c.method == "getUpdates" for c in emulator.calls)
 
         await wait_until(polling, "the bot to poll", first, log, 60)
-        # The test makes handling slow, not the product: every call to an author's chat is held, so each
-        # author's first alert commits and its handler then waits for its answer, with the author's next
-        # nine alerts fetched, confirmed to Telegram, and waiting in the inbox behind it.
-        for user, _ in authors:
-            emulator.faults.inject("delay", method="sendMessage", chat_id=user.id, count=10_000, seconds=300)
+        # The test makes handling slow, not the product: Telegram holds every sendMessage. Each author's first
+        # alert commits, then its handler waits for its answer, with the author's next nine alerts fetched,
+        # confirmed to Telegram and waiting in the inbox behind it. (Nothing reaches a phone before the kill,
+        # so the outbox's own at-least-once, for sends caught in flight, stays out of this test.)
+        emulator.faults.inject("delay", method="sendMessage", count=100_000, seconds=300)
         for k in range(10):
             for i, (user, _) in enumerate(authors):
                 await user.send(f"/alert urgent security: alerte ⟦{i}-{k}⟧ à la barrière")
 
         async def fetched_not_handled() -> bool:
-            # Readers' copies of the alerts raised so far are all recorded as sent: a send caught in flight
-            # by the kill would be sent again (the outbox delivers at least once), which is not what this
-            # test is about; the authors' chats are held, so nothing reaches them before the kill.
-            readers_unsent = await count(
-                liaison,
-                Notification,
-                Notification.state != DeliveryState.SENT,
-                col(Notification.chat_id).in_([user.id for user, _ in readers]),
-            )
             return (
                 not emulator.updates
                 and await count(liaison, InboxUpdate) == 50
                 and await count(liaison, Alert) >= 5
-                and readers_unsent == 0
             )
 
         await wait_until(fetched_not_handled, "50 updates fetched, the first ones handled", first, log, 60)
@@ -163,10 +153,10 @@ async def test_killed_with_50_alerts_fetched_and_not_handled_loses_none(
         assert alerts_at_kill + pending_at_kill == 50 and pending_at_kill >= 35, (
             alerts_at_kill,
             pending_at_kill,
+            tail(log),
         )
-        # The calls the dead process left held are dropped, as requests lost with their connection.
+        # Telegram answers normally again; the calls the dead process left held stay held until the end.
         emulator.faults.clear()
-        await emulator.release_long_polls()
 
         second = bot_process(
             "--api-url", api_url, database_url=liaison.database_url, config_path=config_path, log=log
@@ -194,7 +184,7 @@ async def test_killed_with_50_alerts_fetched_and_not_handled_loses_none(
         copies = Counter(m for message in user.inbox for m in markers if m in (message.text or ""))
         assert set(copies) == markers and set(copies.values()) == {1}, (user, copies.most_common(3))
     assert await count(liaison, InboxUpdate, InboxUpdate.state != InboxState.HANDLED) == 0
-    assert "Traceback" not in log.read_text()
+    assert "ERROR bot.inbox" not in log.read_text()
 
 
 def free_port() -> int:
