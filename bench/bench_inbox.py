@@ -159,8 +159,9 @@ async def main(quick: bool, runs: int, base_url: str | None) -> None:
 
     backend = "PostgreSQL" if base_url else "SQLite"
     print(
-        f"Inbox benchmark: {agents} agents press 3 buttons each ({IN_FLIGHT} presses awaiting an answer at any "
-        f"time), `liaison run` over HTTP to the emulator, database {backend}, median of {runs} run(s) each"
+        f"Inbox benchmark: {agents} agents press 3 buttons each ({IN_FLIGHT} presses awaiting an answer "
+        f"at any time), `liaison run` over HTTP to the emulator, database {backend}, "
+        f"median of {runs} run(s) each"
     )
     for variant, name in ((False, "without inbox (PTB Updater)"), (True, "with the inbox")):
         rates = ", ".join(f"{r['per_second']:.1f}" for r in results[variant])
@@ -171,7 +172,8 @@ async def main(quick: bool, runs: int, base_url: str | None) -> None:
     ratio = median(True, "per_second") / median(False, "per_second")
     verdict = "OK" if ratio >= 0.85 else "OVER BUDGET"
     print(
-        f"  Ratio: the inbox handles {ratio:.3f}x the rate without it: it costs {100 * (1 - ratio):.1f} % ({verdict}: < 15 %)"
+        f"  Ratio: the inbox handles {ratio:.3f}x the rate without it: "
+        f"it costs {100 * (1 - ratio):.1f} % ({verdict}: < 15 %)"
     )
 
 
