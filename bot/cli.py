@@ -151,7 +151,7 @@ def cmd_create_coordinator(args: argparse.Namespace, config: Config) -> int:
             expires = now + timedelta(hours=args.ttl_hours or config.invites.ttl_hours)
             async with database.transaction() as session:
                 await sync_posts_and_services(session, config=config)
-                _, code = await issue_invite(
+                _, issued = await issue_invite(
                     session,
                     role=args.role,
                     post_code=None,
@@ -161,7 +161,8 @@ def cmd_create_coordinator(args: argparse.Namespace, config: Config) -> int:
                     expires_at=expires,
                     via="cli",
                 )
-            return code, expires
+            assert issued is not None  # a new invite (no request key): its code
+            return issued, expires
         finally:
             await database.dispose()
 

@@ -18,8 +18,9 @@ from db.alerts import Alert, AlertAck
 from db.audit import AuditEntry
 from db.engine import Database
 from db.inbox import InboxState, InboxUpdate
+from db.invites import Invite
 from db.members import Member
-from tests.factories import alert_copy, label, post_team
+from tests.factories import alert_copy, chief_reminders, label, post_team
 from tests.harness import Harness
 
 
@@ -298,3 +299,47 @@ async def test_an_acknowledgement_handled_twice_counts_once(liaison: Harness) ->
     acks = await liaison.rows(AlertAck, AlertAck.service_code == "police")
     assert len(acks) == 1
     assert len(await liaison.rows(AuditEntry, AuditEntry.action == "alert.seen")) == 1
+
+
+async def test_an_invite_press_handled_twice_makes_one_invite(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    await chief.send("/invite")
+    await liaison.settle()
+    press = await chief.tap("Gendarmerie")
+    await liaison.settle()
+    shown = chief.last.text
+    assert "start=" in shown
+    invites = await liaison.rows(Invite, Invite.created_by.is_not(None))  # type: ignore[union-attr]
+    await replay(liaison, press)
+    assert len(await liaison.rows(Invite, Invite.created_by.is_not(None))) == len(invites) == 1  # type: ignore[union-attr]
+    assert chief.last.text == shown, "the link shown the first time stays on screen"
+    assert len(await liaison.rows(AuditEntry, AuditEntry.action == "invite.created")) == 1
+
+
+async def test_a_join_handled_twice_makes_one_member(liaison: Harness) -> None:
+    code = await liaison.invite_code(role="agent", post="NE-KONNI", service="police")
+    newcomer = liaison.user("Ali", language="en")
+    start = await newcomer.start(code)
+    await liaison.settle()
+    await replay(liaison, start)
+    assert len(await liaison.rows(Member, Member.telegram_id == newcomer.id)) == 1
+    assert len(await liaison.rows(AuditEntry, AuditEntry.action == "member.joined")) == 1
+    assert "already a member" in newcomer.last.text
+
+
+async def test_a_reminder_saved_twice_is_one_reminder(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", language="en")
+    for step in ("/remind", "Réunion de coordination"):
+        await chief.send(step)
+        await liaison.settle()
+    await chief.tap(label(chief, "Every day"))
+    await liaison.settle()
+    await chief.send("10:00")
+    await liaison.settle()
+    await chief.tap("Post chiefs")
+    await liaison.settle()
+    press = await chief.tap(label(chief, "✅ Save"))
+    await liaison.settle()
+    await replay(liaison, press)
+    assert len(await chief_reminders(liaison)) == 1
+    assert len(await liaison.rows(AuditEntry, AuditEntry.action == "reminder.created")) == 1

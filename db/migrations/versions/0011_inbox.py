@@ -1,4 +1,5 @@
-"""inbox: every update from Telegram, written before it is confirmed and kept until handled
+"""inbox: every update from Telegram, written before it is confirmed and kept until handled; invites remember
+the press that asked for them (a press handled twice makes one invite)
 
 Revision ID: 0011_inbox
 Revises: 0006_drafts
@@ -40,6 +41,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_inbox_handled_at"), ["handled_at"], unique=False)
         batch_op.create_index("ix_inbox_state_person", ["state", "person_id", "update_id"], unique=False)
 
+    with op.batch_alter_table("invites", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("request_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
+        batch_op.create_unique_constraint("uq_invites_request_key", ["request_key"])
     # ### end Alembic commands ###
 
 
@@ -50,5 +56,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbox_state_person")
         batch_op.drop_index(batch_op.f("ix_inbox_handled_at"))
 
+    with op.batch_alter_table("invites", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_invites_request_key", type_="unique")
+        batch_op.drop_column("request_key")
     op.drop_table("inbox")
     # ### end Alembic commands ###
