@@ -209,6 +209,23 @@ async def mark_handled(session: AsyncSession, *, update_id: int, attempt: int, n
     return bool(result.rowcount)
 
 
+async def mark_answered(session: AsyncSession, *, update_ids: Sequence[int], now: datetime) -> int:
+    """Mark handled, in one statement, updates whose handlers committed nothing (they only answered)."""
+    if not update_ids:
+        return 0
+    result = await session.exec(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.update_id).in_(list(update_ids)),
+            col(InboxUpdate.state) == InboxState.PENDING,
+            col(InboxUpdate.committed_attempt).is_(None),
+        )
+        .values(state=InboxState.HANDLED, handled_at=now, claimed_by=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
 async def release(session: AsyncSession, *, update_id: int, instance_id: str, error: str | None) -> bool:
     """Give a pending update back (to be tried again), noting why the last attempt failed."""
     result = await session.exec(
@@ -308,6 +325,14 @@ async def count_by_state(session: AsyncSession) -> dict[str, int]:
     counts = {state.value: 0 for state in InboxState}
     counts.update({state: int(n) for state, n in rows.all()})
     return counts
+
+
+async def count_unclaimed(session: AsyncSession) -> int:
+    """Pending updates nobody holds (some wait behind an earlier update of the same person)."""
+    query = select(func.count()).where(
+        col(InboxUpdate.state) == InboxState.PENDING, col(InboxUpdate.claimed_by).is_(None)
+    )
+    return int((await session.exec(query)).one())
 
 
 async def last_received(session: AsyncSession) -> datetime | None:

@@ -43,6 +43,9 @@ class Attempt:
     already_handled: bool = False
 
 
+# How soon updates waiting behind another instance's update of the same person are looked at again.
+BLOCKED_RETRY_SECONDS = 0.25
+
 CURRENT_ATTEMPT: ContextVar[Attempt | None] = ContextVar("liaison_inbox_attempt", default=None)
 
 
@@ -103,6 +106,12 @@ class Inbox:
         self._event: asyncio.Event | None = None
         self._woken = True
         self._stopping = False
+        # Updates received here and not claimed yet (a hint: only then is a finished update worth a new claim;
+        # the sweep finds what other instances received).
+        self._unclaimed = 0
+        # Handled updates that only answered: marked together with the next claim, in one transaction.
+        self._answered: list[int] = []
+        self._flushing: list[int] = []
         self.handled = 0
         self.set_aside = 0
 
@@ -116,9 +125,21 @@ class Inbox:
         """
         if not rows:
             return 0
-        async with self.db.transaction(guarded=False) as session:
-            added = await store.store_updates(session, rows=rows, now=self.clock.now())
-        self.wake()
+        free = self.config.concurrency - len(self._active) if self.running else 0
+        try:
+            async with self.db.transaction(guarded=False) as session:
+                added = await store.store_updates(session, rows=rows, now=self.clock.now())
+                # The same transaction claims what can start now: one round trip for a batch, usually.
+                claimed = await self._claim_in(session, free) if free > 0 else []
+        except BaseException:
+            self._unflushed()
+            raise
+        self._unclaimed = max(0, self._unclaimed + added - len(claimed))
+        self._flushing = []
+        for item in claimed:
+            self._launch(item)
+        if self._unclaimed:
+            self.wake()
         return added
 
     # ----- running ------------------------------------------------------------------------------------------
@@ -150,14 +171,17 @@ class Inbox:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._active:
-            _, late = await asyncio.wait(list(self._active.values()), timeout=grace_seconds)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-            if late:
-                with contextlib.suppress(Exception):
-                    async with self.db.transaction(guarded=False) as session:
-                        await store.release_claims(session, instance_id=self.instance_id)
+            await asyncio.wait(list(self._active.values()), timeout=grace_seconds)
+        late = {task for task in self._active.values() if not task.done()}
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            async with self.db.transaction(guarded=False) as session:
+                await self._flush_answered(session)
+                if late:
+                    await store.release_claims(session, instance_id=self.instance_id)
+            self._flushing = []
 
     def wake(self) -> None:
         """Look at the inbox now (new updates, or a person's update finished)."""
@@ -197,6 +221,11 @@ class Inbox:
                     if len(claimed) == free:
                         self._woken = True  # there may be more once a slot frees
                 timeout = max(0.0, next_sweep - self.clock.monotonic())
+                if self._unclaimed and free > 0:
+                    # Some wait behind a person's update that another instance (or a lease) holds: look again
+                    # soon rather than at the next sweep.
+                    self._woken = True
+                    timeout = min(timeout, BLOCKED_RETRY_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -218,20 +247,43 @@ class Inbox:
 
         def done(_task: asyncio.Task[None]) -> None:
             self._active.pop(claimed.update_id, None)
-            self.wake()  # the person's next update may be claimed now
+            if self._unclaimed or self._answered:
+                self.wake()  # the person's next update may be claimed now
 
         task.add_done_callback(done)
 
     async def _claim(self, limit: int) -> list[Claimed]:
+        try:
+            async with self.db.transaction(guarded=False) as session:
+                claimed = await self._claim_in(session, limit)
+        except BaseException:
+            self._unflushed()
+            raise
+        self._unclaimed = max(0, self._unclaimed - len(claimed))
+        self._flushing = []
+        return claimed
+
+    async def _claim_in(self, session: Any, limit: int) -> list[Claimed]:
+        """Mark the updates that only answered, then claim the next heads, in the caller's transaction."""
+        await self._flush_answered(session)
         now = self.clock.now()
-        async with self.db.transaction(guarded=False) as session:
-            return await store.claim_heads(
-                session,
-                instance_id=self.instance_id,
-                now=now,
-                lease_until=now + timedelta(seconds=self.config.lease_seconds),
-                limit=limit,
-            )
+        return await store.claim_heads(
+            session,
+            instance_id=self.instance_id,
+            now=now,
+            lease_until=now + timedelta(seconds=self.config.lease_seconds),
+            limit=limit,
+        )
+
+    async def _flush_answered(self, session: Any) -> None:
+        """Write the marks of updates that only answered (kept in `_flushing` until the commit)."""
+        if self._answered:
+            self._flushing, self._answered = self._flushing + self._answered, []
+            await store.mark_answered(session, update_ids=self._flushing, now=self.clock.now())
+
+    def _unflushed(self) -> None:
+        """The transaction carrying the marks failed: they go with the next one."""
+        self._answered, self._flushing = self._flushing + self._answered, []
 
     async def _sweep(self) -> None:
         """Keep the leases of updates in hand; prune handled updates past their retention."""
@@ -246,6 +298,8 @@ class Inbox:
             pruned = await store.prune_handled(
                 session, before=now - timedelta(hours=self.config.retention_hours)
             )
+            # Updates other instances took in count too: they are claimed here as soon as their turn comes.
+            self._unclaimed = await store.count_unclaimed(session)
         if pruned:
             logger.info("Pruned %d handled update(s) from the inbox", pruned)
 
@@ -308,11 +362,9 @@ class Inbox:
             return None
         if current.failures:
             return describe(current.failures[0])
-        # The handler only answered (or wrote nothing): mark it now, keyed by the update and this attempt.
-        async with self.db.transaction(guarded=False) as session:
-            await store.mark_handled(
-                session, update_id=claimed.update_id, attempt=attempt, now=self.clock.now()
-            )
+        # The handler only answered (or wrote nothing): marked with the next claim, in one statement for all
+        # such updates (a crash before then answers them again: nothing else was done).
+        self._answered.append(claimed.update_id)
         return None
 
     async def _set_aside(self, claimed: Claimed, attempts: int, error: str) -> None:
