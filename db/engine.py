@@ -123,6 +123,19 @@ class Database:
             guard.after_commit()
 
     @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """Statements that each stand alone (each atomic by itself): on PostgreSQL every one commits at once,
+        which saves the BEGIN and COMMIT round trips; SQLite gets an ordinary transaction (its write lock)."""
+        if self.is_sqlite:
+            async with self.transaction(guarded=False) as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                yield session
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only look at the database: a consistent snapshot that takes no write lock."""
         # Closing (not rolling back) ends the snapshot and leaves loaded objects readable, detached.

@@ -127,9 +127,9 @@ class Inbox:
             return 0
         free = self.config.concurrency - len(self._active) if self.running else 0
         try:
-            async with self.db.transaction(guarded=False) as session:
+            # Each statement stands alone: once the batch is written it is safe; the claim may follow.
+            async with self.db.autocommit() as session:
                 added = await store.store_updates(session, rows=rows, now=self.clock.now())
-                # The same transaction claims what can start now: one round trip for a batch, usually.
                 claimed = await self._claim_in(session, free) if free > 0 else []
         except BaseException:
             self._unflushed()
@@ -254,7 +254,7 @@ class Inbox:
 
     async def _claim(self, limit: int) -> list[Claimed]:
         try:
-            async with self.db.transaction(guarded=False) as session:
+            async with self.db.autocommit() as session:
                 claimed = await self._claim_in(session, limit)
         except BaseException:
             self._unflushed()
