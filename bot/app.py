@@ -61,11 +61,17 @@ def build_application(
     migrate_on_start: bool = True,
     start_background: bool = True,
     features: Sequence[Feature] | None = None,
+    inbox: bool = True,
 ) -> LiaisonApplication:
-    """Build the Application and every service it stands on; nothing runs until it is initialised."""
+    """Build the Application and every service it stands on; nothing runs until it is initialised.
+
+    `inbox=False` leaves updates to PTB's own Updater, as before the inbox: only the benchmark that measures
+    what the inbox costs uses it.
+    """
     from bot import lifecycle
     from bot.delivery.worker import DeliveryWorker
     from bot.errors import on_error
+    from bot.inbox import Inbox, on_handler_error
     from bot.scheduler.service import Scheduler
 
     if features is None:
@@ -86,7 +92,8 @@ def build_application(
         .post_shutdown(lifecycle.post_shutdown)
         # Scheduled work lives in the database (bot/scheduler); PTB's in-memory JobQueue is not used.
         .job_queue(None)
-        # Different people concurrently; one person's updates in order (a double tap cannot interleave).
+        # Without the inbox (the benchmark's baseline): different people concurrently, one person's updates
+        # in order. With it, the inbox's claim keeps that order, across instances too.
         .concurrent_updates(PerUserUpdateProcessor())
     )
     if api_url:
@@ -112,9 +119,19 @@ def build_application(
     runtime.scheduler = Scheduler(
         db=database, config=config, clock=clock, instance_id=runtime.instance_id, runtime=runtime
     )
+    if inbox:
+        runtime.inbox = Inbox(
+            db=database,
+            application=application,
+            config=config.inbox,
+            clock=clock,
+            instance_id=runtime.instance_id,
+        )
     runtime.extras["start_background"] = start_background
     application.bot_data[RUNTIME_KEY] = runtime
     install(application, runtime)
+    # First: a failed attempt that will be tried again is not reported (nor told to the person) yet.
+    application.add_error_handler(on_handler_error)
     application.add_error_handler(on_error)
     return application
 

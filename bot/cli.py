@@ -1,5 +1,5 @@
-"""The `liaison` command line: run, check-config, db, create-coordinator, backup, restore, migrate-data,
-emulator, i18n."""
+"""The `liaison` command line: run, status, check-config, db, create-coordinator, backup, restore,
+migrate-data, emulator, i18n."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     # A stable instance id lets a restarted instance take back its own in-flight rows at once (PostgreSQL);
     # each running instance needs its own.
     instance_id = os.environ.get("LIAISON_INSTANCE_ID") or None
+    secret = os.environ.get("LIAISON_WEBHOOK_SECRET", "").strip()
+    if args.webhook_url and not secret:
+        return _fail(
+            "webhook mode needs LIAISON_WEBHOOK_SECRET (1-256 characters of A-Z a-z 0-9 _ -): Telegram sends "
+            "it with every update, and calls without it are refused"
+        )
     from telegram.error import InvalidToken, NetworkError
 
     try:
@@ -63,23 +69,43 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         where = args.api_url or "api.telegram.org"
         print(f"liaison: error: cannot reach the Bot API ({where}): {exc.message}", file=sys.stderr)
         return 1
-    application = build_application(config, token=token, api_url=args.api_url, instance_id=instance_id)
-    _serve(application, args)
+    application = build_application(
+        config, token=token, api_url=args.api_url, instance_id=instance_id, inbox=not args.no_inbox
+    )
+    _serve(application, args, secret)
     return 0
 
 
-def _serve(application: Any, args: argparse.Namespace) -> None:
-    """Serve updates by webhook when a URL is given, else by long polling."""
-    if args.webhook_url:
-        application.run_webhook(
-            listen=args.listen,
-            port=args.port,
-            url_path=args.url_path,
-            webhook_url=args.webhook_url,
-            secret_token=os.environ.get("LIAISON_WEBHOOK_SECRET"),
-        )
-    else:
+def _serve(application: Any, args: argparse.Namespace, secret: str) -> None:
+    """Serve updates through the inbox, by webhook when a URL is given, else by long polling."""
+    if args.no_inbox:
+        # The benchmark's baseline only: PTB's own Updater, which confirms updates before handling them.
         application.run_polling(drop_pending_updates=False)
+        return
+    from bot.inbox.serve import WebhookSettings, serve
+
+    webhook = (
+        WebhookSettings(args.webhook_url, args.listen, args.port, args.url_path, secret)
+        if args.webhook_url
+        else None
+    )
+    asyncio.run(serve(application, webhook=webhook))
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    """Print what the admin needs to see at a glance: the inbox, and the updates set aside."""
+    from bot.status import status_report
+    from db.engine import Database
+
+    async def go() -> str:
+        database = Database(config.bot.database_url)
+        try:
+            return await status_report(database)
+        finally:
+            await database.dispose()
+
+    print(asyncio.run(go()))
+    return 0
 
 
 def cmd_db(args: argparse.Namespace, config: Config) -> int:
@@ -128,7 +154,7 @@ def cmd_create_coordinator(args: argparse.Namespace, config: Config) -> int:
             expires = now + timedelta(hours=args.ttl_hours or config.invites.ttl_hours)
             async with database.transaction() as session:
                 await sync_posts_and_services(session, config=config)
-                _, code = await issue_invite(
+                _, issued = await issue_invite(
                     session,
                     role=args.role,
                     post_code=None,
@@ -138,7 +164,8 @@ def cmd_create_coordinator(args: argparse.Namespace, config: Config) -> int:
                     expires_at=expires,
                     via="cli",
                 )
-            return code, expires
+            assert issued is not None  # a new invite (no request key): its code
+            return issued, expires
         finally:
             await database.dispose()
 
@@ -247,6 +274,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8443)
     run.add_argument("--url-path", default="telegram")
+    # Only for bench/bench_inbox.py, which measures what the inbox costs: updates are then lost on a crash.
+    run.add_argument("--no-inbox", action="store_true", help=argparse.SUPPRESS)
+    sub.add_parser("status", help="what the admin should know: pending and set-aside updates")
     sub.add_parser("check-config", help="validate the configuration and exit")
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current", "revision"])
@@ -277,6 +307,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "run": cmd_run,
+    "status": cmd_status,
     "check-config": cmd_check_config,
     "db": cmd_db,
     "create-coordinator": cmd_create_coordinator,

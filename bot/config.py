@@ -308,6 +308,21 @@ class HandoversConfig(_Frozen):
         return (found.readers if found is not None else None) or self.readers
 
 
+class InboxConfig(_Frozen):
+    """The durable inbox: how long handled updates are kept, when a failing one is set aside."""
+
+    # Telegram resends an unconfirmed update for up to 24 hours: keep handled ones at least that long, so a
+    # late duplicate is recognised and not handled twice.
+    retention_hours: float = Field(default=48, ge=24)
+    # Attempts (a crash while handling counts as one) before an update is set aside for the admin.
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    # People whose updates are handled at once (each person's own updates one at a time, in order).
+    concurrency: int = Field(default=32, ge=1, le=1000)
+    # How long an instance holds an update it is handling (renewed while the handler runs).
+    lease_seconds: float = Field(default=60, gt=0)
+    sweep_seconds: float = Field(default=30, gt=0)
+
+
 class Config(_Frozen):
     """The whole validated configuration."""
 
@@ -321,6 +336,7 @@ class Config(_Frozen):
     alerts: AlertsConfig = AlertsConfig()
     shifts: ShiftConfig = ShiftConfig()
     handovers: HandoversConfig = HandoversConfig()
+    inbox: InboxConfig = InboxConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

@@ -53,7 +53,8 @@ async def gate(update: Update, context: LiaisonContext) -> None:
 async def _returned(context: LiaisonContext, member: Member) -> None:
     """A member who had blocked the bot talks again: reachable, and the features may catch them up."""
     runtime = context.runtime
-    async with runtime.db.transaction() as session:
+    # Bookkeeping, not the update's effect (and safe to repeat): it does not mark the update handled.
+    async with runtime.db.transaction(guarded=False) as session:
         if await mark_reachable(session, telegram_id=member.telegram_id) and member.is_active:
             member.reachable, member.unreachable_since = True, None
             await runtime.features.emit(session, runtime, MemberEvent.RETURNED, member)

@@ -32,12 +32,17 @@ async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> N
             await runtime.delivery.start()
         if runtime.scheduler is not None:
             await runtime.scheduler.start()
+        if runtime.inbox is not None:
+            # Before any new update is taken in: what a previous run left pending is claimed first.
+            await runtime.inbox.start()
     logger.info("Liaison started as @%s (instance %s)", runtime.bot_username, runtime.instance_id)
 
 
 async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Stop the loops and close the database."""
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    if runtime.inbox is not None and runtime.inbox.running:
+        await runtime.inbox.stop()
     if runtime.scheduler is not None:
         await runtime.scheduler.stop()
     if runtime.delivery is not None:

@@ -6,6 +6,8 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, ReplyKeyboardMarkup, R
 from telegram.error import BadRequest
 
 NOT_MODIFIED = "message is not modified"
+# A press answered already (an update handled a second time) or too old to answer: nothing left to do.
+ALREADY_ANSWERED = ("query is too old", "query id is invalid")
 # Telegram caps the text of a callback answer at 200 characters.
 ANSWER_LIMIT = 200
 
@@ -22,8 +24,12 @@ async def edit_message(
 
 
 async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
-    """Answer a button press, cutting the text to what Telegram accepts."""
-    await query.answer(text[:ANSWER_LIMIT] if text else None, show_alert=alert)
+    """Answer a button press (text cut to what Telegram accepts); a press answered before is success."""
+    try:
+        await query.answer(text[:ANSWER_LIMIT] if text else None, show_alert=alert)
+    except BadRequest as exc:
+        if not any(reason in str(exc).lower() for reason in ALREADY_ANSWERED):
+            raise
 
 
 async def reply(

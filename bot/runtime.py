@@ -16,6 +16,7 @@ from db.members import Member
 
 if TYPE_CHECKING:
     from bot.delivery.worker import DeliveryWorker
+    from bot.inbox import Inbox
     from bot.scheduler.service import Scheduler
 
 RUNTIME_KEY = "liaison_runtime"
@@ -32,6 +33,7 @@ class Runtime:
     migrate_on_start: bool = True
     delivery: DeliveryWorker | None = None
     scheduler: Scheduler | None = None
+    inbox: Inbox | None = None
     features: FeatureSet = field(default_factory=lambda: FeatureSet(()))
     bot_username: str = ""
     extras: dict[str, Any] = field(default_factory=dict)

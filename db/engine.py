@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -13,6 +14,20 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 WAKE_KEY = "liaison_wake"
+
+
+class CommitGuard(Protocol):
+    """Work that every write transaction of the current task must carry (the update being handled)."""
+
+    async def before_commit(self, session: AsyncSession) -> None:
+        """Write into the transaction about to commit, or raise to refuse the commit."""
+
+    def after_commit(self) -> None:
+        """The transaction committed."""
+
+
+# Set while an update is handled (db.inbox.Handling): each `transaction()` of that task marks the update.
+COMMIT_GUARD: ContextVar[CommitGuard | None] = ContextVar("liaison_commit_guard", default=None)
 
 
 def _tune_sqlite(engine: Engine, *, writer: bool = True) -> None:
@@ -87,15 +102,38 @@ class Database:
         session.info.pop(WAKE_KEY, None)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commit on success, roll back on error."""
+    async def transaction(self, *, guarded: bool = True) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commit on success, roll back on error.
+
+        While an update is handled, the commit also marks it handled (`COMMIT_GUARD`), or is refused when
+        another attempt at the same update already committed. `guarded=False` is for bookkeeping that is
+        not the update's effect and may be repeated safely (the gate noting that a member is back).
+        """
+        guard = COMMIT_GUARD.get() if guarded else None
         async with self.sessions() as session:
             try:
                 yield session
+                if guard is not None:
+                    await guard.before_commit(session)
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+        if guard is not None:
+            guard.after_commit()
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """Statements that each stand alone (each atomic by itself): on PostgreSQL every one commits at once,
+        which saves the BEGIN and COMMIT round trips; SQLite gets an ordinary transaction (its write lock)."""
+        if self.is_sqlite:
+            async with self.transaction(guarded=False) as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

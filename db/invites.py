@@ -33,6 +33,8 @@ class Invite(SQLModel, table=True):
     max_uses: int = 1
     uses: int = 0
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # What asked for it (a button press): the same press handled twice never makes a second invite.
+    request_key: str | None = Field(default=None, max_length=64, unique=True)
 
 
 def hash_code(code: str) -> str:
@@ -55,6 +57,7 @@ async def create_invite(
     now: datetime,
     expires_at: datetime,
     max_uses: int = 1,
+    request_key: str | None = None,
 ) -> tuple[Invite, str]:
     """Create an invite; returns the row and the clear code (shown once, never stored)."""
     code = new_code()
@@ -67,6 +70,7 @@ async def create_invite(
         created_at=now,
         expires_at=expires_at,
         max_uses=max_uses,
+        request_key=request_key,
     )
     session.add(invite)
     await session.flush()
@@ -76,6 +80,11 @@ async def create_invite(
 async def find_invite(session: AsyncSession, *, code: str) -> Invite | None:
     """The invite for a clear code, whatever its state."""
     return (await session.exec(select(Invite).where(Invite.code_hash == hash_code(code)))).first()
+
+
+async def find_requested_invite(session: AsyncSession, *, request_key: str) -> Invite | None:
+    """The invite a request (a button press) already created, if any."""
+    return (await session.exec(select(Invite).where(Invite.request_key == request_key))).first()
 
 
 async def claim_invite(session: AsyncSession, *, invite_id: int, now: datetime) -> bool:

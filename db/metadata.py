@@ -6,6 +6,7 @@ import db.alerts
 import db.audit
 import db.drafts
 import db.handovers
+import db.inbox
 import db.invites
 import db.members
 import db.outbox

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import record_action
-from db.invites import Invite, claim_invite, create_invite, find_invite
+from db.invites import Invite, claim_invite, create_invite, find_invite, find_requested_invite
 from db.members import Member, MemberStatus, get_member_by_telegram_id
 
 
@@ -117,8 +117,17 @@ async def issue_invite(
     now: datetime,
     expires_at: datetime,
     via: str = "bot",
-) -> tuple[Invite, str]:
-    """Create an invite and audit it; returns the row and the clear code (shown once)."""
+    request_key: str | None = None,
+) -> tuple[Invite, str | None]:
+    """Create an invite and audit it; returns the row and the clear code (shown once).
+
+    With a `request_key` (the press that asked for it), a request handled twice returns the invite it made
+    the first time and no code (only its hash is stored: the first answer showed it).
+    """
+    if request_key is not None:
+        existing = await find_requested_invite(session, request_key=request_key)
+        if existing is not None:
+            return existing, None
     invite, code = await create_invite(
         session,
         role=role,
@@ -127,6 +136,7 @@ async def issue_invite(
         created_by=created_by,
         now=now,
         expires_at=expires_at,
+        request_key=request_key,
     )
     await record_action(
         session,

@@ -17,6 +17,7 @@ from bot.app import build_application, runtime_of
 from bot.clock import FrozenClock
 from bot.config import Config
 from bot.i18n import watch_missing
+from bot.inbox.intake import Poller
 from bot.runtime import Runtime
 from db.engine import Database
 from db.invites import create_invite
@@ -26,7 +27,7 @@ from sandbox.emulator.request import EmulatorRequest
 TOKEN = "123456:TEST-token-for-tests"
 # The background work settle() runs itself catches its own failures (a runner is retried, a row is sent
 # again) and only logs them: the harness listens there so a broken runner fails the test, not just the log.
-BACKGROUND_LOGGERS = ("bot.scheduler", "bot.delivery")
+BACKGROUND_LOGGERS = ("bot.scheduler", "bot.delivery", "bot.inbox")
 
 
 class _ErrorRecords(logging.Handler):
@@ -60,6 +61,7 @@ class Harness:
         self.check_background_errors = True
         self._background = _ErrorRecords()
         self._offset = 0
+        self._poller: Poller | None = None
         self._names = 0
         # Every message the bot looked up without a translation: it reached someone in English.
         self.untranslated: list[tuple[str, str]] = []
@@ -94,6 +96,7 @@ class Harness:
             start_background=False,  # the harness runs delivery and scheduling itself, in settle()
         )
         self.app.add_error_handler(self._record_error)
+        self._poller = Poller(self.app.bot, self.runtime.inbox) if self.runtime.inbox is not None else None
         for kind, runner in self.extra_runners.items():
             assert self.runtime.scheduler is not None
             self.runtime.scheduler.register_runner(kind, runner)
@@ -135,8 +138,14 @@ class Harness:
     # --- driving ----------------------------------------------------------------------------------------
 
     async def process_updates(self) -> int:
-        """Fetch pending updates through getUpdates (as polling does) and process them in order."""
+        """Fetch pending updates into the inbox (as `liaison run` polls), then handle them from there."""
         assert self.app is not None
+        if self._poller is not None and self.runtime.inbox is not None:
+            fetched = await self._poller.fetch_once(poll_seconds=0)
+            if fetched:
+                # Confirm the offset so the emulator forgets them, as the next poll would.
+                await self._poller.confirm()
+            return fetched + await self.runtime.inbox.drain()
         updates = await self.app.bot.get_updates(offset=self._offset, timeout=0)
         for update in updates:
             self._offset = update.update_id + 1

@@ -627,3 +627,102 @@ async def test_documents_and_pins_behave_as_telegram() -> None:
         assert await bot.unpin_chat_message(user.id, again.message_id)  # not pinned: still True
         with pytest.raises(BadRequest, match=r"(?i)message to pin not found"):
             await bot.pin_chat_message(user.id, 999)
+
+
+@pytest.mark.asyncio
+async def test_webhook_delivery_posts_in_order_with_the_secret_and_retries_until_2xx(
+    emulator: BotApiEmulator,
+) -> None:
+    """setWebhook: updates are POSTed one at a time, in order; a non-2xx answer means 'send it again'."""
+    import tornado.httpserver
+    import tornado.netutil
+    import tornado.web
+
+    received: list[tuple[int, str | None]] = []
+    answers = [500, 200, 200, 200]
+
+    class Hook(tornado.web.RequestHandler):
+        def post(self) -> None:
+            update = json.loads(self.request.body)
+            received.append(
+                (update["update_id"], self.request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+            )
+            self.set_status(answers.pop(0) if answers else 200)
+            self.finish()
+
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(tornado.web.Application([("/hook", Hook)]))
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    emulator.webhook.retry_base_seconds = emulator.webhook.retry_max_seconds = 0.01
+    from telegram import Bot
+
+    bot = Bot("123456:TEST", request=EmulatorRequest(emulator), get_updates_request=EmulatorRequest(emulator))
+    await bot.initialize()
+    try:
+        agent = emulator.user()
+        await agent.send("before the webhook")  # kept until the webhook is set
+        with pytest.raises(BadRequest, match=r"(?i)unallowed characters"):
+            await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="not allowed!")
+        assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="tok_en-1")
+        await agent.send("second")
+        await agent.tap_forged("x", 1)
+        deadline = asyncio.get_running_loop().time() + 10
+        while emulator.updates:
+            assert asyncio.get_running_loop().time() < deadline, received
+            await asyncio.sleep(0.01)
+        assert received == [(1, "tok_en-1"), (1, "tok_en-1"), (2, "tok_en-1"), (3, "tok_en-1")]
+        info = await bot.get_webhook_info()
+        assert info.pending_update_count == 0 and "500" in (info.last_error_message or "")
+        with pytest.raises(Conflict):
+            await bot.get_updates()
+        # Deleted: nothing more is posted; updates wait for getUpdates again.
+        await bot.delete_webhook()
+        await agent.send("after")
+        await asyncio.sleep(0.05)
+        assert len(received) == 4 and [u["update_id"] for u in await _raw_updates(emulator)] == [4]
+    finally:
+        await bot.shutdown()
+        server.stop()
+        await emulator.release_long_polls()
+
+
+async def _raw_updates(emulator: BotApiEmulator) -> list[dict[str, Any]]:
+    return list(emulator.updates)
+
+
+@pytest.mark.asyncio
+async def test_a_delayed_call_is_performed_late_or_dropped_when_its_caller_hung_up(
+    emulator: BotApiEmulator,
+) -> None:
+    """A "delay" fault holds a call, then performs it; over HTTP, a caller that hung up meanwhile loses it."""
+    agent = emulator.user()
+    await agent.start()
+    emulator.faults.inject("delay", method="sendMessage", chat_id=agent.id, seconds=0.05)
+    status, _ = await emulator.handle("sendMessage", {"chat_id": agent.id, "text": "late"})
+    assert status == 200 and agent.last.text == "late"
+    with pytest.raises(ValueError, match="seconds"):
+        emulator.faults.inject("delay", method="sendMessage")
+    server, port = await serve(emulator, port=0)
+    calls = len(emulator.calls)
+    try:
+        emulator.faults.inject("delay", method="sendMessage", chat_id=agent.id, seconds=1)
+        body = json.dumps({"chat_id": agent.id, "text": "lost on the way"}).encode()
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"POST /bot{emulator.token}/sendMessage HTTP/1.1\r\nHost: emulator\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.close()  # the bot gives up (or dies) while the call is held
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(emulator.calls) == calls:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+        assert emulator.calls[-1].response == {"dropped": True}
+        assert agent.last.text == "late", "the dropped call was never performed"
+    finally:
+        server.stop()
+        await emulator.release_long_polls()

@@ -16,8 +16,10 @@ async def test_a_failing_handler_tells_the_user_in_their_language(
 ) -> None:
     agent = await liaison.member("Awa", language="fr")
     before = len(agent.inbox)
-    # Telegram answers the handler's reply with a 500: the handler fails mid-way.
-    liaison.emulator.faults.inject(500, method="sendMessage", chat_id=agent.id, count=1)
+    # Telegram answers the handler's reply with a 500 at every attempt: the handler fails mid-way each time,
+    # and only the last failure reaches the person (earlier ones are tried again silently).
+    attempts = liaison.config.inbox.max_attempts
+    liaison.emulator.faults.inject(500, method="sendMessage", chat_id=agent.id, count=attempts)
     await agent.send("/help")
     with (
         caplog.at_level(logging.ERROR, logger="bot.errors"),
@@ -29,6 +31,12 @@ async def test_a_failing_handler_tells_the_user_in_their_language(
         "réessayez dans un instant."
     ]
     assert any("Handler failed for update" in r.getMessage() for r in caplog.records)
+    replies = [
+        c.status
+        for c in liaison.emulator.calls
+        if c.method == "sendMessage" and int(c.params["chat_id"]) == agent.id
+    ]
+    assert replies[-attempts - 1 :] == [500] * attempts + [200], "tried each time, then told once"
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
 

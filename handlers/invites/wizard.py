@@ -117,7 +117,10 @@ async def _issue(
             created_by=member.id,
             now=now,
             expires_at=expires,
+            request_key=f"cb:{query.id}",
         )
+    if code is None:
+        return  # the same press handled a second time: its link was shown the first time
     # The expiry in the time of the post the invite is for (the inviter may sit elsewhere): its zone named.
     zone = runtime.config.post_zone(post_code or member.post_code)
     link = f"https://t.me/{runtime.bot_username}?start={code}"

@@ -7,9 +7,10 @@ import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
-from sandbox.emulator.errors import ApiError, EmulatedTimeout
+from sandbox.emulator.errors import ApiError, CallerGone, EmulatedTimeout
 from sandbox.emulator.faults import Faults
 from sandbox.emulator.limits import FloodControl, FloodLimits
 from sandbox.emulator.messages import MessagingMixin
@@ -24,8 +25,11 @@ from sandbox.emulator.state import (
     UserState,
 )
 from sandbox.emulator.users import EmulatedGroup, EmulatedUser
+from sandbox.emulator.webhook import WebhookDelivery
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+# Set by a transport that can tell when its caller hung up (HTTP): a held call is then dropped.
+CALLER_GONE: ContextVar[Callable[[], bool]] = ContextVar("emulator_caller_gone", default=lambda: False)
 
 
 def is_message_producing(method: str) -> bool:
@@ -89,6 +93,9 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
 
     def reset(self) -> None:
         """Forget every user, chat, update, call and setting (limits and faults included)."""
+        if getattr(self, "webhook", None) is not None:
+            self.webhook.stop()
+        self.webhook = WebhookDelivery(self)
         self.bot_id = int(self.token.split(":", 1)[0])
         self.users: dict[int, UserState] = {}
         self.chats: dict[int, ChatState] = {}
@@ -161,6 +168,9 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
         except EmulatedTimeout:
             self.calls.append(CallRecord(name, recorded, 0, {"timeout": True}))
             raise
+        except CallerGone:
+            self.calls.append(CallRecord(name, recorded, 0, {"dropped": True}))
+            raise
         self.calls.append(CallRecord(name, recorded, status, body))
         return status, body
 
@@ -175,7 +185,12 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
         chat_id = params.get("chat_id") if isinstance(params.get("chat_id"), int) else None
         producing = is_message_producing(name)
         outcome = self.faults.take(name, chat_id, producing)
-        if outcome is not None:
+        if outcome is not None and outcome.delay:
+            self.stats.faults_injected += 1
+            await self.hang(outcome.delay)
+            if CALLER_GONE.get()():
+                raise CallerGone(name)
+        elif outcome is not None:
             self.stats.faults_injected += 1
             if outcome.error is not None:
                 raise outcome.error
@@ -268,7 +283,9 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
         return file
 
     async def release_long_polls(self) -> None:
-        """End pending getUpdates long polls (with 409, as when another poller takes over); for shutdown."""
+        """End pending getUpdates long polls (with 409, as when another poller takes over) and webhook
+        delivery; for shutdown."""
+        self.webhook.stop()
         self._poll_generation += 1
         self._releases += 1
         async with self._updates_changed:

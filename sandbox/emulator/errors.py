@@ -26,6 +26,10 @@ class ApiError(Exception):
         return body
 
 
+class CallerGone(Exception):
+    """The caller hung up while its call was held (a "delay" fault): the call is dropped, never performed."""
+
+
 class EmulatedTimeout(Exception):
     """Raised by ``BotApiEmulator.handle`` when a timeout fault fires; transports map it to their timeout."""
 

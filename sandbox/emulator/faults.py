@@ -1,4 +1,4 @@
-"""Failures on demand: injected errors, random 5xx, and timeouts (delivered or not)."""
+"""Failures on demand: injected errors, random 5xx, timeouts (delivered or not), and slow answers."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Fault:
     count: int = 1
     retry_after: int = 1
     delivered: bool = False
+    seconds: float = 0.0
 
     def matches(self, method: str, chat_id: int | None, message_producing: bool) -> bool:
         """True when this fault applies to the call (untargeted faults hit message-producing calls only)."""
@@ -44,8 +45,9 @@ class Fault:
 class FaultOutcome:
     """What the emulator must do for a faulted call."""
 
-    error: ApiError | None  # None means a timeout
+    error: ApiError | None  # None means a timeout (or, with `delay`, a slow success)
     delivered: bool = False  # for timeouts: perform the call before timing out
+    delay: float = 0.0  # for "delay": wait this long, then perform the call as usual
 
 
 def fault_error(error: int, retry_after: int = 1) -> ApiError:
@@ -72,15 +74,20 @@ class Faults:
         count: int = 1,
         retry_after: int = 1,
         delivered: bool = False,
+        seconds: float = 0.0,
     ) -> Fault:
-        """Make the next ``count`` matching calls fail with ``error`` (an HTTP status or "timeout").
+        """Make the next ``count`` matching calls fail with ``error`` (an HTTP status, "timeout" or "delay").
 
         Without ``method`` only message-producing calls (send*, edit*, copy/forward) match.
         A timeout with ``delivered=True`` performs the call before timing out, as real timeouts sometimes do.
+        A "delay" holds the call ``seconds`` (release_long_polls() cuts it short), then performs it; over
+        HTTP, a call whose caller hung up meanwhile is dropped, as a request lost on the way would be.
         """
-        if isinstance(error, str) and error != "timeout":
-            raise ValueError(f"unknown fault {error!r}: use an HTTP status or 'timeout'")
-        fault = Fault(error, method, chat_id, count, retry_after, delivered)
+        if isinstance(error, str) and error not in ("timeout", "delay"):
+            raise ValueError(f"unknown fault {error!r}: use an HTTP status, 'timeout' or 'delay'")
+        if error == "delay" and seconds <= 0:
+            raise ValueError("a 'delay' fault needs seconds > 0")
+        fault = Fault(error, method, chat_id, count, retry_after, delivered, seconds)
         self.pending.append(fault)
         return fault
 
@@ -102,6 +109,8 @@ class Faults:
                 fault.count -= 1
                 if fault.count <= 0:
                     self.pending.remove(fault)
+                if fault.error == "delay":
+                    return FaultOutcome(None, delay=fault.seconds)
                 return self._outcome(fault.error, fault.retry_after, fault.delivered)
         if message_producing and self.rate > 0 and self._rng.random() < self.rate:
             return self._outcome(self.random_error, 1, False)

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import re
+import socket
 from dataclasses import asdict
 from typing import Any
 
@@ -15,8 +16,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from sandbox.emulator.core import BotApiEmulator
-from sandbox.emulator.errors import ApiError, EmulatedTimeout
+from sandbox.emulator.core import CALLER_GONE, BotApiEmulator
+from sandbox.emulator.errors import ApiError, CallerGone, EmulatedTimeout
 from sandbox.emulator.limits import FloodLimits
 from sandbox.emulator.spec import UploadedFile, resolve_attachments
 from sandbox.emulator.users import EmulatedUser
@@ -42,6 +43,23 @@ class BotApiHandler(tornado.web.RequestHandler):
     def initialize(self, emulator: BotApiEmulator) -> None:
         """Receive the emulator from the route."""
         self.emulator = emulator
+        self._gone = False
+
+    def on_connection_close(self) -> None:
+        """The bot hung up (or died) while its call was in progress."""
+        self._gone = True
+
+    def _caller_gone(self) -> bool:
+        """True when the caller closed its connection (tornado may not have noticed: peek at the socket)."""
+        stream = getattr(self.request.connection, "stream", None)
+        if self._gone or stream is None or stream.closed():
+            return True
+        try:
+            return bool(stream.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"")
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
 
     def _params(self) -> dict[str, Any]:
         """Collect parameters from the query string and whichever body encoding was used."""
@@ -72,8 +90,11 @@ class BotApiHandler(tornado.web.RequestHandler):
                 err = exc if isinstance(exc, ApiError) else ApiError(400, f"Bad Request: {exc}")
                 status, body = err.code, err.to_json()
             else:
+                CALLER_GONE.set(self._caller_gone)
                 try:
                     status, body = await self.emulator.handle(method, params)
+                except CallerGone:
+                    return  # nobody to answer: the call was dropped
                 except EmulatedTimeout:
                     # Hang like an overloaded server so the client's own read timeout fires.
                     await self.emulator.hang(self.emulator.timeout_response_delay)
@@ -191,6 +212,7 @@ class ControlHandler(tornado.web.RequestHandler):
                 count=body.get("count", 1),
                 retry_after=body.get("retry_after", 1),
                 delivered=body.get("delivered", False),
+                seconds=body.get("seconds", 0.0),
             )
             return True
         if parts == ["faults", "random"]:

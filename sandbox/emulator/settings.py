@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from sandbox.emulator.errors import bad_request
+from sandbox.emulator.webhook import WebhookDelivery
 
 
 class SettingsMixin:
@@ -16,6 +17,7 @@ class SettingsMixin:
     short_descriptions: dict[str, str]
     menu_buttons: dict[int | None, dict[str, Any]]
     webhook_url: str
+    webhook: WebhookDelivery
     updates: list[dict[str, Any]]
 
     def get_commands(
@@ -27,15 +29,17 @@ class SettingsMixin:
     async def _delete_webhook(self, params: dict[str, Any]) -> Any:
         """deleteWebhook (optionally dropping pending updates)."""
         self.webhook_url = ""
+        self.webhook.stop()
         if params.get("drop_pending_updates"):
             self.updates.clear()
         return True
 
     async def _set_webhook(self, params: dict[str, Any]) -> Any:
-        """setWebhook: stored only, nothing is delivered to it."""
-        self.webhook_url = params["url"]
+        """setWebhook: pending and new updates are POSTed to the URL (see webhook.py)."""
         if params.get("drop_pending_updates"):
             self.updates.clear()
+        self.webhook.configure(params["url"], params.get("secret_token"))
+        self.webhook_url = params["url"]
         return True
 
     async def _get_webhook_info(self, params: dict[str, Any]) -> Any:
@@ -44,6 +48,7 @@ class SettingsMixin:
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self.updates),
+            **self.webhook.info(),
         }
 
     async def _set_my_commands(self, params: dict[str, Any]) -> Any:

@@ -1,0 +1,92 @@
+"""`liaison run`: start the Application, then take updates in by long polling or by webhook, into the inbox.
+
+This replaces PTB's run_polling / run_webhook (whose Updater confirms updates before they are handled) with
+the same life cycle: initialise, post_init (database, delivery, scheduler, inbox), intake until SIGINT or
+SIGTERM, then stop taking updates, let the ones in hand finish, and shut down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.inbox.intake import Poller, serve_webhook
+from bot.runtime import RUNTIME_KEY, Runtime
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where Telegram posts updates and where this process listens for them."""
+
+    url: str
+    listen: str
+    port: int
+    url_path: str
+    secret: str
+
+
+async def serve(
+    application: Application[Any, Any, Any, Any, Any, Any], *, webhook: WebhookSettings | None = None
+) -> None:
+    """Run until SIGINT or SIGTERM."""
+    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    inbox = runtime.inbox
+    assert inbox is not None, "serve() needs the inbox"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    poller: Poller | None = None
+    intake: asyncio.Task[None] | None = None
+    server = None
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)  # starts the inbox: what was left pending goes first
+        await application.start()
+        if webhook is not None:
+            server, port = await serve_webhook(
+                inbox,
+                application.bot,
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.url_path,
+                secret=webhook.secret,
+            )
+            await application.bot.set_webhook(
+                url=webhook.url, secret_token=webhook.secret, drop_pending_updates=False
+            )
+            logger.info("Webhook: listening on %s:%d/%s", webhook.listen, port, webhook.url_path.strip("/"))
+        else:
+            poller = Poller(application.bot, inbox)
+            intake = asyncio.create_task(poller.run(), name="inbox-poller")
+        stopped = asyncio.create_task(stop.wait())
+        waits: set[asyncio.Task[Any]] = {stopped} | ({intake} if intake is not None else set())
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if intake is not None and intake.done():
+            intake.result()  # a fatal intake error (a revoked token) ends the run with it
+        logger.info("Stopping: no new updates; letting the ones in hand finish")
+    finally:
+        if poller is not None and intake is not None:
+            poller.stop()
+            intake.cancel()
+            await asyncio.gather(intake, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await poller.confirm()
+        if server is not None:
+            server.stop()
+        await inbox.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
