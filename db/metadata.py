@@ -6,6 +6,7 @@ import db.alerts
 import db.audit
 import db.drafts
 import db.invites
+import db.meetings
 import db.members
 import db.outbox
 import db.posts

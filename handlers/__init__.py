@@ -7,11 +7,12 @@ Adding a feature: create `handlers/<name>/` declaring `FEATURE` in its `__init__
 from __future__ import annotations
 
 from bot.features import Feature
-from handlers import alerts, delivery, invites, members, onboarding, reminders
+from handlers import alerts, delivery, invites, meetings, members, onboarding, reminders
 
 FEATURES: tuple[Feature, ...] = (
     alerts.FEATURE,
     reminders.FEATURE,
+    meetings.FEATURE,
     invites.FEATURE,
     members.FEATURE,
     delivery.FEATURE,
