@@ -3,7 +3,7 @@ language, action items reminded, done or overdue, corrections, joint meetings, h
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlmodel import col
@@ -894,3 +894,115 @@ async def test_progress_notes_reach_the_author_and_the_cards(liaison: Harness) -
     await awa.tap_forged(f"mt:note:{item.id}", awa.last.message_id)
     await liaison.settle()
     assert awa.callback_answers[-1]["text"] == "Cette action ne relève pas de vous."
+
+
+# ----- follow-up rules, configuration, the review log -------------------------------------------------------
+
+
+async def test_overdue_items_are_reported_again_each_week_until_done(liaison: Harness) -> None:
+    people = await konni(liaison)
+    chief, john = people["chief"], people["john"]
+    await publish_minutes(liaison, chief, present=("police",), actions="Police nationale — brief — demain")
+    [item] = await liaison.rows(ActionItem)
+    for day in (24, 25, 26):
+        liaison.clock.set(at(day, 8))
+        await liaison.settle()
+    liaison.clock.set(at(2, 8, month=12))
+    await liaison.settle()
+    reports = sorted(await audit(liaison, "action.overdue"), key=lambda e: e.details["report"])
+    assert [(e.details["report"], e.details["days"]) for e in reports] == [(1, 1), (2, 8)]
+    assert len(cards(chief, "⚠️ Action en retard")) == 2 and len(cards(john, "⚠️ Overdue")) == 2
+    await john.tap(label(john, "✅ Done"), message_id=cards(john, "⚠️ Overdue")[-1].message_id)
+    await liaison.settle()
+    [done] = await audit(liaison, "action.done")
+    assert done.details == {**done.details, "on_time": False, "days_late": 8}
+    jobs = await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith(f"mt:act:{item.id}:"))
+    assert {j.state for j in jobs if j.key.endswith("late:3")} == {JobState.CANCELLED}
+    liaison.clock.set(at(9, 8, month=12))
+    await liaison.settle()
+    assert len(await audit(liaison, "action.overdue")) == 2
+
+
+async def test_the_reminder_hour_comes_from_the_config_and_bad_values_are_refused(
+    liaison: Harness,
+) -> None:
+    from bot.config import ConfigError, parse_config
+
+    data = liaison.config.model_dump(mode="json")
+    data["meetings"] = {"writers": ["boss"]}
+    try:
+        parse_config(data, "config.yaml")
+    except ConfigError as error:
+        assert str(error).startswith("config.yaml: meetings.writers[0]:")
+    else:
+        raise AssertionError("an unknown role was accepted")
+    config = liaison.config.model_copy(
+        update={"meetings": liaison.config.meetings.model_copy(update={"reminder_time": time(7, 30)})}
+    )
+    await liaison.restart(config)
+    chief = await liaison.member("Ibrahim", service="customs", role="chief", language="fr")
+    await publish_minutes(liaison, chief, present=("customs",), actions="Douane — rapport — vendredi")
+    [item] = await liaison.rows(ActionItem)
+    [due] = await liaison.rows(ScheduledJob, ScheduledJob.key == f"mt:act:{item.id}:due")
+    assert due.next_run_at == at(27, 6, 30)  # 07:30 in Niamey
+
+
+async def test_the_review_log_reads_every_entry_in_both_languages(liaison: Harness) -> None:
+    from bot.i18n import translator
+    from handlers.meetings import FEATURE
+
+    people = await konni(liaison)
+    chief, awa = people["chief"], people["awa"]
+    await publish_minutes(
+        liaison,
+        chief,
+        present=("customs", "police"),
+        notes=("Notes <i>longues</i>.",),
+        decisions="Une décision",
+        actions="Douane — rapport — demain\nMariama — stock — vendredi",
+    )
+    [meeting] = await liaison.rows(Meeting)
+    await awa.tap(label(awa, "📝 Progress note"), message_id=cards(awa, "📌 Action à mener")[0].message_id)
+    await liaison.settle()
+    await say(liaison, awa, "Commencé")
+    liaison.clock.set(at(25, 8))
+    await liaison.settle()
+    await awa.tap(label(awa, "✅ Done"), message_id=cards(awa, "⚠️")[0].message_id)
+    await liaison.settle()
+
+    [kind] = FEATURE.log_kinds
+    assert (kind.key, kind.label, kind.action_prefixes) == (
+        "meetings",
+        "Meetings and actions",
+        ("meeting.", "action."),
+    )
+    entries = sorted(await liaison.rows(AuditEntry), key=lambda e: e.id)
+    ours = [e for e in entries if e.action.startswith(("meeting.", "action."))]
+    assert [e.action for e in ours] == [
+        "meeting.published",
+        "action.created",
+        "action.created",
+        "action.progress",
+        "action.overdue",
+        "action.done",
+    ]
+    fr, en = translator("fr"), translator("en")
+    lines = {e.action: kind.summary(e, fr, liaison.runtime) for e in ours}
+    assert lines["meeting.published"] == (
+        "Compte rendu « Réunion de coordination hebdomadaire » : 2 services présents, 3 absents, "
+        "1 décision, 2 actions"
+    )
+    assert lines["action.progress"] == "Avancement d'une action de Douane : Commencé"
+    assert lines["action.overdue"] == "Action de Douane en retard de 1 jour (échéance mar. 24 nov.)"
+    assert lines["action.done"] == "Action de Douane faite avec 1 jour de retard (échéance mar. 24 nov.)"
+    assert kind.summary(ours[2], en, liaison.runtime) == "Action item for Mariama, due Fri, Nov 27: stock"
+
+    chief_row, awa_row = await member_row(liaison, chief), await member_row(liaison, awa)
+    fatou_row = await member_row(liaison, people["fatou"])
+    async with liaison.session() as session:
+        minutes = await kind.detail(session, liaison.runtime, ours[0], fr, chief_row)
+        item = await kind.detail(session, liaison.runtime, ours[-1], en, awa_row)
+        hidden = await kind.detail(session, liaison.runtime, ours[0], fr, fatou_row)
+    assert minutes is not None and "Notes &lt;i&gt;longues&lt;/i&gt;." in minutes and "📊" in minutes
+    assert item is not None and item.startswith("📌 <b>Action item</b> · Customs") and "Commencé" in item
+    assert hidden is None and str(meeting.id) == ours[0].object_id

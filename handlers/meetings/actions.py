@@ -218,7 +218,7 @@ async def _note(update: Update, context: LiaisonContext, item_id: int | None) ->
         return
     await update.effective_chat.send_message(
         tr.gettext(
-            "📝 Progress on «{task}». Send your note in one message (at most {limit} characters), or /cancel."
+            "📝 Progress on “{task}”. Send your note in one message (at most {limit} characters), or /cancel."
         ).format(
             task=html.escape(cut(checked.item.text, 100)),
             limit=tr.number(runtime.config.meetings.max_progress_note_chars),

@@ -64,7 +64,7 @@ async def _begin(update: Update, context: LiaisonContext, meeting_id: int | None
         return
     await update.effective_chat.send_message(
         tr.gettext(
-            "📎 Correction to the minutes «{title}». Send it in one message (at most {limit} characters), "
+            "📎 Correction to the minutes “{title}”. Send it in one message (at most {limit} characters), "
             "or /cancel. The minutes stay as they are: the correction goes to everyone who received them."
         ).format(
             title=html.escape(cut(meeting.title, 80)),

@@ -36,19 +36,18 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     details = entry.details or {}
     title = cut(str(details.get("title") or ""), 60)
     if entry.action == "meeting.published":
-        line = tr.gettext(
-            "Minutes «{title}»: {present} services present, {absent} absent, {decisions} decisions, "
-            "{actions} action items"
-        ).format(
-            title=title,
-            present=len(details.get("attendees") or []),
-            absent=len(details.get("absent") or []),
-            decisions=details.get("decisions", 0),
-            actions=details.get("actions", 0),
-        )
+        present, absent = len(details.get("attendees") or []), len(details.get("absent") or [])
+        decisions, actions = int(details.get("decisions") or 0), int(details.get("actions") or 0)
+        counts = [
+            tr.ngettext("{n} service present", "{n} services present", present).format(n=present),
+            tr.ngettext("{n} absent", "{n} absent", absent).format(n=absent),
+            tr.ngettext("{n} decision", "{n} decisions", decisions).format(n=decisions),
+            tr.ngettext("{n} action item", "{n} action items", actions).format(n=actions),
+        ]
+        line = tr.gettext("Minutes “{title}”: {counts}").format(title=title, counts=", ".join(counts))
         return line + (" · " + tr.gettext("joint meeting") if details.get("joint") else "")
     if entry.action == "meeting.addendum":
-        return tr.gettext("Correction to the minutes «{title}»").format(title=title)
+        return tr.gettext("Correction to the minutes “{title}”").format(title=title)
     owner = _owner(entry, tr, runtime)
     due = details.get("due")
     due_text = day_label(tr, date.fromisoformat(due)) if isinstance(due, str) else "—"

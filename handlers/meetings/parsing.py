@@ -92,7 +92,7 @@ class ReadLine:
 
 def _bare(text: str) -> str:
     """Folded, without a leading article or trailing punctuation: "La Douane." -> "douane"."""
-    folded = fold(text).strip(" .,;:!?\"'«»")
+    folded = fold(text).strip(" .,;:!?\"'«»“”")
     for article in _ARTICLES:
         if folded.startswith(article) and len(folded) > len(article):
             folded = folded[len(article) :].strip()

@@ -349,7 +349,7 @@ def render_addendum(
     zone = config.post_zone(reader_post, meeting.post_code)
     return "\n".join(
         [
-            tr.gettext("📎 <b>Correction</b> to the minutes «{title}» of {moment}").format(
+            tr.gettext("📎 <b>Correction</b> to the minutes “{title}” of {moment}").format(
                 title=html.escape(meeting.title), moment=tr.short_datetime(meeting.held_at, zone)
             ),
             "",

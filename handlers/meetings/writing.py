@@ -115,12 +115,12 @@ CLEAR_QUESTIONS = {
     Step.ACTIONS: N_("Clear all the action items written so far?"),
 }
 DATE_PROBLEMS = {
-    TimeProblem.UNREADABLE: N_("I could not read «{text}» as a date."),
-    TimeProblem.NONEXISTENT: N_("«{text}» is not a date that exists."),
-    TimeProblem.CONTRADICTS: N_("«{text}»: the weekday does not match the date."),
-    TimeProblem.PAST: N_("«{text}» has already passed."),
-    TimeProblem.TOO_FAR: N_("«{text}» is too far ahead."),
-    TimeProblem.TOO_OLD: N_("«{text}» is too far back."),
+    TimeProblem.UNREADABLE: N_("I could not read “{text}” as a date."),
+    TimeProblem.NONEXISTENT: N_("“{text}” is not a date that exists."),
+    TimeProblem.CONTRADICTS: N_("“{text}”: the weekday does not match the date."),
+    TimeProblem.PAST: N_("“{text}” has already passed."),
+    TimeProblem.TOO_FAR: N_("“{text}” is too far ahead."),
+    TimeProblem.TOO_OLD: N_("“{text}” is too far back."),
 }
 
 
@@ -325,8 +325,8 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
         zone = _zone(context, data)
         lines.append(
             tr.gettext(
-                "🕘 When was it held? Tap «Now» or type the day and time in the time of {post}, for example "
-                "{example} or «{yesterday}»."
+                "🕘 When was it held? Tap “Now” or type the day and time in the time of {post}, for example "
+                "{example} or “{yesterday}”."
             ).format(
                 post=html.escape(config.post_name(data.post)),
                 example=f"{now.astimezone(ZoneInfo(zone)):%d/%m} 09:00",
@@ -358,8 +358,7 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
         else:
             lines.append(
                 tr.gettext(
-                    "📝 Notes: send them in one or several messages (at most {limit} characters in all), "
-                    "then tap Next."
+                    "📝 Notes: send them in one or several messages (at most {limit} characters in all)."
                 ).format(limit=tr.number(limit))
             )
         buttons = _section_buttons(context, data, d, Step.NOTES, bool(data.notes))
@@ -375,7 +374,7 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
             )
             lines.append(tr.gettext("Send more (one per line), or tap Next."))
         else:
-            lines.append(tr.gettext("✅ Decisions: send them, one per line, then tap Next."))
+            lines.append(tr.gettext("✅ Decisions: send them, one per line."))
         buttons = _section_buttons(context, data, d, Step.DECISIONS, bool(data.decisions))
     elif step == Step.ACTIONS:
         lines += _actions_lines(context, data)
@@ -494,15 +493,14 @@ def _actions_lines(context: LiaisonContext, data: MinutesData) -> list[str]:
     tr = context.tr
     lines: list[str] = []
     if data.items:
-        lines.append(
-            tr.ngettext("📌 {n} action item:", "📌 {n} action items:", len(data.items)).format(
-                n=len(data.items)
-            )
-        )
+        count = len(data.items)
+        lines.append(tr.ngettext("📌 {n} action item:", "📌 {n} action items:", count).format(n=count))
         lines += fit_lines(
-            tr, [_item_line(context, i, it, data) for i, it in enumerate(data.items, 1)], budget=2200
+            tr, [_item_line(context, i, it, data) for i, it in enumerate(data.items, 1)], budget=3000
         )
         lines.append("")
+        lines.append(tr.gettext("Send more lines (owner — task — date), or use the buttons."))
+        return lines
     lines.append(
         tr.gettext(
             "📌 Action items: one per line, owner — task — due date. For example:\n<code>{example}</code>"
@@ -532,7 +530,9 @@ def _attendance_markup(context: LiaisonContext, data: MinutesData, d: int) -> In
         (("✅ " if pair in present else "▫️ ") + _pair_label(context, pair, data), encode(PREFIX, "att", d, i))
         for i, pair in enumerate(_pairs(context, data))
     ]
-    rows = [[t] for t in toggles] if data.partner else [toggles[i : i + 2] for i in range(0, len(toggles), 2)]
+    # Two a row only when every name fits half a small screen.
+    narrow = all(len(label) <= 16 for label, _ in toggles)
+    rows = [toggles[i : i + 2] for i in range(0, len(toggles), 2)] if narrow else [[t] for t in toggles]
     rows.append(
         [
             (
@@ -550,7 +550,8 @@ def _due_buttons(context: LiaisonContext, data: MinutesData, d: int) -> list[lis
     friday = today + timedelta(days=(4 - today.weekday() - 1) % 7 + 1)
     options = [(tr.gettext("Tomorrow"), today + timedelta(days=1))]
     if friday != today + timedelta(days=1):
-        options.append((tr.gettext("Friday"), friday))
+        # TRANSLATORS: a due-date button: the coming Friday.
+        options.append((tr.gettext("This Friday"), friday))
     options += [
         (tr.gettext("In a week"), today + timedelta(days=7)),
         (tr.gettext("In two weeks"), today + timedelta(days=14)),
@@ -559,7 +560,8 @@ def _due_buttons(context: LiaisonContext, data: MinutesData, d: int) -> list[lis
         (f"{label} · {day_label(tr, day, today=today)}", encode(PREFIX, "adue", d, f"{day:%Y%m%d}"))
         for label, day in options
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    # One a row: "In two weeks · Mon, Dec 7" is cut short on a small screen when two share a row.
+    rows = [[button] for button in buttons]
     rows.append([(tr.gettext("⬅️ Back"), encode(PREFIX, "aback", d))])
     return rows
 
@@ -661,7 +663,7 @@ async def meeting_command(update: Update, context: LiaisonContext) -> None:
         title = data.title or tr.gettext("untitled")
         zone = _zone(context, data) if data.post else "UTC"
         await message.reply_text(
-            tr.gettext("📋 You have minutes in progress: «{title}», started {moment}.").format(
+            tr.gettext("📋 You have minutes in progress: “{title}”, started {moment}.").format(
                 title=html.escape(cut(title, 80)), moment=tr.short_datetime(draft.created_at, zone)
             ),
             reply_markup=inline(
@@ -1314,7 +1316,7 @@ async def _typed_when(
         )
     except TimeRefused as refused:
         hint = (
-            tr.gettext("Send the day and the time, for example «{example}».").format(
+            tr.gettext("Send the day and the time, for example “{example}”.").format(
                 example=tr.gettext("yesterday 15:00")
             )
             if refused.problem == TimeProblem.UNREADABLE
@@ -1367,7 +1369,7 @@ async def _typed_decisions(
             continue
         if len(line) > limits.max_decision_chars:
             refused.append(
-                tr.gettext("«{line}»: {length} characters, the limit is {limit}.").format(
+                tr.gettext("“{line}”: {length} characters, the limit is {limit}.").format(
                     line=html.escape(cut(line, 60)),
                     length=tr.number(len(line)),
                     limit=tr.number(limits.max_decision_chars),
@@ -1375,7 +1377,7 @@ async def _typed_decisions(
             )
         elif len(data.decisions) >= limits.max_decisions:
             refused.append(
-                tr.gettext("«{line}»: over the limit of {limit} decisions.").format(
+                tr.gettext("“{line}”: over the limit of {limit} decisions.").format(
                     line=html.escape(cut(line, 60)), limit=limits.max_decisions
                 )
             )
@@ -1396,11 +1398,11 @@ def _problem_text(context: LiaisonContext, line: ReadLine) -> str:
     if problem == LineProblem.SHAPE:
         return tr.gettext("separate the owner, the task and the date with — or :")
     if problem == LineProblem.OWNER_UNKNOWN:
-        return tr.gettext("«{owner}» is neither a service nor a person of the post").format(
+        return tr.gettext("“{owner}” is neither a service nor a person of the post").format(
             owner=html.escape(cut(line.owner_text, 40))
         )
     if problem == LineProblem.OWNER_AMBIGUOUS:
-        return tr.gettext("«{owner}» could be {names}: write the full name").format(
+        return tr.gettext("“{owner}” could be {names}: write the full name").format(
             owner=html.escape(cut(line.owner_text, 40)), names=html.escape(", ".join(line.candidates))
         )
     if problem == LineProblem.NO_TASK:
@@ -1460,7 +1462,7 @@ async def _typed_actions(
         lines += fit_lines(
             tr,
             [
-                tr.gettext("• «{line}»: {problem}").format(
+                tr.gettext("• “{line}”: {problem}").format(
                     line=html.escape(cut(line.line, 80)), problem=_problem_text(context, line)
                 )
                 for line in bad
@@ -1538,7 +1540,7 @@ async def _typed_next(
             update,
             _date_problem(tr, refused.problem, text)
             + " "
-            + tr.gettext("For example: «{example}».").format(example=tr.gettext("Monday 09:00")),
+            + tr.gettext("For example: “{example}”.").format(example=tr.gettext("Monday 09:00")),
         )
         return
     data.next_at = moment.isoformat()
