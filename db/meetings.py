@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func, or_, update
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -169,11 +169,12 @@ async def add_items(session: AsyncSession, *, items: list[ActionItem]) -> list[A
     return items
 
 
-async def add_copies(session: AsyncSession, *, copies: list[MeetingCopy]) -> None:
-    """Record who received what (one flush for a whole fan-out)."""
+async def add_copies(session: AsyncSession, *, copies: list[dict[str, Any]]) -> None:
+    """Record who received what, as one executemany for a whole fan-out (meeting_id, item_id, member_id,
+    post_code, kind, card_key, created_at); nothing reads their ids back."""
     if copies:
-        session.add_all(copies)
-        await session.flush()
+        rows = [{"item_id": None, "card_key": None, **copy} for copy in copies]
+        await session.exec(insert(MeetingCopy.__table__), params=rows)
 
 
 async def list_copies(

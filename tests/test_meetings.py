@@ -1006,3 +1006,41 @@ async def test_the_review_log_reads_every_entry_in_both_languages(liaison: Harne
     assert minutes is not None and "Notes &lt;i&gt;longues&lt;/i&gt;." in minutes and "📊" in minutes
     assert item is not None and item.startswith("📌 <b>Action item</b> · Customs") and "Commencé" in item
     assert hidden is None and str(meeting.id) == ours[0].object_id
+
+
+async def test_minutes_whose_owner_left_are_not_published_until_edited(liaison: Harness) -> None:
+    from db.members import MemberStatus, set_member_status
+
+    people = await konni(liaison)
+    chief, mariama = people["chief"], people["mariama"]
+    await minutes_to_notes(liaison, chief, present=("customs", "health"))
+    await press(liaison, chief, "⏭ Pas de notes")
+    await press(liaison, chief, "⏭ Pas de décision")
+    await say(liaison, chief, "Mariama — stock — vendredi\nDouane — rapport — vendredi")
+    await press(liaison, chief, "✅ Ajouter ces 2 actions")
+    await press(liaison, chief, "➡️ Suite : prochaine réunion")
+    await press(liaison, chief, "⏭ Pas de date")
+    async with liaison.db.transaction() as session:
+        await set_member_status(
+            session, member_id=(await member_row(liaison, mariama)).id, status=MemberStatus.SUSPENDED
+        )
+    await press(liaison, chief, "📤 Publier")
+    assert "ne peut plus être publié tel quel" in chief.callback_answers[-1]["text"]
+    assert (
+        await liaison.rows(Meeting) == []
+        and await liaison.rows(Notification, Notification.ref_type == "meeting") == []
+    )
+    [draft] = await drafts_of(liaison, chief)
+    assert draft.step == "confirm"
+    await press(liaison, chief, "✏️ Modifier")
+    await press(liaison, chief, "Actions")
+    await press(liaison, chief, "➖ En retirer une")
+    assert "Quelle action faut-il retirer" in (chief.last.text or "")
+    await chief.tap("1", message_id=chief.last.message_id)
+    await liaison.settle()
+    assert "➖ Retirée." in (chief.last.text or "") and "1. Douane — rapport" in (chief.last.text or "")
+    await press(liaison, chief, "✅ Retour au récapitulatif")
+    await press(liaison, chief, "📤 Publier")
+    [meeting] = await liaison.rows(Meeting)
+    [item] = await liaison.rows(ActionItem)
+    assert item.owner_service_code == "customs" and item.position == 1 and meeting.id == item.meeting_id

@@ -29,7 +29,7 @@ from bot.runtime import Runtime
 from bot.scheduler import api
 from db import meetings as store
 from db.audit import record_action
-from db.meetings import ActionItem, ActionNote, ActionStatus, CopyKind, Meeting, MeetingAddendum, MeetingCopy
+from db.meetings import ActionItem, ActionNote, ActionStatus, CopyKind, Meeting, MeetingAddendum
 from db.members import Member, Role, list_members, list_members_by_ids, member_names
 from db.outbox import Notification, Priority, build_message, enqueue_card_edit, enqueue_many
 from db.schedules import JobSource
@@ -225,6 +225,7 @@ async def publish(session: AsyncSession, runtime: Runtime, author: Member, minut
         raise MinutesRefused("partner")
     posts = meeting_posts(config, minutes.post_code, partner)
     pairs = all_pairs(runtime, posts)
+    await _check_owners(session, runtime, posts, minutes.items)
     present = [p for p in pairs if p in set(minutes.present)]
     meeting = await store.create_meeting(
         session,
@@ -263,7 +264,6 @@ async def publish(session: AsyncSession, runtime: Runtime, author: Member, minut
                 created_at=now,
             )
             for position, new in enumerate(minutes.items, 1)
-            if new.owner.post_code in posts
         ],
     )
     readers, rows = await _fan_out_minutes(session, runtime, author, meeting, items, now)
@@ -278,6 +278,27 @@ async def publish(session: AsyncSession, runtime: Runtime, author: Member, minut
     await _schedule_next_meeting(session, runtime, author, meeting, now)
     await _audit_published(session, meeting, items, author, now, readers)
     return Published(meeting, True, readers, owners)
+
+
+async def _check_owners(
+    session: AsyncSession, runtime: Runtime, posts: list[str], items: Sequence[NewItem]
+) -> None:
+    """Every owner must still be a service of the meeting's posts, or an active member of them."""
+    people = {
+        m.id: m
+        for m in await list_members_by_ids(session, member_ids=[i.owner.member_id or 0 for i in items])
+    }
+    for item in items:
+        owner = item.owner
+        if owner.post_code not in posts:
+            raise MinutesRefused("owner post")
+        if owner.member_id is None:
+            if owner.service_code not in runtime.config.post_services(owner.post_code):
+                raise MinutesRefused("owner service")
+            continue
+        person = people.get(owner.member_id)
+        if person is None or not person.is_active or person.post_code != owner.post_code:
+            raise MinutesRefused("owner person")
 
 
 async def _fan_out_minutes(
@@ -316,19 +337,21 @@ async def _fan_out_minutes(
                 author=author.display_name,
                 now=now,
             )
-            rendered[key] = (parts, card_markup(tr, meeting, can_correct=correct))
+            markup = card_markup(tr, meeting, can_correct=correct)
+            # As JSON once: a keyboard converts itself slowly, and the same one goes to many readers.
+            rendered[key] = (parts, markup.to_dict() if markup is not None else None)
         parts, markup = rendered[key]
         card_key = meeting_card_key(meeting.id, member.id or 0) if card else None
         copies.append((member, parts, markup, card_key))
         records.append(
-            MeetingCopy(
-                meeting_id=meeting.id,
-                member_id=member.id or 0,
-                post_code=post,
-                kind=CopyKind.MINUTES,
-                card_key=card_key,
-                created_at=now,
-            )
+            {
+                "meeting_id": meeting.id,
+                "member_id": member.id,
+                "post_code": post,
+                "kind": CopyKind.MINUTES.value,
+                "card_key": card_key,
+                "created_at": now,
+            }
         )
     await store.add_copies(session, copies=records)
     rows: list[Notification] = []
@@ -375,6 +398,7 @@ async def _send_item(
     )
     rows, records = [], []
     rendered: dict[tuple[str, str], str] = {}
+    markups: dict[str, Any] = {}
     for member in recipients:
         tr = runtime.translator_for(member)
         post = reader_post(member, meeting)
@@ -382,6 +406,9 @@ async def _send_item(
             rendered[(tr.language, post)] = render_item(
                 runtime.config, tr, item, meeting, kind=kind, reader_post=post, now=now, names=names
             )
+        if tr.language not in markups:
+            markup = item_markup(tr, item)
+            markups[tr.language] = markup.to_dict() if markup is not None else None
         card_key = item_card_key(item.id, member.id or 0, suffix)
         rows.append(
             build_message(
@@ -389,22 +416,22 @@ async def _send_item(
                 member_id=member.id,
                 text=rendered[(tr.language, post)],
                 priority=Priority.NORMAL,
-                reply_markup=item_markup(tr, item),
+                reply_markup=markups[tr.language],
                 ref=("action_item", item.id),
                 card_key=card_key,
                 now=now,
             )
         )
         records.append(
-            MeetingCopy(
-                meeting_id=meeting.id or 0,
-                item_id=item.id,
-                member_id=member.id or 0,
-                post_code=post,
-                kind=kind,
-                card_key=card_key,
-                created_at=now,
-            )
+            {
+                "meeting_id": meeting.id,
+                "item_id": item.id,
+                "member_id": member.id,
+                "post_code": post,
+                "kind": str(kind),
+                "card_key": card_key,
+                "created_at": now,
+            }
         )
     await store.add_copies(session, copies=records)
     if enqueue:

@@ -1307,6 +1307,9 @@ async def _typed_when(
     tr, now, zone = context.tr, context.runtime.clock.now(), _zone(context, data)
     try:
         moment = parse_day_and_time(text, zone=zone, now=now, direction=Direction.PAST)
+        if moment > now + timedelta(hours=1):
+            # Minutes are of a meeting held: a time later today is a slip.
+            raise TimeRefused(TimeProblem.TOO_FAR)
         check_day(
             local_today(zone=zone, now=moment),
             zone=zone,
