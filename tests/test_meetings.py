@@ -1044,3 +1044,18 @@ async def test_minutes_whose_owner_left_are_not_published_until_edited(liaison: 
     [meeting] = await liaison.rows(Meeting)
     [item] = await liaison.rows(ActionItem)
     assert item.owner_service_code == "customs" and item.position == 1 and meeting.id == item.meeting_id
+
+
+async def test_an_english_writer_reads_everything_in_english(liaison: Harness) -> None:
+    chief = await liaison.member("Grace", service="health", role="chief", language="en")
+    await minutes_to_notes(liaison, chief, present=("health",))
+    await press(liaison, chief, "⏭ No notes")
+    await press(liaison, chief, "⏭ No decisions")
+    reply = await say(liaison, chief, "Police — check the barrier — tomorrow\nForêts — x — Friday")
+    assert "“Police” could be National Police, Health Police: write the full name" in reply
+    assert "“Forêts” could be Water and Forests: write the full name" in reply
+    assert "Example: Action: Customs — send the list of seized vehicles — Friday" in reply
+    for french in ("Police nationale", "Douane", "vendredi", "« "):
+        assert french not in reply
+    answer = await say(liaison, chief, "National Police — check the barrier — tomorrow")
+    assert "1. National Police — check the barrier — Tue, Nov 24" in answer

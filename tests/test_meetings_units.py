@@ -87,9 +87,10 @@ def test_owners_by_french_or_english_name_or_by_person(config: Config) -> None:
         (
             "Police — faire un point — demain",
             LineProblem.OWNER_AMBIGUOUS,
-            ("Police nationale", "Police sanitaire"),
+            ("service:police", "service:health"),
         ),
-        ("Forêts — x — demain", LineProblem.OWNER_AMBIGUOUS, ("Eaux et Forêts",)),
+        ("Forêts — x — demain", LineProblem.OWNER_AMBIGUOUS, ("service:forests",)),
+        ("Forests — x — demain", LineProblem.OWNER_AMBIGUOUS, ("service:forests",)),
         ("Awa — x — demain", LineProblem.OWNER_AMBIGUOUS, ("Awa Moussa", "Awa Diallo")),
         ("Salif — x — demain", LineProblem.OWNER_UNKNOWN, ()),  # of another post
         ("Hadiza — x — demain", LineProblem.OWNER_UNKNOWN, ()),

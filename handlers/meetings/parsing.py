@@ -28,6 +28,10 @@ _ARTICLES = ("la ", "le ", "les ", "l'", "the ")
 _QUALIFIED = re.compile(r"^(?P<owner>.+?)\s*\((?P<post>[^()]+)\)$")
 
 
+# A candidate owner that is a service, named in the reader's language when shown ("service:customs").
+SERVICE = "service:"
+
+
 class LineProblem(StrEnum):
     """Why a typed action line was not taken."""
 
@@ -84,7 +88,7 @@ class ReadLine:
     due: date | None = None
     problem: LineProblem | None = None
     date_problem: TimeProblem | None = None
-    # The owner or the date as typed, to quote back.
+    # The owner or the date as typed, to quote back; candidate owners: people's names, or SERVICE + code.
     owner_text: str = ""
     due_text: str = ""
     candidates: tuple[str, ...] = field(default_factory=tuple)
@@ -167,16 +171,16 @@ class Owners:
         return OwnerMatch(None, LineProblem.OWNER_UNKNOWN)
 
     def _partial_services(self, text: str, posts: list[str]) -> list[str]:
-        """Names of the services whose name holds every word typed (French first), for a suggestion."""
+        """The services whose French or English name holds every word typed, as "service:<code>" candidates
+        (named in the reader's language when shown)."""
         words = set(_bare(text).split())
         found: list[str] = []
         for post in posts:
             for code in self.config.post_services(post):
                 service = self.config.service(code)
-                for name in (service.name.fr, service.name.en):
-                    if words <= set(fold(name).split()) and name not in found:
-                        found.append(name)
-                        break
+                names = (fold(service.name.fr).split(), fold(service.name.en).split())
+                if any(words <= set(name) for name in names) and SERVICE + code not in found:
+                    found.append(SERVICE + code)
         return found
 
 

@@ -43,7 +43,7 @@ from db.drafts import Draft
 from db.members import Member, list_members
 from db.schedules import list_jobs
 from handlers.meetings import service
-from handlers.meetings.parsing import LineProblem, Owner, Owners, Person, ReadLine, read_lines
+from handlers.meetings.parsing import SERVICE, LineProblem, Owner, Owners, Person, ReadLine, read_lines
 from handlers.meetings.render import PREFIX, cut, day_label, labelled, moment_label
 
 DRAFT_TTL = timedelta(days=3)
@@ -330,7 +330,7 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
             ).format(
                 post=html.escape(config.post_name(data.post)),
                 example=f"{now.astimezone(ZoneInfo(zone)):%d/%m} 09:00",
-                yesterday=tr.gettext("yesterday 15:00"),
+                yesterday=tr.gettext("yesterday 3 pm"),
             )
         )
         buttons = [
@@ -1320,7 +1320,7 @@ async def _typed_when(
     except TimeRefused as refused:
         hint = (
             tr.gettext("Send the day and the time, for example “{example}”.").format(
-                example=tr.gettext("yesterday 15:00")
+                example=tr.gettext("yesterday 3 pm")
             )
             if refused.problem == TimeProblem.UNREADABLE
             else tr.gettext("Minutes may be dated at most {days} days back.").format(
@@ -1406,7 +1406,15 @@ def _problem_text(context: LiaisonContext, line: ReadLine) -> str:
         )
     if problem == LineProblem.OWNER_AMBIGUOUS:
         return tr.gettext("“{owner}” could be {names}: write the full name").format(
-            owner=html.escape(cut(line.owner_text, 40)), names=html.escape(", ".join(line.candidates))
+            owner=html.escape(cut(line.owner_text, 40)),
+            names=html.escape(
+                ", ".join(
+                    context.runtime.config.service_name(c.removeprefix(SERVICE), tr.language)
+                    if c.startswith(SERVICE)
+                    else c
+                    for c in line.candidates
+                )
+            ),
         )
     if problem == LineProblem.NO_TASK:
         return tr.gettext("the task is missing")
