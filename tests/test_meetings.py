@@ -228,6 +228,10 @@ async def test_weekly_meeting_at_konni_full_story(liaison: Harness) -> None:
     assert nxt.kind == "reminder" and nxt.next_run_at == at(30, 6) and nxt.post_code == "NE-KONNI"
     assert nxt.payload["audience"] == {} and nxt.payload["repeat"]["every"] == "once"
     assert "lun. 30 nov. 2026, 09:00" in nxt.payload["text"]["fr"]
+    # It is one of the post's reminders: listed (and may be paused) in /reminders.
+    assert "Prochaine réunion : Réunion de coordination hebdomadaire" in await say(
+        liaison, chief, "/reminders"
+    )
 
     # Tuesday 09:00: the Police item is due today; John hears it, nobody else.
     awa_before = len(awa.inbox)

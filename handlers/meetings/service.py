@@ -580,7 +580,7 @@ async def refresh_meeting_cards(session: AsyncSession, runtime: Runtime, meeting
     queued = 0
     for copy in copies:
         member = members.get(copy.member_id)
-        if member is None or copy.card_key is None:
+        if member is None or not member.is_active or copy.card_key is None:
             continue
         tr = runtime.translator_for(member)
         first = render_minutes(
@@ -619,7 +619,7 @@ async def refresh_item_cards(
     queued = 0
     for copy in copies:
         member = members.get(copy.member_id)
-        if member is None or copy.card_key is None:
+        if member is None or not member.is_active or copy.card_key is None:
             continue
         tr = runtime.translator_for(member)
         text = render_item(
