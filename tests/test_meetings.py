@@ -221,7 +221,7 @@ async def test_weekly_meeting_at_konni_full_story(liaison: Harness) -> None:
     jobs = {j.key: j for j in await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith("mt:act:"))}
     assert jobs[f"mt:act:{customs_item.id}:before"].next_run_at == at(26, 8)
     assert jobs[f"mt:act:{customs_item.id}:due"].next_run_at == at(27, 8)
-    assert jobs[f"mt:act:{customs_item.id}:late:1"].next_run_at == at(28, 8)
+    assert jobs[f"mt:act:{customs_item.id}:late"].next_run_at == at(28, 8)
     assert f"mt:act:{police_item.id}:before" not in jobs  # Monday 09:00 was already now
     assert jobs[f"mt:act:{police_item.id}:due"].next_run_at == at(24, 8)
     [nxt] = await liaison.rows(ScheduledJob, ScheduledJob.key == f"meeting:{meeting.id}:next")
@@ -279,7 +279,7 @@ async def test_weekly_meeting_at_konni_full_story(liaison: Harness) -> None:
     assert (
         "📊 Actions faites : 1 sur 3" in card and "✅ 1. Douane" in card and "⏰ 2. Police nationale" in card
     )
-    late_job = await liaison.rows(ScheduledJob, ScheduledJob.key == f"mt:act:{customs_item.id}:late:1")
+    late_job = await liaison.rows(ScheduledJob, ScheduledJob.key == f"mt:act:{customs_item.id}:late")
     assert late_job[0].state == JobState.CANCELLED
 
     # A second press (a phone that still showed the button) changes nothing and says who closed it.
@@ -921,7 +921,7 @@ async def test_overdue_items_are_reported_again_each_week_until_done(liaison: Ha
     [done] = await audit(liaison, "action.done")
     assert done.details == {**done.details, "on_time": False, "days_late": 8}
     jobs = await liaison.rows(ScheduledJob, col(ScheduledJob.key).startswith(f"mt:act:{item.id}:"))
-    assert {j.state for j in jobs if j.key.endswith("late:3")} == {JobState.CANCELLED}
+    assert {j.state for j in jobs if j.key.endswith(":late")} == {JobState.CANCELLED}
     liaison.clock.set(at(9, 8, month=12))
     await liaison.settle()
     assert len(await audit(liaison, "action.overdue")) == 2
@@ -1063,3 +1063,26 @@ async def test_an_english_writer_reads_everything_in_english(liaison: Harness) -
         assert french not in reply
     answer = await say(liaison, chief, "National Police — check the barrier — tomorrow")
     assert "1. National Police — check the barrier — Tue, Nov 24" in answer
+
+
+async def test_an_overdue_report_missed_while_the_bot_was_down_does_not_stop_the_next(
+    liaison: Harness,
+) -> None:
+    people = await konni(liaison)
+    chief, john = people["chief"], people["john"]
+    await publish_minutes(liaison, chief, present=("police",), actions="Police nationale — brief — demain")
+    [item] = await liaison.rows(ActionItem)
+    liaison.clock.set(at(24, 8))
+    await liaison.settle()
+    # Down from Tuesday until Wednesday evening: Wednesday's 09:00 report is past the six-hour grace.
+    await liaison.stop()
+    liaison.clock.set(at(25, 19))
+    await liaison.start()
+    skipped = await audit(liaison, "schedule.skipped")
+    assert any(e.details["key"] == f"mt:act:{item.id}:late" for e in skipped)
+    assert await audit(liaison, "action.overdue") == [] and not cards(john, "⚠️")
+    # A week later the report comes, for the owner and the chief.
+    liaison.clock.set(at(2, 8, month=12))
+    await liaison.settle()
+    [report] = await audit(liaison, "action.overdue")
+    assert report.details["days"] == 8 and cards(john, "⚠️ Overdue") and cards(chief, "⚠️ Action en retard")

@@ -4,7 +4,7 @@ Commands: /meeting (write minutes: a long, resumable database draft), /actions (
 Buttons (mt:): the draft's steps (post, joint, title, now, att, fwd, aok, aown, adue, pub, ed...), an item's
 done/note, /actions' open/pg, the minutes card's fix (a correction, sent as an addendum) and fixok/fixno.
 Conversations: meeting (the minutes), action_note (a progress note), meeting_fix (a correction).
-Scheduled kind: meeting_action (mt:act:<item>:before|due|late:<n>); the next meeting becomes a one-off of the
+Scheduled kind: meeting_action (mt:act:<item>:before|due|late); the next meeting becomes a one-off of the
 reminders feature's kind (key meeting:<id>:next).
 """
 

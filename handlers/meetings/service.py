@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,7 +47,7 @@ from handlers.meetings.render import (
     render_minutes,
 )
 
-# Scheduled follow-up of one action item (keys mt:act:<item>:before|due|late:<n>).
+# Scheduled follow-up of one action item (keys mt:act:<item>:before|due|late).
 FOLLOWUP_KIND = "meeting_action"
 # The reminders feature's kind: the next meeting becomes one of its one-off reminders (not imported).
 REMINDER_KIND = "reminder"
@@ -440,30 +441,46 @@ async def _send_item(
 
 
 def followup_times(runtime: Runtime, item: ActionItem, now: datetime) -> list[tuple[str, datetime]]:
-    """The day before, the due day and the day after, at the configured hour at the owner's post."""
+    """The day before, the due day and the day after (the first overdue report), at the configured hour at
+    the owner's post; only those still ahead."""
     zone, hour = runtime.config.post_zone(item.post_code), runtime.config.meetings.reminder_time
     stages = (
         ("before", item.due_on - timedelta(days=1)),
         ("due", item.due_on),
-        ("late:1", item.due_on + timedelta(days=1)),
+        ("late", item.due_on + timedelta(days=1)),
     )
-    return [
-        (stage, at_local_time(day, hour, zone=zone))
-        for stage, day in stages
-        if at_local_time(day, hour, zone=zone) > now
-    ]
+    moments = [(stage, at_local_time(day, hour, zone=zone)) for stage, day in stages]
+    return [(stage, moment) for stage, moment in moments if moment > now]
 
 
 async def _schedule_followups(
     session: AsyncSession, runtime: Runtime, item: ActionItem, now: datetime
 ) -> None:
+    """One-off reminders the day before and on the day; the overdue report repeats every
+    `overdue_every_days` as one recurring row, so a report missed while the bot was down never breaks the
+    chain (the scheduler catches a recurring row up)."""
+    zone, every = runtime.config.post_zone(item.post_code), runtime.config.meetings.overdue_every_days
     for stage, run_at in followup_times(runtime, item, now):
+        key, payload = followup_prefix(item.id or 0) + stage, {"item_id": item.id, "stage": stage}
+        if stage == "late" and every:
+            await api.schedule_recurring(
+                session,
+                key=key,
+                kind=FOLLOWUP_KIND,
+                trigger="interval",
+                trigger_args={"days": every, "start_date": run_at.astimezone(ZoneInfo(zone)).isoformat()},
+                timezone=zone,
+                payload=payload,
+                now=now,
+                post_code=item.post_code,
+            )
+            continue
         await api.schedule_once(
             session,
-            key=followup_prefix(item.id or 0) + stage,
+            key=key,
             kind=FOLLOWUP_KIND,
             run_at=run_at,
-            payload={"item_id": item.id, "stage": stage.split(":")[0]},
+            payload=payload,
             post_code=item.post_code,
             now=now,
         )
@@ -858,19 +875,6 @@ async def run_followup(
             "notified": len(owners) + len(chiefs),
         },
     )
-    every = runtime.config.meetings.overdue_every_days
-    if every:
-        zone = runtime.config.post_zone(item.post_code)
-        next_day = local_today(zone=zone, now=now) + timedelta(days=every)
-        await api.schedule_once(
-            session,
-            key=followup_prefix(item.id) + f"late:{report + 1}",
-            kind=FOLLOWUP_KIND,
-            run_at=at_local_time(next_day, runtime.config.meetings.reminder_time, zone=zone),
-            payload={"item_id": item.id, "stage": "late"},
-            post_code=item.post_code,
-            now=now,
-        )
     await refresh_meeting_cards(session, runtime, meeting)
 
 

@@ -791,10 +791,10 @@ async def _move(
         data.editing = True
     if step == Step.TITLE and not data.offers:
         data.offers = await _title_offers(context, data)
-    if step == Step.NEXT and data.held_at and not data.next_offer:
+    if step == Step.NEXT and data.held_at:
+        # The same day and hour next week, when that is still ahead (the date may have been edited).
         offer = datetime.fromisoformat(data.held_at) + timedelta(days=7)
-        if offer > context.runtime.clock.now():
-            data.next_offer = offer.isoformat()
+        data.next_offer = offer.isoformat() if offer > context.runtime.clock.now() else None
     fresh = await conversations.advance(context, MEETING, draft, step=step, data=data)
     if fresh is None:
         if update.callback_query is not None:
