@@ -790,20 +790,20 @@ async def test_the_draft_survives_other_conversations_and_restarts(liaison: Harn
     await press(liaison, chief, "⏭ Pas de date")
     await press(liaison, chief, "✏️ Modifier")
     assert chief.last.buttons() == [
-        "Titre",
-        "Date et heure",
-        "Présences",
-        "Notes",
-        "Décisions",
-        "Actions",
-        "Prochaine réunion",
+        "📋 Titre",
+        "🕘 Date et heure",
+        "👥 Présences",
+        "📝 Notes",
+        "✅ Décisions",
+        "📌 Actions à mener",
+        "📅 Prochaine réunion",
         "⬅️ Retour au récapitulatif",
     ]
-    await press(liaison, chief, "Titre")
+    await press(liaison, chief, "📋 Titre")
     summary = await say(liaison, chief, "Réunion extraordinaire")
     assert "Vérifiez le compte rendu" in summary and "Réunion extraordinaire" in summary
     await press(liaison, chief, "✏️ Modifier")
-    await press(liaison, chief, "Présences")
+    await press(liaison, chief, "👥 Présences")
     await press(liaison, chief, "✅ Police nationale")
     summary = await press(liaison, chief, "✅ Retour au récapitulatif")
     assert "Présents : Douane\n" in summary and "Absents : Police nationale, Police sanitaire" in summary
@@ -1037,7 +1037,7 @@ async def test_minutes_whose_owner_left_are_not_published_until_edited(liaison: 
     [draft] = await drafts_of(liaison, chief)
     assert draft.step == "confirm"
     await press(liaison, chief, "✏️ Modifier")
-    await press(liaison, chief, "Actions")
+    await press(liaison, chief, "📌 Actions à mener")
     await press(liaison, chief, "➖ En retirer une")
     assert "Quelle action faut-il retirer" in (chief.last.text or "")
     await chief.tap("1", message_id=chief.last.message_id)

@@ -157,7 +157,7 @@ async def _confirm(update: Update, context: LiaisonContext, data: CallbackData) 
     if addendum is None:
         await answer(query, tr.gettext(NOT_ALLOWED), alert=True)
         return
-    await answer(query, tr.gettext("Sent."))
+    await answer(query, tr.gettext("Correction sent."))
     # The preview gives way to the outcome: the correction itself arrives like everyone else's copy.
     await edit_message(
         query,

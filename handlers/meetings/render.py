@@ -107,7 +107,7 @@ def owner_label(
     """Who owns an item, in the reader's language (not escaped): a service, a person, or "You"."""
     if item.owner_member_id is not None:
         if me is not None and item.owner_member_id == me:
-            return tr.gettext("You")
+            return tr.pgettext("action owner", "You")
         name = item.owner_name or "?"
         return f"{name} · {config.post_name(item.post_code)}" if joint else name
     return service_with_post(config, tr, item.post_code, item.owner_service_code or "", joint=joint)
@@ -148,7 +148,8 @@ def _attendance(config: Config, tr: Translator, meeting: Meeting, reader_post: s
     """Present and absent services, per post at a joint meeting (reader's post first)."""
     posts = sorted(meeting.posts, key=lambda p: p != reader_post)
     lines = []
-    for label, pairs in ((N_("Present"), meeting.present), (N_("Absent"), meeting.absent)):
+    present, absent = tr.pgettext("attendance", "Present"), tr.pgettext("attendance", "Absent")
+    for label, pairs in ((present, meeting.present), (absent, meeting.absent)):
         by_post = {
             post: [pair.split("/", 1)[1] for pair in pairs if pair.split("/", 1)[0] == post] for post in posts
         }
@@ -156,9 +157,9 @@ def _attendance(config: Config, tr: Translator, meeting: Meeting, reader_post: s
             names = ", ".join(
                 html.escape(config.service_name(s, tr.language)) for s in by_post[meeting.post_code]
             )
-            lines.append(labelled(tr, f"<b>{html.escape(tr.gettext(label))}</b>", names or "—"))
+            lines.append(labelled(tr, f"<b>{html.escape(label)}</b>", names or "—"))
             continue
-        lines.append(f"<b>{html.escape(tr.gettext(label))}</b>")
+        lines.append(f"<b>{html.escape(label)}</b>")
         for post in posts:
             names = ", ".join(html.escape(config.service_name(s, tr.language)) for s in by_post[post])
             lines.append(labelled(tr, html.escape(config.post_name(post)), names or "—"))

@@ -96,13 +96,13 @@ ORDER = (
     Step.CONFIRM,
 )
 SECTIONS = {
-    Step.TITLE: N_("Title"),
-    Step.WHEN: N_("Date and time"),
-    Step.ATTENDANCE: N_("Attendance"),
-    Step.NOTES: N_("Notes"),
-    Step.DECISIONS: N_("Decisions"),
-    Step.ACTIONS: N_("Action items"),
-    Step.NEXT: N_("Next meeting"),
+    Step.TITLE: N_("📋 Title"),
+    Step.WHEN: N_("🕘 Date and time"),
+    Step.ATTENDANCE: N_("👥 Attendance"),
+    Step.NOTES: N_("📝 Notes"),
+    Step.DECISIONS: N_("✅ Decisions"),
+    Step.ACTIONS: N_("📌 Action items"),
+    Step.NEXT: N_("📅 Next meeting"),
 }
 NEXT_LABELS = {
     Step.NOTES: N_("➡️ Next: decisions"),
@@ -519,7 +519,7 @@ def _example_line(context: LiaisonContext, data: MinutesData) -> str:
     services = context.runtime.config.post_services(data.post or "")
     service_name = context.runtime.config.service_name(services[0] if services else None, tr.language)
     return tr.gettext("Action: {service} — send the list of seized vehicles — {day}").format(
-        service=service_name, day=tr.gettext("Friday")
+        service=service_name, day=tr.pgettext("due date", "Friday")
     )
 
 
@@ -548,7 +548,7 @@ def _due_buttons(context: LiaisonContext, data: MinutesData, d: int) -> list[lis
     tr = context.tr
     today = local_today(zone=_zone(context, data), now=context.runtime.clock.now())
     friday = today + timedelta(days=(4 - today.weekday() - 1) % 7 + 1)
-    options = [(tr.gettext("Tomorrow"), today + timedelta(days=1))]
+    options = [(tr.pgettext("due date", "Tomorrow"), today + timedelta(days=1))]
     if friday != today + timedelta(days=1):
         # TRANSLATORS: a due-date button: the coming Friday.
         options.append((tr.gettext("This Friday"), friday))
@@ -597,12 +597,12 @@ async def _summary(context: LiaisonContext, data: MinutesData) -> str:
         + (moment_label(tr, datetime.fromisoformat(data.held_at), zone) if data.held_at else "—"),
         labelled(
             tr,
-            "<b>" + html.escape(tr.gettext("Present")) + "</b>",
+            "<b>" + html.escape(tr.pgettext("attendance", "Present")) + "</b>",
             html.escape(", ".join(_pair_label(context, p, data) for p in pairs if p in present)) or "—",
         ),
         labelled(
             tr,
-            "<b>" + html.escape(tr.gettext("Absent")) + "</b>",
+            "<b>" + html.escape(tr.pgettext("attendance", "Absent")) + "</b>",
             html.escape(", ".join(_pair_label(context, p, data) for p in pairs if p not in present)) or "—",
         ),
         "",
