@@ -35,6 +35,10 @@ class Action(StrEnum):
     REVIEW = "review"  # read and export logs across posts
     WRITE_HANDOVER = "write_handover"  # write one's service's shift handover at one's post
     READ_HANDOVERS = "read_handovers"  # follow every service's handovers of a post (/handovers)
+    # /meeting: the floor is any member; config.yaml's meetings.writers says which roles (may_write_minutes).
+    WRITE_MINUTES = "write_minutes"
+    FOLLOW_ACTIONS = "follow_actions"  # /actions: one's own and one's service's action items
+    FOLLOW_POST_ACTIONS = "follow_post_actions"  # every action item of the post
 
 
 # The lowest role that may do each action on its own post; coordinators and admins act on every post.
@@ -56,6 +60,9 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.REVIEW: Role.COORDINATOR,
     Action.WRITE_HANDOVER: Role.AGENT,
     Action.READ_HANDOVERS: Role.CHIEF,
+    Action.WRITE_MINUTES: Role.AGENT,
+    Action.FOLLOW_ACTIONS: Role.AGENT,
+    Action.FOLLOW_POST_ACTIONS: Role.CHIEF,
 }
 
 # Actions done as a member of one service at one's own post: coordinators and admins, who follow every post
@@ -250,3 +257,92 @@ def may_accept_handover(member: Member, *, post_code: str, service_code: str, au
 def may_follow_handovers(member: Member | None, post_code: str | None) -> bool:
     """Chiefs follow their post's handovers (/handovers); coordinators every post's."""
     return member is not None and bool(post_code) and can(member, Action.READ_HANDOVERS, post_code)
+
+
+# ----- meetings and action items ------------------------------------------------------------------------
+
+
+def may_write_minutes(member: Member | None, post_code: str | None, *, writers: Iterable[str]) -> bool:
+    """Roles listed in config.yaml (meetings.writers) write minutes for their own post (None: their own);
+    coordinators, and admins when coordinators are listed, for any post."""
+    if member is None or not can(member, Action.WRITE_MINUTES, post_code):
+        return False
+    roles = set(writers)
+    if Role.COORDINATOR in roles:
+        roles.add(Role.ADMIN)
+    if member.role not in roles:
+        return False
+    return is_global(member) or bool(member.post_code)
+
+
+def may_read_meeting(member: Member, *, posts: Iterable[str], reader: bool) -> bool:
+    """Those who received the minutes, members of the posts they went to (both, for a joint meeting), and
+    coordinators; nobody else."""
+    if not member.is_active:
+        return False
+    return reader or is_global(member) or (member.post_code in set(posts) and can(member, Action.VIEW_POST))
+
+
+def may_correct_minutes(
+    member: Member, *, author_member_id: int, post_code: str, writers: Iterable[str]
+) -> bool:
+    """The author, or whoever may write minutes for the meeting's post, sends a correction (an addendum)."""
+    return member.is_active and (
+        member.id == author_member_id or may_write_minutes(member, post_code, writers=writers)
+    )
+
+
+def owns_action(
+    member: Member, *, post_code: str, owner_service: str | None, owner_member_id: int | None
+) -> bool:
+    """The person an action item names, or a member of the owning service at the item's post."""
+    if not member.is_active:
+        return False
+    if owner_member_id is not None:
+        return member.id == owner_member_id
+    return owner_service is not None and (member.post_code, member.service_code) == (post_code, owner_service)
+
+
+def may_update_action(
+    member: Member,
+    *,
+    post_code: str,
+    owner_service: str | None,
+    owner_member_id: int | None,
+    author_member_id: int,
+    meeting_posts: Iterable[str],
+) -> bool:
+    """Owners mark an item done and note progress; so do the minutes' author, chiefs of the posts the
+    meeting concerned and coordinators."""
+    if owns_action(member, post_code=post_code, owner_service=owner_service, owner_member_id=owner_member_id):
+        return True
+    if not member.is_active:
+        return False
+    if member.id == author_member_id or is_global(member):
+        return True
+    return member.role == Role.CHIEF and member.post_code in {post_code, *meeting_posts}
+
+
+def may_see_action(
+    member: Member,
+    *,
+    post_code: str,
+    owner_service: str | None,
+    owner_member_id: int | None,
+    author_member_id: int,
+    meeting_posts: Iterable[str],
+) -> bool:
+    """Whoever may update an item, and whoever may read its minutes."""
+    return may_update_action(
+        member,
+        post_code=post_code,
+        owner_service=owner_service,
+        owner_member_id=owner_member_id,
+        author_member_id=author_member_id,
+        meeting_posts=meeting_posts,
+    ) or may_read_meeting(member, posts=meeting_posts, reader=False)
+
+
+def sees_post_actions(member: Member, post_code: str | None = None) -> bool:
+    """Chiefs follow every action item of their post in /actions; coordinators every post's."""
+    return can(member, Action.FOLLOW_POST_ACTIONS, post_code)

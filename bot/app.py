@@ -28,7 +28,6 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import callbacks
-from bot.access import can
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.features import ButtonCallback, Command, Feature, FeatureSet, UpdateCallback, check_features
@@ -78,7 +77,7 @@ def build_application(
         from handlers import FEATURES
 
         features = FEATURES
-    installed = FeatureSet((*features, core_feature()))
+    installed = FeatureSet((*features, core_feature()), config=config)
     check_features(installed.features, translated=translator("fr").translates)
 
     database = database or Database(config.bot.database_url)
@@ -196,7 +195,7 @@ def _guarded(command: Command) -> UpdateCallback:
     """The command's callback, behind the access rule it declares (a command typed by hand is checked too)."""
 
     async def run(update: Update, context: LiaisonContext) -> None:
-        if command.action is not None and not can(context.member, command.action):
+        if not context.runtime.features.may_use(context.member, command):
             assert update.effective_message is not None
             await update.effective_message.reply_text(context.tr.gettext(command.refusal))
             return
@@ -230,7 +229,7 @@ async def _open_command(update: Update, context: LiaisonContext) -> None:
     if command is None or not command.openable or context.member is None:
         await answer(query, context.tr.gettext(INVALID_BUTTON), alert=True)
         return
-    if command.action is not None and not can(context.member, command.action):
+    if not context.runtime.features.may_use(context.member, command):
         await answer(query, context.tr.gettext(command.refusal), alert=True)
         return
     await answer(query)

@@ -323,6 +323,30 @@ class InboxConfig(_Frozen):
     sweep_seconds: float = Field(default=30, gt=0)
 
 
+class MeetingsConfig(_Frozen):
+    """Meeting minutes: who writes them, when action items are reminded, and the limits of the input."""
+
+    # Roles that may write minutes (/meeting) at their post; coordinators (and admins) write for any post.
+    writers: tuple[Role, ...] = ("chief", "coordinator")
+    # Action items are reminded the day before and on the due day at this time (post time), and reported
+    # overdue the day after, again every `overdue_every_days` days (0: once) until done.
+    reminder_time: time = time(9, 0)
+    overdue_every_days: int = Field(default=7, ge=0, le=60)
+    # The next meeting's reminder goes out this long before it.
+    next_meeting_notice_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    max_title_chars: int = Field(default=120, ge=10, le=300)
+    # The notes in all (split at paragraph boundaries into several messages when longer than one).
+    max_notes_chars: int = Field(default=20000, ge=100, le=60000)
+    max_decisions: int = Field(default=30, ge=1, le=100)
+    max_decision_chars: int = Field(default=500, ge=20, le=2000)
+    max_actions: int = Field(default=30, ge=1, le=100)
+    max_action_chars: int = Field(default=300, ge=20, le=1000)
+    max_progress_note_chars: int = Field(default=1000, ge=20, le=3000)
+    max_addendum_chars: int = Field(default=3000, ge=20, le=3500)
+    # How far back minutes may be dated (a meeting written up late).
+    max_days_back: int = Field(default=60, ge=0, le=366)
+
+
 class Config(_Frozen):
     """The whole validated configuration."""
 
@@ -337,6 +361,7 @@ class Config(_Frozen):
     shifts: ShiftConfig = ShiftConfig()
     handovers: HandoversConfig = HandoversConfig()
     inbox: InboxConfig = InboxConfig()
+    meetings: MeetingsConfig = MeetingsConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

@@ -18,11 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler
 
-from bot.access import Action
+from bot.access import Action, can
 from bot.callbacks import CallbackData
 from bot.i18n import N_
 
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.i18n import Translator
     from bot.runtime import LiaisonContext, Runtime
     from bot.scheduler.runners import Runner
@@ -76,6 +77,9 @@ class Command:
     openable: bool = False
     # What a person who may not use it is told (a command typed by hand that is not in their menu).
     refusal: str = N_("You are not allowed to do this.")
+    # A rule that also reads config.yaml (the roles a post opens a command to), checked after `action`;
+    # the menu, /help and the command itself follow it (bot/access.py holds the rule).
+    allowed: Callable[[Member, Config], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,16 @@ class FeatureSet:
     """The installed features, as the runtime consults them (menus, the input router, member events)."""
 
     features: tuple[Feature, ...]
+    # The configuration commands' `allowed` rules read (None: those rules refuse).
+    config: Config | None = None
+
+    def may_use(self, member: Member | None, command: Command) -> bool:
+        """Whether `member` may use `command`: its action (bot/access.py), then its config-dependent rule."""
+        if command.action is not None and not can(member, command.action):
+            return False
+        if command.allowed is None:
+            return True
+        return member is not None and self.config is not None and command.allowed(member, self.config)
 
     @property
     def commands(self) -> tuple[Command, ...]:

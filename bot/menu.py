@@ -11,7 +11,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.access import MINIMUM_ROLE, can
+from bot.access import MINIMUM_ROLE
 from bot.features import Command, FeatureSet
 from bot.i18n import N_, translator
 from db.members import Member, Role
@@ -27,7 +27,7 @@ SHORT_DESCRIPTION = N_("Inter-agency coordination at border posts")
 
 def commands_for(features: FeatureSet, member: Member) -> tuple[Command, ...]:
     """The commands this member may use, in menu order."""
-    return tuple(c for c in features.commands if c.in_menu and (c.action is None or can(member, c.action)))
+    return tuple(c for c in features.commands if c.in_menu and features.may_use(member, c))
 
 
 def default_commands(features: FeatureSet) -> tuple[Command, ...]:
@@ -35,7 +35,8 @@ def default_commands(features: FeatureSet) -> tuple[Command, ...]:
     return tuple(
         c
         for c in features.commands
-        if c.in_menu and (c.action is None or MINIMUM_ROLE[c.action] == Role.AGENT)
+        # A command whose rule reads the config is left to each person's own menu.
+        if c.in_menu and c.allowed is None and (c.action is None or MINIMUM_ROLE[c.action] == Role.AGENT)
     )
 
 

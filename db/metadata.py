@@ -8,6 +8,7 @@ import db.drafts
 import db.handovers
 import db.inbox
 import db.invites
+import db.meetings
 import db.members
 import db.outbox
 import db.posts

@@ -7,12 +7,13 @@ Adding a feature: create `handlers/<name>/` declaring `FEATURE` in its `__init__
 from __future__ import annotations
 
 from bot.features import Feature
-from handlers import alerts, delivery, handovers, invites, members, onboarding, reminders
+from handlers import alerts, delivery, handovers, invites, meetings, members, onboarding, reminders
 
 FEATURES: tuple[Feature, ...] = (
     alerts.FEATURE,
     handovers.FEATURE,
     reminders.FEATURE,
+    meetings.FEATURE,
     invites.FEATURE,
     members.FEATURE,
     delivery.FEATURE,

@@ -185,3 +185,70 @@ async def save_reminder(
     await liaison.settle()
     await tap_text(liaison, chief, audience)
     await tap(liaison, chief, "✅ Save")
+
+
+# ----- meetings ---------------------------------------------------------------------------------------------
+
+
+def press_label(user: EmulatedUser, english: str, **values: Any) -> str:
+    """A button label with placeholders, as this user reads it."""
+    return label(user, english).format(**values)
+
+
+async def minutes_to_notes(
+    liaison: Harness, chief: EmulatedUser, *, present: tuple[str, ...], title: str | None = None
+) -> None:
+    """Open /meeting, take the offered (or type a) title, date it now, tick the services present: the draft
+    then waits for the notes. Codes in `present` may carry a post ("BF-KANTCHARI/customs")."""
+    await chief.send("/meeting")
+    await liaison.settle()
+    if title is None:
+        await chief.tap(chief.last.buttons()[0])
+    else:
+        await chief.send(title)
+    await liaison.settle()
+    await chief.tap(next(b for b in chief.last.buttons() if b.startswith("🕘")))
+    await liaison.settle()
+    for code in present:
+        post, _, service = code.rpartition("/")
+        name = service_label(liaison, chief, service)
+        wanted = f"▫️ {name}" + (f" · {liaison.config.post_name(post)}" if post else "")
+        await chief.tap(
+            next(b for b in chief.last.buttons() if b == wanted or (not post and b.startswith(wanted)))
+        )
+        await liaison.settle()
+    await tap(liaison, chief, "➡️ Continue")
+
+
+async def publish_minutes(
+    liaison: Harness,
+    chief: EmulatedUser,
+    *,
+    present: tuple[str, ...],
+    notes: tuple[str, ...] = (),
+    decisions: str = "",
+    actions: str = "",
+    title: str | None = None,
+) -> None:
+    """Write whole minutes (typed action lines confirmed as read) and publish them, skipping the next
+    meeting."""
+    await minutes_to_notes(liaison, chief, present=present, title=title)
+    for part in notes:
+        await chief.send(part)
+        await liaison.settle()
+    await chief.tap(chief.last.buttons()[0])  # Next (or No notes)
+    await liaison.settle()
+    if decisions:
+        await chief.send(decisions)
+        await liaison.settle()
+    await chief.tap(chief.last.buttons()[0])
+    await liaison.settle()
+    if actions:
+        await chief.send(actions)
+        await liaison.settle()
+        await chief.tap(chief.last.buttons()[0])  # Add these items
+        await liaison.settle()
+    await chief.tap(next(b for b in chief.last.buttons() if b.startswith("➡️") or b.startswith("⏭")))
+    await liaison.settle()
+    await tap(liaison, chief, "⏭ No date")
+    await tap(liaison, chief, "📤 Publish")
