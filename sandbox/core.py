@@ -600,7 +600,7 @@ class Sandbox:
         if self.player is None:
             raise SandboxError("no scenario is loaded")
         async with self._busy():
-            result = await self.player.next()
+            result: dict[str, Any] = await self.player.next()
         return result
 
     def labels(self, text: Text, language: str) -> list[str]:
@@ -609,10 +609,8 @@ class Sandbox:
             picked = pick(text, language)
             return [picked] if picked else []
         found = [translator(language).gettext(text)]
-        named = [*self.config.alerts.categories, *self.config.services]
-        for item in named:
-            if text in (item.name.en, item.name.fr):
-                found.append(item.name.get(language))
+        names = [c.name for c in self.config.alerts.categories] + [s.name for s in self.config.services]
+        found += [name.get(language) for name in names if text in (name.en, name.fr)]
         found.append(text)
         return list(dict.fromkeys(found))
 

@@ -138,7 +138,7 @@ class Player:
         """Does each person's phone show (or not show) the text, in their language?"""
         from sandbox.core import SandboxError
 
-        results = []
+        results: list[dict[str, Any]] = []
         wanted = expectation.sees if expectation.sees is not None else expectation.not_sees
         for person_id in expectation.people:
             try:

@@ -255,7 +255,8 @@ function addPhone(phone) {
   node.dataset.phoneId = String(phone.id);
   node.dataset.name = phone.name;
   node.dataset.language = phone.language;
-  const entry = {phone, messages: new Map(), el: node, keyboardOpen: true, keyboardFrom: 0};
+  // `stick`: the chat follows new messages and edits unless the reader scrolled up to read older ones.
+  const entry = {phone, messages: new Map(), el: node, keyboardOpen: true, stick: true};
   page.phones.set(phone.id, entry);
   renderHead(entry);
   for (const el of node.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
@@ -278,6 +279,8 @@ function addPhone(phone) {
   node.querySelector(".locate").addEventListener("click", () => {
     api(`/api/phones/${phone.id}/location`, {}).catch(() => {});
   });
+  const wrap = node.querySelector(".chat-wrap");
+  wrap.addEventListener("scroll", () => { entry.stick = isAtEnd(entry); }, {passive: true});
   node.querySelector(".keyboard-toggle").addEventListener("click", () => {
     entry.keyboardOpen = !entry.keyboardOpen;
     renderChrome(entry);
@@ -292,7 +295,7 @@ function addPhone(phone) {
   document.getElementById("phones").append(node);
   for (const message of phone.messages) upsertMessage(entry, message, true);
   renderChrome(entry);
-  scrollToEnd(entry, true);
+  scrollToEnd(entry);
 }
 
 function renderHead(entry) {
@@ -319,7 +322,6 @@ function upsertMessage(entry, message, initial) {
     return;
   }
   const chat = entry.el.querySelector(".chat");
-  const atEnd = isAtEnd(entry);
   const fresh = !entry.messages.has(message.id);
   entry.messages.set(message.id, message);
   const node = renderMessage(entry, message);
@@ -335,7 +337,8 @@ function upsertMessage(entry, message, initial) {
   if (message.reply_keyboard && fresh && !initial) entry.keyboardOpen = true;
   if (!initial) {
     renderChrome(entry);
-    if (fresh && (atEnd || message.from === "user")) scrollToEnd(entry);
+    if (message.from === "user" && fresh) entry.stick = true;
+    if (entry.stick) scrollToEnd(entry);
   }
 }
 
@@ -347,6 +350,11 @@ function isAtEnd(entry) {
 function scrollToEnd(entry) {
   const wrap = entry.el.querySelector(".chat-wrap");
   wrap.scrollTop = wrap.scrollHeight;
+  // Photos load after their message is drawn: follow them down too.
+  for (const img of entry.el.querySelectorAll("img.photo:not([data-followed])")) {
+    img.dataset.followed = "true";
+    img.addEventListener("load", () => { if (entry.stick) wrap.scrollTop = wrap.scrollHeight; }, {once: true});
+  }
 }
 
 function sorted(entry) {
