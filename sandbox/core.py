@@ -53,8 +53,9 @@ PLACES: dict[str, tuple[float, float]] = {
 }
 ELSEWHERE = (13.5116, 2.1254)  # Niamey: for coordinators and posts without a point
 SETTLE_SECONDS = 30.0
-# Pending sends due within this many seconds still count as the bot being busy (a chat paced at 1/s).
-PACING_HORIZON = timedelta(seconds=5)
+# Pending sends due within this horizon still count as the bot being busy: a phone that receives ten
+# messages at once gets them paced at about one a second (delivery.per_chat_per_second).
+PACING_HORIZON = timedelta(seconds=60)
 
 
 class SandboxError(Exception):

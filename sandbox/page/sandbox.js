@@ -543,10 +543,12 @@ function toast(entry, text, alert) {
     const box = entry.el.querySelector(".alert-box");
     box.querySelector("p").textContent = text;
     box.hidden = false;
+    entry.el.dataset.lastToast = text;
     return;
   }
   const node = entry.el.querySelector(".toast");
   node.textContent = text;
+  entry.el.dataset.lastToast = text;  // stays after the toast fades: what the phone was last told
   node.hidden = false;
   clearTimeout(entry.toastTimer);
   entry.toastTimer = setTimeout(() => { node.hidden = true; }, 3500);
