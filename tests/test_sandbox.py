@@ -149,6 +149,55 @@ async def test_the_emulator_tells_listeners_what_changes_in_its_chats() -> None:
     assert emulator.events._listeners == [broken]
 
 
+async def test_a_chat_view_shows_documents_pins_keyboards_and_edits() -> None:
+    from sandbox.emulator.spec import UploadedFile
+    from sandbox.views import chat_view
+
+    emulator = BotApiEmulator()
+    user = emulator.user(first_name="Awa")
+    await user.start("code123")
+    keyboard = {"keyboard": [[{"text": "📍 Position", "request_location": True}]], "one_time_keyboard": True}
+    await emulator.handle("sendMessage", {"chat_id": user.id, "text": "Où ?", "reply_markup": keyboard})
+    _, sent = await emulator.handle(
+        "sendDocument",
+        {"chat_id": user.id, "document": UploadedFile("log.csv", b"a,b\n", "text/csv"), "caption": "Export"},
+    )
+    document_id = sent["result"]["message_id"]
+    await emulator.handle("pinChatMessage", {"chat_id": user.id, "message_id": document_id})
+    _, card = await emulator.handle(
+        "sendMessage",
+        {
+            "chat_id": user.id,
+            "text": "<b>Card</b> v1",
+            "parse_mode": "HTML",
+            "reply_markup": _one_button("ok"),
+        },
+    )
+    card_id = card["result"]["message_id"]
+    await emulator.handle(
+        "editMessageText",
+        {"chat_id": user.id, "message_id": card_id, "text": "<i>Card</i> v2", "parse_mode": "HTML"},
+    )
+    await user.share_location(13.5, 2.1)
+    start, question, document, edited, location = chat_view(emulator.chats[user.id])
+    assert (start["text"], start["invite"]) == ("/start", True)
+    assert question["reply_keyboard"] == {
+        "rows": [[{"text": "📍 Position", "location": True}]],
+        "one_time": True,
+        "placeholder": None,
+    }
+    assert document["kind"] == "document" and document["pinned"] is True and document["text"] == "Export"
+    assert document["document"]["name"] == "log.csv" and document["document"]["url"].startswith("/files/")
+    assert edited["edited"] is True and edited["text"] == "Card v2" and "inline_keyboard" not in edited
+    assert edited["entities"] == [{"type": "italic", "offset": 0, "length": 4}]
+    assert location == {
+        **location,
+        "from": "user",
+        "kind": "location",
+        "location": {"latitude": 13.5, "longitude": 2.1},
+    }
+
+
 def _one_button(data: str) -> dict[str, Any]:
     return {"inline_keyboard": [[{"text": data, "callback_data": data}]]}
 
