@@ -216,6 +216,11 @@ async def test_a_trainer_plays_a_scenario_from_the_page(browser: Any, sandbox: t
     # The photo Awa sent is re-sent by file id to every phone, and rendered.
     await expect(phone(page, "John").locator("li.msg.bot img.photo")).to_have_count(1)
     await expect(phone(page, "John")).to_contain_text("Resolved")
+    # Every chat followed its newest message down (photos, edits and keyboards change heights as they come).
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll('.chat-wrap')].every(
+            (w) => w.scrollHeight - w.clientHeight - w.scrollTop < 2)"""
+    )
     await shot(page, "05-scenario-done")
     assert page.problems == []
 

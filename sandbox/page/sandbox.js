@@ -54,6 +54,7 @@ function setScale(scale) {
   page.scale = Math.min(2.2, Math.max(0.7, Math.round(scale * 10) / 10));
   document.documentElement.style.setProperty("--scale", String(page.scale));
   localStorage.setItem("sandbox.scale", String(page.scale));
+  fitPhones();
 }
 
 // ----- talking to the sandbox ----------------------------------------------------------------------------
@@ -158,6 +159,12 @@ function setBusy(busy) {
   }
 }
 
+// Phones fill the height left under the bar and the trainer's panel (one row of them fits the screen).
+function fitPhones() {
+  const top = document.getElementById("phones").getBoundingClientRect().top + window.scrollY;
+  document.documentElement.style.setProperty("--phones-top", `${Math.round(top)}px`);
+}
+
 // ----- clock and scenario ---------------------------------------------------------------------------------
 
 function formatTime(date, zone, withDay) {
@@ -211,6 +218,7 @@ function renderTrainer(scenario) {
   panel.hidden = !scenario || scenario.total === 0;
   if (panel.hidden) {
     document.getElementById("next-step").disabled = true;
+    fitPhones();
     return;
   }
   document.getElementById("scenario-title").textContent = localized(scenario.title);
@@ -236,6 +244,7 @@ function renderTrainer(scenario) {
   const next = document.getElementById("scenario-next");
   next.textContent = scenario.done ? t("finished") : (scenario.next_say && last ? t("next_is", {say: scenario.next_say}) : (scenario.next_say || ""));
   document.getElementById("next-step").disabled = scenario.done || (page.state && page.state.busy);
+  fitPhones();
 }
 
 // ----- phones ---------------------------------------------------------------------------------------------
@@ -280,7 +289,18 @@ function addPhone(phone) {
     api(`/api/phones/${phone.id}/location`, {}).catch(() => {});
   });
   const wrap = node.querySelector(".chat-wrap");
-  wrap.addEventListener("scroll", () => { entry.stick = isAtEnd(entry); }, {passive: true});
+  // Only the reader lets go of the end (scrolling up to read); our own scrolls and growth never do.
+  for (const kind of ["wheel", "touchmove", "pointerdown", "keydown"]) {
+    wrap.addEventListener(kind, () => { entry.touched = Date.now(); }, {passive: true});
+  }
+  wrap.addEventListener("scroll", () => {
+    if (isAtEnd(entry)) entry.stick = true;
+    else if (Date.now() - (entry.touched || 0) < 1000) entry.stick = false;
+  }, {passive: true});
+  // Photos, fonts and edits change the chat's height after it is drawn: a reader at the end stays there.
+  const follow = new ResizeObserver(() => { if (entry.stick) scrollToEnd(entry); });
+  follow.observe(node.querySelector(".chat"));
+  follow.observe(wrap);  // the keyboard or the pinned bar appearing makes the chat's window shorter
   node.querySelector(".keyboard-toggle").addEventListener("click", () => {
     entry.keyboardOpen = !entry.keyboardOpen;
     renderChrome(entry);
@@ -350,11 +370,6 @@ function isAtEnd(entry) {
 function scrollToEnd(entry) {
   const wrap = entry.el.querySelector(".chat-wrap");
   wrap.scrollTop = wrap.scrollHeight;
-  // Photos load after their message is drawn: follow them down too.
-  for (const img of entry.el.querySelectorAll("img.photo:not([data-followed])")) {
-    img.dataset.followed = "true";
-    img.addEventListener("load", () => { if (entry.stick) wrap.scrollTop = wrap.scrollHeight; }, {once: true});
-  }
 }
 
 function sorted(entry) {
@@ -421,8 +436,8 @@ function renderMessage(entry, message) {
     img.src = message.photo;
     img.alt = t("photo");
     img.className = "photo";
-    img.loading = "lazy";
     bubble.append(img);
+    li.classList.add("has-photo");
   }
   if (message.document) {
     const link = document.createElement("a");
@@ -648,6 +663,8 @@ async function main() {
   form.addEventListener("submit", submitAdd);
   form.elements.post.addEventListener("change", () => fillServices(form));
   form.elements.role.addEventListener("change", () => syncRole(form));
+  window.addEventListener("resize", fitPhones);
+  new ResizeObserver(fitPhones).observe(document.querySelector(".bar"));
   setInterval(renderClock, 1000);
   connect();
 }
