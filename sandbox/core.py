@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,7 +128,7 @@ class Sandbox:
         """Stop the bot (the database stays)."""
         self._save_offset()
         await self._stop_bot()
-        self._publish({"type": "closed"})
+        self.publish({"type": "closed"})
 
     async def _start_bot(self) -> None:
         self.emulator.reset()
@@ -175,7 +175,7 @@ class Sandbox:
         text = f"{type(error).__name__}: {error}"
         logger.error("the bot failed on an update: %s", text, exc_info=error)
         self.errors.append(text)
-        self._publish({"type": "error", "text": text})
+        self.publish({"type": "error", "text": text})
 
     def _remove_database(self) -> None:
         for suffix in ("", "-wal", "-shm"):
@@ -223,7 +223,8 @@ class Sandbox:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: dict[str, Any]) -> None:
+        """Tell the page (every subscriber) about a change."""
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -235,7 +236,7 @@ class Sandbox:
             return
         if event.kind == "callback_answer":
             if event.data.get("text"):
-                self._publish(
+                self.publish(
                     {
                         "type": "toast",
                         "phone": event.chat_id,
@@ -248,11 +249,11 @@ class Sandbox:
         if chat is None or event.message_id is None:
             return
         if event.kind == "delete":
-            self._publish({"type": "delete", "phone": event.chat_id, "id": event.message_id})
+            self.publish({"type": "delete", "phone": event.chat_id, "id": event.message_id})
             return
         view = message_view(chat, event.message_id)
         if view is not None:
-            self._publish({"type": "message", "phone": event.chat_id, "message": view})
+            self.publish({"type": "message", "phone": event.chat_id, "message": view})
 
     def phone_view(self, phone: Phone) -> dict[str, Any]:
         """A phone and its whole chat."""
@@ -321,7 +322,7 @@ class Sandbox:
 
     def _add(self, phone: Phone) -> None:
         self.phones[phone.id] = phone
-        self._publish({"type": "phone", "phone": self.phone_view(phone)})
+        self.publish({"type": "phone", "phone": self.phone_view(phone)})
 
     def phone(self, phone_id: int) -> Phone:
         """A phone by id."""
@@ -508,8 +509,6 @@ class Sandbox:
             )
         at = CLOCK_TIME.match(spec)
         if at:
-            from datetime import time
-
             zone = ZoneInfo(self.config.post_zone(self.main_post))
             return self._next_local(zone, [time(int(at.group(1)), int(at.group(2)))])
         raise SandboxError(f"cannot move the clock by {spec!r}")
@@ -529,11 +528,11 @@ class Sandbox:
             if nearest is None or nearest > target:
                 break
             self.clock.jump_to(nearest)
-            self._publish({"type": "clock", "clock": self.clock_view()})
+            self.publish({"type": "clock", "clock": self.clock_view()})
             await self.settle()
         self.clock.jump_to(target)
         self._save_offset()
-        self._publish({"type": "clock", "clock": self.clock_view()})
+        self.publish({"type": "clock", "clock": self.clock_view()})
         await self.settle()
 
     async def advance(self, spec: str) -> None:
@@ -547,12 +546,12 @@ class Sandbox:
             raise SandboxError("busy: wait for the current step to finish")
         async with self._lock:
             self.busy = True
-            self._publish({"type": "busy", "busy": True})
+            self.publish({"type": "busy", "busy": True})
             try:
                 yield
             finally:
                 self.busy = False
-                self._publish({"type": "busy", "busy": False})
+                self.publish({"type": "busy", "busy": False})
 
     # ----- scenarios ------------------------------------------------------------------------------------
 
@@ -577,7 +576,7 @@ class Sandbox:
         await self._start_bot()
         self._save_offset()
         self.player = Player(self, scenario, language)
-        self._publish({"type": "reset"})
+        self.publish({"type": "reset"})
         for person in scenario.people:
             if person.joined:
                 await self.add_phone(
@@ -589,7 +588,7 @@ class Sandbox:
                     person=person.id,
                 )
         await self.settle()
-        self._publish({"type": "reset"})
+        self.publish({"type": "reset"})
 
     async def load_for_page(self, scenario_id: str, language: str) -> None:
         """Load a scenario unless the sandbox is busy."""

@@ -44,7 +44,7 @@ class Player:
         }
 
     def _publish(self) -> None:
-        self.sandbox._publish({"type": "scenario", "scenario": self.view()})
+        self.sandbox.publish({"type": "scenario", "scenario": self.view()})
 
     async def next(self) -> dict[str, Any]:
         """Play the next step: its actions in order (the bot at rest after each), then its checks."""
