@@ -477,13 +477,12 @@ async def test_the_page_follows_events_live(served: tuple[Sandbox, httpx.AsyncCl
     await asyncio.wait_for(connected.wait(), 30)
     await sandbox.send(john.id, "/help")
     await asyncio.wait_for(listener, 30)
-    typed, answer = (
-        events[0],
-        next(e for e in events if e["type"] == "message" and e["message"]["from"] == "bot"),
-    )
+    messages = [e for e in events if e["type"] == "message"]
+    typed, answer = messages[0], next(e for e in messages if e["message"]["from"] == "bot")
     assert typed == {"type": "message", "phone": john.id, "message": typed["message"]}
     assert typed["message"]["text"] == "/help" and typed["message"]["from"] == "user"
     assert answer["phone"] == john.id and answer["message"]["entities"]
+    assert answer["message"]["id"] > typed["message"]["id"]
 
 
 def test_the_page_catalog_covers_every_key_in_both_languages() -> None:
