@@ -1,5 +1,5 @@
 """The `liaison` command line: run, status, check-config, db, create-coordinator, backup, restore,
-migrate-data, emulator, i18n."""
+migrate-data, emulator, sandbox, i18n."""
 
 from __future__ import annotations
 
@@ -243,6 +243,33 @@ def cmd_emulator(args: argparse.Namespace, _config: Config | None) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace, config: Config) -> int:
+    """The training sandbox: the emulator, the real bot on its own SQLite file, and a page of phones."""
+    from pathlib import Path
+
+    from bot.logs import configure_logging
+    from sandbox.core import SandboxError
+    from sandbox.scenario import ScenarioError
+    from sandbox.web import run
+
+    configure_logging("WARNING")
+    try:
+        asyncio.run(
+            run(
+                config,
+                host=args.host,
+                port=args.port,
+                directory=Path(args.dir) if args.dir else None,
+                scenario=args.scenario,
+                language=args.language,
+                ready=lambda line: print(line, flush=True),
+            )
+        )
+    except (SandboxError, ScenarioError, OSError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
 def cmd_i18n(args: argparse.Namespace, _config: Config | None) -> int:
     """Refresh or check the translation catalogs."""
     from bot import catalogs
@@ -300,6 +327,18 @@ def parser() -> argparse.ArgumentParser:
     )
     move.add_argument("--to", required=True, help="target database URL, e.g. postgresql+asyncpg://...")
     move.add_argument("--from", dest="source", help="source database URL (default: the configured one)")
+    sandbox = sub.add_parser("sandbox", help="training sandbox: phones in a browser against the real bot")
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="address to serve the page on (0.0.0.0: the room)"
+    )
+    sandbox.add_argument("--port", type=int, default=8088)
+    sandbox.add_argument("--dir", help="keep the sandbox's database here (default: a temporary directory)")
+    sandbox.add_argument(
+        "--scenario", default="free-play", help="scenario to start with (sandbox/scenarios/)"
+    )
+    sandbox.add_argument(
+        "--language", choices=["fr", "en"], default="fr", help="language of the first scenario"
+    )
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["update", "check"])
     return top
@@ -315,6 +354,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "restore": cmd_restore,
     "migrate-data": cmd_migrate_data,
     "emulator": cmd_emulator,
+    "sandbox": cmd_sandbox,
     "i18n": cmd_i18n,
 }
 NEEDS_NO_CONFIG = {"emulator", "i18n"}

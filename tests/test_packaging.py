@@ -28,6 +28,9 @@ def test_the_wheel_carries_its_catalogs_config_and_migrations(tmp_path: Path) ->
         "db/migrations/script.py.mako",
         "handlers/alerts/__init__.py",
         "sandbox/emulator/botapi_spec.json",
+        "sandbox/page/index.html",
+        "sandbox/page/sample-photo.jpg",
+        "sandbox/scenarios/alert-gate-2.yaml",
     ):
         assert expected in names, expected
     install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)]

@@ -2,6 +2,7 @@
 
 from sandbox.emulator.core import BotApiEmulator
 from sandbox.emulator.errors import ApiError
+from sandbox.emulator.events import EmulatorEvent, EventHub
 from sandbox.emulator.limits import FloodLimits
 from sandbox.emulator.request import EmulatorRequest
 from sandbox.emulator.spec import validate_call
@@ -13,7 +14,9 @@ __all__ = [
     "BotApiEmulator",
     "EmulatedGroup",
     "EmulatedUser",
+    "EmulatorEvent",
     "EmulatorRequest",
+    "EventHub",
     "FloodLimits",
     "ReceivedMessage",
     "validate_call",

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sandbox.emulator.errors import ApiError, CallerGone, EmulatedTimeout
+from sandbox.emulator.events import EventHub
 from sandbox.emulator.faults import Faults
 from sandbox.emulator.limits import FloodControl, FloodLimits
 from sandbox.emulator.messages import MessagingMixin
@@ -89,6 +90,8 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
             "getChat": self._get_chat,
             "getFile": self._get_file,
         }
+        # Observers (the sandbox's page) outlive reset(): they watch this emulator, not one of its states.
+        self.events = EventHub()
         self.reset()
 
     def reset(self) -> None:
@@ -118,6 +121,8 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
         self._updates_changed = asyncio.Condition()
         self._poll_generation = 0
         self._releases = 0  # bumped by release_long_polls to end every pending wait
+        if hasattr(self, "events"):
+            self.events.emit("reset", 0)
 
     # ----- configuration -----------------------------------------------------------------------
 
@@ -131,6 +136,11 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
         """Replace the flood limits and forget past traffic."""
         self.flood.limits = value
         self.flood.reset()
+
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update queued for the bot (0 before any): a bot that saw it is caught up."""
+        return self._next_update_id - 1
 
     @property
     def sent_count(self) -> int:
@@ -272,6 +282,7 @@ class BotApiEmulator(MessagingMixin, SettingsMixin):
             **content,
         }
         chat.messages[message["message_id"]] = message
+        self.events.emit("user_message", chat.id, message["message_id"], user_id=user.id)
         return message
 
     def register_file(self, content: bytes = b"", kind: str = "photos", name: str | None = None) -> FileState:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.emulator.errors import ApiError, bad_request, forbidden
+from sandbox.emulator.events import EventHub
 from sandbox.emulator.html import parse_html
 from sandbox.emulator.spec import UploadedFile
 from sandbox.emulator.state import (
@@ -49,6 +50,7 @@ class MessagingMixin:
     stats: EmulatorStats
     clock: Callable[[], float]
     callback_query_ttl: float
+    events: EventHub
 
     @property
     def bot_user(self) -> dict[str, Any]:
@@ -147,6 +149,7 @@ class MessagingMixin:
         chat.sent[received.message_id] = received
         chat.messages[received.message_id] = self._message_json(chat, received)
         self.stats.sent += 1
+        self.events.emit("bot_message", chat.id, received.message_id)
         return chat.messages[received.message_id]
 
     def _message_json(self, chat: ChatState, msg: ReceivedMessage) -> dict[str, Any]:
@@ -208,6 +211,7 @@ class MessagingMixin:
         msg.edit_date = self.now()
         chat.messages[msg.message_id] = self._message_json(chat, msg)
         self.stats.edits += 1
+        self.events.emit("edit", chat.id, msg.message_id)
         return chat.messages[msg.message_id]
 
     async def _send_message(self, params: dict[str, Any]) -> Any:
@@ -305,6 +309,7 @@ class MessagingMixin:
         if message_id in chat.pinned:
             chat.pinned.remove(message_id)
         chat.pinned.append(message_id)
+        self.events.emit("pin", chat.id, message_id)
         return True
 
     async def _unpin_chat_message(self, params: dict[str, Any]) -> Any:
@@ -323,6 +328,7 @@ class MessagingMixin:
         msg = chat.sent.get(message_id)
         if msg is not None:
             msg.pinned = False
+        self.events.emit("unpin", chat.id, message_id)
         return True
 
     async def _send_location(self, params: dict[str, Any]) -> Any:
@@ -399,6 +405,7 @@ class MessagingMixin:
             raise bad_request("message to delete not found")
         if params["message_id"] in chat.sent:
             chat.sent[params["message_id"]].deleted = True
+        self.events.emit("delete", chat.id, params["message_id"])
         return True
 
     async def _answer_callback_query(self, params: dict[str, Any]) -> Any:
@@ -417,6 +424,14 @@ class MessagingMixin:
                 "show_alert": bool(params.get("show_alert", False)),
                 "url": params.get("url"),
             }
+        )
+        self.events.emit(
+            "callback_answer",
+            query.chat_id,
+            query.message_id,
+            user_id=query.user_id,
+            text=params.get("text"),
+            show_alert=bool(params.get("show_alert", False)),
         )
         return True
 

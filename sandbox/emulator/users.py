@@ -83,9 +83,9 @@ class EmulatedUser:
         """Share a location in the private chat."""
         return await self._message(self.chat, location={"latitude": latitude, "longitude": longitude})
 
-    async def send_photo(self, caption: str | None = None) -> str:
-        """Send a photo; returns its file_id (usable by the bot in sendPhoto/getFile)."""
-        file = self.emulator.register_file(b"\xff\xd8\xff emulated jpeg")
+    async def send_photo(self, caption: str | None = None, *, image: bytes | None = None) -> str:
+        """Send a photo (``image``: its bytes, a stand-in by default); returns its file_id."""
+        file = self.emulator.register_file(image if image is not None else b"\xff\xd8\xff emulated jpeg")
         content: dict[str, Any] = {
             "photo": [
                 {"file_id": file.file_id, "file_unique_id": file.file_unique_id, "width": 800, "height": 600}
