@@ -51,6 +51,9 @@ pytestmark = [
 ]
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
+# Every wait on page state has the same generous ceiling: loading a scenario joins people through real
+# invites, which takes seconds on a loaded 2-core machine (a ceiling, not a sleep).
+expect.set_options(timeout=WAIT_MS)
 
 
 def _need_chromium() -> None:
