@@ -7,6 +7,7 @@ import db.audit
 import db.drafts
 import db.invites
 import db.members
+import db.notices
 import db.outbox
 import db.posts
 import db.schedules  # noqa: F401 - imported for their tables
