@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
+from db.schedules import ScheduledJob
 from db.types import utc_column
 
 # Outbox rows of notices carry this ref_type (and the notice id).
@@ -126,6 +127,23 @@ async def get_notice(session: AsyncSession, *, notice_id: int, lock: bool = Fals
     if lock:
         query = query.with_for_update()
     return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
+# PostgreSQL advisory locks of notices live in their own namespace ("NTCE").
+_LOCK_CLASS = 0x4E544345
+
+
+async def hold_notice(session: AsyncSession, *, notice_id: int, exclusive: bool = False) -> None:
+    """Hold a notice for this transaction: shared by confirmations while they commit, exclusive for the
+    redraw of its card, which so waits for the confirmations in flight and counts them (none is left off).
+
+    PostgreSQL: an advisory transaction lock (no write to the notice row, however many hold it). SQLite needs
+    no statement: its writers take turns (BEGIN IMMEDIATE), which gives the same guarantee.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    function = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    await session.exec(select(function(_LOCK_CLASS, notice_id)))
 
 
 async def get_notice_by_token(session: AsyncSession, *, client_token: str) -> Notice | None:
@@ -363,6 +381,26 @@ async def list_copies(session: AsyncSession, *, notice_id: int) -> list[tuple[No
         .order_by(col(NoticeRecipient.id))
     )
     return [(recipient, member) for recipient, member in (await session.exec(query)).all()]
+
+
+async def job_exists(session: AsyncSession, *, key: str) -> bool:
+    """Whether a schedule row with this key exists (a cheap look before an insert that would wake the
+    scheduler for nothing)."""
+    return (await session.exec(select(ScheduledJob.id).where(ScheduledJob.key == key))).first() is not None
+
+
+async def last_card_payload(session: AsyncSession, *, card_key: str) -> dict[str, Any] | None:
+    """What a status card shows or is about to show: the payload of its newest live message or edit."""
+    query = (
+        select(Notification.payload)
+        .where(
+            Notification.card_key == card_key,
+            col(Notification.state).in_((DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)),
+        )
+        .order_by(col(Notification.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
 
 
 # ----- delivery ---------------------------------------------------------------------------------------------

@@ -895,3 +895,28 @@ async def test_the_review_log_reads_notices(liaison: Harness) -> None:
         assert "✅ National Police 1/1" in detail and "⏳ Customs 0/1" in detail
         # An agent of the post does not follow it: nothing more to show.
         assert await kind.detail(session, liaison.runtime, entries["notice.sent"], fr, customs_row) is None
+
+
+async def test_a_confirmation_still_committing_when_the_card_is_redrawn_is_counted(liaison: Harness) -> None:
+    import asyncio
+
+    from handlers.notices import service
+
+    customs, police, _health, chief = await post_team(liaison)
+    await write_notice(liaison, chief, "Contrôle des extincteurs.")
+    await customs.tap("☑️ Lu")
+    await liaison.settle()
+    police_row = await member_row(liaison, police)
+    scheduler = liaison.runtime.scheduler
+    assert scheduler is not None
+    # John's confirmation is written but not committed when the interval ends and the redraw starts.
+    async with liaison.db.transaction() as session:
+        result = await service.confirm(session, liaison.runtime, notice_id=1, member=police_row)
+        assert result.outcome == service.SeenOutcome.SEEN
+        liaison.clock.advance(5)
+        redraw = asyncio.create_task(scheduler.run_due())
+        await asyncio.sleep(0.3)
+        assert not redraw.done()  # it waits for the confirmation in flight...
+    await redraw
+    await liaison.settle()
+    assert "👁 Lu 2 / 3" in copy_of(chief, 1).text  # ...and counts it

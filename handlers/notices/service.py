@@ -58,6 +58,8 @@ DELIVERY_CHECKS = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=
 # Notices whose rendering a process keeps (their content never changes once sent).
 VIEW_CACHE = "notice_views"
 VIEW_CACHE_SIZE = 256
+# Card redraws this process saw booked (committed schedule rows), so later confirmations skip the look-up.
+BOOKED_SLOTS = "notice_booked_slots"
 
 
 def priority_of(important: bool) -> Priority:
@@ -417,6 +419,7 @@ class SeenResult:
 async def confirm(session: AsyncSession, runtime: Runtime, *, notice_id: int, member: Member) -> SeenResult:
     """Seen: one conditional UPDATE records the first press; the copy shows it; the card follows."""
     assert member.id is not None
+    await store.hold_notice(session, notice_id=notice_id)
     now = runtime.clock.now()
     recipient = await store.mark_seen(session, notice_id=notice_id, member_id=member.id, now=now)
     if recipient is None:
@@ -427,7 +430,9 @@ async def confirm(session: AsyncSession, runtime: Runtime, *, notice_id: int, me
     view = await cached_view(session, runtime, notice_id)
     assert view is not None
     await show_seen(session, runtime, view, recipient, seen_at=now)
-    await schedule_card_refresh(session, runtime, notice_id, now=now)
+    # The interval is read once the notice is held (SQLite: once the write turn is ours): a redraw that
+    # already ran cannot have missed this confirmation.
+    await schedule_card_refresh(session, runtime, notice_id, now=runtime.clock.now())
     await record_action(
         session,
         action="notice.seen",
@@ -483,12 +488,27 @@ async def schedule_card_refresh(
     session: AsyncSession, runtime: Runtime, notice_id: int, *, now: datetime
 ) -> None:
     """Have the sender's card redrawn at the end of the current interval: every change within one interval
-    shares one edit, whatever the rate of confirmations (the key is idempotent)."""
+    shares one edit, whatever the rate of confirmations.
+
+    Call it while holding the notice (store.hold_notice): the redraw of an interval holds it exclusively, so a
+    change either commits before that redraw counts (and is counted), or finds it done and books the next.
+    """
     interval = runtime.config.notices.card_edit_seconds
     slot = math.floor(now.timestamp() / interval) + 1
+    key = f"nt:{notice_id}:card:{slot}"
+    booked: set[str] = runtime.extras.setdefault(BOOKED_SLOTS, set())
+    if key in booked:
+        return
+    if await store.job_exists(session, key=key):
+        # Booked by an earlier change of this interval, and committed: rows never disappear, so the next
+        # changes of this interval need not look again (looking does not wake the scheduler; inserting does).
+        if len(booked) > 10_000:
+            booked.clear()
+        booked.add(key)
+        return
     await schedule_once(
         session,
-        key=f"nt:{notice_id}:card:{slot}",
+        key=key,
         kind=CARD_KIND,
         run_at=datetime.fromtimestamp(slot * interval, UTC),
         payload={"notice_id": notice_id},
@@ -503,33 +523,40 @@ async def tally_of(session: AsyncSession, notice_id: int) -> Tally:
 
 async def refresh_card(
     session: AsyncSession, runtime: Runtime, notice: Notice, *, priority: Priority
-) -> None:
-    """Queue an edit of the sender's card with the current count (coalesced with any pending one)."""
+) -> bool:
+    """Queue an edit of the sender's card with the current count (coalesced with any pending one); nothing
+    when the card already shows it. True when an edit was queued."""
     assert notice.id is not None
     author = await get_member(session, member_id=notice.author_member_id)
     if author is None:
-        return
+        return False
     now = runtime.clock.now()
     view = NoticeView.of(notice, author.display_name)
     tally = await tally_of(session, notice.id)
     language = reader_language(runtime, author)
-    await enqueue_card_edit(
-        session,
-        card_key=sender_card_key(notice.id),
-        text=render_card(
-            runtime.config, view, tally, language=language, zone=card_zone(runtime, author, notice), now=now
-        ),
-        reply_markup=card_markup(translator(language), view, tally, now=now),
-        priority=priority,
-        now=now,
+    text = render_card(
+        runtime.config, view, tally, language=language, zone=card_zone(runtime, author, notice), now=now
     )
+    markup = card_markup(translator(language), view, tally, now=now)
+    key = sender_card_key(notice.id)
+    shown = await store.last_card_payload(session, card_key=key)
+    wanted = markup.to_dict() if markup is not None else None
+    if shown is not None and shown.get("text") == text and shown.get("reply_markup") == wanted:
+        return False
+    edit = await enqueue_card_edit(
+        session, card_key=key, text=text, reply_markup=markup, priority=priority, now=now
+    )
+    return edit is not None
 
 
 async def run_card_refresh(
     session: AsyncSession, job: Any, *, runtime: Runtime, due_at: datetime, late: bool
 ) -> None:
     """The end of a card interval: one edit for every change since the last one."""
-    notice = await store.get_notice(session, notice_id=int((job.payload or {}).get("notice_id", 0)))
+    notice_id = int((job.payload or {}).get("notice_id", 0))
+    # Held exclusively: confirmations still committing are waited for, and counted.
+    await store.hold_notice(session, notice_id=notice_id, exclusive=True)
+    notice = await store.get_notice(session, notice_id=notice_id)
     if notice is not None:
         await refresh_card(session, runtime, notice, priority=Priority.BULK)
 
@@ -760,6 +787,7 @@ async def catch_up_newcomer(session: AsyncSession, runtime: Runtime, member: Mem
         ):
             continue
         language, key = reader_language(runtime, member), copy_key(notice.id, member.id)
+        await store.hold_notice(session, notice_id=notice.id)
         added = await store.add_recipients(
             session,
             rows=[
@@ -782,7 +810,7 @@ async def catch_up_newcomer(session: AsyncSession, runtime: Runtime, member: Mem
         await enqueue_many(
             session, copy_rows(runtime, notice, view, [(member, member.post_code, language, key)], now=now)
         )
-        await schedule_card_refresh(session, runtime, notice.id, now=now)
+        await schedule_card_refresh(session, runtime, notice.id, now=runtime.clock.now())
         sent += 1
     return sent
 
