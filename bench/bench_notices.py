@@ -6,8 +6,8 @@ in this process). The notice is written through the real /notice conversation; i
 last copy is delivered. Then every reader presses Seen as fast as the bot answers (at most --in-flight presses
 waiting for their answer at any moment): printed are the presses answered per second and the p50/p99 time from
 a press to its answer, for Liaison and for a bare PTB bot that only answers callback queries, and how many
-times the coordinator's card was edited. Telegram's pacing is lifted (--send-rate) so the figures are the bots'
-own work.
+times the coordinator's card was edited. Telegram's pacing is lifted (--send-rate) so the figures are the
+bots' own work. With --database-url (PostgreSQL), a private database is created there and dropped after.
 
     python bench/bench_notices.py [--quick] [--database-url postgresql+asyncpg://...] [--in-flight N]
 """
@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -234,6 +234,31 @@ def seen_copy(user: EmulatedUser) -> Any:
     return next((m for m in user.inbox if "nt:seen:1" in m.button_data()), None)
 
 
+@contextlib.asynccontextmanager
+async def private_database(url: str | None) -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database next to the one given (dropped after), or None for SQLite."""
+    if url is None:
+        yield None
+        return
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from db.engine import create_engine
+
+    name = f"liaison_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
 async def run_liaison(
     members: int, database_url: str | None, send_rate: float, in_flight: int
 ) -> dict[str, float]:
@@ -290,9 +315,10 @@ async def run_liaison(
 
             # Every reader presses Seen, as fast as the bot answers.
             cpu_before = cpu_seconds(process.pid or 0)
+            copies = [seen_copy(user) for user in readers]
             presses = [
-                (lambda user=user, copy=seen_copy(user): user.tap("nt:seen:1", message_id=copy.message_id))
-                for user in readers
+                (lambda user=user, copy=copy: user.tap("nt:seen:1", message_id=copy.message_id))
+                for user, copy in zip(readers, copies, strict=True)
             ]
             latencies, busy = await press_all(probe, presses, in_flight)
             cpu_busy = cpu_seconds(process.pid or 0) - cpu_before
@@ -394,31 +420,33 @@ async def main(
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     count = members or (90 if quick else 1000)
-    liaison = await run_liaison(count, database_url, send_rate, in_flight)
+    async with private_database(database_url) as url:
+        liaison = await run_liaison(count, url, send_rate, in_flight)
     bare = await run_bare(count, in_flight)
     backend = "PostgreSQL" if database_url else "SQLite"
     print(
-        f"Notices benchmark: a coordinator's notice to {count} members at {len(POSTS)} posts, then {count} Seen "
-        f"presses ({in_flight} waiting at any moment); bots over HTTP to the emulator; database {backend}; "
-        f"delivery at most {send_rate:.0f} messages/s"
+        f"Notices benchmark: a coordinator's notice to {count} members at {len(POSTS)} posts, then "
+        f"{count} Seen presses ({in_flight} waiting at any moment); bots over HTTP to the emulator; "
+        f"database {backend}; delivery at most {send_rate:.0f} messages/s"
     )
     print(
         f"  Liaison : fan-out of {count} copies delivered in {liaison['fan_out']:.2f} s; "
-        f"{liaison['per_second']:7.1f} presses answered/s; press -> answer p50 {1000 * liaison['p50']:6.1f} ms, "
-        f"p99 {1000 * liaison['p99']:6.1f} ms; the coordinator's card edited {liaison['card_edits']:.0f} times "
-        f"while {count} copies were edited to Seen"
+        f"{liaison['per_second']:7.1f} presses answered/s; "
+        f"press -> answer p50 {1000 * liaison['p50']:6.1f} ms, p99 {1000 * liaison['p99']:6.1f} ms; "
+        f"the coordinator's card edited {liaison['card_edits']:.0f} times while {count} copies showed Seen"
     )
     print(
-        f"  Bare PTB: {bare['per_second']:7.1f} presses answered/s; press -> answer p50 {1000 * bare['p50']:6.1f} ms, "
-        f"p99 {1000 * bare['p99']:6.1f} ms"
+        f"  Bare PTB: {bare['per_second']:7.1f} presses answered/s; "
+        f"press -> answer p50 {1000 * bare['p50']:6.1f} ms, p99 {1000 * bare['p99']:6.1f} ms"
     )
     print(
         f"  Ratio   : Liaison answers {liaison['per_second'] / bare['per_second']:.2f}x the bare bot's rate "
         f"(goal >= 0.5); p99 {'under' if liaison['p99'] < 1 else 'OVER'} 1 s (goal)"
     )
+    per_press = 1000 * liaison["cpu"] / max(1, liaison["presses"])
     print(
         f"  CPU     : Liaison process {liaison['cpu']:.1f} s over {liaison['busy']:.1f} s of presses "
-        f"({1000 * liaison['cpu'] / max(1, liaison['presses']):.1f} ms per press, delivery of the edits included); "
+        f"({per_press:.1f} ms per press, sending the edits included); "
         f"bare bot {bare['cpu']:.1f} s over {bare['busy']:.1f} s"
     )
 

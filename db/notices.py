@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, cast, func, or_, update
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, cast, func, or_, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -241,19 +241,23 @@ async def get_recipient(session: AsyncSession, *, notice_id: int, member_id: int
 
 
 async def mark_seen(
-    session: AsyncSession, *, notice_id: int, member_id: int, now: datetime
-) -> NoticeRecipient | None:
-    """Record a reader's confirmation: one conditional UPDATE; the copy for the first press, else None."""
+    session: AsyncSession, *, pairs: list[tuple[int, int]], now: datetime
+) -> dict[tuple[int, int], NoticeRecipient]:
+    """Record readers' confirmations, (notice, member) each: one conditional UPDATE for all of them; the
+    copies confirmed by this call (a copy confirmed before is left as it was, and not returned)."""
+    if not pairs:
+        return {}
     result = await session.exec(
         update(NoticeRecipient)
         .where(
-            col(NoticeRecipient.notice_id) == notice_id,
-            col(NoticeRecipient.member_id) == member_id,
+            tuple_(col(NoticeRecipient.notice_id), col(NoticeRecipient.member_id)).in_(pairs),
             col(NoticeRecipient.seen_at).is_(None),
         )
         .values(seen_at=now)
         .returning(
             NoticeRecipient.id,
+            NoticeRecipient.notice_id,
+            NoticeRecipient.member_id,
             NoticeRecipient.post_code,
             NoticeRecipient.service_code,
             NoticeRecipient.language,
@@ -261,22 +265,36 @@ async def mark_seen(
             NoticeRecipient.notified_at,
             NoticeRecipient.reminders,
         )
+        .execution_options(synchronize_session=False)
     )
-    row = result.first()
-    if row is None:
-        return None
-    return NoticeRecipient(
-        id=row.id,
-        notice_id=notice_id,
-        member_id=member_id,
-        post_code=row.post_code,
-        service_code=row.service_code,
-        language=row.language,
-        card_key=row.card_key,
-        notified_at=row.notified_at,
-        seen_at=now,
-        reminders=row.reminders,
+    return {
+        (row.notice_id, row.member_id): NoticeRecipient(
+            id=row.id,
+            notice_id=row.notice_id,
+            member_id=row.member_id,
+            post_code=row.post_code,
+            service_code=row.service_code,
+            language=row.language,
+            card_key=row.card_key,
+            notified_at=row.notified_at,
+            seen_at=now,
+            reminders=row.reminders,
+        )
+        for row in result.all()
+    }
+
+
+async def get_recipients(
+    session: AsyncSession, *, pairs: list[tuple[int, int]]
+) -> dict[tuple[int, int], NoticeRecipient]:
+    """The copies of these (notice, member) pairs that exist."""
+    if not pairs:
+        return {}
+    query = select(NoticeRecipient).where(
+        tuple_(col(NoticeRecipient.notice_id), col(NoticeRecipient.member_id)).in_(pairs)
     )
+    rows = (await session.exec(query.execution_options(populate_existing=True))).all()
+    return {(r.notice_id, r.member_id): r for r in rows}
 
 
 async def seen_counts(session: AsyncSession, *, notice_id: int) -> list[tuple[str, str | None, int, int]]:

@@ -920,3 +920,38 @@ async def test_a_confirmation_still_committing_when_the_card_is_redrawn_is_count
     await redraw
     await liaison.settle()
     assert "👁 Lu 2 / 3" in copy_of(chief, 1).text  # ...and counts it
+
+
+async def test_presses_arriving_together_are_committed_together_and_counted_once(liaison: Harness) -> None:
+    import asyncio
+
+    readers = [await liaison.member(f"Agent{n}", service=("customs", "police")[n % 2]) for n in range(8)]
+    chief = await liaison.member("Ibrahim", service="gendarmerie", role="chief")
+    far = await liaison.member("Kader", post="NE-MAKALONDI", service="customs")
+    await write_notice(liaison, chief, "Consigne : registre des passages à jour chaque soir.")
+    for reader in readers:
+        await reader.tap("☑️ Lu")
+    await readers[0].tap_forged("nt:seen:1", copy_of(readers[0], 1).message_id)  # a double tap
+    await far.tap_forged("nt:seen:1", far.last.message_id)  # not a recipient
+    # Fetched as polling does, then handled at the same moment (different people's updates run concurrently;
+    # here even one person's two presses do).
+    bot = liaison.app.bot
+    updates = await bot.get_updates(offset=liaison._offset, timeout=0)
+    liaison._offset = updates[-1].update_id + 1
+    await bot.get_updates(offset=liaison._offset, timeout=0)
+    assert len(updates) == 10
+    await asyncio.gather(*(liaison.app.process_update(u) for u in updates))
+    await liaison.settle()
+    answers = [r.callback_answers[-1]["text"] for r in readers]
+    assert (
+        sum("Lu à 09:00" in a for a in answers) == 7
+        and "Déjà confirmé" in readers[0].callback_answers[-1]["text"]
+    )
+    assert "Lu à 09:00" in readers[0].callback_answers[-2]["text"]
+    assert "ne vous a pas été adressé" in far.callback_answers[-1]["text"]
+    assert len(await liaison.rows(AuditEntry, AuditEntry.action == "notice.seen")) == 8
+    assert all(r.seen_at is not None for r in await liaison.rows(NoticeRecipient))
+    for reader in readers:
+        assert "✓ Lu 09:00" in copy_of(reader, 1).text and copy_of(reader, 1).buttons() == []
+    await liaison.advance(5)
+    assert "👁 Lu 8 / 8" in copy_of(chief, 1).text

@@ -26,7 +26,7 @@ from bot.i18n import translator
 from bot.runtime import Runtime
 from bot.scheduler.api import cancel, schedule_once
 from db import notices as store
-from db.audit import record_action
+from db.audit import AuditEntry, record_action
 from db.members import Member, get_member, list_members, member_names
 from db.notices import REF_TYPE, Notice, NoticeRecipient, copy_key, reminder_key, sender_card_key
 from db.outbox import (
@@ -416,41 +416,103 @@ class SeenResult:
     view: NoticeView | None = None
 
 
+@dataclass(frozen=True)
+class Press:
+    """One Seen press: which notice, by whom."""
+
+    notice_id: int
+    member: Member
+
+
 async def confirm(session: AsyncSession, runtime: Runtime, *, notice_id: int, member: Member) -> SeenResult:
     """Seen: one conditional UPDATE records the first press; the copy shows it; the card follows."""
-    assert member.id is not None
-    await store.hold_notice(session, notice_id=notice_id)
+    [result] = await confirm_many(session, runtime, [Press(notice_id, member)])
+    return result
+
+
+async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Press]) -> list[SeenResult]:
+    """Seen presses of many readers in one unit of work, in order: one conditional UPDATE records the first
+    press of each copy (a second changes nothing), one statement queues the copies' "✓ Seen 09:42" edits,
+    one the audit entries; the cards of the notices concerned are booked for their next redraw."""
+    notices = sorted({p.notice_id for p in presses})
+    for notice_id in notices:
+        await store.hold_notice(session, notice_id=notice_id)
     now = runtime.clock.now()
-    recipient = await store.mark_seen(session, notice_id=notice_id, member_id=member.id, now=now)
-    if recipient is None:
-        existing = await store.get_recipient(session, notice_id=notice_id, member_id=member.id)
-        if existing is None:
-            return SeenResult(SeenOutcome.NOT_YOURS)
-        return SeenResult(SeenOutcome.ALREADY, existing.seen_at, existing.post_code)
-    view = await cached_view(session, runtime, notice_id)
-    assert view is not None
-    await show_seen(session, runtime, view, recipient, seen_at=now)
-    # The interval is read once the notice is held (SQLite: once the write turn is ours): a redraw that
-    # already ran cannot have missed this confirmation.
-    await schedule_card_refresh(session, runtime, notice_id, now=runtime.clock.now())
-    await record_action(
-        session,
-        action="notice.seen",
-        at=now,
-        actor_member_id=member.id,
-        object_type="notice",
-        object_id=notice_id,
-        post_code=recipient.post_code,
-        details={
-            "seconds_from_sent": max(0.0, (now - view.sent_at).total_seconds()),
-            "service": recipient.service_code,
-            "reminded": recipient.reminders,
-        },
+    pairs = [(p.notice_id, p.member.id or 0) for p in presses]
+    marked = await store.mark_seen(session, pairs=list(dict.fromkeys(pairs)), now=now)
+    known = await store.get_recipients(session, pairs=[pair for pair in pairs if pair not in marked])
+    results: list[SeenResult] = []
+    edits: list[Notification] = []
+    entries: list[AuditEntry] = []
+    for press, pair in zip(presses, pairs, strict=True):
+        recipient = marked.pop(pair, None)
+        if recipient is None:
+            earlier = known.get(pair)
+            if earlier is None:
+                results.append(SeenResult(SeenOutcome.NOT_YOURS))
+            else:
+                results.append(SeenResult(SeenOutcome.ALREADY, earlier.seen_at or now, earlier.post_code))
+            continue
+        # The same copy twice in one batch: the second press finds it confirmed.
+        known[pair] = recipient
+        view = await cached_view(session, runtime, press.notice_id)
+        assert view is not None
+        edits.append(seen_edit(runtime, view, recipient, chat_id=press.member.chat_id, seen_at=now))
+        if recipient.reminders:
+            await show_seen_on_reminders(session, runtime, view, recipient, seen_at=now)
+        entries.append(
+            AuditEntry(
+                at=now,
+                actor_member_id=press.member.id,
+                action="notice.seen",
+                object_type="notice",
+                object_id=str(press.notice_id),
+                post_code=recipient.post_code,
+                details={
+                    "seconds_from_sent": max(0.0, (now - view.sent_at).total_seconds()),
+                    "service": recipient.service_code,
+                    "reminded": recipient.reminders,
+                },
+            )
+        )
+        results.append(SeenResult(SeenOutcome.SEEN, now, recipient.post_code, view))
+    if edits:
+        await enqueue_many(session, edits)
+        # Audit entries of a burst go in as one insert rather than one statement each.
+        session.add_all(entries)
+        await session.flush()
+        # The interval is read once the notices are held (SQLite: once the write turn is ours): a redraw
+        # that already ran cannot have missed these confirmations.
+        later = runtime.clock.now()
+        for notice_id in {int(e.object_id or 0) for e in entries}:
+            await schedule_card_refresh(session, runtime, notice_id, now=later)
+    return results
+
+
+def seen_edit(
+    runtime: Runtime, view: NoticeView, recipient: NoticeRecipient, *, chat_id: int, seen_at: datetime
+) -> Notification:
+    """The edit of a reader's copy to "✓ Seen 09:42" without its button, as an outbox row (a burst of them is
+    queued in one statement; a copy is edited once, so there is no older edit to replace)."""
+    text = render_copy(
+        runtime.config, view, language=recipient.language, post_code=recipient.post_code, seen_at=seen_at
     )
-    return SeenResult(SeenOutcome.SEEN, now, recipient.post_code, view)
+    row = build_message(
+        chat_id=chat_id,
+        member_id=recipient.member_id,
+        text=text,
+        priority=Priority.NORMAL,
+        ref=(REF_TYPE, recipient.notice_id),
+        card_key=recipient.card_key,
+        now=seen_at,
+    )
+    caption = view.attachment_kind is not None
+    row.method = "editMessageCaption" if caption else "editMessageText"
+    row.payload = {"caption" if caption else "text": text, "parse_mode": "HTML"}
+    return row
 
 
-async def show_seen(
+async def show_seen_on_reminders(
     session: AsyncSession,
     runtime: Runtime,
     view: NoticeView,
@@ -458,23 +520,17 @@ async def show_seen(
     *,
     seen_at: datetime,
 ) -> None:
-    """Edit the reader's copy (and the reminders they got) to "✓ Seen 09:42", without the button."""
-    config = runtime.config
-    await enqueue_card_edit(
-        session,
-        card_key=recipient.card_key,
-        text=render_copy(
-            config, view, language=recipient.language, post_code=recipient.post_code, seen_at=seen_at
-        ),
-        priority=Priority.NORMAL,
-        now=seen_at,
-    )
+    """Edit the reminders a reader got to "✓ Seen 09:42", without their button."""
     for number in range(1, recipient.reminders + 1):
         await enqueue_card_edit(
             session,
             card_key=reminder_key(recipient.notice_id, recipient.member_id, number),
             text=render_reminder(
-                config, view, language=recipient.language, post_code=recipient.post_code, seen_at=seen_at
+                runtime.config,
+                view,
+                language=recipient.language,
+                post_code=recipient.post_code,
+                seen_at=seen_at,
             ),
             priority=Priority.NORMAL,
             now=seen_at,
