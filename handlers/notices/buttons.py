@@ -192,8 +192,9 @@ async def count_button(
         return
     view, tally = found
     now = runtime.clock.now()
-    zone = runtime.config.post_zone(member.post_code, view.posts[0] if view.posts else None)
-    text = render_card(runtime.config, view, tally, language=tr.language, zone=zone, now=now)
+    text = render_card(
+        runtime.config, view, tally, language=tr.language, reader_post=member.post_code, now=now
+    )
     markup = listing.count_markup(tr, view, tally, now=now)
     await answer(query)
     if refresh:

@@ -99,7 +99,12 @@ async def detail(
     view = await service.view_of(session, runtime, notice)
     tally = await service.tally_of(session, notice_id)
     now = runtime.clock.now()
-    zone = runtime.config.post_zone(reader.post_code, notice.posts[0] if notice.posts else None)
     return render_card(
-        runtime.config, view, tally, language=tr.language, zone=zone, now=now, full_text=DETAIL_TEXT
+        runtime.config,
+        view,
+        tally,
+        language=tr.language,
+        reader_post=reader.post_code,
+        now=now,
+        full_text=DETAIL_TEXT,
     )

@@ -268,21 +268,41 @@ def _service_order(config: Config, codes: Iterable[str | None]) -> list[str | No
     return sorted(codes, key=lambda c: (c is None, order.get(c or "", 99), c or ""))
 
 
+def card_clock(config: Config, posts: Iterable[str], reader_post: str | None) -> tuple[str, str | None]:
+    """The zone a card's times are shown in, and the post to name with them when its reader could take them
+    for another zone's (a coordinator, or posts on both sides of a border)."""
+    chosen = list(posts)
+    home = reader_post if reader_post in chosen else None
+    anchor = home or (chosen[0] if chosen else None)
+    zones = {config.post_zone(p) for p in chosen}
+    named = None if home is not None and len(zones) == 1 else anchor
+    return config.post_zone(anchor), named
+
+
+def clock_note(config: Config, tr: Translator, named: str | None) -> str:
+    """ " (Birni N'Konni time)" after a time that needs its zone named, else nothing."""
+    if named is None:
+        return ""
+    return " " + tr.gettext("({post} time)").format(post=html.escape(config.post_name(named)))
+
+
 def render_card(
     config: Config,
     view: NoticeView,
     tally: Tally,
     *,
     language: str,
-    zone: str,
+    reader_post: str | None,
     now: datetime,
     full_text: int | None = None,
 ) -> str:
     """The sender's card: what it is, "Seen 31 / 46", the breakdown by service (and by post), reminders.
 
-    `full_text`: show the reader's version of the text (up to that many characters) instead of an excerpt.
+    Times are in the reader's post's zone (named when needed). `full_text`: show the reader's version of the
+    text (up to that many characters) instead of an excerpt.
     """
     tr = translator(language)
+    zone, named = card_clock(config, view.posts, reader_post)
     many = len(view.posts) > 1
     if full_text is None:
         shown = "<i>«" + cut(view.text_for(view.language)) + "»</i>"
@@ -293,7 +313,8 @@ def render_card(
         f"{title(tr, view)} · {posts_label(config, tr, view.posts)}",
         tr.gettext("To: {audience} · sent {time}").format(
             audience=audience_label(config, tr, view.audience), time=tr.short_datetime(view.sent_at, zone)
-        ),
+        )
+        + clock_note(config, tr, named),
         shown,
         "",
         "<b>" + tr.gettext("👁 Seen {seen} / {total}").format(seen=tally.seen, total=tally.total) + "</b>",
@@ -313,8 +334,8 @@ def render_card(
     if view.reminded_at is not None:
         lines.append(
             tr.ngettext(
-                "🔔 {n} reminder, the last at {time}.",
-                "🔔 {n} reminders, the last at {time}.",
+                "🔔 {n} reminder sent (last: {time}).",
+                "🔔 {n} reminders sent (last: {time}).",
                 view.reminders,
             ).format(n=view.reminders, time=tr.short_datetime(view.reminded_at, zone))
         )

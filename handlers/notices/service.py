@@ -72,13 +72,6 @@ def reader_language(runtime: Runtime, member: Member) -> str:
     return runtime.translator_for(member).language
 
 
-def card_zone(runtime: Runtime, author: Member | None, notice: Notice) -> str:
-    """Times on the sender's card: the sender's post's zone, else the notice's first post's."""
-    return runtime.config.post_zone(
-        author.post_code if author else None, notice.posts[0] if notice.posts else None
-    )
-
-
 # ----- who receives it --------------------------------------------------------------------------------------
 
 
@@ -241,7 +234,7 @@ async def send_notice(session: AsyncSession, runtime: Runtime, author: Member, n
         chat_id=author.chat_id,
         member_id=author.id,
         text=render_card(
-            runtime.config, view, tally, language=language, zone=card_zone(runtime, author, created), now=now
+            runtime.config, view, tally, language=language, reader_post=author.post_code, now=now
         ),
         reply_markup=card_markup(translator(language), view, tally, now=now),
         priority=Priority.NORMAL,
@@ -590,9 +583,7 @@ async def refresh_card(
     view = NoticeView.of(notice, author.display_name)
     tally = await tally_of(session, notice.id)
     language = reader_language(runtime, author)
-    text = render_card(
-        runtime.config, view, tally, language=language, zone=card_zone(runtime, author, notice), now=now
-    )
+    text = render_card(runtime.config, view, tally, language=language, reader_post=author.post_code, now=now)
     markup = card_markup(translator(language), view, tally, now=now)
     key = sender_card_key(notice.id)
     shown = await store.last_card_payload(session, card_key=key)

@@ -36,6 +36,8 @@ from handlers.notices.render import (
     TEXT_LIMIT,
     NoticeView,
     audience_label,
+    card_clock,
+    clock_note,
     posts_label,
     render_copy,
     text_room,
@@ -360,7 +362,7 @@ def summary_text(context: LiaisonContext, data: NoticeDraftData, count: int) -> 
     """What will be sent, to whom, how: a last look before Send."""
     tr, config = context.tr, context.runtime.config
     view = draft_view(context, data)
-    zone = config.post_zone(context.active_member.post_code, data.posts[0] if data.posts else None)
+    zone, named = card_clock(config, data.posts, context.active_member.post_code)
     language = tr.gettext(LANGUAGE_NAMES.get(data.language, data.language))
     other = tr.gettext(LANGUAGE_NAMES.get(data.other_language, data.other_language))
     lines = [
@@ -374,6 +376,7 @@ def summary_text(context: LiaisonContext, data: NoticeDraftData, count: int) -> 
         if data.important
         else tr.gettext("🔕 Routine: delivered silently."),
         tr.gettext("📅 Valid until {time}").format(time=tr.short_datetime(view.expires_at, zone))
+        + clock_note(config, tr, named)
         + ("" if data.expires_at else " " + tr.gettext("(default)")),
     ]
     if data.attachment_kind == "photo":
