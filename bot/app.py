@@ -95,9 +95,10 @@ def build_application(
         builder = builder.base_url(api_url.rstrip("/")).base_file_url(f"{api_url.rstrip('/')}/file")
     if request is not None:
         builder = builder.request(request)
-    if get_updates_request is not None or request is not None:
-        builder = builder.get_updates_request(get_updates_request or request)  # type: ignore[arg-type]
-    application: LiaisonApplication = builder.build()  # type: ignore[assignment]
+    polling_request = get_updates_request or request
+    if polling_request is not None:
+        builder = builder.get_updates_request(polling_request)
+    application: LiaisonApplication = builder.build()
 
     runtime = Runtime(
         config=config,

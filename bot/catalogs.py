@@ -29,7 +29,7 @@ METHOD_MAP = [("**.py", "python")]
 
 def domains() -> dict[str, tuple[str, ...]]:
     """Each catalog and the source folders it is extracted from."""
-    found = {CORE: CORE_DIRS}
+    found: dict[str, tuple[str, ...]] = {CORE: CORE_DIRS}
     for package in sorted((ROOT / FEATURES_DIR).iterdir()):
         if (package / "__init__.py").exists():
             found[package.name] = (f"{FEATURES_DIR}/{package.name}",)
@@ -72,9 +72,9 @@ def _write(catalog: Catalog, path: Path) -> None:
         write_po(handle, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=False)
 
 
-def _known_translations(language: str) -> dict[object, object]:
+def _known_translations(language: str) -> dict[object, MessageText]:
     """Every translation already written, in any domain: moving a string between features keeps it."""
-    known: dict[object, object] = {}
+    known: dict[object, MessageText] = {}
     for path in catalog_files(language):
         with path.open("rb") as handle:
             for message in read_po(handle, locale=language):
@@ -110,14 +110,19 @@ def update() -> dict[str, list[str]]:
     return untranslated
 
 
-def _translated(string: str | tuple[str, ...] | list[str]) -> bool:
+MessageText = str | tuple[str, ...] | list[str] | None
+
+
+def _translated(string: object) -> bool:
+    """Whether a catalog string (or every plural form of it) is filled."""
     if isinstance(string, (tuple, list)):
         return all(string)
     return bool(string)
 
 
-def _first(message_id: str | tuple[str, ...]) -> str:
-    return message_id[0] if isinstance(message_id, tuple) else message_id
+def _first(message_id: object) -> str:
+    """A message id for people: its singular form."""
+    return str(message_id[0] if isinstance(message_id, (tuple, list)) else message_id)
 
 
 def problems() -> list[str]:
@@ -125,7 +130,7 @@ def problems() -> list[str]:
     found: list[str] = []
     wanted = domains()
     for language in LANGUAGES:
-        seen: dict[object, tuple[str, object]] = {}
+        seen: dict[object, tuple[str, MessageText]] = {}
         for path in catalog_files(language):
             if path.stem not in wanted:
                 found.append(f"{path}: stale, no such feature (run: liaison i18n update)")
@@ -143,8 +148,8 @@ def problems() -> list[str]:
             ids = {(m.id, m.context) for m in catalog if m.id}
             for message_id, _context in sorted(template_ids - ids, key=str):
                 found.append(f"{path}: stale, missing {_first(message_id)!r} (run: liaison i18n update)")
-            for message_id, _context in sorted(ids - template_ids, key=str):
-                found.append(f"{path}: stale, obsolete {_first(message_id)!r} (run: liaison i18n update)")
+            for obsolete, _context in sorted(ids - template_ids, key=str):
+                found.append(f"{path}: stale, obsolete {_first(obsolete)!r} (run: liaison i18n update)")
             for message in catalog:
                 if not message.id:
                     continue
@@ -152,8 +157,7 @@ def problems() -> list[str]:
                     found.append(f"{path}: untranslated {_first(message.id)!r}")
                 if message.fuzzy:
                     found.append(f"{path}: fuzzy {_first(message.id)!r}")
-                plural = isinstance(message.string, (tuple, list))
-                if plural and len(message.string) != catalog.num_plurals:
+                if isinstance(message.string, (tuple, list)) and len(message.string) != catalog.num_plurals:
                     found.append(f"{path}: wrong number of plural forms for {_first(message.id)!r}")
                 earlier = seen.setdefault(message.id, (domain, message.string))
                 if earlier[1] != message.string and _translated(message.string) and _translated(earlier[1]):

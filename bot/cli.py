@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -221,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "run": cmd_run,
     "check-config": cmd_check_config,
     "db": cmd_db,

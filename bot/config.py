@@ -183,8 +183,21 @@ class ReminderConfig(_Frozen):
 class AlertCategory(_Frozen):
     """One kind of alert and who must acknowledge it."""
 
+    @field_validator("keyword")
+    @classmethod
+    def _one_word(cls, value: LocalizedText | None) -> LocalizedText | None:
+        if value is not None and (len(value.fr.split()) != 1 or len(value.en.split()) != 1):
+            raise ValueError("a keyword is one word in each language")
+        return value
+
+    def word(self, language: str) -> str:
+        """The word a reader of `language` types for this category."""
+        return self.keyword.get(language) if self.keyword is not None else self.code
+
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,23}$")
     name: LocalizedText
+    # One word per language for the one-line form ("/alert urgent santé: ..."); the code when not given.
+    keyword: LocalizedText | None = None
     cross_border: bool = False
     # Services that must acknowledge; empty means every service present at the post.
     required_services: tuple[str, ...] = ()

@@ -8,7 +8,7 @@ that is the only place where anything is registered.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from db.drafts import Draft
     from db.members import Member
 
-UpdateCallback = Callable[["Update", "LiaisonContext"], Awaitable[None]]
-ButtonCallback = Callable[["Update", "LiaisonContext", CallbackData], Awaitable[None]]
+UpdateCallback = Callable[["Update", "LiaisonContext"], Coroutine[Any, Any, None]]
+ButtonCallback = Callable[["Update", "LiaisonContext", CallbackData], Coroutine[Any, Any, None]]
 # A conversation's typed-input handler: False when the message is not for it (it then goes on to the others).
 InputCallback = Callable[["Update", "LiaisonContext", "Draft"], Awaitable[bool | None]]
 # Told when another conversation takes the focus from one of its drafts (to drop it and say so, or keep it).

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime as DateTime
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
@@ -59,7 +60,9 @@ def _compile(language: str) -> tuple[NullTranslations, frozenset[str]]:
                 merged[message.id] = message
     assert merged is not None
     translated = frozenset(
-        m.id for m in merged if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in merged
+        if m.id and (all(m.string) if isinstance(m.string, (tuple, list)) else m.string) and not m.fuzzy
     )
     buffer = io.BytesIO()
     write_mo(buffer, merged)
@@ -81,10 +84,14 @@ class Translator:
 
     def gettext(self, message: str) -> str:
         """Translate a message."""
+        if message not in self.translated_ids:
+            _missed(self.language, message)
         return self.catalog.gettext(message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """Translate a message whose form depends on a count."""
+        if singular not in self.translated_ids:
+            _missed(self.language, singular)
         return self.catalog.ngettext(singular, plural, n)
 
     def pgettext(self, context: str, message: str) -> str:
@@ -96,7 +103,7 @@ class Translator:
         """Babel's locale for this language."""
         return Locale.parse(self.language)
 
-    def datetime(self, moment: datetime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
+    def datetime(self, moment: DateTime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
         """A date and time in `zone`, no seconds: '23 nov. 2026, 09:42' or 'Nov 23, 2026, 9:42 AM'."""
         tz = _zone(zone)
         local = moment.astimezone(tz)
@@ -105,24 +112,58 @@ class Translator:
             "{0}", format_time(local, "short", tzinfo=tz, locale=self.language)
         )
 
-    def short_datetime(self, moment: datetime, zone: str | ZoneInfo) -> str:
+    def short_datetime(self, moment: DateTime, zone: str | ZoneInfo) -> str:
         """Day and time without the year, e.g. '23 nov., 09:42' or 'Nov 23, 9:42 AM'."""
         tz = _zone(zone)
         local = moment.astimezone(tz)
         day = format_date(local, "d MMM" if self.language == "fr" else "MMM d", locale=self.language)
         return f"{day}, {format_time(local, 'short', tzinfo=tz, locale=self.language)}"
 
-    def time(self, moment: datetime, zone: str | ZoneInfo) -> str:
+    def time(self, moment: DateTime, zone: str | ZoneInfo) -> str:
         """A time of day in `zone`, e.g. '09:42' or '9:42 AM'."""
         return format_time(moment, "short", tzinfo=_zone(zone), locale=self.language)
 
-    def date(self, moment: datetime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
+    def zone_name(self, moment: DateTime, zone: str | ZoneInfo) -> str:
+        """The zone's offset at that moment, the same in every language: 'UTC+1', 'UTC+0', 'UTC+5:30'."""
+        offset = moment.astimezone(_zone(zone)).utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+        sign = "-" if minutes < 0 else "+"
+        hours, rest = divmod(abs(minutes), 60)
+        return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+    def time_in(self, moment: DateTime, zone: str | ZoneInfo, *, named: bool) -> str:
+        """A time of day in `zone`, with the zone named where readers of several zones meet."""
+        text = self.time(moment, zone)
+        return f"{text} ({self.zone_name(moment, zone)})" if named else text
+
+    def short_datetime_in(self, moment: DateTime, zone: str | ZoneInfo, *, named: bool) -> str:
+        """Day and time in `zone`, with the zone named where readers of several zones meet."""
+        text = self.short_datetime(moment, zone)
+        return f"{text} ({self.zone_name(moment, zone)})" if named else text
+
+    def date(self, moment: DateTime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
         """A calendar date in `zone`."""
         return format_date(moment.astimezone(_zone(zone)), fmt, locale=self.language)
 
     def number(self, value: float) -> str:
         """A number with the reader's separators."""
         return format_decimal(value, locale=self.language)
+
+
+# Told of every message looked up without a translation: a string that escaped extraction (an f-string inside
+# gettext, a constant never marked) reaches a French reader in English. Tests set it and fail on any call.
+MissingHook = Callable[[str, str], None]
+_on_missing: list[MissingHook] = []
+
+
+def watch_missing(hook: MissingHook | None) -> None:
+    """Call `hook(language, message)` for every lookup that has no translation (None: stop watching)."""
+    _on_missing[:] = [hook] if hook is not None else []
+
+
+def _missed(language: str, message: str) -> None:
+    for hook in _on_missing:
+        hook(language, message)
 
 
 def _zone(zone: str | ZoneInfo) -> ZoneInfo:

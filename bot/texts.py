@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
+from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from db.members import Member
 
@@ -16,6 +19,15 @@ ROLE_NAMES = {
 def role_name(tr: Translator, role: str) -> str:
     """A role in the reader's language."""
     return tr.gettext(ROLE_NAMES.get(role, role))
+
+
+def membership(tr: Translator, config: Config, role: str, service: str | None, post: str | None) -> str:
+    """'agent · Customs · Birni N'Konni': role, then service and post when there are (HTML-safe)."""
+    parts = [role_name(tr, role)]
+    if service:
+        parts.append(html.escape(config.service_name(service, tr.language)))
+    parts.append(html.escape(config.post_name(post)) if post else tr.gettext("every post"))
+    return " · ".join(parts)
 
 
 def member_translator(member: Member | None, telegram_language: str | None = None) -> Translator:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, cast, func, or_, update
+from sqlalchemy import JSON, Column, ColumnElement, Text, UniqueConstraint, cast, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -186,12 +186,12 @@ async def list_visible_open_alerts(
     query = select(Alert).where(Alert.state == AlertState.OPEN).order_by(col(Alert.id).desc()).limit(limit)
     if not every_post:
         sent_to_member = select(AlertRecipient.alert_id).where(AlertRecipient.member_id == member_id)
-        conditions = [col(Alert.id).in_(sent_to_member)]
+        conditions: list[ColumnElement[bool]] = [col(Alert.id).in_(sent_to_member)]
         if post_code:
             # `posts` is a JSON list of post codes ([A-Z0-9_-]): its text holds the quoted code exactly.
             conditions += [
-                Alert.post_code == post_code,
-                cast(Alert.posts, Text).contains(f'"{post_code}"', autoescape=True),
+                col(Alert.post_code) == post_code,
+                cast(col(Alert.posts), Text).contains(f'"{post_code}"', autoescape=True),
             ]
         query = query.where(or_(*conditions))
     return list((await session.exec(query)).all())
@@ -240,6 +240,19 @@ async def add_recipient(session: AsyncSession, *, recipient: AlertRecipient) -> 
     return recipient
 
 
+async def renew_card_key(
+    session: AsyncSession, *, recipient: AlertRecipient, now: datetime
+) -> AlertRecipient:
+    """Give a member's copy a new card key (a copy sent again after the first never arrived)."""
+    assert recipient.id is not None
+    key = f"{card_key(recipient.alert_id, recipient.member_id)}:{int(now.timestamp())}"
+    await session.exec(
+        update(AlertRecipient).where(col(AlertRecipient.id) == recipient.id).values(card_key=key)
+    )
+    recipient.card_key = key
+    return recipient
+
+
 async def get_recipient(session: AsyncSession, *, alert_id: int, member_id: int) -> AlertRecipient | None:
     """A member's copy of an alert, if they received one."""
     return (
@@ -259,12 +272,12 @@ async def list_recipients(session: AsyncSession, *, alert_id: int) -> list[Alert
 
 async def record_receipt(session: AsyncSession, *, recipient_id: int, kind: AckKind, now: datetime) -> bool:
     """Record a member's own seen / taking-action; True when it is new for them."""
-    column = AlertRecipient.seen_at if kind == AckKind.SEEN else AlertRecipient.action_at
-    values: dict[str, Any] = {column.key: now}  # type: ignore[attr-defined]
+    name = "seen_at" if kind == AckKind.SEEN else "action_at"
+    column = col(AlertRecipient.seen_at) if kind == AckKind.SEEN else col(AlertRecipient.action_at)
     result = await session.exec(
         update(AlertRecipient)
-        .where(col(AlertRecipient.id) == recipient_id, col(column).is_(None))
-        .values(**values)
+        .where(col(AlertRecipient.id) == recipient_id, column.is_(None))
+        .values({name: now})
     )
     if kind == AckKind.ACTION:
         # Taking action implies having seen it.
@@ -374,11 +387,12 @@ async def delivery_counts(session: AsyncSession, *, alert_id: int) -> dict[str, 
     )
     counts: dict[str, Any] = {"sent": 0, "pending": 0, "failed": 0, "unreachable": 0, "last_sent_at": None}
     for state, count, last in rows.all():
-        key = {
+        names: dict[str, str] = {
             DeliveryState.SENT: "sent",
             DeliveryState.FAILED: "failed",
             DeliveryState.UNREACHABLE: "unreachable",
-        }.get(state, "pending")
+        }
+        key = names.get(state, "pending")
         counts[key] += count
         if state == DeliveryState.SENT:
             counts["last_sent_at"] = last

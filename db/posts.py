@@ -34,21 +34,36 @@ class Service(SQLModel, table=True):
 
 
 class _Names(Protocol):
-    fr: str
-    en: str
+    @property
+    def fr(self) -> str: ...
+
+    @property
+    def en(self) -> str: ...
 
 
 class _PostSpec(Protocol):
-    code: str
-    name: str
-    country: str
-    timezone: str
-    language: str
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def country(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
 
 
 class _ServiceSpec(Protocol):
-    code: str
-    name: _Names
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> _Names: ...
 
 
 class PostsAndServices(Protocol):
@@ -85,12 +100,12 @@ async def sync_posts_and_services(session: AsyncSession, *, config: PostsAndServ
         session.add(stale)
     services = {s.code: s for s in (await session.exec(select(Service))).all()}
     for service in config.services:
-        row = services.pop(service.code, None) or Service(
+        service_row = services.pop(service.code, None) or Service(
             code=service.code, name_fr=service.name.fr, name_en=service.name.en
         )
-        row.name_fr, row.name_en, row.active = service.name.fr, service.name.en, True
-        session.add(row)
-    for stale in services.values():
-        stale.active = False
-        session.add(stale)
+        service_row.name_fr, service_row.name_en, service_row.active = service.name.fr, service.name.en, True
+        session.add(service_row)
+    for stale_service in services.values():
+        stale_service.active = False
+        session.add(stale_service)
     await session.flush()

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.types import UTC_NOW, utc_column
+from db.types import UTC_NOW, table_of, utc_column
 
 
 class JobState(StrEnum):
@@ -86,7 +86,7 @@ async def insert_jobs_if_absent(session: AsyncSession, *, rows: list[dict[str, A
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
         statement = (
-            insert(ScheduledJob.__table__).values(chunk).on_conflict_do_nothing(index_elements=["key"])
+            insert(table_of(ScheduledJob)).values(chunk).on_conflict_do_nothing(index_elements=["key"])
         )
         result = await session.exec(statement)
         inserted += int(result.rowcount or 0)

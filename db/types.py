@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import BigInteger, Column, Table
+from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 UTC_NOW = lambda: datetime.now(UTC)  # noqa: E731 - a default factory, not a function to document
 
 
-def big_int_column(*, nullable: bool = False, index: bool = False, unique: bool = False) -> Column:
+def big_int_column(*, nullable: bool = False, index: bool = False, unique: bool = False) -> Column[Any]:
     """A 64-bit integer column: Telegram ids exceed 32 bits."""
     return Column(BigInteger, nullable=nullable, index=index, unique=unique)
 
 
-def utc_column(*, nullable: bool = False, index: bool = False) -> Column:
+def utc_column(*, nullable: bool = False, index: bool = False) -> Column[Any]:
     """A time-zone-aware timestamp column (always stored in UTC)."""
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a SQLModel class (for bulk statements the ORM would run row by row)."""
+    table = model.__dict__.get("__table__")
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table

@@ -118,8 +118,8 @@ def severity_button(user: EmulatedUser, severity: str) -> str:
     return severity_label(translator(language_of(user)), severity)
 
 
-async def draft_to_location(liaison: Harness, user: EmulatedUser, category: str, severity: str) -> Draft:
-    """Open /alert and tap a category and a severity: the draft then asks where."""
+async def draft_to_details(liaison: Harness, user: EmulatedUser, category: str, severity: str) -> Draft:
+    """Open /alert and tap a category and a severity: the draft then asks what is happening."""
     await user.send("/alert")
     await liaison.settle()
     await tap_text(liaison, user, category_button(liaison, user, category))
@@ -138,18 +138,14 @@ async def raise_guided(
     text: str = "Voyageur fiévreux",
 ) -> tuple[Alert, str | None]:
     """Play the whole /alert conversation with taps and answers; returns the new alert and its photo."""
-    await draft_to_location(liaison, user, category, severity)
+    await draft_to_details(liaison, user, category, severity)
     if location:
         await user.share_location(*location)
-    else:
-        await user.send(label(user, "⏭ Skip"))
-    await liaison.settle()
+        await liaison.settle()
     file_id = None
     if photo:
         file_id = await user.send_photo()
-    else:
-        await user.send(label(user, "⏭ Skip"))
-    await liaison.settle()
+        await liaison.settle()
     await user.send(text)
     await liaison.settle()
     await tap(liaison, user, "✅ Send")

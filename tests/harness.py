@@ -16,6 +16,7 @@ from telegram.ext import Application
 from bot.app import build_application, runtime_of
 from bot.clock import FrozenClock
 from bot.config import Config
+from bot.i18n import watch_missing
 from bot.runtime import Runtime
 from db.engine import Database
 from db.invites import create_invite
@@ -60,6 +61,8 @@ class Harness:
         self._background = _ErrorRecords()
         self._offset = 0
         self._names = 0
+        # Every message the bot looked up without a translation: it reached someone in English.
+        self.untranslated: list[tuple[str, str]] = []
         # Runners of test-only kinds, registered on every (re)started scheduler.
         self.extra_runners: dict[str, Any] = {}
 
@@ -97,6 +100,7 @@ class Harness:
         for name in BACKGROUND_LOGGERS:
             if self._background not in logging.getLogger(name).handlers:
                 logging.getLogger(name).addHandler(self._background)
+        watch_missing(lambda language, message: self.untranslated.append((language, message)))
         await self.app.initialize()
         await self.app.post_init(self.app)
         await self.settle()
@@ -115,6 +119,7 @@ class Harness:
             return
         for name in BACKGROUND_LOGGERS:
             logging.getLogger(name).removeHandler(self._background)
+        watch_missing(None)
         await self.app.shutdown()
         await self.app.post_shutdown(self.app)
         self.app = None
@@ -154,6 +159,9 @@ class Harness:
         else:
             raise AssertionError(f"the bot did not settle after {max_rounds} rounds")
         self.raise_errors()
+        if self.untranslated:
+            missing, self.untranslated = sorted(set(self.untranslated)), []
+            raise AssertionError(f"looked up without a translation (extraction missed them): {missing}")
         if self.check_background_errors and self._background.records:
             failures = [self._background.format(r) for r in self._background.records]
             self._background.records.clear()

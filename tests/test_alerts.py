@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from telegram import Update
 
+from bot.config import EscalationStep
 from db.alerts import Alert, AlertAck, AlertRecipient
 from db.audit import AuditEntry
 from db.drafts import Draft
@@ -15,10 +16,12 @@ from sandbox.emulator import EmulatedUser
 from tests.factories import (
     alert_copy,
     draft_of,
-    draft_to_location,
+    draft_to_details,
     member_row,
     post_team,
     raise_guided,
+    tap,
+    tap_text,
 )
 from tests.harness import Harness
 
@@ -158,12 +161,16 @@ async def test_cross_border_alert_reaches_the_partner_post_in_its_own_time_zone(
     assert "Kantchari" in chief_card.text and "Makalondi" in chief_card.text
     assert not konni.texts[1:]  # another post that is not a partner hears nothing
 
-    # The partner's Police acknowledges: its line appears on the author's card, in the partner's clock.
+    # The partner's Police acknowledges: its line appears on the author's card, in the author's own clock,
+    # every time naming its zone since two zones meet on this alert.
     await liaison.advance(60)
     await bf_police.tap(f"al:seen:{alert.id}")
     await liaison.settle()
     author_card = alert_copy(ne_customs, alert.id)
-    assert "National Police ✓ 8:01\u202fAM (Issa)" in author_card.text
+    assert "National Police ✓ 9:01\u202fAM (UTC+1) (Issa)" in author_card.text
+    assert "Makalondi · Nov 23, 9:00\u202fAM (UTC+1)" in author_card.text
+    partner_chief_card = alert_copy(bf_chief, alert.id)
+    assert "National Police ✓ 8:01\u202fAM (UTC+0) (Issa)" in partner_chief_card.text
     assert "⏳ National Police — pending" in author_card.text  # Makalondi's own Police has not yet
 
     # Five minutes: only Makalondi's Police (and its chief, none here) is escalated, not the partner's.
@@ -311,17 +318,14 @@ async def test_double_tap_resent_message_and_repeated_update_make_one_alert(liai
 
 async def test_oversized_and_hostile_texts(liaison):
     customs, police, _health, _chief = await post_team(liaison)
-    draft = await draft_to_location(liaison, customs, "other", "info")
-    await customs.send("⏭ Passer")
-    await liaison.settle()
-    await customs.send("⏭ Passer")
-    await liaison.settle()
+    draft = await draft_to_details(liaison, customs, "other", "info")
 
-    # 5,000 characters: refused with the limit stated, and the conversation stays at the text step.
+    # 5,000 characters: refused with the limit stated, and the conversation stays at the details step.
     await customs.send("é" * 5000)
     await liaison.settle()
     assert "5\u202f000 caractères" in customs.last.text and "1\u202f000" in customs.last.text
-    assert (await draft_of(liaison, customs)).step == "text"
+    kept = await draft_of(liaison, customs)
+    assert kept.step == "details" and "text" not in kept.data
 
     hostile = (
         "<script>alert('x')</script> & <b>gras</b> </i> 🚨🔥👮🏾‍♀️ "
@@ -360,7 +364,7 @@ async def test_alerts_list_opens_one_and_forgets_resolved_ones(liaison):
     await health.send("/alerts")
     await liaison.settle()
     listing = health.last
-    assert listing.text.index("#2") < listing.text.index("#1")  # newest first
+    assert listing.text.index("n°2") < listing.text.index("n°1")  # newest first, numbered the French way
     assert "1 service en attente" in listing.text
     await health.tap("al:open:2")
     await liaison.settle()
@@ -373,7 +377,7 @@ async def test_alerts_list_opens_one_and_forgets_resolved_ones(liaison):
     await liaison.settle()
     await health.send("/alerts")
     await liaison.settle()
-    assert "#1" not in health.last.text and "#2" in health.last.text
+    assert "n°1" not in health.last.text and "n°2" in health.last.text
 
     # Someone who joins the post later opens #2 from /alerts and acknowledges it for their service.
     newcomer = await liaison.member("Zara", service="customs", language="en")
@@ -443,14 +447,14 @@ async def test_a_draft_survives_a_restart(liaison):
 
 async def test_cancel_blank_text_and_other_commands_during_a_draft(liaison):
     customs = await liaison.member("Awa", service="customs", language="fr")
-    draft = await draft_to_location(liaison, customs, "security", "urgent")
+    draft = await draft_to_details(liaison, customs, "security", "urgent")
     await customs.send("   ")  # blank: the question is asked again
     await liaison.settle()
-    assert customs.last.text.startswith("Où ?")
+    assert customs.last.text.startswith("Que se passe-t-il ?")
     await customs.send("/help")  # another command still works and leaves the draft alone
     await liaison.settle()
     assert "Ce que vous pouvez faire" in customs.last.text
-    assert (await draft_of(liaison, customs)).step == "location"
+    assert (await draft_of(liaison, customs)).step == "details"
     await customs.send("/cancel")
     await liaison.settle()
     assert customs.last.text == "Alerte annulée. Rien n'a été envoyé."
@@ -463,25 +467,44 @@ async def test_cancel_blank_text_and_other_commands_during_a_draft(liaison):
     )
 
 
-async def test_a_photo_caption_is_the_text_and_typing_skips_the_optional_steps(liaison):
+async def test_an_urgent_alert_takes_five_actions_and_details_come_in_any_order(liaison):
     customs = await liaison.member("Awa", service="customs", language="fr")
     police = await liaison.member("John", service="police", language="en")
-    for category, answer in (("smuggling", "photo"), ("other", "text")):
-        draft = await draft_to_location(liaison, customs, category, "important")
-        if answer == "photo":
-            await customs.send("⏭ Passer")  # no location
-            await liaison.settle()
-            await customs.send_photo(caption="Cartons de cigarettes sous la bâche")
-        else:
-            await customs.send("Texte tapé dès la question du lieu")  # location and photo skipped
-        await liaison.settle()
-        assert customs.last.text.startswith("Vérifiez votre alerte")
-        await customs.tap(f"al:ok:{draft.id}")
-        await liaison.settle()
-    first, second = await liaison.rows(Alert)
-    assert first.text == "Cartons de cigarettes sous la bâche" and first.photo_file_id
-    assert second.text == "Texte tapé dès la question du lieu" and second.photo_file_id is None
-    assert any(m.photo == first.photo_file_id for m in police.inbox)
+    health = await liaison.member("Mariama", service="health", language="fr")
+
+    # 🚨, category, severity, the text, Send: five actions from an open chat to an urgent alert on its way.
+    actions_before = liaison.emulator._next_update_id
+    await customs.send("🚨 Alerte")
+    await liaison.settle()
+    await tap_text(liaison, customs, "Cas sanitaire")
+    await tap_text(liaison, customs, "🔴 Urgent")
+    await customs.send("Voyageur inconscient à la porte 2")
+    await liaison.settle()
+    await tap(liaison, customs, "✅ Send")
+    assert liaison.emulator._next_update_id - actions_before == 5  # updates the phone sent
+    [first] = await liaison.rows(Alert)
+    assert first.severity == "urgent" and first.text == "Voyageur inconscient à la porte 2"
+    assert alert_copy(health, first.id)
+
+    # The same step takes a location, a photo whose caption is text, and more text, in any order.
+    await draft_to_details(liaison, customs, "smuggling", "important")
+    await customs.share_location(13.79512, 5.25003)
+    await liaison.settle()
+    assert customs.last.text == "📍 Position ajoutée. Écrivez maintenant ce qui se passe."
+    await customs.send_photo(caption="Cartons de cigarettes sous la bâche")
+    await liaison.settle()
+    assert customs.last.text.startswith("Vérifiez votre alerte") and "📷 Photo jointe." in customs.last.text
+    await customs.send("Camion immatriculé NE 4512")
+    await liaison.settle()
+    summary = customs.last.text
+    assert "Cartons de cigarettes sous la bâche\nCamion immatriculé NE 4512" in summary
+    await tap(liaison, customs, "✅ Send")
+    second = (await liaison.rows(Alert))[-1]
+    assert second.text == "Cartons de cigarettes sous la bâche\nCamion immatriculé NE 4512"
+    assert second.photo_file_id and second.latitude == 13.79512
+    assert any(m.photo == second.photo_file_id for m in police.inbox)
+    # After Send the alert button is back under the text field.
+    assert customs.find("Alerte n°2 envoyée").buttons() == ["🚨 Alerte"]
 
 
 async def test_escalation_survives_a_restart_and_important_alerts_climb_slower(liaison):
@@ -548,18 +571,16 @@ async def test_stickers_photos_and_locations_always_get_an_answer(liaison: Harne
         assert len(customs.inbox) == before + 1
         assert "I only understand commands here" in customs.last.text
 
-    # At the text step of an alert: the question again, and the draft stays where it was.
-    draft = await draft_to_location(liaison, customs, "other", "info")
+    # At the details step of an alert: the question again, and the draft stays where it was.
+    draft = await draft_to_details(liaison, customs, "other", "info")
     await send_sticker(customs)
     await liaison.settle()
-    assert "Share your location" in customs.last.text
-    await customs.send("⏭ Skip")
-    await customs.send("⏭ Skip")
-    await liaison.settle()
-    await send_sticker(customs)
-    await liaison.settle()
-    assert "Now write what is happening" in customs.last.text
-    assert (await draft_of(liaison, customs)).step == "text"
+    assert "share your location" in customs.last.text
+    assert (await draft_of(liaison, customs)).data == {
+        "post": "NE-KONNI",
+        "category": "other",
+        "severity": "info",
+    }
     await customs.send("Lorry parked at the barrier")
     await liaison.settle()
     await customs.tap(f"al:ok:{draft.id}")
@@ -587,8 +608,110 @@ async def test_coordinator_alert_list_shows_each_alert_in_its_post_time(liaison:
     await coordinator.send("/alerts")
     await liaison.settle()
     lines = {line.split(" · ")[2]: line for line in coordinator.last.text.splitlines()[1:]}
-    assert "9:00\u202fAM" in lines["Birni N'Konni"], lines
-    assert "8:00\u202fAM" in lines["Kantchari"], lines
+    # Two zones side by side: each time names its zone.
+    assert "9:00\u202fAM (UTC+1)" in lines["Birni N'Konni"], lines
+    assert "8:00\u202fAM (UTC+0)" in lines["Kantchari"], lines
+
+
+async def test_a_coordinator_raises_an_alert_for_the_post_they_pick(liaison: Harness) -> None:
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    health = await liaison.member("Kader", post="NE-MAKALONDI", service="health", language="fr")
+    konni = await liaison.member("Awa", post="NE-KONNI", service="health", language="fr")
+    await coordinator.send("/help")
+    await liaison.settle()
+    assert "/alert — Raise an alert" in coordinator.last.text
+
+    # Guided: the post first, then as everyone.
+    await coordinator.send("🚨 Alert")
+    await liaison.settle()
+    assert coordinator.last.text == "🚨 New alert. At which post?"
+    await tap_text(liaison, coordinator, "Makalondi")
+    await tap_text(liaison, coordinator, "Health case")
+    await tap_text(liaison, coordinator, "🔴 Urgent")
+    await coordinator.send("Cholera suspected in the bus from Niamey, 12 passengers")
+    await liaison.settle()
+    assert "Post: Makalondi" in coordinator.last.text
+    await tap(liaison, coordinator, "✅ Send")
+    [alert] = await liaison.rows(Alert)
+    assert alert.post_code == "NE-MAKALONDI" and alert.author_service_code is None
+    assert "Cholera suspected" in alert_copy(health, alert.id).text
+    assert all("Cholera" not in t for t in konni.texts)
+
+    # One line: only the post is asked, then Send.
+    await coordinator.send("/alert important smuggling: convoy of fuel drums heading for the river")
+    await liaison.settle()
+    await tap_text(liaison, coordinator, "Birni N'Konni")
+    assert (
+        coordinator.last.text.startswith("Check your alert")
+        and "Post: Birni N'Konni" in coordinator.last.text
+    )
+    await tap(liaison, coordinator, "✅ Send")
+    second = (await liaison.rows(Alert))[-1]
+    assert second.post_code == "NE-KONNI" and second.category == "smuggling"
+
+    # A forged post button (a post that does not exist) changes nothing.
+    await coordinator.send("🚨 Alert")
+    await liaison.settle()
+    draft = await draft_of(liaison, coordinator)
+    await coordinator.tap_forged(f"al:post:{draft.id}:XX-NOWHERE", coordinator.last.message_id)
+    await liaison.settle()
+    assert coordinator.callback_answers[-1].get("show_alert")
+    assert (await draft_of(liaison, coordinator)).step == "post"
+
+
+async def test_the_one_line_help_speaks_the_reader_words(liaison: Harness) -> None:
+    customs = await liaison.member("Awa", service="customs", language="fr")
+    police = await liaison.member("John", service="police", language="en")
+    await customs.send("/alert n'importe quoi")
+    await police.send("/alert whatever")
+    await liaison.settle()
+    french, english = customs.last.text, police.last.text
+    assert "sécurité, santé, migration, contrebande, faune, épidémie, autre" in french
+    assert "security, health, migration, smuggling, wildlife, epidemic, other" in english
+    # The reader's words work, in either language.
+    await customs.send("/alert urgente contrebande: camion-citerne sans plombs")
+    await police.send("/alert info wildlife: charcoal sacks on a cart")
+    await liaison.settle()
+    assert [(a.severity, a.category) for a in await liaison.rows(Alert)] == [
+        ("urgent", "smuggling"),
+        ("info", "wildlife"),
+    ]
+
+
+async def test_escalations_count_minutes_and_seconds_in_the_reader_language(liaison: Harness, config) -> None:
+    ladder = (
+        EscalationStep(after_minutes=0.5, notify=("service",)),
+        EscalationStep(after_minutes=1, notify=("chief",)),
+    )
+    alerts = config.alerts.model_copy(update={"escalation": {"urgent": ladder}})
+    await liaison.restart(config.model_copy(update={"alerts": alerts}))
+    _customs, police, health, chief = await post_team(liaison)
+    await police.send("/alert urgent health: unconscious traveller in the waiting room")
+    await liaison.settle()
+    await liaison.advance(30)
+    assert "Sans prise en compte après 30 secondes par : Police sanitaire." in health.last.text
+    await liaison.advance(30)
+    assert "Sans prise en compte après 1 minute par : Police sanitaire." in chief.last.text
+
+
+async def test_a_member_who_blocked_the_bot_gets_the_open_urgent_alerts_when_back(liaison: Harness) -> None:
+    _customs, police, health, _chief = await post_team(liaison)
+    await health.block()
+    await liaison.settle()
+    await police.send("/alert urgent health: unconscious traveller in the waiting room")
+    await police.send("/alert info other: lorry parked at the barrier")
+    await liaison.settle()
+    assert all("voyageur" not in t.lower() for t in health.texts)
+    await health.unblock()
+    await liaison.settle()
+    urgent = alert_copy(health, 1)
+    assert "unconscious traveller" in urgent.text and urgent.button_data()
+    assert all("lorry" not in t for t in health.texts)  # info alerts are not replayed
+    # The new copy is the one kept up to date: Health acknowledges on it, and it shows.
+    await health.tap("👁 Vu", message_id=urgent.message_id)
+    await liaison.settle()
+    assert "Police sanitaire ✓" in alert_copy(health, 1).text
+    assert await liaison.rows(AuditEntry, AuditEntry.action == "alert.caught_up")
 
 
 async def test_a_removed_member_no_longer_follows_the_alerts_of_the_post(liaison: Harness) -> None:
@@ -651,9 +774,7 @@ async def test_an_old_unanswered_resolve_does_not_take_the_next_message(liaison:
 
 async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: Harness) -> None:
     customs = await liaison.member("Awa", service="customs", language="en")
-    draft = await draft_to_location(liaison, customs, "smuggling", "important")
-    await customs.send("⏭ Skip")  # no location
-    await liaison.settle()
+    draft = await draft_to_details(liaison, customs, "smuggling", "important")
     await customs.send_photo(caption="x" * 1010)  # Telegram allows 1,024; alerts allow 1,000
     await liaison.settle()
     assert customs.last.text == (
@@ -661,7 +782,7 @@ async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: 
         "shorten it and send it again."
     )
     kept = await draft_of(liaison, customs)
-    assert kept.step == "photo" and "photo_file_id" not in kept.data and "text" not in kept.data
+    assert kept.step == "details" and "photo_file_id" not in kept.data and "text" not in kept.data
     await customs.send_photo(caption="Cigarette cartons under the tarpaulin")
     await liaison.settle()
     assert (customs.last.text or "").startswith("Check your alert")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db.alerts import Alert
 from db.drafts import Draft
-from tests.factories import draft_to_location
+from tests.factories import draft_to_details
 from tests.harness import Harness
 
 
@@ -32,7 +32,7 @@ async def test_remind_after_an_unanswered_resolve_does_not_resolve_the_alert(lia
 
 async def test_remind_after_a_half_written_alert_gets_its_own_text(liaison: Harness) -> None:
     chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
-    await draft_to_location(liaison, chief, "other", "info")
+    await draft_to_details(liaison, chief, "other", "info")
     await chief.send("/remind")
     await liaison.settle()
     assert "Alert cancelled. Nothing was sent." in chief.texts

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlmodel import col, select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.audit import AuditEntry
 from db.members import Member
@@ -356,6 +357,46 @@ async def test_edit_of_undelivered_original_fails(liaison: Harness) -> None:
     await liaison.settle()
     states = [(r.method, r.state) for r in await outbox_rows(liaison)]
     assert states == [("sendMessage", DeliveryState.FAILED), ("editMessageText", DeliveryState.FAILED)]
+
+
+async def test_keyboards_built_with_ptb_objects_reach_the_phone(liaison: Harness) -> None:
+    """Features may pass PTB keyboards: the row stores their Bot API JSON, the phone shows the buttons."""
+    [(user, member_id), (other, other_id)] = await people(liaison, 2)
+    ack = InlineKeyboardMarkup([[InlineKeyboardButton("Vu", callback_data="al:ack:17")]])
+    both = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Vu", callback_data="al:ack:17"),
+                InlineKeyboardButton("Aide", url="https://t.me/x"),
+            ]
+        ]
+    )
+    photo = liaison.emulator.register_file(b"jpeg").file_id
+    async with liaison.db.transaction() as session:
+        await enqueue_message(
+            session, chat_id=user.id, member_id=member_id, text="Alerte 17", reply_markup=ack, card_key="c17"
+        )
+        await enqueue_message(
+            session, chat_id=user.id, member_id=member_id, photo=photo, text="photo", reply_markup=both
+        )
+        await enqueue_many(
+            session, [build_message(chat_id=other.id, member_id=other_id, text="Copie", reply_markup=ack)]
+        )
+    await liaison.settle()
+    card, picture = user.inbox
+    assert card.buttons() == ["Vu"] and card.button_data() == ["al:ack:17"]
+    assert picture.kind == "photo" and picture.buttons() == ["Vu", "Aide"]
+    assert other.last.buttons() == ["Vu"] and other.last.button_data() == ["al:ack:17"]
+    rows = await outbox_rows(liaison)
+    assert rows[0].payload["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Vu", "callback_data": "al:ack:17"}]]
+    }
+    # A card's edit may change its keyboard the same way.
+    done = InlineKeyboardMarkup([[InlineKeyboardButton("Clos", callback_data="al:closed:17")]])
+    async with liaison.db.transaction() as session:
+        await enqueue_card_edit(session, card_key="c17", text="Alerte 17: close", reply_markup=done)
+    await liaison.settle()
+    assert user.inbox[0].text == "Alerte 17: close" and user.inbox[0].button_data() == ["al:closed:17"]
 
 
 async def test_photo_and_location_go_in_order(liaison: Harness) -> None:

@@ -625,5 +625,5 @@ async def test_documents_and_pins_behave_as_telegram() -> None:
         await bot.unpin_chat_message(user.id, sent.message_id)
         assert user.chat.pinned == [] and not user.inbox[-2].pinned
         assert await bot.unpin_chat_message(user.id, again.message_id)  # not pinned: still True
-        with pytest.raises(BadRequest, match="(?i)message to pin not found"):
+        with pytest.raises(BadRequest, match=r"(?i)message to pin not found"):
             await bot.pin_chat_message(user.id, 999)

@@ -155,7 +155,7 @@ async def test_full_onboarding_over_http(emulator: tuple[BotApiEmulator, str], d
         await step(
             agent,
             agent.tap("🇬🇧 English"),
-            lambda: any("You are agent, Gendarmerie, at the post of Kantchari." in t for t in agent.texts),
+            lambda: any("You are an agent of Gendarmerie at the Kantchari post." in t for t in agent.texts),
             "agent welcome",
         )
 

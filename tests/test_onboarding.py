@@ -23,7 +23,7 @@ HOW_TO_JOIN_EN = "Liaison is reserved for staff of border posts"
 async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(liaison: Harness) -> None:
     coordinator = await liaison.member("Moussa", role="coordinator", language="en")
     assert "Welcome to Liaison, Moussa." in coordinator.last.text
-    assert "You are coordinator: you follow every post." in coordinator.last.text
+    assert "You are a coordinator: you follow every post." in coordinator.last.text
 
     # The coordinator invites a chief for Makalondi through the bot.
     await coordinator.send("/invite")
@@ -36,18 +36,20 @@ async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(li
     await coordinator.tap("Customs")
     await liaison.settle()
     invite_text = coordinator.last.text
-    assert "Invite for: post chief, Customs, Makalondi." in invite_text
-    # Expiry is shown in Makalondi's time zone (UTC+1): the clock is 08:00 UTC, the invite lasts 72 hours.
-    assert "Valid once, until Nov 26, 2026, 9:00\u202fAM" in invite_text  # Babel: narrow no-break space
+    assert "Invite for: post chief · Customs · Makalondi." in invite_text
+    # Expiry in Makalondi's zone (UTC+1), named: the clock is 08:00 UTC, the invite lasts 72 hours.
+    assert (
+        "Valid once, until Nov 26, 2026, 9:00\u202fAM (UTC+1)" in invite_text
+    )  # Babel: narrow no-break space
 
     chief = liaison.user("Aïcha", language="fr")
     await chief.start(link_code(invite_text))
     await liaison.settle()
     assert "Bienvenue sur Liaison, Aïcha." in chief.last.text
-    assert "Vous êtes chef de poste, Douane, au poste de Makalondi." in chief.last.text
+    assert "Vous êtes chef du poste de Makalondi (Douane)." in chief.last.text
     assert "/members — Membres de votre poste" in chief.last.text
     # The coordinator learns that the invite was used, through the outbox.
-    assert "Aïcha joined: post chief, Customs, Makalondi." in coordinator.texts
+    assert "Aïcha joined Liaison: post chief · Customs · Makalondi." in coordinator.texts
 
     # The chief invites an agent of the Health Police; the agent's phone speaks German.
     await chief.send("/invite")
@@ -64,7 +66,7 @@ async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(li
     await agent.tap("🇬🇧 English")
     await liaison.settle()
     assert agent.inbox[-2].text == "Language set: English."
-    assert "You are agent, Health Police, at the post of Makalondi." in agent.last.text
+    assert "You are an agent of Health Police at the Makalondi post." in agent.last.text
     assert "/invite" not in agent.last.text  # an agent's help lists only what agents may do
     # Each person's command menu matches their role and language.
     chief_menu = [c["command"] for c in liaison.emulator.get_commands({"type": "chat", "chat_id": chief.id})]
@@ -375,3 +377,14 @@ async def test_a_failed_menu_update_never_hides_the_welcome_or_the_suspension(li
     assert chief.callback_answers[-1]["text"] == "Awa is suspended."
     [suspended] = await liaison.rows(Member, Member.display_name == "Awa")
     assert suspended.status == "suspended"
+
+
+async def test_tapping_a_language_button_twice_is_quiet(liaison: Harness) -> None:
+    agent = await liaison.member("Awa", language="fr")
+    await agent.send("/language")
+    await liaison.settle()
+    await agent.tap("🇬🇧 English")
+    await agent.tap("🇬🇧 English")
+    await liaison.settle()  # a handler error or a second answer to one press would fail here
+    assert [a["text"] for a in agent.callback_answers[-2:]] == ["Language set: English."] * 2
+    assert agent.last.text == "Language set: English."

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-import warnings
+import os
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -22,6 +24,12 @@ from telegram.error import (
 
 logger = logging.getLogger(__name__)
 
+# PTB 22 warns, whenever Telegram answers 429, that RetryAfter.retry_after will become a timedelta in its
+# next major version (the warning comes from RetryAfter's constructor, inside PTB's request code, so no
+# catch_warnings around our own read can reach it). PTB's documented opt-in to the new type is this
+# variable; _seconds() takes both types, and nothing else here reads a PTB time period. setdefault: an
+# operator's explicit choice wins.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 NOT_MODIFIED = "message is not modified"
 
@@ -72,29 +80,95 @@ class Result:
     retry_after: float = 0.0
 
 
+class BadPayload(Exception):
+    """A stored payload that cannot make its call: sending it again would not help."""
+
+
+# A file parameter names a file Telegram holds (its file id) or a URL. PTB reads any other string that names
+# an existing path from this server's disk and uploads it: a stored row must never do that.
+_FILE_REFERENCE = re.compile(r"[A-Za-z0-9_-]+|https?://\S+")
+
+
+# The stored payload is the whole call. The application's bot carries Defaults meant for handlers
+# (parse_mode=HTML...), which PTB adds to every call that leaves such a parameter unset, even where the method
+# has none (parse_mode on sendLocation). A None in api_kwargs overrides a default, and PTB drops None values.
+_NO_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    ("parse_mode", "disable_notification", "protect_content", "link_preview_options"), None
+)
+
+
+class Call:
+    """The arguments of one row's call: what the typed Bot method takes by name, the rest as api_kwargs."""
+
+    __slots__ = ("chat_id", "message_id", "rest")
+
+    def __init__(self, job: Job) -> None:
+        self.chat_id = job.chat_id
+        self.rest = {**_NO_DEFAULTS, **job.payload}
+        stored = self.rest.pop("message_id", None)
+        # Edits target the card's original, resolved at claim time; other calls carry their message id.
+        self.message_id: int | None = job.message_id if job.message_id is not None else stored
+
+    def take(self, name: str) -> Any:
+        """A parameter the method takes by name, removed from the rest."""
+        try:
+            return self.rest.pop(name)
+        except KeyError:
+            raise BadPayload(f"payload lacks {name!r}") from None
+
+    def file(self, name: str) -> str:
+        """A file parameter: a file id or a URL, never a path on this server."""
+        value = self.take(name)
+        if not isinstance(value, str) or not _FILE_REFERENCE.fullmatch(value):
+            raise BadPayload(f"{name} is neither a file id nor a URL")
+        return value
+
+    def target(self) -> int:
+        """The message the call acts on."""
+        if self.message_id is None:
+            raise BadPayload("no message to act on")
+        return self.message_id
+
+
+# How each stored Bot API method is made with PTB's typed Bot methods: required parameters by name, the rest
+# of the payload (already Bot API JSON: keyboards, link preview options...) passed through as api_kwargs,
+# which PTB sends as they are. A new kind of row is one line here.
+CALLS: dict[str, Callable[[Bot, Call], Awaitable[Message | bool]]] = {
+    "sendMessage": lambda bot, c: bot.send_message(c.chat_id, c.take("text"), api_kwargs=c.rest),
+    "sendPhoto": lambda bot, c: bot.send_photo(c.chat_id, c.file("photo"), api_kwargs=c.rest),
+    "sendDocument": lambda bot, c: bot.send_document(c.chat_id, c.file("document"), api_kwargs=c.rest),
+    "sendLocation": lambda bot, c: bot.send_location(
+        c.chat_id, c.take("latitude"), c.take("longitude"), api_kwargs=c.rest
+    ),
+    "editMessageText": lambda bot, c: bot.edit_message_text(
+        c.take("text"), chat_id=c.chat_id, message_id=c.target(), api_kwargs=c.rest
+    ),
+    "editMessageCaption": lambda bot, c: bot.edit_message_caption(
+        chat_id=c.chat_id, message_id=c.target(), api_kwargs=c.rest
+    ),
+    "pinChatMessage": lambda bot, c: bot.pin_chat_message(c.chat_id, c.target(), api_kwargs=c.rest),
+    "unpinChatMessage": lambda bot, c: bot.unpin_chat_message(c.chat_id, c.message_id, api_kwargs=c.rest),
+    "deleteMessage": lambda bot, c: bot.delete_message(c.chat_id, c.target(), api_kwargs=c.rest),
+}
+
+
 def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def api_arguments(job: Job) -> dict[str, Any]:
-    """The call's parameters: the stored payload plus the chat (and message, for edits)."""
-    arguments = {"chat_id": job.chat_id, **job.payload}
-    if job.is_edit:
-        arguments["message_id"] = job.message_id
-    return arguments
-
-
 async def send(bot: Bot, job: Job) -> Result:
     """Make the call and classify the answer; never raises for Telegram or network errors."""
+    make = CALLS.get(job.method)
+    if make is None:
+        return Result(Verdict.FAILED, error=f"no way to send {job.method}")
     try:
-        # The stored payload is the Bot API call itself. do_api_request would warn on every known method,
-        # so this uses the transport entry point underneath it (PTB is pinned exactly).
-        answer = await bot._post(job.method, api_kwargs=api_arguments(job))
+        pending = make(bot, Call(job))
+    except BadPayload as exc:
+        return Result(Verdict.FAILED, error=f"{job.method}: {exc}")
+    try:
+        answer = await pending
     except RetryAfter as exc:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            seconds = _seconds(exc.retry_after)
-        return Result(Verdict.FLOOD, error=str(exc), retry_after=max(seconds, 0.0))
+        return Result(Verdict.FLOOD, error=str(exc), retry_after=max(_seconds(exc.retry_after), 0.0))
     except Forbidden as exc:
         return Result(Verdict.UNREACHABLE, error=exc.message)
     except ChatMigrated as exc:
@@ -109,5 +183,5 @@ async def send(bot: Bot, job: Job) -> Result:
         return Result(Verdict.RETRY, error=exc.message)
     except TelegramError as exc:
         return Result(Verdict.FAILED, error=exc.message)
-    message_id = answer.get("message_id") if isinstance(answer, dict) else job.message_id
+    message_id = answer.message_id if isinstance(answer, Message) else job.message_id
     return Result(Verdict.SENT, message_id=message_id)

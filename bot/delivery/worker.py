@@ -14,20 +14,21 @@ import math
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 
 from bot.clock import Clock
 from bot.config import DeliveryConfig
 from bot.delivery.pacing import ChatPacer, GlobalLimiter
 from bot.delivery.sender import Job, Result, Verdict, send
-from db import outbox
 from db.audit import record_action
 from db.engine import Database
 from db.members import Member, mark_unreachable
-from db.outbox import EDIT_METHODS, LIVE_EDIT_STATES, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
+from db.outbox import EDIT_METHODS, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
+from db.outbox import queue as outbox
+from db.outbox.queue import LIVE_EDIT_STATES, Settlement
 
 logger = logging.getLogger(__name__)
 
@@ -267,16 +268,15 @@ class DeliveryWorker:
                     session, card_keys={r.card_key for r in rows if r.method in EDIT_METHODS and r.card_key}
                 )
                 deferred: dict[int, datetime] = {}
-                closed: list[dict[str, Any]] = []
+                closed: list[Settlement] = []
                 queued: dict[int, int] = {}
-                for job in self._buffer.values():
-                    queued[job.chat_id] = queued.get(job.chat_id, 0) + 1
+                for held in self._buffer.values():
+                    queued[held.chat_id] = queued.get(held.chat_id, 0) + 1
                 for row in rows:
-                    job, closing = self._resolve(row, context)
-                    if closing is not None:
-                        closed.append(closing)
+                    job = self._resolve(row, context)
+                    if isinstance(job, Settlement):
+                        closed.append(job)
                         continue
-                    assert job is not None
                     ahead = queued.get(job.chat_id, 0)
                     ready = self.chats.ready_at(job.chat_id, ahead) if paced else mono
                     # Deferred rows count as queued too: a chatty chat's rows come back one slot apart.
@@ -298,14 +298,13 @@ class DeliveryWorker:
             for job in claimed:
                 self._buffer[job.id] = job
             self.stats.deferred += len(deferred)
-            self.stats.superseded += sum(1 for c in closed if c["state"] == DeliveryState.SUPERSEDED)
-            self.stats.failed += sum(1 for c in closed if c["state"] == DeliveryState.FAILED)
+            self.stats.superseded += sum(1 for c in closed if c.state == DeliveryState.SUPERSEDED)
+            self.stats.failed += sum(1 for c in closed if c.state == DeliveryState.FAILED)
 
-    def _resolve(
-        self, row: Notification, context: list[Notification]
-    ) -> tuple[Job | None, dict[str, Any] | None]:
+    def _resolve(self, row: Notification, context: list[Notification]) -> Job | Settlement:
         """A job for the row, or how to close it (an edit that is stale or whose original never went out)."""
-        assert row.id is not None
+        if row.id is None:
+            raise ValueError("outbox row without an id: the worker only handles stored rows")
         job = Job(
             id=row.id,
             chat_id=row.chat_id,
@@ -320,9 +319,9 @@ class DeliveryWorker:
         if row.attempts >= self.config.max_attempts:
             # Claimed that often without an answer (the process died each time): stop, say why.
             error = f"gave up after {row.attempts} attempts: never confirmed"
-            return None, {"row_id": row.id, "state": DeliveryState.FAILED, "error": error}
+            return Settlement(row.id, DeliveryState.FAILED, error=error)
         if row.method not in EDIT_METHODS:
-            return job, None
+            return job
         card = [r for r in context if r.card_key == row.card_key]
         original = next((r for r in card if r.method in SEND_METHODS), None)
         newer = [
@@ -332,18 +331,10 @@ class DeliveryWorker:
         ]
         if newer:
             # Only the newest text of a card is ever sent: an older one could land after it.
-            return None, {
-                "row_id": row.id,
-                "state": DeliveryState.SUPERSEDED,
-                "error": "a newer edit replaced it",
-            }
+            return Settlement(row.id, DeliveryState.SUPERSEDED, error="a newer edit replaced it")
         if original is None or original.state != DeliveryState.SENT or original.telegram_message_id is None:
-            return None, {
-                "row_id": row.id,
-                "state": DeliveryState.FAILED,
-                "error": "original message not delivered",
-            }
-        return replace(job, message_id=original.telegram_message_id), None
+            return Settlement(row.id, DeliveryState.FAILED, error="original message not delivered")
+        return replace(job, message_id=original.telegram_message_id)
 
     # ----- sending ----------------------------------------------------------------------------------------
 
@@ -429,70 +420,61 @@ class DeliveryWorker:
 
     def _backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter: half fixed, half random, so retries of a fan-out spread out."""
-        delay = min(self.config.backoff_max_seconds, self.config.backoff_base_seconds * 2 ** (attempts - 1))
+        delay = min(self.config.backoff_max_seconds, self.config.backoff_base_seconds * 2.0 ** (attempts - 1))
         return delay / 2 + self._random.uniform(0, delay / 2)
 
     async def _record(self, batch: list[tuple[Job, Result]]) -> None:
         now = self.clock.now()
-        outcomes: list[dict[str, Any]] = []
+        outcomes: list[Settlement] = []
         blocked: dict[int, tuple[Job, Result]] = {}
         # Any settled card row (an original, or an edit no longer in flight) may unblock that card's edits.
         unblocks_edits = any(job.card_key is not None for job, _ in batch)
         for job, result in batch:
             if result.verdict == Verdict.SENT:
                 outcomes.append(
-                    {
-                        "row_id": job.id,
-                        "state": DeliveryState.SENT,
-                        "sent_at": now,
-                        "message_id": result.message_id,
-                        "error": None,
-                    }
+                    Settlement(job.id, DeliveryState.SENT, message_id=result.message_id, sent_at=now)
                 )
                 self.stats.sent += 1
             elif result.verdict == Verdict.FLOOD:
                 # Telegram pacing us is not a failed attempt.
                 outcomes.append(
-                    {
-                        "row_id": job.id,
-                        "state": DeliveryState.PENDING,
-                        "error": result.error,
-                        "not_before": now + timedelta(seconds=result.retry_after),
-                        "attempts": job.attempts - 1,
-                    }
+                    Settlement(
+                        job.id,
+                        DeliveryState.PENDING,
+                        error=result.error,
+                        not_before=now + timedelta(seconds=result.retry_after),
+                        attempts=job.attempts - 1,
+                    )
                 )
                 self.stats.flood += 1
             elif result.verdict == Verdict.RETRY and job.attempts < self.config.max_attempts:
                 outcomes.append(
-                    {
-                        "row_id": job.id,
-                        "state": DeliveryState.PENDING,
-                        "error": result.error,
-                        "not_before": now + timedelta(seconds=self._backoff(job.attempts)),
-                    }
+                    Settlement(
+                        job.id,
+                        DeliveryState.PENDING,
+                        error=result.error,
+                        not_before=now + timedelta(seconds=self._backoff(job.attempts)),
+                    )
                 )
                 self.stats.retried += 1
             elif result.verdict == Verdict.UNREACHABLE:
-                outcomes.append({"row_id": job.id, "state": DeliveryState.UNREACHABLE, "error": result.error})
+                outcomes.append(Settlement(job.id, DeliveryState.UNREACHABLE, error=result.error))
                 blocked[job.chat_id] = (job, result)
                 self.stats.unreachable += 1
             else:
                 error = result.error or "failed"
                 if result.verdict == Verdict.RETRY:
                     error = f"gave up after {job.attempts} attempts: {error}"
-                outcomes.append({"row_id": job.id, "state": DeliveryState.FAILED, "error": error[:500]})
+                outcomes.append(Settlement(job.id, DeliveryState.FAILED, error=error))
                 self.stats.failed += 1
                 logger.warning("outbox row %s to chat %s failed: %s", job.id, job.chat_id, error)
-        for outcome in outcomes:
-            if outcome.get("error"):
-                outcome["error"] = str(outcome["error"])[:500]
         async with self.db.transaction() as session:
             await outbox.settle_rows(session, outcomes=outcomes)
             for chat_id, (job, result) in blocked.items():
                 await self._record_unreachable(
                     session, chat_id=chat_id, job=job, error=result.error or "", at=now
                 )
-        retry_times = [o["not_before"] for o in outcomes if "not_before" in o]
+        retry_times = [o.not_before for o in outcomes if o.not_before is not None]
         if retry_times:
             # The loop sleeps until the earliest retry is due.
             earliest = min(retry_times)
@@ -503,13 +485,13 @@ class DeliveryWorker:
             self.wake()
 
     async def _record_unreachable(
-        self, session: Any, *, chat_id: int, job: Job, error: str, at: datetime
+        self, session: AsyncSession, *, chat_id: int, job: Job, error: str, at: datetime
     ) -> None:
         """A 403: close the chat's other pending rows, flag the member, and write it to the audit log."""
         closed = await outbox.mark_chat_unreachable(session, chat_id=chat_id, error=error)
         self.stats.unreachable += len(closed)
         if await mark_unreachable(session, chat_id=chat_id, at=at):
-            member = (await session.exec(select(Member).where(Member.chat_id == chat_id))).first()
+            member = (await session.exec(select(Member).where(col(Member.chat_id) == chat_id))).first()
             await record_action(
                 session,
                 action="member.unreachable",

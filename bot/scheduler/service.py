@@ -20,6 +20,7 @@ from bot.scheduler.triggers import build_trigger, catch_up
 from db.audit import record_action
 from db.engine import Database
 from db.schedules import JobState, ScheduledJob, earliest_due, lock_due_jobs
+from db.types import table_of
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class Scheduler:
         self, session: AsyncSession, finished: list[dict[str, Any]], now: datetime
     ) -> None:
         """Next due time and state of every row the batch ran or skipped, as one executemany per kind."""
-        table = ScheduledJob.__table__
+        table = table_of(ScheduledJob)
         for ran in (True, False):
             params = [f for f in finished if f["b_ran"] is ran]
             if not params:
@@ -283,7 +284,7 @@ class Scheduler:
                 update(ScheduledJob)
                 .where(col(ScheduledJob.id) == job_id)
                 .values(failures=ScheduledJob.failures + 1)
-                .returning(ScheduledJob.failures)
+                .returning(col(ScheduledJob.failures))
                 .execution_options(synchronize_session=False)
             )
         ).scalar_one()

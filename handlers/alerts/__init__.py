@@ -10,12 +10,12 @@ Scheduled kinds: alert_escalation (al:<id>:esc:<n>), alert_delivery (al:<id>:dlv
 from __future__ import annotations
 
 from bot.access import Action
-from bot.features import Command, Feature, TextTrigger
+from bot.features import Command, Feature, MemberEvent, TextTrigger
 from bot.i18n import N_
 from bot.keyboards import ALERT_BUTTON_TEXTS
 from handlers.alerts import buttons, escalation, listing, raising, resolving
 from handlers.alerts.render import PREFIX
-from handlers.alerts.service import DELIVERY_CHECK_KIND, ESCALATION_KIND
+from handlers.alerts.service import DELIVERY_CHECK_KIND, ESCALATION_KIND, catch_up_returning_member
 
 FEATURE = Feature(
     name="alerts",
@@ -28,5 +28,6 @@ FEATURE = Feature(
     text_triggers=(TextTrigger(ALERT_BUTTON_TEXTS, raising.start_conversation),),
     conversations=(raising.RAISE, resolving.OUTCOME),
     runners={ESCALATION_KIND: escalation.run_escalation, DELIVERY_CHECK_KIND: escalation.run_delivery_check},
+    member_hooks={MemberEvent.RETURNED: catch_up_returning_member},
     labels={"alert": N_("Alert")},
 )

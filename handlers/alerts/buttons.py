@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.callbacks import CallbackData
-from bot.replies import answer
+from bot.replies import answer, reply
 from bot.runtime import LiaisonContext
 from db import alerts as store
 from db.alerts import AckKind
@@ -21,7 +21,7 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
     """Route every al: button; each path answers the callback query."""
     query = update.callback_query
     assert query is not None
-    if data.action in ("cat", "sev", "ok", "no"):
+    if data.action in ("post", "cat", "sev", "ok", "no"):
         await raising.draft_button(update, context, data)
     elif data.action in ("seen", "act"):
         await acknowledge_button(
@@ -96,7 +96,8 @@ async def open_button(update: Update, context: LiaisonContext, alert_id: int | N
         return
     await answer(query)
     reader = service.reader_of(runtime, member, alert, recipient)
-    await query.message.reply_text(
+    await reply(
+        query,
         render_card(runtime.config, state, reader),
         reply_markup=card_markup(context.tr, alert, can_resolve=reader.may_resolve),
     )

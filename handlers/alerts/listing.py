@@ -12,7 +12,7 @@ from bot.keyboards import inline, main_keyboard
 from bot.runtime import LiaisonContext
 from db.alerts import pending_required
 from handlers.alerts import service
-from handlers.alerts.render import PREFIX, SEVERITY_ICONS, category_label
+from handlers.alerts.render import PREFIX, SEVERITY_ICONS, alert_number, category_label
 
 
 async def alerts_command(update: Update, context: LiaisonContext) -> None:
@@ -34,6 +34,8 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
         return
     config = runtime.config
     lines = ["<b>" + html.escape(tr.gettext("Open alerts")) + "</b>"]
+    # A coordinator's list may mix posts of two zones: each time then names its zone.
+    named = len({config.post_zone(member.post_code, s.alert.post_code) for s in states}) > 1
     buttons = []
     for state in states:
         alert = state.alert
@@ -46,15 +48,15 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
             else tr.gettext("handled")
         )
         lines.append(
-            f"{SEVERITY_ICONS.get(alert.severity, '')} #{alert.id} · "
+            f"{SEVERITY_ICONS.get(alert.severity, '')} {alert_number(tr, alert.id)} · "
             f"{html.escape(category_label(config, tr, alert.category))} · "
             f"{html.escape(config.post_name(alert.post_code))} · "
-            f"{tr.short_datetime(alert.raised_at, zone)} · {status}"
+            f"{tr.short_datetime_in(alert.raised_at, zone, named=named)} · {status}"
         )
         buttons.append(
             [
                 (
-                    f"#{alert.id} · {category_label(config, tr, alert.category)}",
+                    f"{alert_number(tr, alert.id)} · {category_label(config, tr, alert.category)}",
                     encode(PREFIX, "open", alert.id),
                 )
             ]

@@ -1,6 +1,9 @@
 """Raising an alert: the guided conversation (a database draft), the one-line form, and the draft's buttons.
 
-A restart, a double tap or a repeated update never loses a draft or turns it into two alerts.
+From an open chat an urgent alert takes five actions: 🚨, the category, the severity, the text, Send. The
+text, a photo (its caption is text too) and a location come in any order at one step; Send appears once there
+is text. Coordinators, who belong to no post, first pick the post. A restart, a double tap or a repeated
+update never loses a draft or turns it into two alerts.
 """
 
 from __future__ import annotations
@@ -18,47 +21,42 @@ from telegram import (
 )
 
 from bot import conversations
-from bot.access import may_raise_alert
+from bot.access import is_global, may_raise_alert
 from bot.callbacks import CallbackData, encode
 from bot.config import Config
 from bot.conversations import DraftData
 from bot.features import Conversation
 from bot.i18n import N_, Translator
 from bot.keyboards import inline, main_keyboard
-from bot.replies import answer, edit_message
+from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db.alerts import Alert, Severity
 from db.drafts import Draft
 from db.members import Member
 from handlers.alerts import service
-from handlers.alerts.render import PREFIX, category_label, map_link, severity_label
-from handlers.alerts.rules import fold, parse_one_line
+from handlers.alerts.render import PREFIX, alert_number, category_label, map_link, severity_label
+from handlers.alerts.rules import parse_one_line
 
-SKIP = N_("⏭ Skip")
-SKIP_TEXTS = frozenset({"⏭ Skip", "⏭ Passer", "skip", "passer"})
-NOT_ALLOWED = N_("Only agents of a post can raise an alert.")
+NOT_ALLOWED = N_("Only members of a post and coordinators can raise an alert.")
 CANCELLED = N_("Alert cancelled. Nothing was sent.")
 
 
 class Step(StrEnum):
     """Where an alert draft stands."""
 
+    POST = "post"  # coordinators only
     CATEGORY = "category"
     SEVERITY = "severity"
-    LOCATION = "location"
-    PHOTO = "photo"
-    TEXT = "text"
-    CONFIRM = "confirm"
+    # Text, photo and location, in any order; Send once there is text.
+    DETAILS = "details"
     # Kept after sending (with its alert id) so that a second tap on Send can say it was already sent.
     SENT = "sent"
-
-
-TYPED_STEPS = (Step.LOCATION, Step.PHOTO, Step.TEXT)
 
 
 class AlertDraftData(DraftData):
     """What an alert draft holds so far."""
 
+    post: str | None = None
     category: str | None = None
     severity: str | None = None
     latitude: float | None = None
@@ -68,11 +66,19 @@ class AlertDraftData(DraftData):
     alert_id: int | None = None
 
 
-def _refused(member: Member | None) -> bool:
-    return member is None or not may_raise_alert(member, member.post_code)
+def _may_raise(member: Member | None) -> bool:
+    """Members of a post raise at their post; coordinators at any post they pick."""
+    return member is not None and (is_global(member) or may_raise_alert(member, member.post_code))
 
 
 # ----- keyboards and texts ----------------------------------------------------------------------------------
+
+
+def post_keyboard(config: Config, tr: Translator, draft_id: int) -> InlineKeyboardMarkup:
+    """One button per post, then Cancel (coordinators)."""
+    buttons = [(post.name, encode(PREFIX, "post", draft_id, post.code)) for post in config.posts]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return inline([*rows, [(tr.gettext("❌ Cancel"), encode(PREFIX, "no", draft_id))]])
 
 
 def category_keyboard(config: Config, tr: Translator, draft_id: int) -> InlineKeyboardMarkup:
@@ -101,21 +107,11 @@ def severity_keyboard(tr: Translator, draft_id: int) -> InlineKeyboardMarkup:
 
 
 def location_keyboard(tr: Translator) -> ReplyKeyboardMarkup:
-    """Telegram's share-location button and Skip."""
+    """Telegram's share-location button, under the text field while the details are written."""
     return ReplyKeyboardMarkup(
-        [
-            [KeyboardButton(tr.gettext("📍 Share my location"), request_location=True)],
-            [KeyboardButton(tr.gettext(SKIP))],
-        ],
+        [[KeyboardButton(tr.gettext("📍 Share my location"), request_location=True)]],
         resize_keyboard=True,
         one_time_keyboard=True,
-    )
-
-
-def skip_keyboard(tr: Translator) -> ReplyKeyboardMarkup:
-    """Just Skip."""
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(tr.gettext(SKIP))]], resize_keyboard=True, one_time_keyboard=True
     )
 
 
@@ -131,15 +127,15 @@ def confirm_keyboard(tr: Translator, draft_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def summary_text(config: Config, tr: Translator, data: AlertDraftData, member: Member) -> str:
-    """What will be sent, for a last look before confirming."""
+def summary_text(config: Config, tr: Translator, data: AlertDraftData, *, sent: bool = False) -> str:
+    """What will be sent, for a last look before Send."""
     lines = [
         "<b>" + html.escape(tr.gettext("Check your alert")) + "</b>",
         tr.gettext("Category: {category}").format(
             category=html.escape(category_label(config, tr, data.category or ""))
         ),
         tr.gettext("Severity: {severity}").format(severity=severity_label(tr, data.severity or "")),
-        tr.gettext("Post: {post}").format(post=html.escape(config.post_name(member.post_code))),
+        tr.gettext("Post: {post}").format(post=html.escape(config.post_name(data.post))),
     ]
     if data.latitude is not None and data.longitude is not None:
         lines.append(map_link(data.latitude, data.longitude))
@@ -148,16 +144,21 @@ def summary_text(config: Config, tr: Translator, data: AlertDraftData, member: M
     if config.has_category(data.category or "") and config.category(data.category or "").cross_border:
         lines.append(tr.gettext("🌍 Cross-border: the partner post receives it too."))
     lines += ["", html.escape(data.text or "")]
+    if not sent and data.latitude is None:
+        lines += ["", tr.gettext("You can still share your location or add a photo before sending.")]
     return "\n".join(lines)
 
 
 def sent_text(tr: Translator, alert: Alert, count: int, created: bool) -> str:
     """The author's confirmation."""
+    number = alert_number(tr, alert.id)
     if not created:
-        return tr.gettext("This alert was already sent (#{id}); it was not sent twice.").format(id=alert.id)
+        return tr.gettext("This alert was already sent ({number}); it was not sent twice.").format(
+            number=number
+        )
     return tr.ngettext(
-        "✅ Alert #{id} sent to {n} person.", "✅ Alert #{id} sent to {n} people.", count
-    ).format(id=alert.id, n=count)
+        "✅ Alert {number} sent to {n} person.", "✅ Alert {number} sent to {n} people.", count
+    ).format(number=number, n=count)
 
 
 def too_long(tr: Translator, length: int, limit: int) -> str:
@@ -169,8 +170,8 @@ def too_long(tr: Translator, length: int, limit: int) -> str:
 
 
 def one_line_help(config: Config, tr: Translator) -> str:
-    """How to write the one-line form."""
-    categories = ", ".join(c.code for c in config.alerts.categories)
+    """How to write the one-line form, with the words of the reader's language."""
+    categories = ", ".join(c.word(tr.language) for c in config.alerts.categories)
     return tr.gettext(
         "I could not read this alert. Write: /alert &lt;severity&gt; &lt;category&gt;: &lt;text&gt;, "
         "for example <code>/alert urgent health: traveller with high fever at gate 2</code>.\n"
@@ -179,42 +180,43 @@ def one_line_help(config: Config, tr: Translator) -> str:
     ).format(categories=html.escape(categories))
 
 
-def _question(step: str, tr: Translator, limit: int) -> str:
-    if step == Step.LOCATION:
-        return tr.gettext("Where? Share your location with the button below, or skip.")
-    if step == Step.PHOTO:
-        return tr.gettext("A photo? Send one, or skip.")
-    return tr.gettext("Now write what is happening (up to {limit} characters).").format(
-        limit=tr.number(limit)
-    )
-
-
-def _step_keyboard(step: str, tr: Translator) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
-    if step == Step.LOCATION:
-        return location_keyboard(tr)
-    if step == Step.PHOTO:
-        return skip_keyboard(tr)
-    return ReplyKeyboardRemove()
+def details_question(tr: Translator, limit: int) -> str:
+    """The one step after the severity: what is happening (a photo or a location may come too)."""
+    return tr.gettext(
+        "What is happening? Write it in one message (up to {limit} characters). You can also send a photo "
+        "with a caption, or share your location."
+    ).format(limit=tr.number(limit))
 
 
 # ----- starting ---------------------------------------------------------------------------------------------
 
 
 async def start_conversation(update: Update, context: LiaisonContext) -> None:
-    """Open a fresh draft and ask for the category."""
-    member, message, tr = context.member, update.effective_message, context.tr
+    """Open a fresh draft: the category (or, for a coordinator, the post) first."""
+    member, message, tr, config = context.member, update.effective_message, context.tr, context.runtime.config
     assert message is not None
-    if _refused(member):
+    if member is None or not _may_raise(member):
         await message.reply_text(tr.gettext(NOT_ALLOWED))
         return
+    own_post = None if is_global(member) else member.post_code
     draft, fresh = await conversations.begin(
-        update, context, RAISE, token=f"{message.chat_id}:{message.message_id}", step=Step.CATEGORY
+        update,
+        context,
+        RAISE,
+        token=f"{message.chat_id}:{message.message_id}",
+        step=Step.CATEGORY if own_post else Step.POST,
+        data=AlertDraftData(post=own_post),
     )
     if not fresh:
         return  # the same message delivered twice: its question is already on screen
+    if own_post is None:
+        await message.reply_text(
+            tr.gettext("🚨 New alert. At which post?"), reply_markup=post_keyboard(config, tr, draft.id or 0)
+        )
+        return
     await message.reply_text(
         tr.gettext("🚨 New alert. What is it about?"),
-        reply_markup=category_keyboard(context.runtime.config, tr, draft.id or 0),
+        reply_markup=category_keyboard(config, tr, draft.id or 0),
     )
 
 
@@ -229,7 +231,7 @@ async def alert_command(update: Update, context: LiaisonContext) -> None:
         await start_conversation(update, context)
         return
     member, tr, runtime = context.member, context.tr, context.runtime
-    if member is None or _refused(member):
+    if member is None or not _may_raise(member):
         await message.reply_text(tr.gettext(NOT_ALLOWED))
         return
     parsed = parse_one_line(runtime.config, args)
@@ -241,12 +243,25 @@ async def alert_command(update: Update, context: LiaisonContext) -> None:
     if len(text) > limit:
         await message.reply_text(too_long(tr, len(text), limit))
         return
+    if is_global(member):
+        # A coordinator's one-liner: everything but the post is known; one tap on the post, then Send.
+        data = AlertDraftData(category=category, severity=severity, text=text)
+        draft, fresh = await conversations.begin(
+            update, context, RAISE, token=f"{message.chat_id}:{message.message_id}", step=Step.POST, data=data
+        )
+        if fresh:
+            await message.reply_text(
+                tr.gettext("🚨 New alert. At which post?"),
+                reply_markup=post_keyboard(runtime.config, tr, draft.id or 0),
+            )
+        return
     async with runtime.db.transaction() as session:
         alert, created = await service.raise_alert(
             session,
             runtime,
             member,
             token=f"m:{message.chat_id}:{message.message_id}",
+            post_code=member.post_code or "",
             category=category,
             severity=severity,
             text=text,
@@ -270,9 +285,9 @@ async def _not_moved(update: Update, context: LiaisonContext, draft_id: int) -> 
 
 
 async def draft_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
-    """Category, severity, send and cancel buttons of the conversation."""
-    query, tr, runtime = update.callback_query, context.tr, context.runtime
-    assert query is not None and query.message is not None
+    """Post, category, severity, send and cancel buttons of the conversation."""
+    query, tr, runtime, member = update.callback_query, context.tr, context.runtime, context.active_member
+    assert query is not None
     draft_id = data.int_arg(0)
     draft = await conversations.current(context, RAISE)
     if draft is None or draft_id is None or draft.id != draft_id:
@@ -283,9 +298,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
         if dropped:
             await edit_message(query, tr.gettext(CANCELLED))
-            await query.message.reply_text(
-                tr.gettext("Ready when you need it."), reply_markup=main_keyboard(tr)
-            )
+            await reply(query, tr.gettext("Ready when you need it."), reply_markup=main_keyboard(tr))
         return
     if data.action == "ok":
         await _confirm(update, context, draft)
@@ -293,66 +306,99 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
     value = data.args[1] if len(data.args) > 1 else ""
     answers = AlertDraftData.of(draft)
     # Each choice button moves the draft one step, only from the step it belongs to (a double tap is a no-op).
-    if data.action == "cat" and runtime.config.has_category(value):
+    if (
+        data.action == "post"
+        and runtime.config.find_post(value) is not None
+        and may_raise_alert(member, value)
+    ):
+        answers.post, from_step = value, Step.POST
+        to_step = Step.DETAILS if answers.text else Step.CATEGORY
+    elif data.action == "cat" and runtime.config.has_category(value):
         answers.category, from_step, to_step = value, Step.CATEGORY, Step.SEVERITY
     elif data.action == "sev" and value in {s.value for s in Severity}:
-        answers.severity, from_step, to_step = value, Step.SEVERITY, Step.LOCATION
+        answers.severity, from_step, to_step = value, Step.SEVERITY, Step.DETAILS
     else:
         await answer(query, tr.gettext("This button is no longer valid."), alert=True)
         return
-    if (
-        draft.step != from_step
-        or await conversations.advance(context, RAISE, draft, step=to_step, data=answers) is None
-    ):
+    moved = None
+    if draft.step == from_step:
+        moved = await conversations.advance(context, RAISE, draft, step=to_step, data=answers)
+    if moved is None:
         await _not_moved(update, context, draft_id)
         return
     if not draft.focused:
         await conversations.focus(update, context, draft)
     await answer(query)
-    if to_step == Step.SEVERITY:
+    await _after_choice(update, context, moved, data.action, value)
+
+
+async def _after_choice(
+    update: Update, context: LiaisonContext, draft: Draft, action: str, value: str
+) -> None:
+    """Show the choice made on the pressed message and ask what comes next."""
+    query, tr, config = update.callback_query, context.tr, context.runtime.config
+    assert query is not None and draft.id is not None
+    if action == "post":
+        post = html.escape(config.post_name(value))
+        if draft.step == Step.DETAILS:
+            await edit_message(query, tr.gettext("Post: {post}").format(post=post))
+            await reply(
+                query, summary_text(config, tr, AlertDraftData.of(draft)), confirm_keyboard(tr, draft.id)
+            )
+            return
+        await edit_message(
+            query,
+            tr.gettext("Post: {post}. What is it about?").format(post=post),
+            reply_markup=category_keyboard(config, tr, draft.id),
+        )
+        return
+    if action == "cat":
         await edit_message(
             query,
             tr.gettext("Category: {category}. How serious is it?").format(
-                category=html.escape(category_label(runtime.config, tr, value))
+                category=html.escape(category_label(config, tr, value))
             ),
-            reply_markup=severity_keyboard(tr, draft_id),
+            reply_markup=severity_keyboard(tr, draft.id),
         )
         return
     await edit_message(query, tr.gettext("Severity: {severity}.").format(severity=severity_label(tr, value)))
-    await query.message.reply_text(
-        _question(Step.LOCATION, tr, runtime.config.alerts.max_text_length),
-        reply_markup=location_keyboard(tr),
+    await reply(
+        query, details_question(tr, config.alerts.max_text_length), reply_markup=location_keyboard(tr)
     )
 
 
 async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> None:
     """Send the alert once, whatever the number of taps."""
     query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
-    assert query is not None and query.message is not None and draft.id is not None
-    if _refused(member):
-        await answer(query, tr.gettext(NOT_ALLOWED), alert=True)
-        return
+    assert query is not None and draft.id is not None
     if draft.step == Step.SENT:
         # A double tap, a repeated update, an old summary: nothing more is sent.
         await answer(query, tr.gettext("Already sent: an alert is only sent once."))
         return
     answers = AlertDraftData.of(draft)
+    if draft.step != Step.DETAILS or not answers.text or not answers.post:
+        await _not_moved(update, context, draft.id)
+        return
+    if not may_raise_alert(member, answers.post):
+        await answer(query, tr.gettext(NOT_ALLOWED), alert=True)
+        return
     async with runtime.db.transaction() as session:
-        # The draft leaves CONFIRM and the alert is raised in one transaction: of two taps on Send, only one
+        # The draft leaves DETAILS and the alert is raised in one transaction: of two taps on Send, only one
         # moves it, and a crash in between leaves neither a sent draft without its alert nor the reverse.
-        if not await conversations.advance_in(
-            session, context, RAISE, draft, step=Step.SENT, from_steps=(Step.CONFIRM,)
-        ):
-            alert = None
-        else:
+        moved = await conversations.advance_in(
+            session, context, RAISE, draft, step=Step.SENT, from_steps=(Step.DETAILS,)
+        )
+        alert = None
+        if moved:
             alert, created = await service.raise_alert(
                 session,
                 runtime,
                 member,
                 token=f"d:{draft.token}",
+                post_code=answers.post,
                 category=answers.category or "other",
                 severity=answers.severity or Severity.IMPORTANT,
-                text=answers.text or "",
+                text=answers.text,
                 latitude=answers.latitude,
                 longitude=answers.longitude,
                 photo=answers.photo_file_id,
@@ -368,76 +414,61 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
     await answer(
         query, tr.gettext("Sent.") if created else tr.gettext("Already sent: an alert is only sent once.")
     )
-    # The summary stays readable, without its buttons.
-    await edit_message(query, summary_text(runtime.config, tr, answers, member))
-    await query.message.reply_text(sent_text(tr, alert, count, created), reply_markup=main_keyboard(tr))
+    # The summary stays readable, without its buttons; the alert button comes back under the text field.
+    await edit_message(query, summary_text(runtime.config, tr, answers, sent=True))
+    await reply(query, sent_text(tr, alert, count, created), reply_markup=main_keyboard(tr))
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------
 
 
 async def draft_input(update: Update, context: LiaisonContext, draft: Draft) -> bool:
-    """Location, photo and text answers; a message at a button step goes on to the other features."""
-    if draft.step not in TYPED_STEPS:
+    """Text, photo and location at the details step; a message at a button step goes on to the others."""
+    if draft.step != Step.DETAILS:
         return False  # a button is expected: typed text is not for this draft
-    member, message, runtime, tr = (
-        context.active_member,
-        update.effective_message,
-        context.runtime,
-        context.tr,
-    )
+    message, runtime, tr = update.effective_message, context.runtime, context.tr
     assert message is not None
     limit = runtime.config.alerts.max_text_length
-    text = (message.text or message.caption or "").strip()
-    skipping = message.text is not None and fold(message.text.strip()) in {fold(s) for s in SKIP_TEXTS}
     answers = AlertDraftData.of(draft)
-    if draft.step == Step.LOCATION and message.location is not None:
+    words = (message.text or message.caption or "").strip()
+    if message.location is not None:
         answers.latitude, answers.longitude = message.location.latitude, message.location.longitude
-        to_step = Step.PHOTO
-    elif draft.step in (Step.LOCATION, Step.PHOTO) and skipping:
-        to_step = Step.PHOTO if draft.step == Step.LOCATION else Step.TEXT
-    elif draft.step in (Step.LOCATION, Step.PHOTO) and message.photo:
-        if len(text) > limit:
-            # Telegram lets captions reach 1,024 characters: refuse, like typed text, rather than drop it.
-            await message.reply_text(too_long(tr, len(text), limit))
-            return True
+    elif message.photo:
         answers.photo_file_id = message.photo[-1].file_id
-        to_step = Step.TEXT
-        if text:
-            # A caption is the alert's text: one step less.
-            answers.text, to_step = text, Step.CONFIRM
-    elif text and message.location is None:
-        # Text typed at any of these steps is the alert's text: the remaining optional steps are skipped.
-        if len(text) > limit:
-            await message.reply_text(too_long(tr, len(text), limit))
-            return True
-        answers.text, to_step = text, Step.CONFIRM
-    else:
-        await message.reply_text(
-            _question(draft.step, tr, limit), reply_markup=_step_keyboard(draft.step, tr)
-        )
+    elif not words:
+        # A sticker, a voice note, blank text: ask again.
+        await message.reply_text(details_question(tr, limit), reply_markup=location_keyboard(tr))
         return True
-    fresh = await conversations.advance(context, RAISE, draft, step=to_step, data=answers)
+    if words:
+        # A second message adds to the first: an agent often sends the details in two goes.
+        combined = f"{answers.text}\n{words}" if answers.text else words
+        if len(combined) > limit:
+            # Telegram lets captions reach 1,024 characters: refuse, like typed text, rather than drop it.
+            await message.reply_text(too_long(tr, len(combined), limit))
+            return True
+        answers.text = combined
+    fresh = await conversations.advance(context, RAISE, draft, step=Step.DETAILS, data=answers)
     if fresh is None:
         return True  # a repeated update already moved it
-    if to_step == Step.CONFIRM:
-        await _ask_confirmation(message, context, fresh, member, took_keyboard=draft.step != Step.TEXT)
-        return True
-    await message.reply_text(_question(to_step, tr, limit), reply_markup=_step_keyboard(to_step, tr))
+    await _show_progress(message, context, fresh)
     return True
 
 
-async def _ask_confirmation(
-    message: Message, context: LiaisonContext, draft: Draft, member: Member, *, took_keyboard: bool
-) -> None:
-    tr = context.tr
-    if took_keyboard:
-        # The location/photo keyboard is still up: take it down before the summary's inline buttons.
-        await message.reply_text(tr.gettext("Ready."), reply_markup=ReplyKeyboardRemove())
-    await message.reply_text(
-        summary_text(context.runtime.config, tr, AlertDraftData.of(draft), member),
-        reply_markup=confirm_keyboard(tr, draft.id or 0),
+async def _show_progress(message: Message, context: LiaisonContext, draft: Draft) -> None:
+    """After each answer: the summary with Send once there is text, else what was added and what is next."""
+    tr, config = context.tr, context.runtime.config
+    answers = AlertDraftData.of(draft)
+    if answers.text:
+        await message.reply_text(
+            summary_text(config, tr, answers), reply_markup=confirm_keyboard(tr, draft.id or 0)
+        )
+        return
+    added = (
+        tr.gettext("📍 Location added.") if answers.latitude is not None else tr.gettext("📷 Photo added.")
     )
+    # The location button stays until a location is shared; the alert button comes back once it is sent.
+    keyboard = location_keyboard(tr) if answers.latitude is None else ReplyKeyboardRemove()
+    await message.reply_text(added + " " + tr.gettext("Now write what is happening."), reply_markup=keyboard)
 
 
 async def on_cancel(update: Update, context: LiaisonContext) -> None:
@@ -448,5 +479,5 @@ async def on_cancel(update: Update, context: LiaisonContext) -> None:
 
 
 RAISE = Conversation(
-    "alert", draft_input, cancelled=CANCELLED, typed_steps=frozenset(TYPED_STEPS), on_cancel=on_cancel
+    "alert", draft_input, cancelled=CANCELLED, typed_steps=frozenset({Step.DETAILS}), on_cancel=on_cancel
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
 
@@ -14,6 +16,8 @@ from bot.keyboards import inline
 from db.alerts import Alert, AlertAck, AlertState, pending_required
 
 PREFIX = "al"
+# Formats a moment for the reader of a card (their zone, named where zones meet).
+Clock = Callable[[datetime], str]
 SEVERITY_ICONS = {"urgent": "🔴", "important": "🟠", "info": "🔵"}
 SEVERITY_NAMES = {
     # TRANSLATORS: alert severity, shown on buttons and cards.
@@ -21,6 +25,12 @@ SEVERITY_NAMES = {
     "important": N_("Important"),
     "urgent": N_("Urgent"),
 }
+
+
+def alert_number(tr: Translator, alert_id: int | None) -> str:
+    """An alert's number as the reader writes it: '#3', 'n°3'."""
+    # TRANSLATORS: the number of an alert, as in "alert #3"; French writes "n°3".
+    return tr.gettext("#{id}").format(id=alert_id)
 
 
 def severity_label(tr: Translator, severity: str) -> str:
@@ -67,9 +77,9 @@ class Reader:
 
 
 def _ack_line(
-    config: Config, tr: Translator, state: CardState, post_code: str, service: str, zone: str
+    config: Config, tr: Translator, state: CardState, post_code: str, service: str, when: Clock
 ) -> str:
-    """One service's line: who acknowledged and when, or pending."""
+    """One service's line: who acknowledged and when (in the reader's zone), or pending."""
     label = html.escape(config.service_name(service, tr.language))
     ack = next((a for a in state.acks if a.post_code == post_code and a.service_code == service), None)
     required = f"{post_code}/{service}" in state.alert.required
@@ -78,21 +88,21 @@ def _ack_line(
             return tr.gettext("⏳ {service} — pending").format(service=label)
         return f"▫️ {label} —"
     line = tr.gettext("✅ {service} ✓ {time} ({name})").format(
-        service=label, time=tr.time(ack.acked_at, zone), name=state.name(ack.member_id)
+        service=label, time=when(ack.acked_at), name=state.name(ack.member_id)
     )
     if ack.kind == "action" and ack.action_at is not None:
         line += " · " + tr.gettext("taking action: {name}, {time}").format(
-            name=state.name(ack.action_member_id), time=tr.time(ack.action_at, zone)
+            name=state.name(ack.action_member_id), time=when(ack.action_at)
         )
     return line
 
 
-def status_line(tr: Translator, state: CardState, zone: str, *, full: bool = True) -> str:
+def status_line(tr: Translator, state: CardState, when: Clock, *, full: bool = True) -> str:
     """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack)."""
     alert = state.alert
     if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
         return tr.gettext("✔️ <b>Resolved</b> {time} by {name}: {outcome}").format(
-            time=tr.time(alert.resolved_at, zone),
+            time=when(alert.resolved_at),
             name=state.name(alert.resolved_by_member_id),
             outcome=html.escape(alert.outcome or ""),
         )
@@ -111,11 +121,22 @@ def status_line(tr: Translator, state: CardState, zone: str, *, full: bool = Tru
     return line
 
 
+def zones_meet(config: Config, alert: Alert, reader_post: str | None) -> bool:
+    """Whether readers of this alert live in different zones (times then name their zone)."""
+    zones = {config.post_zone(p) for p in alert.posts} | {config.post_zone(reader_post, alert.post_code)}
+    return len(zones) > 1
+
+
 def render_card(config: Config, state: CardState, reader: Reader) -> str:
-    """One reader's copy: structured parts in their language and zone, the free text as written."""
+    """One reader's copy: structure in their language, every time in their zone, the text as written."""
     tr = translator(reader.language)
     alert = state.alert
     zone = config.post_zone(reader.post_code, alert.post_code)
+    named = zones_meet(config, alert, reader.post_code)
+
+    def when(moment: datetime) -> str:
+        return tr.time_in(moment, zone, named=named)
+
     title = tr.gettext("{severity} ALERT #{id}").format(
         severity=severity_label(tr, alert.severity).upper(), id=alert.id
     )
@@ -123,7 +144,7 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
         f"<b>{html.escape(title)}</b> · <b>{html.escape(category_label(config, tr, alert.category))}</b>",
         tr.gettext("{post} · {time}").format(
             post=html.escape(config.post_name(alert.post_code)),
-            time=tr.short_datetime(alert.raised_at, zone),
+            time=tr.short_datetime_in(alert.raised_at, zone, named=named),
         ),
         tr.gettext("From: {name} ({service})").format(
             name=state.name(alert.author_member_id),
@@ -141,11 +162,10 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
     if reader.full:
         lines.append("<b>" + html.escape(tr.gettext("Acknowledgements")) + "</b>")
         for post_code in alert.posts:
-            post_zone = config.post_zone(post_code, alert.post_code)
             if many_posts:
                 lines.append(f"<i>{html.escape(config.post_name(post_code))}</i>")
             for service in _services(config, post_code):
-                lines.append(_ack_line(config, tr, state, post_code, service, post_zone))
+                lines.append(_ack_line(config, tr, state, post_code, service, when))
     if reader.full and state.delivered and state.delivered[0]:
         sent, total = state.delivered
         lines.append(
@@ -162,9 +182,9 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
             a.post_code == reader.post_code and a.service_code == reader.service_code for a in state.acks
         )
         if own_acked:
-            lines.append(_ack_line(config, tr, state, reader.post_code, reader.service_code, zone))
+            lines.append(_ack_line(config, tr, state, reader.post_code, reader.service_code, when))
     if reader.full or not own_acked or alert.state != AlertState.OPEN or alert.handled_at is not None:
-        lines.append(status_line(tr, state, zone, full=reader.full))
+        lines.append(status_line(tr, state, when, full=reader.full))
     return "\n".join(lines)
 
 
@@ -205,13 +225,22 @@ def escalation_text(
         for p, s in pending
     )
     return tr.gettext(
-        "⏰ <b>Escalation</b> · alert #{id} · {category} · {severity} · {post}\n"
-        "Not acknowledged after {minutes} minutes by: {services}."
+        "⏰ <b>Escalation</b> · alert {number} · {category} · {severity} · {post}\n"
+        "Not acknowledged after {delay} by: {services}."
     ).format(
-        id=alert.id,
+        number=alert_number(tr, alert.id),
         category=html.escape(category_label(config, tr, alert.category)),
         severity=severity_label(tr, alert.severity),
         post=html.escape(config.post_name(alert.post_code)),
-        minutes=tr.number(minutes),
+        delay=duration(tr, minutes),
         services=services,
     )
+
+
+def duration(tr: Translator, minutes: float) -> str:
+    """'1 minute', '5 minutes', '30 seconds': whole minutes when it is, else seconds."""
+    if float(minutes).is_integer():
+        whole = int(minutes)
+        return tr.ngettext("{n} minute", "{n} minutes", whole).format(n=tr.number(whole))
+    seconds = round(minutes * 60)
+    return tr.ngettext("{n} second", "{n} seconds", seconds).format(n=tr.number(seconds))

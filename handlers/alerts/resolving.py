@@ -11,7 +11,7 @@ from bot.callbacks import encode
 from bot.conversations import DraftData
 from bot.features import Conversation
 from bot.keyboards import inline, main_keyboard
-from bot.replies import answer, edit_message
+from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db import alerts as store
 from db.alerts import AlertState
@@ -68,7 +68,8 @@ async def resolve_button(update: Update, context: LiaisonContext, alert_id: int 
         data=OutcomeData(alert_id=alert.id),
     )
     await answer(query)
-    await query.message.reply_text(
+    await reply(
+        query,
         tr.gettext("Resolving alert #{id}. Send the outcome in one line (up to {limit} characters).").format(
             id=alert.id, limit=OUTCOME_MAX_LENGTH
         ),

@@ -53,9 +53,14 @@ def category_words(config: Config) -> dict[str, str]:
     """Every word the one-line form accepts for a category."""
     words = {fold(a): code for a, code in CATEGORY_ALIASES.items() if config.has_category(code)}
     for category in config.alerts.categories:
-        words[fold(category.code)] = category.code
-        words[fold(category.name.fr)] = category.code
-        words[fold(category.name.en)] = category.code
+        for word in (
+            category.code,
+            category.name.fr,
+            category.name.en,
+            category.word("fr"),
+            category.word("en"),
+        ):
+            words[fold(word)] = category.code
     return words
 
 

@@ -110,6 +110,7 @@ async def raise_alert(
     author: Member,
     *,
     token: str,
+    post_code: str,
     category: str,
     severity: str,
     text: str,
@@ -133,7 +134,6 @@ async def raise_alert(
     if existing is not None:
         return existing, False
     definition = config.category(category)
-    post_code = author.post_code or ""
     posts = alert_posts(config, definition, post_code)
     alert = Alert(
         client_token=token,
@@ -424,8 +424,9 @@ async def acknowledge(
         session,
         runtime,
         alert,
-        # Handled is shown on the full cards; every copy is edited when the alert is resolved.
-        everyone=False,
+        # Every copy shows "handled" (the others at low priority, coalesced); otherwise only the cards
+        # showing every service's line and the presser's own copy change.
+        everyone=handled,
         member_ids=(member.id,),
         priority=Priority.HIGH if handled else Priority.NORMAL,
         now=now,
@@ -570,12 +571,15 @@ async def refresh_cards(
     for recipient, member in copies:
         reader = reader_of(runtime, member, alert, recipient)
         markup = card_markup(translator(reader.language), alert, can_resolve=reader.may_resolve)
+        # The cards people follow (full ones, the presser's) at the given priority; every other copy of a
+        # fan-out of hundreds at bulk priority, behind whatever is urgent.
+        concerned = recipient.full or recipient.member_id in member_ids
         edit = await enqueue_card_edit(
             session,
             card_key=recipient.card_key,
             text=render_card(runtime.config, state, reader),
             reply_markup=markup,
-            priority=priority,
+            priority=priority if concerned else Priority.BULK,
             now=now,
         )
         queued += edit is not None
@@ -606,3 +610,45 @@ __all__ = [
     "refresh_cards",
     "resolve",
 ]
+
+
+async def catch_up_returning_member(session: AsyncSession, runtime: Runtime, member: Member) -> None:
+    """A member who had blocked the bot talks again: their copies of the post's open urgent and important
+    alerts never reached them, so they get them now (a fresh card each, kept up to date from now on)."""
+    assert member.id is not None
+    if not member.post_code:
+        return
+    now = runtime.clock.now()
+    for alert in await store.list_open_alerts(session, post_codes=[member.post_code], limit=50):
+        if alert.severity not in (Severity.URGENT, Severity.IMPORTANT) or alert.id is None:
+            continue
+        recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member.id)
+        if recipient is None:
+            recipient = await store.add_recipient(
+                session, recipient=new_recipient(alert, member, member.post_code, now)
+            )
+        else:
+            # The first card never reached the phone: the new one gets its own key, so edits follow it.
+            recipient = await store.renew_card_key(session, recipient=recipient, now=now)
+        if recipient is None:
+            continue
+        state = await load_card_state(session, alert=alert)
+        await send_copy(
+            session,
+            runtime,
+            state,
+            member,
+            recipient,
+            priority=priority_of(alert.severity),
+            silent=False,
+            now=now,
+        )
+        await record_action(
+            session,
+            action="alert.caught_up",
+            at=now,
+            actor_member_id=member.id,
+            object_type="alert",
+            object_id=alert.id,
+            post_code=member.post_code,
+        )

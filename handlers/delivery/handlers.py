@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.runtime import LiaisonContext
 from bot.texts import MESSAGE_BUDGET, fit_lines
 from db.members import Member, list_members
-from db.outbox import DeliveryTally, delivery_tallies
+from db.outbox.reporting import DeliveryTally, delivery_tallies
 
 RECENT = 5  # notifications shown: enough to spot a problem, short enough for a phone screen
 MAX_NAMES = 30  # unreachable names listed per post before "and N more"
@@ -49,12 +49,22 @@ def tally_line(features: FeatureSet, tr: Translator, tally: DeliveryTally, zone:
 
 
 def unreachable_lines(
-    config: Config, tr: Translator, members: list[Member], zone: str, budget: int = MESSAGE_BUDGET
+    config: Config,
+    tr: Translator,
+    members: list[Member],
+    zone: str,
+    budget: int = MESSAGE_BUDGET,
+    *,
+    named: bool = False,
 ) -> list[str]:
     """Unreachable members: name, service, and since when (as many as fit in `budget` characters)."""
     lines = []
     for member in members[:MAX_NAMES]:
-        since = tr.short_datetime(member.unreachable_since, zone) if member.unreachable_since else "—"
+        since = (
+            tr.short_datetime_in(member.unreachable_since, zone, named=named)
+            if member.unreachable_since
+            else "—"
+        )
         lines.append(
             tr.gettext("• {name} ({service}), since {since}").format(
                 name=html.escape(member.display_name),
@@ -103,7 +113,8 @@ async def post_report(
             ).format(n=len(unreachable))
         )
         used = sum(len(line) + 1 for line in lines)
-        lines.extend(unreachable_lines(config, tr, unreachable, zone, budget - used))
+        # A coordinator's overview puts posts of several zones side by side: each time names its zone.
+        lines.extend(unreachable_lines(config, tr, unreachable, zone, budget - used, named=not with_tallies))
     else:
         lines.append(tr.gettext("Every member can be reached."))
     return "\n".join(lines)

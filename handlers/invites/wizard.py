@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.keyboards import columns
 from bot.replies import answer, edit_message
 from bot.runtime import LiaisonContext, Runtime
-from bot.texts import role_name
+from bot.texts import membership, role_name
 from db.members import Role
 from db.onboarding import issue_invite
 
@@ -118,16 +118,14 @@ async def _issue(
             now=now,
             expires_at=expires,
         )
+    # The expiry in the time of the post the invite is for (the inviter may sit elsewhere): its zone named.
     zone = runtime.config.post_zone(post_code or member.post_code)
     link = f"https://t.me/{runtime.bot_username}?start={code}"
     text = tr.gettext(
-        "Invite for: {role}, {service}, {post}.\nValid once, until {expires}.\n\n"
-        "{link}\n\nCode: <code>{code}</code>"
+        "Invite for: {membership}.\nValid once, until {expires}.\n\n{link}\n\nCode: <code>{code}</code>"
     ).format(
-        role=role_name(tr, role),
-        service=html.escape(runtime.config.service_name(service, tr.language)),
-        post=html.escape(runtime.config.post_name(post_code)),
-        expires=tr.datetime(expires, zone, "medium"),
+        membership=membership(tr, runtime.config, role, service, post_code),
+        expires=f"{tr.datetime(expires, zone, 'medium')} ({tr.zone_name(expires, zone)})",
         link=html.escape(link),
         code=code,
     )

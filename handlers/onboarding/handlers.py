@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from telegram import Message, Update
+from telegram import Message, ReplyKeyboardMarkup, Update
 
 from bot.callbacks import CallbackData
 from bot.i18n import Translator, supported_language, translator
 from bot.keyboards import main_keyboard
 from bot.menu import publish_member_commands
-from bot.replies import answer, edit_message
+from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from bot.texts import bilingual
 from db.invites import CODE_PATTERN
@@ -29,7 +29,7 @@ from handlers.onboarding.render import (
 CODE_RE = re.compile(CODE_PATTERN)
 
 
-def _main_keyboard(tr: Translator, member: Member) -> object | None:
+def _main_keyboard(tr: Translator, member: Member) -> ReplyKeyboardMarkup | None:
     """A post member's persistent keyboard (coordinators have no post: no alert button)."""
     return main_keyboard(tr) if member.post_code else None
 
@@ -129,6 +129,4 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
     await answer(query, confirmation)
     await edit_message(query, confirmation)
     if data.action == "first":
-        await query.message.reply_text(
-            welcome_text(context.runtime, tr, member), reply_markup=_main_keyboard(tr, member)
-        )
+        await reply(query, welcome_text(context.runtime, tr, member), reply_markup=_main_keyboard(tr, member))

@@ -12,7 +12,6 @@ from bot.i18n import N_, Translator
 from bot.keyboards import inline
 from bot.menu import commands_for
 from bot.runtime import Runtime
-from bot.texts import role_name
 from db.members import Member, Role
 from db.onboarding import JoinRefusal
 
@@ -31,15 +30,24 @@ LANGUAGE_QUESTION = N_("Which language do you prefer?")
 
 
 def identity_text(runtime: Runtime, tr: Translator, member: Member) -> str:
-    """'You are <role>, <service>, at <post>.' in the reader's language."""
+    """Who the member is, in a sentence that reads naturally with or without a service."""
     _ = tr.gettext
-    if member.role in (Role.COORDINATOR, Role.ADMIN):
-        return _("You are {role}: you follow every post.").format(role=role_name(tr, member.role))
-    return _("You are {role}, {service}, at the post of {post}.").format(
-        role=role_name(tr, member.role),
-        service=html.escape(runtime.config.service_name(member.service_code, tr.language)),
-        post=html.escape(runtime.config.post_name(member.post_code)),
+    config = runtime.config
+    if member.role == Role.ADMIN:
+        return _("You are an administrator: you follow every post and may invite coordinators.")
+    if member.role == Role.COORDINATOR:
+        return _("You are a coordinator: you follow every post.")
+    post = html.escape(config.post_name(member.post_code))
+    service = (
+        html.escape(config.service_name(member.service_code, tr.language)) if member.service_code else None
     )
+    if member.role == Role.CHIEF:
+        if service:
+            return _("You are the chief of the {post} post ({service}).").format(post=post, service=service)
+        return _("You are the chief of the {post} post.").format(post=post)
+    if service:
+        return _("You are an agent of {service} at the {post} post.").format(service=service, post=post)
+    return _("You are an agent at the {post} post.").format(post=post)
 
 
 def help_text(features: FeatureSet, tr: Translator, member: Member) -> str:

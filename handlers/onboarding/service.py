@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.features import MemberEvent
 from bot.runtime import Runtime
-from bot.texts import role_name
+from bot.texts import membership
 from db.members import Member, get_member
 from db.onboarding import JoinResult, join_with_invite
 from db.outbox import Priority, enqueue_message
@@ -52,11 +52,9 @@ async def _tell_inviter(session: AsyncSession, runtime: Runtime, member: Member)
     if inviter is None or not inviter.is_active:
         return
     tr = runtime.translator_for(inviter)
-    text = tr.gettext("{name} joined: {role}, {service}, {post}.").format(
+    text = tr.gettext("{name} joined Liaison: {membership}.").format(
         name=html.escape(member.display_name),
-        role=role_name(tr, member.role),
-        service=html.escape(runtime.config.service_name(member.service_code, tr.language)),
-        post=html.escape(runtime.config.post_name(member.post_code)),
+        membership=membership(tr, runtime.config, member.role, member.service_code, member.post_code),
     )
     await enqueue_message(
         session,

@@ -40,7 +40,12 @@ def render_page(
         if job.state == JobState.PAUSED:
             when = tr.gettext("paused")
         else:
-            moment = tr.short_datetime(job.next_run_at, job.timezone) if job.next_run_at else "—"
+            # A coordinator reads reminders of posts in several zones: each time names its zone.
+            moment = (
+                tr.short_datetime_in(job.next_run_at, job.timezone, named=is_global(member))
+                if job.next_run_at
+                else "—"
+            )
             when = tr.gettext("Next: {moment}").format(moment=moment)
         parts = [when, describe_audience(config, tr, job.payload.get("audience") or {})]
         if is_global(member):

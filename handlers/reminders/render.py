@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
@@ -48,7 +48,9 @@ def render_copy(job: ScheduledJob, *, language: str, due_at: datetime, late: boo
     return "\n".join(lines)
 
 
-def day_name(tr: Translator, day: str, width: str = "wide") -> str:
+def day_name(
+    tr: Translator, day: str, width: Literal["abbreviated", "narrow", "short", "wide"] = "wide"
+) -> str:
     """A day of the week in the reader's language."""
     return str(get_day_names(width, locale=tr.language)[WEEKDAYS.index(day)])
 

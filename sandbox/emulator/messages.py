@@ -49,7 +49,11 @@ class MessagingMixin:
     stats: EmulatorStats
     clock: Callable[[], float]
     callback_query_ttl: float
-    bot_user: dict[str, Any]
+
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        """The bot's own User object; provided by the emulator."""
+        raise NotImplementedError
 
     def now(self) -> int:
         """Telegram's ``date``; provided by the emulator."""
@@ -229,7 +233,9 @@ class MessagingMixin:
         else:
             raise bad_request("wrong file identifier/HTTP URL specified")
         caption = params.get("caption")
-        plain, entities, html = (None, [], None)
+        plain: str | None = None
+        entities: list[dict[str, Any]] = []
+        html: str | None = None
         if caption is not None:
             plain, entities, html = self._format(
                 caption, params.get("parse_mode"), params.get("caption_entities"), caption=True
@@ -266,7 +272,9 @@ class MessagingMixin:
         file = self._attached_file(document)
         name = document.filename if isinstance(document, UploadedFile) else (file.file_name or "document")
         caption = params.get("caption")
-        plain, entities, html = (None, [], None)
+        plain: str | None = None
+        entities: list[dict[str, Any]] = []
+        html: str | None = None
         if caption is not None:
             plain, entities, html = self._format(
                 caption, params.get("parse_mode"), params.get("caption_entities"), caption=True
@@ -416,6 +424,7 @@ class MessagingMixin:
         """getChat: ChatFullInfo for chats the bot knows."""
         chat_id = params["chat_id"]
         user = self.users.get(chat_id) if isinstance(chat_id, int) else None
+        chat: ChatState | None
         if user is not None and (user.started or user.blocked):
             chat = self.private_chat(user)
         else:

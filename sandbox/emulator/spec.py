@@ -41,7 +41,8 @@ def resolve_attachments(params: dict[str, Any]) -> dict[str, Any]:
 @cache
 def load_spec() -> dict[str, Any]:
     """Load the spec once per process."""
-    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    spec: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    return spec
 
 
 @cache

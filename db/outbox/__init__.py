@@ -1,0 +1,43 @@
+"""The transactional outbox: every notification is a row written with the event that caused it.
+
+Features import from here (the table and the enqueue API); the delivery worker uses `db.outbox.queue`,
+`/delivery` reads `db.outbox.reporting`.
+"""
+
+from db.outbox.enqueue import (
+    ReplyMarkup,
+    SupportsToDict,
+    build_message,
+    enqueue_card_edit,
+    enqueue_many,
+    enqueue_message,
+)
+from db.outbox.model import (
+    DUE_AT_ONCE,
+    EDIT_METHODS,
+    ERROR_MAX,
+    OUTBOX,
+    OUTBOX_WAKE,
+    SEND_METHODS,
+    DeliveryState,
+    Notification,
+    Priority,
+)
+
+__all__ = [
+    "DUE_AT_ONCE",
+    "EDIT_METHODS",
+    "ERROR_MAX",
+    "OUTBOX",
+    "OUTBOX_WAKE",
+    "SEND_METHODS",
+    "DeliveryState",
+    "Notification",
+    "Priority",
+    "ReplyMarkup",
+    "SupportsToDict",
+    "build_message",
+    "enqueue_card_edit",
+    "enqueue_many",
+    "enqueue_message",
+]

@@ -1,0 +1,197 @@
+"""What features call: queue notifications in the transaction of the event that caused them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, TypeAlias
+
+from sqlalchemy import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import request_wake
+from db.outbox.model import (
+    DUE_AT_ONCE,
+    OUTBOX,
+    OUTBOX_WAKE,
+    SEND_METHODS,
+    DeliveryState,
+    Notification,
+    Priority,
+)
+
+
+class SupportsToDict(Protocol):
+    """A keyboard as a library object (PTB's InlineKeyboardMarkup...): it knows its Bot API JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as the Bot API's JSON."""
+        ...
+
+
+# A keyboard: Bot API JSON already, or an object that turns into it. Rows store JSON, so features may build
+# keyboards with their library's objects and the outbox converts them once, when the row is queued.
+ReplyMarkup: TypeAlias = dict[str, Any] | SupportsToDict
+
+
+def markup_json(markup: ReplyMarkup) -> dict[str, Any]:
+    """A keyboard as the Bot API JSON stored in a row."""
+    return markup if isinstance(markup, dict) else markup.to_dict()
+
+
+def build_message(
+    *,
+    chat_id: int,
+    text: str | None = None,
+    priority: Priority = Priority.NORMAL,
+    member_id: int | None = None,
+    reply_markup: ReplyMarkup | None = None,
+    silent: bool = False,
+    photo: str | None = None,
+    location: tuple[float, float] | None = None,
+    ref: tuple[str, int] | None = None,
+    card_key: str | None = None,
+    now: datetime | None = None,
+) -> Notification:
+    """Build one outbox row (HTML text; a photo by file id; or a location) without touching a session."""
+    payload: dict[str, Any]
+    if location is not None:
+        method, payload = "sendLocation", {"latitude": location[0], "longitude": location[1]}
+    elif photo is not None:
+        method, payload = "sendPhoto", {"photo": photo, "caption": text, "parse_mode": "HTML"}
+    else:
+        method, payload = (
+            "sendMessage",
+            {"text": text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}},
+        )
+    if reply_markup is not None:
+        payload["reply_markup"] = markup_json(reply_markup)
+    if silent:
+        payload["disable_notification"] = True
+    row = Notification(
+        chat_id=chat_id,
+        member_id=member_id,
+        method=method,
+        payload={k: v for k, v in payload.items() if v is not None},
+        priority=int(priority),
+        ref_type=ref[0] if ref else None,
+        ref_id=ref[1] if ref else None,
+        card_key=card_key,
+    )
+    row.not_before = DUE_AT_ONCE
+    if now is not None:
+        row.created_at = now
+        row.not_before = now
+    return row
+
+
+async def enqueue_message(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    text: str | None = None,
+    priority: Priority = Priority.NORMAL,
+    member_id: int | None = None,
+    reply_markup: ReplyMarkup | None = None,
+    silent: bool = False,
+    photo: str | None = None,
+    location: tuple[float, float] | None = None,
+    ref: tuple[str, int] | None = None,
+    card_key: str | None = None,
+    now: datetime | None = None,
+) -> Notification:
+    """Queue one message in the caller's transaction (a fan-out uses build_message and enqueue_many)."""
+    row = build_message(
+        chat_id=chat_id,
+        text=text,
+        priority=priority,
+        member_id=member_id,
+        reply_markup=reply_markup,
+        silent=silent,
+        photo=photo,
+        location=location,
+        ref=ref,
+        card_key=card_key,
+        now=now,
+    )
+    session.add(row)
+    await session.flush()
+    request_wake(session, OUTBOX_WAKE)
+    return row
+
+
+async def enqueue_many(session: AsyncSession, rows: list[Notification]) -> int:
+    """Queue a fan-out built with build_message, in order, as one executemany; returns how many.
+
+    The ORM would insert such rows one statement each on SQLite (it wants every new id back); nothing reads
+    these ids, and one statement keeps a 200-copy fan-out short inside the write lock.
+    """
+    if not rows:
+        return 0
+    for rank, row in enumerate(rows):
+        row.fanout_rank = rank
+    columns = [c.key for c in OUTBOX.columns if c.key != "id"]
+    await session.exec(insert(OUTBOX), params=[{c: getattr(r, c) for c in columns} for r in rows])
+    request_wake(session, OUTBOX_WAKE)
+    return len(rows)
+
+
+async def enqueue_card_edit(
+    session: AsyncSession,
+    *,
+    card_key: str,
+    text: str,
+    reply_markup: ReplyMarkup | None = None,
+    priority: Priority = Priority.BULK,
+    now: datetime | None = None,
+) -> Notification | None:
+    """Queue an edit of a status card (None: no copy to edit); a pending edit of the card is replaced."""
+    original = (
+        await session.exec(
+            select(Notification)
+            .where(col(Notification.card_key) == card_key, col(Notification.method).in_(SEND_METHODS))
+            .order_by(col(Notification.id))
+        )
+    ).first()
+    if original is None or original.state in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
+        # Nothing on that phone to edit.
+        return None
+    caption = original.method == "sendPhoto"
+    payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
+    if reply_markup is not None:
+        payload["reply_markup"] = markup_json(reply_markup)
+    method = "editMessageCaption" if caption else "editMessageText"
+    pending = (
+        await session.exec(
+            select(Notification).where(
+                col(Notification.card_key) == card_key,
+                col(Notification.method) == method,
+                col(Notification.state) == DeliveryState.PENDING,
+            )
+        )
+    ).first()
+    if pending is not None:
+        pending.payload = payload
+        pending.priority = min(pending.priority, int(priority))
+        session.add(pending)
+        await session.flush()
+        request_wake(session, OUTBOX_WAKE)
+        return pending
+    row = Notification(
+        chat_id=original.chat_id,
+        member_id=original.member_id,
+        method=method,
+        payload=payload,
+        priority=int(priority),
+        ref_type=original.ref_type,
+        ref_id=original.ref_id,
+        card_key=card_key,
+    )
+    row.not_before = DUE_AT_ONCE
+    if now is not None:
+        row.created_at = now
+        row.not_before = now
+    session.add(row)
+    await session.flush()
+    request_wake(session, OUTBOX_WAKE)
+    return row

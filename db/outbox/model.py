@@ -1,0 +1,89 @@
+"""The outbox table: one row per message (or edit) to deliver to one chat, and the words for its life."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Table
+from sqlmodel import Field, SQLModel
+
+from db.types import UTC_NOW, big_int_column, utc_column
+
+# The name features and the worker use to wake the delivery loop after a commit (db.engine.request_wake).
+OUTBOX_WAKE = "outbox"
+# not_before of rows queued without an explicit `now`: due at once, whatever clock the worker runs on.
+DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
+# last_error's column width: longer reasons are cut when written.
+ERROR_MAX = 500
+
+EDIT_METHODS = ("editMessageText", "editMessageCaption")
+# The sends a status card starts with: edits target the copy one of these put on a phone.
+SEND_METHODS = ("sendMessage", "sendPhoto")
+
+
+class Priority(IntEnum):
+    """Delivery order: lower goes first."""
+
+    URGENT = 0
+    HIGH = 1
+    NORMAL = 2
+    BULK = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Priority:
+        """Priority from its config name ('urgent', 'bulk'...)."""
+        return cls[name.upper()]
+
+
+class DeliveryState(StrEnum):
+    """Life of an outbox row."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    SUPERSEDED = "superseded"
+
+
+class Notification(SQLModel, table=True):
+    """One message (or edit) to deliver to one chat."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_ready", "state", "priority", "fanout_rank", "id"),
+        Index("ix_outbox_lease", "state", "lease_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=UTC_NOW, sa_column=utc_column())
+    chat_id: int = Field(sa_column=big_int_column(index=True))
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    # Bot API method and its parameters (without chat_id), e.g. sendMessage {"text": ..., "reply_markup": .}.
+    method: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    priority: int = Field(default=Priority.NORMAL)
+    state: str = Field(default=DeliveryState.PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=UTC_NOW, sa_column=utc_column())
+    lease_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=ERROR_MAX)
+    telegram_message_id: int | None = Field(default=None, sa_column=big_int_column(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # What the message belongs to, e.g. ("alert", 17), for visibility and for cards.
+    ref_type: str | None = Field(default=None, max_length=32, index=True)
+    ref_id: int | None = Field(default=None, index=True)
+    # A status card's identity on one recipient's phone, e.g. "alert:17:m42": edits target the sent copy.
+    card_key: str | None = Field(default=None, max_length=64, index=True)
+    # Position within its fan-out (0 for a lone message). Rows go out by priority, then rank, then age: two
+    # urgent alerts raised together reach their first readers together, instead of the second waiting for
+    # every copy of the first.
+    fanout_rank: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+# The table itself, for Core statements (executemany with bound parameters). SQLModel does not declare
+# `__table__` to type checkers; the metadata does hold it.
+OUTBOX: Table = SQLModel.metadata.tables["outbox"]

@@ -1,0 +1,283 @@
+"""What the delivery worker calls: pick ready rows, claim them, push them back, settle them, reclaim them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, true, update
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.outbox.model import (
+    EDIT_METHODS,
+    ERROR_MAX,
+    OUTBOX,
+    SEND_METHODS,
+    DeliveryState,
+    Notification,
+)
+
+_SETTLED_ORIGINAL = (
+    DeliveryState.SENT,
+    DeliveryState.FAILED,
+    DeliveryState.UNREACHABLE,
+    DeliveryState.SUPERSEDED,
+)
+# States of a newer edit that make an older one pointless (its text would overwrite a newer one).
+LIVE_EDIT_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What became of one claimed row.
+
+    `state` and `error` are always written (a row sent at last forgets the error of an earlier attempt);
+    `sent_at` goes with `message_id` (a sent row records the id Telegram gave, or none); `not_before` and
+    `attempts` are written only when given.
+    """
+
+    row_id: int
+    state: DeliveryState
+    message_id: int | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+    not_before: datetime | None = None
+    attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.state == DeliveryState.SENT and self.sent_at is None:
+            raise ValueError("a sent row records when it was sent")
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        """Which optional columns it writes: settlements of one shape share one statement."""
+        return (self.sent_at is not None, self.not_before is not None, self.attempts is not None)
+
+
+def _ready_filter(now: datetime) -> list[ColumnElement[bool]]:
+    """Rows the worker may pick up now: pending, due, and (for edits) with their original settled."""
+    original = aliased(Notification)
+    other_edit = aliased(Notification)
+    outbox = OUTBOX.c
+    original_settled = (
+        select(col(original.id))
+        .where(
+            col(original.card_key) == outbox.card_key,
+            col(original.method).in_(SEND_METHODS),
+            col(original.state).in_(_SETTLED_ORIGINAL),
+        )
+        .exists()
+    )
+    # Two edits of one card never travel at the same time: the older could land after the newer.
+    edit_in_flight = (
+        select(col(other_edit.id))
+        .where(
+            col(other_edit.card_key) == outbox.card_key,
+            col(other_edit.method).in_(EDIT_METHODS),
+            col(other_edit.state) == DeliveryState.SENDING,
+        )
+        .exists()
+    )
+    return [
+        outbox.state == DeliveryState.PENDING,
+        outbox.not_before <= now,
+        or_(outbox.method.not_in(EDIT_METHODS), and_(original_settled, ~edit_in_flight)),
+    ]
+
+
+async def select_ready(
+    session: AsyncSession, *, now: datetime, limit: int, lock: bool = False
+) -> list[Notification]:
+    """Pending rows due now, most urgent and oldest first; `lock` skips rows another worker holds (PG)."""
+    query = (
+        select(Notification)
+        .where(*_ready_filter(now))
+        .order_by(col(Notification.priority), col(Notification.fanout_rank), col(Notification.id))
+        .limit(limit)
+    )
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return list((await session.exec(query)).all())
+
+
+async def next_due(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When the earliest pending row (not waiting on an unsent original) becomes due."""
+    pending, _due, sendable = _ready_filter(now)
+    query = select(func.min(OUTBOX.c.not_before)).where(pending, sendable)
+    due: datetime | None = (await session.exec(query)).one()
+    return due
+
+
+async def card_context(session: AsyncSession, *, card_keys: set[str]) -> list[Notification]:
+    """Every row of the given cards (originals and edits), to resolve edits at claim time."""
+    if not card_keys:
+        return []
+    query = (
+        select(Notification).where(col(Notification.card_key).in_(card_keys)).order_by(col(Notification.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def claim_rows(
+    session: AsyncSession, *, ids: list[int], claimed_by: str, lease_until: datetime
+) -> None:
+    """Mark rows as being sent by one worker until the lease runs out; each claim counts as an attempt."""
+    if not ids:
+        return
+    await session.exec(
+        update(Notification)
+        .where(col(Notification.id).in_(ids), col(Notification.state) == DeliveryState.PENDING)
+        .values(
+            state=DeliveryState.SENDING,
+            claimed_by=claimed_by,
+            lease_until=lease_until,
+            attempts=col(Notification.attempts) + 1,
+        )
+    )
+
+
+async def defer_rows(session: AsyncSession, *, until: dict[int, datetime]) -> None:
+    """Push pending rows back (their chat is paced out): they stop blocking the top of the queue."""
+    if not until:
+        return
+    conn = await session.connection()
+    await conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == bindparam("b_row_id"), OUTBOX.c.state == DeliveryState.PENDING.value)
+        .values(not_before=bindparam("b_due")),
+        [{"b_row_id": row_id, "b_due": due} for row_id, due in until.items()],
+    )
+
+
+def _settlement_params(settlement: Settlement) -> dict[str, Any]:
+    """One settlement's bound parameters (every column of its shape)."""
+    params: dict[str, Any] = {
+        "b_row_id": settlement.row_id,
+        "b_state": settlement.state.value,
+        "b_error": settlement.error[:ERROR_MAX] if settlement.error is not None else None,
+    }
+    if settlement.sent_at is not None:
+        params["b_sent_at"] = settlement.sent_at
+        params["b_message_id"] = settlement.message_id
+    if settlement.not_before is not None:
+        params["b_not_before"] = settlement.not_before
+    if settlement.attempts is not None:
+        params["b_attempts"] = settlement.attempts
+    return params
+
+
+def _settle_statement(shape: tuple[bool, bool, bool]) -> Update:
+    """The UPDATE that writes settlements of one shape, as an executemany over their parameters."""
+    sent, deferred, attempts = shape
+    values: dict[str, Any] = {
+        "state": bindparam("b_state"),
+        "last_error": bindparam("b_error"),
+        "lease_until": None,
+        "claimed_by": None,
+    }
+    if sent:
+        values["sent_at"] = bindparam("b_sent_at")
+        values["telegram_message_id"] = bindparam("b_message_id")
+    if deferred:
+        values["not_before"] = bindparam("b_not_before")
+    if attempts:
+        values["attempts"] = bindparam("b_attempts")
+    # A row reclaimed after its lease ran out may be pending again: a late answer still settles it.
+    return (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == bindparam("b_row_id"),
+            # (or_, not in_: an IN list expands per execution, which executemany cannot do)
+            or_(OUTBOX.c.state == DeliveryState.SENDING.value, OUTBOX.c.state == DeliveryState.PENDING.value),
+        )
+        .values(**values)
+    )
+
+
+async def settle_rows(session: AsyncSession, *, outcomes: list[Settlement]) -> None:
+    """Write what became of sends: one executemany per shape of settlement, whatever the batch's size."""
+    if not outcomes:
+        return
+    groups: dict[tuple[bool, bool, bool], list[dict[str, Any]]] = {}
+    for settlement in outcomes:
+        groups.setdefault(settlement.shape, []).append(_settlement_params(settlement))
+    conn = await session.connection()
+    for shape, params in groups.items():
+        await conn.execute(_settle_statement(shape), params)
+
+
+async def release_rows(session: AsyncSession, *, ids: list[int], claimed_by: str) -> None:
+    """Give claimed rows that were never sent back to the queue (on stop), undoing their attempt."""
+    if not ids:
+        return
+    await session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(ids),
+            col(Notification.state) == DeliveryState.SENDING,
+            col(Notification.claimed_by) == claimed_by,
+        )
+        .values(
+            state=DeliveryState.PENDING,
+            claimed_by=None,
+            lease_until=None,
+            attempts=col(Notification.attempts) - 1,
+        )
+    )
+
+
+async def renew_leases(
+    session: AsyncSession, *, ids: list[int], claimed_by: str, lease_until: datetime
+) -> None:
+    """Extend the lease of rows this worker still holds (waiting out a long 429, say)."""
+    if not ids:
+        return
+    await session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(ids),
+            col(Notification.state) == DeliveryState.SENDING,
+            col(Notification.claimed_by) == claimed_by,
+        )
+        .values(lease_until=lease_until)
+    )
+
+
+async def reclaim_expired(
+    session: AsyncSession, *, now: datetime, also_claimed_by: str | None = None, everything: bool = False
+) -> int:
+    """Return rows whose sender vanished (lease expired, our own previous life, or all) to the queue."""
+    lease_until = col(Notification.lease_until)
+    stale: ColumnElement[bool] = and_(lease_until.is_not(None), lease_until < now)
+    if also_claimed_by is not None:
+        stale = or_(stale, col(Notification.claimed_by) == also_claimed_by)
+    if everything:
+        stale = true()
+    result = await session.exec(
+        update(Notification)
+        .where(col(Notification.state) == DeliveryState.SENDING, stale)
+        .values(state=DeliveryState.PENDING, claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: str) -> list[int]:
+    """Close every pending row to a chat that blocked the bot (no retry storm); returns their ids."""
+    found = (
+        await session.exec(
+            select(col(Notification.id)).where(
+                col(Notification.chat_id) == chat_id, col(Notification.state) == DeliveryState.PENDING
+            )
+        )
+    ).all()
+    ids = [int(i) for i in found if i is not None]
+    if ids:
+        await session.exec(
+            update(Notification)
+            .where(col(Notification.id).in_(ids))
+            .values(state=DeliveryState.UNREACHABLE, last_error=error[:ERROR_MAX])
+        )
+    return ids
