@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, cast, func, or_, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Index,
+    Text,
+    UniqueConstraint,
+    cast,
+    func,
+    or_,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -14,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
 from db.schedules import ScheduledJob
-from db.types import utc_column
+from db.types import table_of, utc_column
 
 # Outbox rows of notices carry this ref_type (and the notice id).
 REF_TYPE = "notice"
@@ -179,7 +191,7 @@ async def list_followable(
     """Notices in force a member may follow, newest first: theirs, their post's, or (every_post) all."""
     query = select(Notice).where(*in_force(now)).order_by(col(Notice.id).desc()).limit(limit)
     if not every_post:
-        conditions = [Notice.author_member_id == member_id]
+        conditions: list[ColumnElement[bool]] = [col(Notice.author_member_id) == member_id]
         if post_code:
             conditions.append(_sent_to_post(post_code))
         query = query.where(or_(*conditions))
@@ -223,7 +235,7 @@ async def add_recipients(session: AsyncSession, *, rows: list[dict[str, Any]]) -
     # Chunks keep each statement under SQLite's limit on bound parameters.
     for start in range(0, len(rows), 2000):
         statement = (
-            _insert(session)(NoticeRecipient.__table__)
+            _insert(session)(table_of(NoticeRecipient))
             .values(rows[start : start + 2000])
             .on_conflict_do_nothing(index_elements=["notice_id", "member_id"])
         )
@@ -247,41 +259,21 @@ async def mark_seen(
     copies confirmed by this call (a copy confirmed before is left as it was, and not returned)."""
     if not pairs:
         return {}
+    table = table_of(NoticeRecipient)
     result = await session.exec(
-        update(NoticeRecipient)
+        update(table)
         .where(
-            tuple_(col(NoticeRecipient.notice_id), col(NoticeRecipient.member_id)).in_(pairs),
-            col(NoticeRecipient.seen_at).is_(None),
+            tuple_(table.c.notice_id, table.c.member_id).in_(pairs),
+            table.c.seen_at.is_(None),
         )
         .values(seen_at=now)
-        .returning(
-            NoticeRecipient.id,
-            NoticeRecipient.notice_id,
-            NoticeRecipient.member_id,
-            NoticeRecipient.post_code,
-            NoticeRecipient.service_code,
-            NoticeRecipient.language,
-            NoticeRecipient.card_key,
-            NoticeRecipient.notified_at,
-            NoticeRecipient.reminders,
-        )
-        .execution_options(synchronize_session=False)
+        .returning(table)
     )
-    return {
-        (row.notice_id, row.member_id): NoticeRecipient(
-            id=row.id,
-            notice_id=row.notice_id,
-            member_id=row.member_id,
-            post_code=row.post_code,
-            service_code=row.service_code,
-            language=row.language,
-            card_key=row.card_key,
-            notified_at=row.notified_at,
-            seen_at=now,
-            reminders=row.reminders,
-        )
-        for row in result.all()
-    }
+    confirmed = {}
+    for row in result.mappings().all():
+        recipient = NoticeRecipient.model_validate(dict(row))
+        confirmed[(recipient.notice_id, recipient.member_id)] = recipient
+    return confirmed
 
 
 async def get_recipients(
@@ -309,7 +301,7 @@ async def seen_counts(session: AsyncSession, *, notice_id: int) -> list[tuple[st
         .join(Member, col(Member.id) == col(NoticeRecipient.member_id))
         # Someone suspended or removed since no longer counts: the card is about who can still read it.
         .where(NoticeRecipient.notice_id == notice_id, Member.status == MemberStatus.ACTIVE)
-        .group_by(NoticeRecipient.post_code, NoticeRecipient.service_code)
+        .group_by(col(NoticeRecipient.post_code), col(NoticeRecipient.service_code))
     )
     return [(p, s, int(n), int(seen)) for p, s, n, seen in (await session.exec(query)).all()]
 
@@ -418,7 +410,8 @@ async def last_card_payload(session: AsyncSession, *, card_key: str) -> dict[str
         .order_by(col(Notification.id).desc())
         .limit(1)
     )
-    return (await session.exec(query)).first()
+    payload = (await session.exec(query)).first()
+    return dict(payload) if payload is not None else None
 
 
 # ----- delivery ---------------------------------------------------------------------------------------------
@@ -454,11 +447,7 @@ async def delivery_counts(session: AsyncSession, *, notice_id: int) -> dict[str,
         entry = counts.setdefault(
             post_code, {"sent": 0, "pending": 0, "failed": 0, "unreachable": 0, "last_sent_at": None}
         )
-        key = {
-            DeliveryState.SENT: "sent",
-            DeliveryState.FAILED: "failed",
-            DeliveryState.UNREACHABLE: "unreachable",
-        }.get(state, "pending")
+        key = {"sent": "sent", "failed": "failed", "unreachable": "unreachable"}.get(str(state), "pending")
         entry[key] += count
         if state == DeliveryState.SENT and last is not None:
             entry["last_sent_at"] = (

@@ -771,7 +771,8 @@ async def test_the_notices_list_confirms_and_opens_copies(liaison: Harness) -> N
     assert listing.buttons() == ["☑️ Seen #1", "📖 Read #1", "📖 Read #2"]
 
     # Read #1 again: the photo with the English caption and its Seen button.
-    await tap(liaison, police, "📖 Read #1")
+    await police.tap("📖 Read #1")
+    await liaison.settle()
     again = police.last
     assert again.photo is not None and "First notice: hours." in again.text and again.buttons() == ["☑️ Seen"]
     # Seen from the list: recorded, and the list redraws itself.
@@ -790,7 +791,8 @@ async def test_the_notices_list_confirms_and_opens_copies(liaison: Harness) -> N
     follows = other_chief.last
     assert "Notices you follow" in follows.text and "#1" in follows.text
     assert "📊 #1 · 1/4" in follows.buttons()
-    await tap(liaison, other_chief, "📊 #1 · 1/4")
+    await other_chief.tap("📊 #1 · 1/4")
+    await liaison.settle()
     count = other_chief.last
     assert "👁 Seen 1 / 4" in count.text
     assert count.buttons() == ["🔄 Refresh", "🙈 Who has not read it?", "🔔 Remind them"]
@@ -955,3 +957,84 @@ async def test_presses_arriving_together_are_committed_together_and_counted_once
         assert "✓ Lu 09:00" in copy_of(reader, 1).text and copy_of(reader, 1).buttons() == []
     await liaison.advance(5)
     assert "👁 Lu 8 / 8" in copy_of(chief, 1).text
+
+
+async def test_an_important_notice_is_pinned_while_valid_and_unpinned_at_expiry(liaison: Harness) -> None:
+    customs, police, _health, chief = await post_team(liaison)
+    await write_notice(
+        liaison, chief, "Fermeture de la frontière nord ce week-end.", important=True, send=False
+    )
+    await tap(liaison, chief, "📅 Validity")
+    await chief.tap("1 jour")
+    await liaison.settle()
+    await tap(liaison, chief, "✅ Send")
+    for reader in (customs, police, _health):
+        copy = copy_of(reader, 1)
+        assert copy.pinned and reader.chat.pinned == [copy.message_id] and not copy.disable_notification
+    pins = await liaison.rows(Notification, Notification.method == "pinChatMessage")
+    assert len(pins) == 3 and all(p.payload == {"disable_notification": True} for p in pins)
+    assert {p.state for p in pins} == {"sent"}
+    assert not copy_of(chief, 1).pinned  # the sender's card is not a copy
+
+    # Reading does not unpin: the notice stays in sight while it is valid.
+    await police.tap("☑️ Seen")
+    await liaison.settle()
+    assert copy_of(police, 1).pinned
+    await liaison.advance(timedelta(days=1))
+    for reader in (customs, police, _health):
+        assert not copy_of(reader, 1).pinned and reader.chat.pinned == []
+    unpins = await liaison.rows(Notification, Notification.method == "unpinChatMessage")
+    assert len(unpins) == 3 and {u.state for u in unpins} == {"sent"}
+
+    # Expired before its pins went out (Telegram unreachable meanwhile): never pinned, nothing left pinned.
+    await write_notice(liaison, chief, "Deuxième avis important.", important=True, send=False)
+    await tap(liaison, chief, "📅 Validity")
+    await chief.tap("1 jour")
+    await liaison.settle()
+    await chief.tap("✅ Envoyer")
+    await liaison.process_updates()  # sent, nothing delivered yet
+    liaison.clock.advance(timedelta(days=1, minutes=1))
+    scheduler = liaison.runtime.scheduler
+    assert scheduler is not None
+    await scheduler.run_due()
+    await liaison.settle()
+    second = [n for n in await liaison.rows(Notification) if n.ref_id == 2 and "pin" in n.method.lower()]
+    assert {(n.method, n.state) for n in second} == {
+        ("pinChatMessage", "superseded"),
+        ("unpinChatMessage", "sent"),
+    }
+    assert all(reader.chat.pinned == [] for reader in (customs, police, _health))
+
+
+async def test_a_notice_with_a_document_goes_as_the_file_with_its_caption(liaison: Harness) -> None:
+    customs, police, _health, _chief = await post_team(liaison)
+    coordinator = await liaison.member("Claire", role="coordinator", language="en")
+    await coordinator.send("/notice")
+    await liaison.settle()
+    await tap(liaison, coordinator, "🌍 All posts")
+    await tap(liaison, coordinator, "Next ▶")
+    await tap(liaison, coordinator, "👥 Everyone")
+    file_id = await coordinator.send_document(
+        caption="New customs tariff attached: read it before Monday.", file_name="tarif.pdf"
+    )
+    await liaison.settle()
+    summary = coordinator.last.text
+    assert summary.startswith("Check your notice") and "📄 With a document: tarif.pdf" in summary
+    await tap(liaison, coordinator, "✅ Send")
+    copy = copy_of(police, 1)
+    assert copy.kind == "document" and copy.document == file_id and "read it before Monday" in copy.text
+    assert copy.buttons() == ["☑️ Seen"]
+    await police.tap("☑️ Seen")
+    await liaison.settle()
+    copy = copy_of(police, 1)
+    assert "✓ Seen 9:00" in copy.text and copy.buttons() == [] and copy.document == file_id
+    # Read again from /notices: the file comes again, with its caption.
+    await customs.send("/notices")
+    await liaison.settle()
+    await customs.tap("📖 Lire n°1")
+    await liaison.settle()
+    assert customs.last.document == file_id and customs.last.buttons() == ["☑️ Lu"]
+    await customs.tap("☑️ Lu", message_id=customs.last.message_id)
+    await liaison.settle()
+    assert "✓ Lu 09:00" in customs.last.text and "✓ Lu 09:00" in copy_of(customs, 1).text
+    assert not await liaison.rows(Notification, Notification.state == "failed")

@@ -11,7 +11,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 
 from bot.callbacks import CallbackData
-from bot.replies import NOT_MODIFIED, answer, edit_message
+from bot.replies import NOT_MODIFIED, answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from handlers.notices import listing, service, writing
 from handlers.notices.batching import batcher
@@ -127,12 +127,13 @@ async def read_button(update: Update, context: LiaisonContext, notice_id: int | 
         runtime.config, view, language=tr.language, post_code=recipient.post_code, seen_at=recipient.seen_at
     )
     markup = copy_markup(tr, notice.id or 0, "o") if recipient.seen_at is None else None
+    chat_id, bot = query.message.chat.id, query.get_bot()
     if notice.attachment_kind == "photo" and notice.attachment_file_id:
-        await query.message.reply_photo(notice.attachment_file_id, caption=text, reply_markup=markup)
+        await bot.send_photo(chat_id, notice.attachment_file_id, caption=text, reply_markup=markup)
     elif notice.attachment_kind == "document" and notice.attachment_file_id:
-        await query.message.reply_document(notice.attachment_file_id, caption=text, reply_markup=markup)
+        await bot.send_document(chat_id, notice.attachment_file_id, caption=text, reply_markup=markup)
     else:
-        await query.message.reply_text(text, reply_markup=markup)
+        await reply(query, text, markup)
 
 
 async def who_button(update: Update, context: LiaisonContext, notice_id: int | None) -> None:
@@ -145,7 +146,7 @@ async def who_button(update: Update, context: LiaisonContext, notice_id: int | N
         await answer(query, not_followed(context), alert=True)
         return
     await answer(query)
-    await query.message.reply_text(render_unread(runtime.config, tr, found.view, found.names, found.total))
+    await reply(query, render_unread(runtime.config, tr, found.view, found.names, found.total))
 
 
 async def remind_button(update: Update, context: LiaisonContext, notice_id: int | None) -> None:
@@ -200,4 +201,4 @@ async def count_button(
     if refresh:
         await edit_message(query, text, markup)
     else:
-        await query.message.reply_text(text, reply_markup=markup)
+        await reply(query, text, markup)

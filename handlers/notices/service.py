@@ -33,7 +33,9 @@ from db.outbox import (
     DeliveryState,
     Notification,
     Priority,
+    build_card_edit,
     build_message,
+    build_pin,
     enqueue_card_edit,
     enqueue_many,
     enqueue_message,
@@ -282,11 +284,13 @@ def copy_rows(
     *,
     now: datetime,
 ) -> list[Notification]:
-    """Outbox rows of readers' copies, (member, post, language, card key) each; renders shared per group."""
+    """Outbox rows of readers' copies, (member, post, language, card key) each, then (important notices)
+    their pins; renders shared per group."""
     assert notice.id is not None
     rendered: dict[tuple[str, str], str] = {}
     markups: dict[str, Any] = {}
     rows = []
+    pins = []
     for member, post_code, language, key in readers:
         if (language, post_code) not in rendered:
             rendered[(language, post_code)] = render_copy(
@@ -305,7 +309,19 @@ def copy_rows(
                 now=now,
             )
         )
-    return rows
+        if notice.important:
+            # Pinned while valid: the pin waits for its copy and takes its message id (after every copy).
+            pins.append(
+                build_pin(
+                    card_key=key,
+                    chat_id=member.chat_id,
+                    member_id=member.id,
+                    priority=priority_of(notice.important),
+                    ref=(REF_TYPE, notice.id),
+                    now=now,
+                )
+            )
+    return rows + pins
 
 
 def copy_row(
@@ -335,20 +351,8 @@ def copy_row(
     if notice.attachment_kind == "photo":
         return build_message(photo=notice.attachment_file_id, **common)
     if notice.attachment_kind == "document":
-        return document_row(notice, **common)
+        return build_message(document=notice.attachment_file_id, **common)
     return build_message(**common)
-
-
-def document_row(notice: Notice, **common: Any) -> Notification:
-    """A copy with a document: sendDocument by file id, the text as its caption."""
-    row = build_message(**common)
-    row.method = "sendDocument"
-    payload = dict(row.payload)
-    payload["caption"] = payload.pop("text")
-    payload.pop("link_preview_options", None)
-    payload["document"] = notice.attachment_file_id
-    row.payload = payload
-    return row
 
 
 async def _schedule_life(session: AsyncSession, runtime: Runtime, notice: Notice) -> None:
@@ -490,19 +494,16 @@ def seen_edit(
     text = render_copy(
         runtime.config, view, language=recipient.language, post_code=recipient.post_code, seen_at=seen_at
     )
-    row = build_message(
+    return build_card_edit(
+        card_key=recipient.card_key,
         chat_id=chat_id,
         member_id=recipient.member_id,
         text=text,
+        caption=view.attachment_kind is not None,
         priority=Priority.NORMAL,
         ref=(REF_TYPE, recipient.notice_id),
-        card_key=recipient.card_key,
         now=seen_at,
     )
-    caption = view.attachment_kind is not None
-    row.method = "editMessageCaption" if caption else "editMessageText"
-    row.payload = {"caption" if caption else "text": text, "parse_mode": "HTML"}
-    return row
 
 
 async def show_seen_on_reminders(
@@ -743,13 +744,31 @@ async def run_auto_reminder(
 
 
 async def expire(session: AsyncSession, runtime: Runtime, *, notice_id: int) -> bool:
-    """End a notice once: no more reminders, the last count on the card, audited per post."""
+    """End a notice once: no more reminders, important copies unpinned, the last count on the card, audited
+    per post."""
     now = runtime.clock.now()
     if not await store.mark_expired(session, notice_id=notice_id, now=now):
         return False
     notice = await store.get_notice(session, notice_id=notice_id)
     assert notice is not None and notice.id is not None
     await cancel(session, key=f"nt:{notice.id}:auto")
+    if notice.important:
+        # Unpinned everywhere (a pin still waiting is replaced by its unpin, never sent).
+        await enqueue_many(
+            session,
+            [
+                build_pin(
+                    card_key=recipient.card_key,
+                    chat_id=reader.chat_id,
+                    member_id=reader.id,
+                    pin=False,
+                    priority=Priority.BULK,
+                    ref=(REF_TYPE, notice.id),
+                    now=now,
+                )
+                for recipient, reader in await store.list_copies(session, notice_id=notice.id)
+            ],
+        )
     tally = await tally_of(session, notice.id)
     by_post = tally.by_post()
     for post_code in notice.posts:

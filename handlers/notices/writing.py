@@ -25,7 +25,7 @@ from bot.dates import TimeProblem, TimeRefused, example_moment, parse_moment
 from bot.features import Conversation
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
-from bot.replies import answer, edit_message
+from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db.drafts import Draft
 from db.members import Member
@@ -767,7 +767,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
     )
     # The summary stays readable, without its buttons.
     await edit_message(query, summary_text(context, answers, result.recipients))
-    await query.message.reply_text(sent_text(tr, result))
+    await reply(query, sent_text(tr, result))
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------
