@@ -120,11 +120,18 @@ class Probe:
         self.done: dict[str, float] = {}
         self.events: dict[str, asyncio.Event] = {}
         self.calls: dict[str, int] = {}
+        # Edits of one chat's messages (the coordinator's card), timed.
+        self.watched_chat: int | None = None
+        self.watched_edits: list[float] = []
         original = emulator.handle
 
         async def handle(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
             result = await original(method, params)
             self.calls[method] = self.calls.get(method, 0) + 1
+            if method in ("editMessageText", "editMessageCaption") and str(params.get("chat_id")) == str(
+                self.watched_chat
+            ):
+                self.watched_edits.append(time.monotonic())
             if method == "answerCallbackQuery":
                 key = str(params.get("callback_query_id"))
                 event = self.events.get(key)
@@ -200,6 +207,12 @@ async def start_process(*args: str, env: dict[str, str], log: Path) -> asyncio.s
         return await asyncio.create_subprocess_exec(
             sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=handle
         )
+
+
+def keep_log(log: Path) -> None:
+    """Keep the bot's log (LIAISON_BENCH_LOG=<file>) to see what it did during the run."""
+    if os.environ.get("LIAISON_BENCH_LOG"):
+        Path(os.environ["LIAISON_BENCH_LOG"]).write_bytes(log.read_bytes())
 
 
 def tail(log: Path, lines: int = 30) -> str:
@@ -314,6 +327,8 @@ async def run_liaison(
             edits_before = len(card.edits)
 
             # Every reader presses Seen, as fast as the bot answers.
+            probe.watched_chat = COORDINATOR_ID
+            pressed_at = time.monotonic()
             cpu_before = cpu_seconds(process.pid or 0)
             copies = [seen_copy(user) for user in readers]
             presses = [
@@ -343,6 +358,7 @@ async def run_liaison(
             await stop_process(process)
             await emulator.release_long_polls()
             server.stop()
+            keep_log(log)
     return {
         "presses": len(latencies),
         "per_second": len(latencies) / busy,
@@ -350,6 +366,10 @@ async def run_liaison(
         "p99": percentile(latencies, 99),
         "fan_out": fan_out,
         "card_edits": len(card.edits) - edits_before,
+        "card_gap": min(
+            (b - a for a, b in zip(probe.watched_edits, probe.watched_edits[1:], strict=False)), default=0.0
+        ),
+        "card_last": (probe.watched_edits[-1] - pressed_at - busy) if probe.watched_edits else 0.0,
         "cpu": cpu_busy,
         "busy": busy,
     }
@@ -433,7 +453,9 @@ async def main(
         f"  Liaison : fan-out of {count} copies delivered in {liaison['fan_out']:.2f} s; "
         f"{liaison['per_second']:7.1f} presses answered/s; "
         f"press -> answer p50 {1000 * liaison['p50']:6.1f} ms, p99 {1000 * liaison['p99']:6.1f} ms; "
-        f"the coordinator's card edited {liaison['card_edits']:.0f} times while {count} copies showed Seen"
+        f"the coordinator's card edited {liaison['card_edits']:.0f} times while {count} copies showed Seen "
+        f"(at least {liaison['card_gap']:.1f} s apart; "
+        f"the last {liaison['card_last']:.1f} s after the last press)"
     )
     print(
         f"  Bare PTB: {bare['per_second']:7.1f} presses answered/s; "

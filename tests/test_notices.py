@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -1038,3 +1039,88 @@ async def test_a_notice_with_a_document_goes_as_the_file_with_its_caption(liaiso
     await liaison.settle()
     assert "✓ Lu 09:00" in customs.last.text and "✓ Lu 09:00" in copy_of(customs, 1).text
     assert not await liaison.rows(Notification, Notification.state == "failed")
+
+
+ENGLISH_WORDS = re.compile(
+    r"\b(the|your|you|and|with|Next|Cancel|Send|Seen|Notice|notice|people|Remind|read|Who|Valid|From|To)\b"
+)
+FRENCH_WORDS = re.compile(
+    r"\b(les|des|Avis|avis|Lu|Envoyer|Annuler|personnes|Relancer|Valable|Envoyé|jusqu)\b"
+)
+
+
+def in_language(text: str, wrong: re.Pattern[str]) -> None:
+    """No interface word of the other language in a message (names of people, posts, services and the
+    notice's own text aside)."""
+    for word in ("Birni N'Konni", "Makalondi", "Kantchari", FR_TEXT, EN_TEXT):
+        text = text.replace(word, "")
+    found = wrong.findall(text)
+    assert not found, (found, text)
+
+
+async def test_every_notice_screen_reads_in_the_readers_language(liaison: Harness) -> None:
+    customs, police, _health, chief = await post_team(liaison)
+    coordinator = await liaison.member("Claire", role="coordinator", language="en")
+    seen_by: dict[str, list[str]] = {"fr": [], "en": []}
+
+    async def step(user: EmulatedUser, language: str, action: Any) -> None:
+        before = {m.message_id: m.text for m in user.inbox}
+        await action
+        await liaison.settle()
+        for message in user.inbox:
+            if before.get(message.message_id) != message.text:
+                seen_by[language].append(message.text or "")
+        answers = [a["text"] for a in user.callback_answers if a["text"]]
+        seen_by[language] += answers[-1:]
+
+    # A French chief: every step and option of /notice.
+    await step(chief, "fr", chief.send("/notice"))
+    await step(chief, "fr", chief.tap("☐ Douane"))
+    await step(chief, "fr", chief.tap("Suivant ▶"))
+    await step(chief, "fr", chief.send("é" * 4100))
+    await step(chief, "fr", chief.send(FR_TEXT))
+    for option in ("✏️ Texte", "🌐 Ajouter la version en anglais", "📎 Photo ou document", "📅 Validité"):
+        await step(chief, "fr", chief.tap(option))
+        await step(chief, "fr", chief.tap("↩️ Retour"))
+    await step(chief, "fr", chief.tap("📅 Validité"))
+    await step(chief, "fr", chief.send("demain"))
+    await step(chief, "fr", chief.send("31/12 10:00"))
+    await step(chief, "fr", chief.tap("⚠️ Le rendre important"))
+    await step(chief, "fr", chief.tap("✅ Envoyer"))
+    await step(chief, "fr", chief.tap("🙈 Qui ne l'a pas lu ?"))
+    await step(chief, "fr", chief.tap("🔔 Les relancer"))
+    await step(chief, "fr", chief.tap("🔔 Les relancer"))
+    await step(chief, "fr", chief.send("/notices"))
+    await step(chief, "fr", chief.tap("📊 n°1 · 0/1"))
+    # A French agent reads, confirms, opens the list.
+    await step(customs, "fr", customs.tap("☑️ Lu", message_id=reminders_of(customs, 1)[0].message_id))
+    await step(customs, "fr", customs.tap_forged("nt:seen:1", copy_of(customs, 1).message_id))
+    await step(customs, "fr", customs.send("/notices"))
+    await step(customs, "fr", customs.tap("📖 Lire n°1"))
+    await step(police, "en", police.tap_forged("nt:seen:1", police.last.message_id))
+    await step(police, "en", police.send("/notices"))
+    # An English coordinator, to two posts, with a second version.
+    await step(coordinator, "en", coordinator.send("/notice"))
+    await step(coordinator, "en", coordinator.tap("Next ▶"))
+    await step(coordinator, "en", coordinator.tap("☐ Birni N'Konni"))
+    await step(coordinator, "en", coordinator.tap("☐ Kantchari"))
+    await step(coordinator, "en", coordinator.tap("Next ▶"))
+    await step(coordinator, "en", coordinator.tap("Next ▶"))
+    await step(coordinator, "en", coordinator.tap("👥 Everyone"))
+    await step(coordinator, "en", coordinator.send(EN_TEXT))
+    await step(coordinator, "en", coordinator.tap("🌐 Add the French version"))
+    await step(coordinator, "en", coordinator.send(FR_TEXT))
+    await step(coordinator, "en", coordinator.tap("✅ Send"))
+    await step(police, "en", police.tap("☑️ Seen", message_id=copy_of(police, 2).message_id))
+    await liaison.advance(5)
+    await step(coordinator, "en", coordinator.tap("🙈 Who has not read it?"))
+    await step(coordinator, "en", coordinator.send("/notices"))
+    seen_by["en"] += [copy_of(coordinator, 2).text or "", copy_of(police, 2).text or ""]
+    seen_by["fr"] += [copy_of(chief, 1).text or "", copy_of(customs, 2).text or ""]
+    if __import__("os").environ.get("NT_DUMP"):
+        print("\n\n=====\n".join(seen_by["fr"] + ["#### EN ####"] + seen_by["en"]))
+    assert len(seen_by["fr"]) > 30 and len(seen_by["en"]) > 15
+    for text in seen_by["fr"]:
+        in_language(text, ENGLISH_WORDS)
+    for text in seen_by["en"]:
+        in_language(text, FRENCH_WORDS)

@@ -283,7 +283,7 @@ def clock_note(config: Config, tr: Translator, named: str | None) -> str:
     """ " (Birni N'Konni time)" after a time that needs its zone named, else nothing."""
     if named is None:
         return ""
-    return " " + tr.gettext("({post} time)").format(post=html.escape(config.post_name(named)))
+    return " (" + tr.gettext("{post} time").format(post=html.escape(config.post_name(named))) + ")"
 
 
 def render_card(
@@ -399,7 +399,13 @@ def render_reminder(
     zone = config.post_zone(post_code, view.posts[0] if view.posts else None)
     lines = [
         "<b>"
-        + html.escape(tr.gettext("🔔 Reminder: notice #{id} not confirmed yet").format(id=view.id))
+        + html.escape(
+            (
+                tr.gettext("🔔 Reminder: notice #{id} not confirmed yet")
+                if seen_at is None
+                else tr.gettext("🔔 Reminder: notice #{id}")
+            ).format(id=view.id)
+        )
         + "</b>",
         "<i>" + author_line(config, tr, view, zone) + "</i>",
         "",

@@ -37,7 +37,6 @@ from handlers.notices.render import (
     NoticeView,
     audience_label,
     card_clock,
-    clock_note,
     posts_label,
     render_copy,
     text_room,
@@ -256,9 +255,9 @@ def text_question(tr: Translator, data: NoticeDraftData) -> str:
     """Ask for the text (in the sender's language), a photo or a document being welcome."""
     language = tr.gettext(LANGUAGE_NAMES.get(data.language, data.language))
     if data.attachment_kind:
-        return tr.gettext("Now write the text of the notice, in {language}.").format(language=language)
+        return tr.gettext("Now write the text of the notice in {language}.").format(language=language)
     return tr.gettext(
-        "✍️ Write the notice, in {language}. To add a photo or a document, send it with the text as its "
+        "✍️ Write the notice in {language}. To add a photo or a document, send it with the text as its "
         "caption."
     ).format(language=language)
 
@@ -319,6 +318,15 @@ def option_prompt(
     return text, validity_keyboard(tr, draft_id)
 
 
+def validity_note(config: Config, tr: Translator, named: str | None, *, default: bool) -> str:
+    """ " (Birni N'Konni time, by default)": whose time it is, when that needs saying, and whether the sender
+    left the default."""
+    parts = [tr.gettext("{post} time").format(post=html.escape(config.post_name(named)))] if named else []
+    if default:
+        parts.append(tr.gettext("by default"))
+    return " (" + ", ".join(parts) + ")" if parts else ""
+
+
 def summary_keyboard(tr: Translator, data: NoticeDraftData, draft_id: int) -> InlineKeyboardMarkup:
     """The options (text, other language, attachment, validity, importance), then Send and Cancel."""
     other = tr.gettext(LANGUAGE_NAMES.get(data.other_language, data.other_language))
@@ -376,8 +384,7 @@ def summary_text(context: LiaisonContext, data: NoticeDraftData, count: int) -> 
         if data.important
         else tr.gettext("🔕 Routine: delivered silently."),
         tr.gettext("📅 Valid until {time}").format(time=tr.short_datetime(view.expires_at, zone))
-        + clock_note(config, tr, named)
-        + ("" if data.expires_at else " " + tr.gettext("(default)")),
+        + validity_note(config, tr, named, default=not data.expires_at),
     ]
     if data.attachment_kind == "photo":
         lines.append(tr.gettext("📷 With a photo."))
