@@ -41,7 +41,7 @@ FEATURE = Feature(
     commands=(
         Command(
             "notice",
-            N_("Send a notice to your post"),
+            N_("Send a notice"),
             writing.notice_command,
             action=Action.BROADCAST,
             refusal=writing.NOT_ALLOWED,
