@@ -399,10 +399,11 @@ async def job_exists(session: AsyncSession, *, key: str) -> bool:
     return (await session.exec(select(ScheduledJob.id).where(ScheduledJob.key == key))).first() is not None
 
 
-async def last_card_payload(session: AsyncSession, *, card_key: str) -> dict[str, Any] | None:
-    """What a status card shows or is about to show: the payload of its newest live message or edit."""
+async def last_card_row(session: AsyncSession, *, card_key: str) -> tuple[dict[str, Any], datetime] | None:
+    """What a status card shows or is about to show (the payload of its newest live message or edit), and
+    when that went out (or is due to)."""
     query = (
-        select(Notification.payload)
+        select(Notification.payload, Notification.sent_at, Notification.not_before)
         .where(
             Notification.card_key == card_key,
             col(Notification.state).in_((DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)),
@@ -410,8 +411,11 @@ async def last_card_payload(session: AsyncSession, *, card_key: str) -> dict[str
         .order_by(col(Notification.id).desc())
         .limit(1)
     )
-    payload = (await session.exec(query)).first()
-    return dict(payload) if payload is not None else None
+    row = (await session.exec(query)).first()
+    if row is None:
+        return None
+    payload, sent_at, not_before = row
+    return dict(payload), sent_at or not_before
 
 
 # ----- delivery ---------------------------------------------------------------------------------------------

@@ -572,10 +572,11 @@ async def tally_of(session: AsyncSession, notice_id: int) -> Tally:
 
 
 async def refresh_card(
-    session: AsyncSession, runtime: Runtime, notice: Notice, *, priority: Priority
+    session: AsyncSession, runtime: Runtime, notice: Notice, *, priority: Priority, immediate: bool = False
 ) -> bool:
     """Queue an edit of the sender's card with the current count (coalesced with any pending one); nothing
-    when the card already shows it. True when an edit was queued."""
+    when the card already shows it. True when an edit was queued. `immediate`: the sender acted (a reminder)
+    or the notice ended, no need to wait for the interval."""
     assert notice.id is not None
     author = await get_member(session, member_id=notice.author_member_id)
     if author is None:
@@ -587,12 +588,18 @@ async def refresh_card(
     text = render_card(runtime.config, view, tally, language=language, reader_post=author.post_code, now=now)
     markup = card_markup(translator(language), view, tally, now=now)
     key = sender_card_key(notice.id)
-    shown = await store.last_card_payload(session, card_key=key)
+    shown = await store.last_card_row(session, card_key=key)
     wanted = markup.to_dict() if markup is not None else None
-    if shown is not None and shown.get("text") == text and shown.get("reply_markup") == wanted:
-        return False
+    due = now
+    if shown is not None:
+        payload, last = shown
+        if payload.get("text") == text and payload.get("reply_markup") == wanted:
+            return False
+        if not immediate:
+            # However late a redraw ran, the card moves at most once per interval on the reader's screen.
+            due = max(now, last + timedelta(seconds=runtime.config.notices.card_edit_seconds))
     edit = await enqueue_card_edit(
-        session, card_key=key, text=text, reply_markup=markup, priority=priority, now=now
+        session, card_key=key, text=text, reply_markup=markup, priority=priority, now=due
     )
     return edit is not None
 
@@ -729,7 +736,7 @@ async def remind(
             post_code=post_code,
             details={"recipients": by_post[post_code], "automatic": member is None},
         )
-    await refresh_card(session, runtime, notice, priority=Priority.NORMAL)
+    await refresh_card(session, runtime, notice, priority=Priority.NORMAL, immediate=True)
     return RemindResult(RemindOutcome.REMINDED, len(unseen))
 
 
@@ -782,7 +789,7 @@ async def expire(session: AsyncSession, runtime: Runtime, *, notice_id: int) -> 
             post_code=post_code,
             details={"recipients": total, "seen": seen},
         )
-    await refresh_card(session, runtime, notice, priority=Priority.NORMAL)
+    await refresh_card(session, runtime, notice, priority=Priority.NORMAL, immediate=True)
     return True
 
 
