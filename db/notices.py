@@ -399,11 +399,13 @@ async def job_exists(session: AsyncSession, *, key: str) -> bool:
     return (await session.exec(select(ScheduledJob.id).where(ScheduledJob.key == key))).first() is not None
 
 
-async def last_card_row(session: AsyncSession, *, card_key: str) -> tuple[dict[str, Any], datetime] | None:
-    """What a status card shows or is about to show (the payload of its newest live message or edit), and
-    when that went out (or is due to)."""
+async def last_card_row(
+    session: AsyncSession, *, card_key: str
+) -> tuple[dict[str, Any], str, datetime | None, datetime] | None:
+    """A status card's newest live message or edit: its payload (what the card shows or is about to), its
+    state, when it was sent and when it is due."""
     query = (
-        select(Notification.payload, Notification.sent_at, Notification.not_before)
+        select(Notification.payload, Notification.state, Notification.sent_at, Notification.not_before)
         .where(
             Notification.card_key == card_key,
             col(Notification.state).in_((DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)),
@@ -414,8 +416,8 @@ async def last_card_row(session: AsyncSession, *, card_key: str) -> tuple[dict[s
     row = (await session.exec(query)).first()
     if row is None:
         return None
-    payload, sent_at, not_before = row
-    return dict(payload), sent_at or not_before
+    payload, state, sent_at, not_before = row
+    return dict(payload), str(state), sent_at, not_before
 
 
 # ----- delivery ---------------------------------------------------------------------------------------------

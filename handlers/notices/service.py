@@ -592,11 +592,14 @@ async def refresh_card(
     wanted = markup.to_dict() if markup is not None else None
     due = now
     if shown is not None:
-        payload, last = shown
+        payload, state, sent_at, _due = shown
         if payload.get("text") == text and payload.get("reply_markup") == wanted:
             return False
-        if not immediate:
-            # However late a redraw ran, the card moves at most once per interval on the reader's screen.
+        if not immediate and state != DeliveryState.PENDING:
+            # However late a redraw ran, the card moves at most once per interval on the reader's screen:
+            # an interval after the last edit went out (one in flight goes out now). An edit still waiting
+            # takes the new text and keeps its turn.
+            last = sent_at if state == DeliveryState.SENT and sent_at else now
             due = max(now, last + timedelta(seconds=runtime.config.notices.card_edit_seconds))
     edit = await enqueue_card_edit(
         session, card_key=key, text=text, reply_markup=markup, priority=priority, now=due
