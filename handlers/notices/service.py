@@ -490,7 +490,8 @@ def seen_edit(
     runtime: Runtime, view: NoticeView, recipient: NoticeRecipient, *, chat_id: int, seen_at: datetime
 ) -> Notification:
     """The edit of a reader's copy to "✓ Seen 09:42" without its button, as an outbox row (a burst of them is
-    queued in one statement; a copy is edited once, so there is no older edit to replace)."""
+    queued in one statement; a copy is edited once, so there is no older edit to replace). Bulk: the reader
+    already had the answer to their press; the sender's count goes first."""
     text = render_copy(
         runtime.config, view, language=recipient.language, post_code=recipient.post_code, seen_at=seen_at
     )
@@ -500,7 +501,7 @@ def seen_edit(
         member_id=recipient.member_id,
         text=text,
         caption=view.attachment_kind is not None,
-        priority=Priority.NORMAL,
+        priority=Priority.BULK,
         ref=(REF_TYPE, recipient.notice_id),
         now=seen_at,
     )
@@ -526,7 +527,7 @@ async def show_seen_on_reminders(
                 post_code=recipient.post_code,
                 seen_at=seen_at,
             ),
-            priority=Priority.NORMAL,
+            priority=Priority.BULK,
             now=seen_at,
         )
 
@@ -616,7 +617,9 @@ async def run_card_refresh(
     await store.hold_notice(session, notice_id=notice_id, exclusive=True)
     notice = await store.get_notice(session, notice_id=notice_id)
     if notice is not None:
-        await refresh_card(session, runtime, notice, priority=Priority.BULK)
+        # Ahead of the readers' copies and their Seen edits (bulk): the count is what the sender watches,
+        # and a redraw claimed but waiting behind them would make the next one follow it too closely.
+        await refresh_card(session, runtime, notice, priority=Priority.NORMAL)
 
 
 # ----- following: who has not read it, remind them ------------------------------------------------------
