@@ -454,8 +454,8 @@ async def main(
         f"{liaison['per_second']:7.1f} presses answered/s; "
         f"press -> answer p50 {1000 * liaison['p50']:6.1f} ms, p99 {1000 * liaison['p99']:6.1f} ms; "
         f"the coordinator's card edited {liaison['card_edits']:.0f} times while {count} copies showed Seen "
-        f"(at least {liaison['card_gap']:.1f} s apart; "
-        f"the last {liaison['card_last']:.1f} s after the last press)"
+        + (f"(at least {liaison['card_gap']:.1f} s apart; " if liaison["card_edits"] > 1 else "(")
+        + f"the last {liaison['card_last']:.1f} s after the last press)"
     )
     print(
         f"  Bare PTB: {bare['per_second']:7.1f} presses answered/s; "

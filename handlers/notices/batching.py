@@ -9,6 +9,7 @@ batch holding it has committed, so an answer never claims a confirmation that co
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 from bot.runtime import Runtime
 from db.members import Member
@@ -35,7 +36,15 @@ class SeenBatcher:
         while not future.done():
             async with self._turn:
                 if not future.done():
-                    await self._write(self._waiting[:MAX_BATCH])
+                    # The batch is the effect of several people's presses, not of the update this task is
+                    # handling: it runs in a context of its own, so nothing bound to this update (the inbox
+                    # marking its update handled with the commit) applies to the others'. A confirmation is
+                    # idempotent: a press handled again after a crash finds it recorded.
+                    batch = self._waiting[:MAX_BATCH]
+                    # Shielded: this task being cancelled does not interrupt the others' presses.
+                    await asyncio.shield(
+                        asyncio.create_task(self._write(batch), context=contextvars.Context())
+                    )
         return future.result()
 
     async def _write(self, batch: list[tuple[Press, asyncio.Future[SeenResult]]]) -> None:
@@ -43,11 +52,16 @@ class SeenBatcher:
         try:
             async with self.runtime.db.transaction() as session:
                 results = await service.confirm_many(session, self.runtime, [press for press, _ in batch])
-        except Exception as exc:
+        except BaseException as exc:
             # Every press of the batch fails the same way (each handler reports it); none is half-written.
+            failure = (
+                exc if isinstance(exc, Exception) else RuntimeError("the batch of presses was interrupted")
+            )
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
