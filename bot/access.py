@@ -39,6 +39,7 @@ class Action(StrEnum):
     WRITE_MINUTES = "write_minutes"
     FOLLOW_ACTIONS = "follow_actions"  # /actions: one's own and one's service's action items
     FOLLOW_POST_ACTIONS = "follow_post_actions"  # every action item of the post
+    FOLLOW_NOTICES = "follow_notices"  # see who has not read a post's notices, remind them
 
 
 # The lowest role that may do each action on its own post; coordinators and admins act on every post.
@@ -63,6 +64,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.WRITE_MINUTES: Role.AGENT,
     Action.FOLLOW_ACTIONS: Role.AGENT,
     Action.FOLLOW_POST_ACTIONS: Role.CHIEF,
+    Action.FOLLOW_NOTICES: Role.CHIEF,
 }
 
 # Actions done as a member of one service at one's own post: coordinators and admins, who follow every post
@@ -346,3 +348,48 @@ def may_see_action(
 def sees_post_actions(member: Member, post_code: str | None = None) -> bool:
     """Chiefs follow every action item of their post in /actions; coordinators every post's."""
     return can(member, Action.FOLLOW_POST_ACTIONS, post_code)
+
+
+# ----- notices ------------------------------------------------------------------------------------------
+
+# Who reads a post's notices: its agents and chiefs (coordinators follow posts, they are not their staff).
+NOTICE_READER_ROLES = (Role.AGENT, Role.CHIEF)
+
+
+def notice_posts(member: Member, all_posts: Iterable[str]) -> list[str]:
+    """Posts a member may send a notice to: a chief their own post, a coordinator any post."""
+    return [p for p in all_posts if can(member, Action.BROADCAST, p)]
+
+
+def may_send_notice(member: Member | None, posts: Iterable[str]) -> bool:
+    """Chiefs send to their own post only; coordinators to one, several or all posts."""
+    chosen = list(posts)
+    return (
+        member is not None
+        and bool(chosen)
+        and all(can(member, Action.BROADCAST, p) for p in chosen)
+        and (is_global(member) or chosen == [member.post_code])
+    )
+
+
+def notice_addressed_to(member: Member, *, posts: Iterable[str], audience: Mapping[str, Any]) -> bool:
+    """Whether a post member is among a notice's readers: everyone, some services, or the chiefs."""
+    if not member.is_active or member.post_code not in set(posts) or member.role not in NOTICE_READER_ROLES:
+        return False
+    kind = audience.get("kind", "everyone")
+    if kind == "chiefs":
+        return bool(member.role == Role.CHIEF)
+    if kind == "services":
+        return member.service_code in set(audience.get("services") or ())
+    return True
+
+
+def may_follow_notice(member: Member | None, *, author_member_id: int, posts: Iterable[str]) -> bool:
+    """Who sees who has read a notice and may remind them: its sender, the chiefs of the (one) post it went
+    to, and coordinators."""
+    if member is None or not member.is_active:
+        return False
+    if member.id == author_member_id:
+        return True
+    chosen = list(posts)
+    return bool(chosen) and all(can(member, Action.FOLLOW_NOTICES, p) for p in chosen)

@@ -347,6 +347,21 @@ class MeetingsConfig(_Frozen):
     max_days_back: int = Field(default=60, ge=0, le=366)
 
 
+class NoticesConfig(_Frozen):
+    """Notices: reminders to those who have not confirmed, how often the sender's card moves, validity."""
+
+    # An automatic reminder to the non-readers this long after sending (0: none); never after expiry.
+    auto_remind_after_minutes: float = Field(default=120, ge=0)
+    # "Remind them" reaches the non-readers at most once per interval (automatic reminders included).
+    remind_interval_minutes: float = Field(default=60, gt=0)
+    # The sender's card is edited at most once per this many seconds, whatever the rate of confirmations.
+    card_edit_seconds: float = Field(default=5, ge=1, le=300)
+    # A notice sent without an expiry date stays in force this long (pinned, listed, sent to newcomers).
+    default_validity_days: float = Field(default=30, gt=0, le=365)
+    # Notices shown by /notices (the newest in force; unread first).
+    list_size: int = Field(default=8, ge=1, le=20)
+
+
 class Config(_Frozen):
     """The whole validated configuration."""
 
@@ -362,6 +377,7 @@ class Config(_Frozen):
     handovers: HandoversConfig = HandoversConfig()
     inbox: InboxConfig = InboxConfig()
     meetings: MeetingsConfig = MeetingsConfig()
+    notices: NoticesConfig = NoticesConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

@@ -10,6 +10,7 @@ import db.inbox
 import db.invites
 import db.meetings
 import db.members
+import db.notices
 import db.outbox
 import db.posts
 import db.schedules  # noqa: F401 - imported for their tables

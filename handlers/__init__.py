@@ -7,10 +7,11 @@ Adding a feature: create `handlers/<name>/` declaring `FEATURE` in its `__init__
 from __future__ import annotations
 
 from bot.features import Feature
-from handlers import alerts, delivery, handovers, invites, meetings, members, onboarding, reminders
+from handlers import alerts, delivery, handovers, invites, meetings, members, notices, onboarding, reminders
 
 FEATURES: tuple[Feature, ...] = (
     alerts.FEATURE,
+    notices.FEATURE,
     handovers.FEATURE,
     reminders.FEATURE,
     meetings.FEATURE,

@@ -26,7 +26,15 @@ from bot.delivery.sender import Job, Result, Verdict, send
 from db.audit import record_action
 from db.engine import Database
 from db.members import Member, mark_unreachable
-from db.outbox import EDIT_METHODS, OUTBOX_WAKE, SEND_METHODS, DeliveryState, Notification
+from db.outbox import (
+    CARD_ACTIONS,
+    EDIT_METHODS,
+    OUTBOX_WAKE,
+    PIN_METHODS,
+    SEND_METHODS,
+    DeliveryState,
+    Notification,
+)
 from db.outbox import queue as outbox
 from db.outbox.queue import LIVE_EDIT_STATES, Settlement
 
@@ -265,7 +273,7 @@ class DeliveryWorker:
             async with self.db.transaction() as session:
                 rows = await outbox.select_ready(session, now=now, limit=room, lock=not self.db.is_sqlite)
                 context = await outbox.card_context(
-                    session, card_keys={r.card_key for r in rows if r.method in EDIT_METHODS and r.card_key}
+                    session, card_keys={r.card_key for r in rows if r.method in CARD_ACTIONS and r.card_key}
                 )
                 deferred: dict[int, datetime] = {}
                 closed: list[Settlement] = []
@@ -302,7 +310,8 @@ class DeliveryWorker:
             self.stats.failed += sum(1 for c in closed if c.state == DeliveryState.FAILED)
 
     def _resolve(self, row: Notification, context: list[Notification]) -> Job | Settlement:
-        """A job for the row, or how to close it (an edit that is stale or whose original never went out)."""
+        """A job for the row, or how to close it (an edit or a pin that is stale or whose original never went
+        out)."""
         if row.id is None:
             raise ValueError("outbox row without an id: the worker only handles stored rows")
         job = Job(
@@ -320,18 +329,17 @@ class DeliveryWorker:
             # Claimed that often without an answer (the process died each time): stop, say why.
             error = f"gave up after {row.attempts} attempts: never confirmed"
             return Settlement(row.id, DeliveryState.FAILED, error=error)
-        if row.method not in EDIT_METHODS:
+        if row.method not in CARD_ACTIONS:
             return job
         card = [r for r in context if r.card_key == row.card_key]
         original = next((r for r in card if r.method in SEND_METHODS), None)
-        newer = [
-            r
-            for r in card
-            if r.method in EDIT_METHODS and (r.id or 0) > row.id and r.state in LIVE_EDIT_STATES
-        ]
+        # Only the newest text of a card is ever sent (an older one could land after it); likewise only its
+        # newest pin or unpin.
+        kind = EDIT_METHODS if row.method in EDIT_METHODS else PIN_METHODS
+        newer = [r for r in card if r.method in kind and (r.id or 0) > row.id and r.state in LIVE_EDIT_STATES]
         if newer:
-            # Only the newest text of a card is ever sent: an older one could land after it.
-            return Settlement(row.id, DeliveryState.SUPERSEDED, error="a newer edit replaced it")
+            what = "edit" if kind is EDIT_METHODS else "pin or unpin"
+            return Settlement(row.id, DeliveryState.SUPERSEDED, error=f"a newer {what} replaced it")
         if original is None or original.state != DeliveryState.SENT or original.telegram_message_id is None:
             return Settlement(row.id, DeliveryState.FAILED, error="original message not delivered")
         return replace(job, message_id=original.telegram_message_id)

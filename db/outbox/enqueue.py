@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import request_wake
 from db.outbox.model import (
+    CAPTION_METHODS,
     DUE_AT_ONCE,
     EDIT_METHODS,
     OUTBOX,
@@ -54,13 +55,17 @@ def build_message(
     ref: tuple[str, int] | None = None,
     card_key: str | None = None,
     now: datetime | None = None,
+    document: str | None = None,
 ) -> Notification:
-    """Build one outbox row (HTML text; a photo by file id; or a location) without touching a session."""
+    """Build one outbox row (HTML text; a photo or a document by file id, the text as its caption; or a
+    location) without touching a session."""
     payload: dict[str, Any]
     if location is not None:
         method, payload = "sendLocation", {"latitude": location[0], "longitude": location[1]}
     elif photo is not None:
         method, payload = "sendPhoto", {"photo": photo, "caption": text, "parse_mode": "HTML"}
+    elif document is not None:
+        method, payload = "sendDocument", {"document": document, "caption": text, "parse_mode": "HTML"}
     else:
         method, payload = (
             "sendMessage",
@@ -138,6 +143,90 @@ async def enqueue_many(session: AsyncSession, rows: list[Notification]) -> int:
     return len(rows)
 
 
+def _card_row(
+    *,
+    method: str,
+    payload: dict[str, Any],
+    card_key: str,
+    chat_id: int,
+    member_id: int | None,
+    priority: Priority,
+    ref: tuple[str, int] | None,
+    now: datetime | None,
+) -> Notification:
+    row = Notification(
+        chat_id=chat_id,
+        member_id=member_id,
+        method=method,
+        payload=payload,
+        priority=int(priority),
+        ref_type=ref[0] if ref else None,
+        ref_id=ref[1] if ref else None,
+        card_key=card_key,
+    )
+    row.not_before = DUE_AT_ONCE
+    if now is not None:
+        row.created_at = now
+        row.not_before = now
+    return row
+
+
+def build_card_edit(
+    *,
+    card_key: str,
+    chat_id: int,
+    text: str,
+    caption: bool = False,
+    member_id: int | None = None,
+    reply_markup: ReplyMarkup | None = None,
+    priority: Priority = Priority.BULK,
+    ref: tuple[str, int] | None = None,
+    now: datetime | None = None,
+) -> Notification:
+    """Build an edit of a card's copy without touching a session, for a fan-out of edits queued in one
+    statement (enqueue_many). Nothing is looked up: use it for a copy with no older edit waiting (that one
+    would not be replaced, only superseded when this one is sent); a copy that never went out closes the row
+    as failed. `caption`: the copy is a photo or a document."""
+    payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
+    if reply_markup is not None:
+        payload["reply_markup"] = markup_json(reply_markup)
+    return _card_row(
+        method="editMessageCaption" if caption else "editMessageText",
+        payload=payload,
+        card_key=card_key,
+        chat_id=chat_id,
+        member_id=member_id,
+        priority=priority,
+        ref=ref,
+        now=now,
+    )
+
+
+def build_pin(
+    *,
+    card_key: str,
+    chat_id: int,
+    pin: bool = True,
+    member_id: int | None = None,
+    priority: Priority = Priority.BULK,
+    ref: tuple[str, int] | None = None,
+    now: datetime | None = None,
+) -> Notification:
+    """Build a pin (or unpin) of a card's copy in its chat, for enqueue_many. It waits for the copy to be sent
+    and acts on its message id; of a card's pins and unpins, only the newest is ever sent (a notice that
+    expires before its pin went out is not pinned, then unpinned). A pin makes no sound: the copy rang."""
+    return _card_row(
+        method="pinChatMessage" if pin else "unpinChatMessage",
+        payload={"disable_notification": True} if pin else {},
+        card_key=card_key,
+        chat_id=chat_id,
+        member_id=member_id,
+        priority=priority,
+        ref=ref,
+        now=now,
+    )
+
+
 async def enqueue_card_edit(
     session: AsyncSession,
     *,
@@ -158,7 +247,7 @@ async def enqueue_card_edit(
     if original is None or original.state in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
         # Nothing on that phone to edit.
         return None
-    caption = original.method == "sendPhoto"
+    caption = original.method in CAPTION_METHODS
     payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
     if reply_markup is not None:
         payload["reply_markup"] = markup_json(reply_markup)

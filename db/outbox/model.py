@@ -19,8 +19,15 @@ DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
 ERROR_MAX = 500
 
 EDIT_METHODS = ("editMessageText", "editMessageCaption")
-# The sends a status card starts with: edits target the copy one of these put on a phone.
-SEND_METHODS = ("sendMessage", "sendPhoto")
+# The sends a status card starts with: edits and pins target the copy one of these put on a phone.
+SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
+# Sends whose text is a caption: their card is edited with editMessageCaption.
+CAPTION_METHODS = ("sendPhoto", "sendDocument")
+# Pinning and unpinning a card's copy (an important notice while it is valid): like an edit, the row waits
+# for the copy to be sent and acts on the message id Telegram gave it.
+PIN_METHODS = ("pinChatMessage", "unpinChatMessage")
+# Rows that act on a card's original message, resolved when they are claimed.
+CARD_ACTIONS = EDIT_METHODS + PIN_METHODS
 
 
 class Priority(IntEnum):

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.outbox.model import (
+    CARD_ACTIONS,
     EDIT_METHODS,
     ERROR_MAX,
     OUTBOX,
@@ -58,7 +59,7 @@ class Settlement:
 
 
 def _ready_filter(now: datetime) -> list[ColumnElement[bool]]:
-    """Rows the worker may pick up now: pending, due, and (for edits) with their original settled."""
+    """Rows the worker may pick up now: pending, due, and (for edits and pins) with their original settled."""
     original = aliased(Notification)
     other_edit = aliased(Notification)
     outbox = OUTBOX.c
@@ -84,7 +85,10 @@ def _ready_filter(now: datetime) -> list[ColumnElement[bool]]:
     return [
         outbox.state == DeliveryState.PENDING,
         outbox.not_before <= now,
-        or_(outbox.method.not_in(EDIT_METHODS), and_(original_settled, ~edit_in_flight)),
+        or_(
+            outbox.method.not_in(CARD_ACTIONS),
+            and_(original_settled, or_(outbox.method.not_in(EDIT_METHODS), ~edit_in_flight)),
+        ),
     ]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.outbox.model import EDIT_METHODS, OUTBOX, DeliveryState
+from db.outbox.model import CARD_ACTIONS, OUTBOX, DeliveryState
 
 
 class DeliveryTally(SQLModel):
@@ -36,7 +36,7 @@ async def delivery_tallies(
     base: list[ColumnElement[bool]] = [
         outbox.ref_type.is_not(None),
         outbox.ref_id.is_not(None),
-        outbox.method.not_in(EDIT_METHODS),
+        outbox.method.not_in(CARD_ACTIONS),
         outbox.state != DeliveryState.SUPERSEDED,
     ]
     if member_ids is not None:

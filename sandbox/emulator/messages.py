@@ -371,9 +371,9 @@ class MessagingMixin:
         return self._store_edit(chat, msg)
 
     async def _edit_message_caption(self, params: dict[str, Any]) -> Any:
-        """editMessageCaption."""
+        """editMessageCaption (of a photo or a document, as on Telegram)."""
         chat, msg = self._editable(params)
-        if msg.kind != "photo":
+        if msg.kind not in ("photo", "document"):
             raise bad_request("there is no caption in the message to edit")
         plain, entities, html = self._format(
             params.get("caption", ""), params.get("parse_mode"), params.get("caption_entities"), caption=True

@@ -96,6 +96,28 @@ class EmulatedUser:
         await self._message(self.chat, **content)
         return file.file_id
 
+    async def send_document(
+        self,
+        caption: str | None = None,
+        *,
+        file_name: str = "note.pdf",
+        content: bytes = b"%PDF-1.4 emulated",
+    ) -> str:
+        """Send a file (a PDF, a spreadsheet...); returns its file_id (usable by the bot in sendDocument)."""
+        file = self.emulator.register_file(content, kind="documents", name=file_name)
+        content_json: dict[str, Any] = {
+            "document": {
+                "file_id": file.file_id,
+                "file_unique_id": file.file_unique_id,
+                "file_name": file_name,
+                "file_size": len(content),
+            }
+        }
+        if caption is not None:
+            content_json["caption"] = caption
+        await self._message(self.chat, **content_json)
+        return file.file_id
+
     async def tap(
         self, label_or_data: str, *, message_id: int | None = None, group: EmulatedGroup | None = None
     ) -> dict[str, Any]:
