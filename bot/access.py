@@ -40,6 +40,7 @@ class Action(StrEnum):
     FOLLOW_ACTIONS = "follow_actions"  # /actions: one's own and one's service's action items
     FOLLOW_POST_ACTIONS = "follow_post_actions"  # every action item of the post
     FOLLOW_NOTICES = "follow_notices"  # see who has not read a post's notices, remind them
+    REVIEW_POST = "review_post"  # read and export one's own post's log, its digest
 
 
 # The lowest role that may do each action on its own post; coordinators and admins act on every post.
@@ -65,6 +66,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.FOLLOW_ACTIONS: Role.AGENT,
     Action.FOLLOW_POST_ACTIONS: Role.CHIEF,
     Action.FOLLOW_NOTICES: Role.CHIEF,
+    Action.REVIEW_POST: Role.CHIEF,
 }
 
 # Actions done as a member of one service at one's own post: coordinators and admins, who follow every post
@@ -393,3 +395,24 @@ def may_follow_notice(member: Member | None, *, author_member_id: int, posts: It
         return True
     chosen = list(posts)
     return bool(chosen) and all(can(member, Action.FOLLOW_NOTICES, p) for p in chosen)
+
+
+# ----- review -------------------------------------------------------------------------------------------
+
+
+def review_posts(member: Member | None) -> list[str] | None:
+    """The posts whose log a member may read: None for every post (coordinators: entries tied to no post
+    too), their own post for a chief, [] for anyone else."""
+    if member is None or not member.is_active:
+        return []
+    if can(member, Action.REVIEW):
+        return None
+    if member.post_code and can(member, Action.REVIEW_POST, member.post_code):
+        return [member.post_code]
+    return []
+
+
+def may_review_post(member: Member | None, post_code: str | None) -> bool:
+    """Whether a member may read one post's log (None: the entries tied to no post, coordinators only)."""
+    scope = review_posts(member)
+    return scope is None or (post_code is not None and post_code in scope)

@@ -1,5 +1,5 @@
 """The `liaison` command line: run, status, check-config, db, create-coordinator, backup, restore,
-migrate-data, emulator, sandbox, i18n."""
+migrate-data, export, audit, emulator, sandbox, i18n."""
 
 from __future__ import annotations
 
@@ -270,6 +270,50 @@ def cmd_sandbox(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, config: Config) -> int:
+    """Recompute the audit log's chains and name the first entry altered, inserted or removed."""
+    from db.audit import KEY_ENV, verify_engine
+    from db.engine import create_engine
+
+    async def go() -> int:
+        engine = create_engine(config.bot.database_url)
+        try:
+            report = await verify_engine(engine, chains=args.post or None)
+        finally:
+            await engine.dispose()
+        for chain, last in sorted(report.unkeyed_prefix.items()):
+            print(f"{chain or '(no post)'}: entries up to #{last} were sealed before {KEY_ENV} was set")
+        for problem in report.problems:
+            print(f"BROKEN {problem.chain or '(no post)'}: {problem.message}")
+        if report.ok:
+            print(f"OK: {report.entries} entries in {report.chains} chains, every chain intact")
+            return 0
+        print(f"{len(report.problems)} of {report.chains} chains broken ({report.entries} entries checked)")
+        return 1
+
+    return asyncio.run(go())
+
+
+def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    """Export the review log of some posts and days to a CSV or XLSX file (no size limit)."""
+    from bot.app import build_application, runtime_of
+
+    async def go() -> int:
+        # The factory wires the features (their kinds of entries and the export itself); nothing is started,
+        # nothing is written (the database is the bot's, migrated by it).
+        application = build_application(config, token="0:command-line", start_background=False)
+        runtime = runtime_of(application)
+        try:
+            runner = runtime.features.cli("export")
+            if runner is None:
+                return _fail("no installed feature exports the log")
+            return await runner(runtime, args)
+        finally:
+            await runtime.db.dispose()
+
+    return asyncio.run(go())
+
+
 def cmd_i18n(args: argparse.Namespace, _config: Config | None) -> int:
     """Refresh or check the translation catalogs."""
     from bot import catalogs
@@ -339,6 +383,18 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--language", choices=["fr", "en"], default="fr", help="language of the first scenario"
     )
+    export = sub.add_parser("export", help="export the review log to CSV or XLSX")
+    export.add_argument("--post", action="append", help="a post code (repeatable; default: every post)")
+    export.add_argument("--since", required=True, help="first day, YYYY-MM-DD (in the post's time zone)")
+    export.add_argument("--until", required=True, help="last day, YYYY-MM-DD (included)")
+    export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    export.add_argument("--kind", help="only one kind of entries (alerts, members, reminders...)")
+    export.add_argument("--service", help="only one service's entries (customs, police...)")
+    export.add_argument("--language", choices=["fr", "en"], default="fr", help="headers and summaries")
+    export.add_argument("-o", "--output", required=True, help="the file to write")
+    audit = sub.add_parser("audit", help="the tamper-evident audit log")
+    audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--post", action="append", help="only this post's chain (repeatable)")
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=["update", "check"])
     return top
@@ -356,6 +412,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "emulator": cmd_emulator,
     "sandbox": cmd_sandbox,
     "i18n": cmd_i18n,
+    "audit": cmd_audit,
+    "export": cmd_export,
 }
 NEEDS_NO_CONFIG = {"emulator", "i18n"}
 

@@ -362,6 +362,68 @@ class NoticesConfig(_Frozen):
     list_size: int = Field(default=8, ge=1, le=20)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class WeeklyDigest(_Frozen):
+    """When the weekly digest goes out (in each coordinator's zone): the day and the time."""
+
+    day: Weekday = "mon"
+    at: time = time(7, 0)
+
+
+class DailyDigest(_Frozen):
+    """When the daily digest goes out, if at all."""
+
+    at: time = time(7, 0)
+
+
+class DigestConfig(_Frozen):
+    """The periodic digests sent to coordinators (null turns one off)."""
+
+    weekly: WeeklyDigest | None = WeeklyDigest()
+    daily: DailyDigest | None = None
+
+
+_SEPARATORS: Mapping[Language, str] = {"fr": ";", "en": ","}
+
+
+class ReviewConfig(_Frozen):
+    """The review log (/log), its exports and the coordinators' digests."""
+
+    # Coordinators' zone: periods over several posts, digest times and weeks (a post's own zone otherwise).
+    timezone: str = "UTC"
+    # CSV separator per reader's language: French spreadsheets expect ";" (the comma is the decimal mark).
+    csv_separator: Mapping[Language, str] = Field(default_factory=lambda: _SEPARATORS)
+    page_size: int = Field(default=10, ge=3, le=20)
+    # The longest window a typed period may span, and how far back it may start.
+    max_days: int = Field(default=366, ge=1, le=3660)
+    digest: DigestConfig = DigestConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("csv_separator")
+    @classmethod
+    def _one_character(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        for language, separator in value.items():
+            if len(separator) != 1 or separator in '"\r\n':
+                raise ValueError(f"{language}: a separator is one character other than a quote or a newline")
+        return value
+
+    def separator(self, language: str) -> str:
+        """The CSV separator for a reader's language."""
+        return next(
+            (v for k, v in self.csv_separator.items() if k == language), ";" if language == "fr" else ","
+        )
+
+
 class Config(_Frozen):
     """The whole validated configuration."""
 
@@ -378,6 +440,7 @@ class Config(_Frozen):
     inbox: InboxConfig = InboxConfig()
     meetings: MeetingsConfig = MeetingsConfig()
     notices: NoticesConfig = NoticesConfig()
+    review: ReviewConfig = ReviewConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

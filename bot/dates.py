@@ -342,3 +342,90 @@ def at_local_time(day: date, moment: time, *, zone: str) -> datetime:
     return datetime(
         day.year, day.month, day.day, moment.hour, moment.minute, tzinfo=ZoneInfo(zone)
     ).astimezone(UTC)
+
+
+# ----- days typed in the reader's format (a period to read: "16/11 22/11", "11/16/2026 - 11/22/2026") ------
+
+# The reader's order of day and month: French writes 16/11/2026, English (Babel's "en", US) 11/16/2026.
+DAY_FIRST_LANGUAGES = ("fr",)
+_ISO_DAY_PART = r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
+_LOCAL_DAY = r"(?P<a>\d{1,2})[/.](?P<b>\d{1,2})(?:[/.](?P<y>\d{4}|\d{2}))?"
+DAY_RE = re.compile(rf"(?<![\d/.-])(?:{_ISO_DAY_PART}|{_LOCAL_DAY})(?![\d/.])")
+# What may stand around and between the days: "du 16/11 au 22/11", "from 11/16 to 11/22", "16/11 - 22/11".
+_RANGE_FILLER = re.compile(
+    r"^(?:\s|[-–—,;:]|\b(?:du|au|de|à|a|et|le|from|to|and|until|till)\b)*$", re.IGNORECASE
+)
+
+
+class DayProblem(StrEnum):
+    """Why typed days were refused."""
+
+    UNREADABLE = "unreadable"
+    NONEXISTENT = "nonexistent"
+    FUTURE = "future"
+    TOO_OLD = "too_old"
+
+
+class DayRefused(ValueError):
+    """Typed days that cannot be used, with the reason."""
+
+    def __init__(self, problem: DayProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def _day_of(match: re.Match[str], language: str, today: date) -> date:
+    if match["iy"]:
+        year, month, day = int(match["iy"]), int(match["im"]), int(match["id"])
+        typed_year = True
+    else:
+        first, second = int(match["a"]), int(match["b"])
+        day, month = (first, second) if language in DAY_FIRST_LANGUAGES else (second, first)
+        typed_year = match["y"] is not None
+        year = today.year
+        if typed_year:
+            year = int(match["y"]) + (2000 if len(match["y"]) == 2 else 0)
+    try:
+        found = date(year, month, day)
+    except ValueError:
+        raise DayRefused(DayProblem.NONEXISTENT) from None
+    if not typed_year and (found - today).days > 31:
+        # "28/12" typed in January is the December just past ("24/11" typed on the 23rd is a slip: refused).
+        try:
+            found = found.replace(year=year - 1)
+        except ValueError:
+            raise DayRefused(DayProblem.NONEXISTENT) from None
+    return found
+
+
+def parse_day_range(
+    text: str, *, language: str, zone: str, now: datetime, max_days: int
+) -> tuple[date, date]:
+    """A first and a last day (or one day) typed in the reader's format, within the last `max_days` days
+    of the zone's today (so never a longer period); raises DayRefused. Days typed in the wrong order are put
+    right."""
+    matches = list(DAY_RE.finditer(text or ""))
+    leftover = DAY_RE.sub(" ", text or "")
+    if not 1 <= len(matches) <= 2 or not _RANGE_FILLER.match(leftover):
+        raise DayRefused(DayProblem.UNREADABLE)
+    today = now.astimezone(ZoneInfo(zone)).date()
+    days = sorted(_day_of(m, language, today) for m in matches)
+    first, last = days[0], days[-1]
+    if last > today:
+        raise DayRefused(DayProblem.FUTURE)
+    if first < today - timedelta(days=max_days - 1):
+        raise DayRefused(DayProblem.TOO_OLD)
+    return first, last
+
+
+def format_day(language: str, day: date) -> str:
+    """A day the way the reader types it: 16/11/2026 (French) or 11/16/2026 (English)."""
+    if language in DAY_FIRST_LANGUAGES:
+        return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    return f"{day.month}/{day.day}/{day.year}"
+
+
+def day_example(language: str, *, zone: str, now: datetime) -> str:
+    """A valid example for the reader: the last seven days, as they would type them."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    return f"{format_day(language, today - timedelta(days=6))} {format_day(language, today)}"

@@ -44,6 +44,10 @@ MemberHook = Callable[[AsyncSession, "Runtime", "Member"], Awaitable[None]]
 LogSummary = Callable[["AuditEntry", "Translator", "Runtime"], str]
 # One audit entry's object in full for a reader (HTML, escaped), or None when there is nothing more to show.
 LogDetail = Callable[[AsyncSession, "Runtime", "AuditEntry", "Translator", "Member"], Awaitable[str | None]]
+# A command-line verb's work, given the wired runtime and the parsed arguments (bot/cli.py declares the verb).
+CliRunner = Callable[["Runtime", Any], Awaitable[int]]
+# Whether an entry of the kind's actions belongs to the kind (delivery: only the deliveries that failed).
+LogFilter = Callable[["AuditEntry"], bool]
 
 CALLBACK_PREFIX_PATTERN = r"^[a-z]{2,4}$"
 DEFAULT_DRAFT_TTL = timedelta(hours=12)
@@ -122,6 +126,12 @@ class LogKind:
     action_prefixes: tuple[str, ...]
     summary: LogSummary | None = None
     detail: LogDetail | None = None
+    # Keeps only some entries of these actions (None: all of them).
+    only: LogFilter | None = None
+
+    def takes(self, entry: AuditEntry) -> bool:
+        """Whether an entry belongs to this kind."""
+        return entry.action.startswith(self.action_prefixes) and (self.only is None or self.only(entry))
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,9 @@ class Feature:
     log_kinds: tuple[LogKind, ...] = ()
     # What its notifications are called (outbox ref_type -> untranslated name), for /delivery.
     labels: Mapping[str, str] = field(default_factory=dict)
+    # What the command line's verbs do (verb -> runner): bot/cli.py declares the verb and its arguments and
+    # runs it on a runtime built by the factory, so the command line imports no feature.
+    cli: Mapping[str, CliRunner] = field(default_factory=dict)
     # Anything else PTB should route to the feature, installed in the features' handler group.
     handlers: tuple[BaseHandler[Any, Any, Any], ...] = ()
 
@@ -165,6 +178,7 @@ def check_features(features: tuple[Feature, ...], translated: Callable[[str], bo
         "runner kind": {},
         "button text": {},
         "log kind": {},
+        "command-line verb": {},
     }
 
     def claim(kind: str, value: str, owner: str) -> None:
@@ -210,6 +224,8 @@ def check_features(features: tuple[Feature, ...], translated: Callable[[str], bo
                 )
         for kind in feature.runners:
             claim("runner kind", kind, feature.name)
+        for verb in feature.cli:
+            claim("command-line verb", verb, feature.name)
         for trigger in feature.text_triggers:
             for text in trigger.texts:
                 claim("button text", text, feature.name)
@@ -257,6 +273,10 @@ class FeatureSet:
     def log_kinds(self) -> tuple[LogKind, ...]:
         """Every kind of audit entry the features describe, in feature order."""
         return tuple(kind for feature in self.features for kind in feature.log_kinds)
+
+    def cli(self, verb: str) -> CliRunner | None:
+        """The feature runner of a command-line verb."""
+        return next((f.cli[verb] for f in self.features if verb in f.cli), None)
 
     def label(self, ref_type: str) -> str | None:
         """The untranslated name of a kind of notification, as its feature calls it."""

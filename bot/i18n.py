@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime as DateTime
-from functools import cache
+from functools import cache, lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -148,6 +148,37 @@ class Translator:
     def number(self, value: float) -> str:
         """A number with the reader's separators."""
         return format_decimal(value, locale=self.language)
+
+    def percent(self, value: float) -> str:
+        """A share as a percentage the reader's way: '86 %' or '86%'."""
+        from babel.numbers import format_percent
+
+        return format_percent(value, locale=self.language)
+
+    def duration(self, seconds: float) -> str:
+        """A duration the reader's way, to the unit that matters: '45 s', '12 min', '2 h 05 min', '3 j'."""
+
+        def unit(value: int, name: str) -> str:
+            return _unit(self.language, value, name)
+
+        whole = round(max(0.0, float(seconds)))
+        if whole < 60:
+            return unit(whole, "second")
+        minutes = round(whole / 60)
+        if minutes < 60:
+            return unit(minutes, "minute")
+        if minutes < 48 * 60:
+            hours, rest = divmod(minutes, 60)
+            return unit(hours, "hour") + (f" {unit(rest, 'minute')}" if rest else "")
+        return unit(round(minutes / 1440), "day")
+
+
+@lru_cache(maxsize=8192)
+def _unit(language: str, value: int, name: str) -> str:
+    """'12 min' (Babel's unit formatting is slow, and exports format the same few durations many times)."""
+    from babel.units import format_unit
+
+    return format_unit(value, f"duration-{name}", length="short", locale=language)
 
 
 # Told of every message looked up without a translation: a string that escaped extraction (an f-string inside

@@ -13,6 +13,7 @@ import db.members
 import db.notices
 import db.outbox
 import db.posts
+import db.review
 import db.schedules  # noqa: F401 - imported for their tables
 
 metadata = SQLModel.metadata

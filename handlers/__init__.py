@@ -7,7 +7,18 @@ Adding a feature: create `handlers/<name>/` declaring `FEATURE` in its `__init__
 from __future__ import annotations
 
 from bot.features import Feature
-from handlers import alerts, delivery, handovers, invites, meetings, members, notices, onboarding, reminders
+from handlers import (
+    alerts,
+    delivery,
+    handovers,
+    invites,
+    meetings,
+    members,
+    notices,
+    onboarding,
+    reminders,
+    review,
+)
 
 FEATURES: tuple[Feature, ...] = (
     alerts.FEATURE,
@@ -19,4 +30,5 @@ FEATURES: tuple[Feature, ...] = (
     members.FEATURE,
     delivery.FEATURE,
     onboarding.FEATURE,
+    review.FEATURE,
 )

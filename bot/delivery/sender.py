@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -11,7 +12,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, InputFile, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -21,6 +22,8 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+
+from db.outbox.model import UPLOAD_DATA, UPLOAD_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +119,16 @@ class Call:
         except KeyError:
             raise BadPayload(f"payload lacks {name!r}") from None
 
-    def file(self, name: str) -> str:
-        """A file parameter: a file id or a URL, never a path on this server."""
+    def file(self, name: str) -> str | InputFile:
+        """A file parameter: a file id or a URL, or bytes stored in the row (uploaded); never a path on
+        this server."""
         value = self.take(name)
+        if isinstance(value, dict) and isinstance(value.get(UPLOAD_DATA), str):
+            try:
+                data = base64.b64decode(value[UPLOAD_DATA], validate=True)
+            except ValueError:
+                raise BadPayload(f"{name}: the stored upload is not base64") from None
+            return InputFile(data, filename=str(value.get(UPLOAD_NAME) or name))
         if not isinstance(value, str) or not _FILE_REFERENCE.fullmatch(value):
             raise BadPayload(f"{name} is neither a file id nor a URL")
         return value

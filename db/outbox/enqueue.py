@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
@@ -18,6 +19,8 @@ from db.outbox.model import (
     OUTBOX,
     OUTBOX_WAKE,
     SEND_METHODS,
+    UPLOAD_DATA,
+    UPLOAD_NAME,
     DeliveryState,
     Notification,
     Priority,
@@ -56,12 +59,18 @@ def build_message(
     card_key: str | None = None,
     now: datetime | None = None,
     document: str | None = None,
+    photo_upload: tuple[str, bytes] | None = None,
 ) -> Notification:
-    """Build one outbox row (HTML text; a photo or a document by file id, the text as its caption; or a
-    location) without touching a session."""
+    """Build one outbox row (HTML text; a photo or a document by file id, or a photo uploaded from bytes, the
+    text as its caption; or a location) without touching a session."""
     payload: dict[str, Any]
     if location is not None:
         method, payload = "sendLocation", {"latitude": location[0], "longitude": location[1]}
+    elif photo_upload is not None:
+        # The bytes travel in the row (base64): a chart of a few dozen kilobytes, sent as a multipart upload.
+        name, data = photo_upload
+        upload = {UPLOAD_NAME: name, UPLOAD_DATA: base64.b64encode(data).decode()}
+        method, payload = "sendPhoto", {"photo": upload, "caption": text, "parse_mode": "HTML"}
     elif photo is not None:
         method, payload = "sendPhoto", {"photo": photo, "caption": text, "parse_mode": "HTML"}
     elif document is not None:
@@ -106,6 +115,8 @@ async def enqueue_message(
     ref: tuple[str, int] | None = None,
     card_key: str | None = None,
     now: datetime | None = None,
+    document: str | None = None,
+    photo_upload: tuple[str, bytes] | None = None,
 ) -> Notification:
     """Queue one message in the caller's transaction (a fan-out uses build_message and enqueue_many)."""
     row = build_message(
@@ -120,6 +131,8 @@ async def enqueue_message(
         ref=ref,
         card_key=card_key,
         now=now,
+        document=document,
+        photo_upload=photo_upload,
     )
     session.add(row)
     await session.flush()

@@ -13,6 +13,8 @@ from db.types import UTC_NOW, big_int_column, utc_column
 
 # The name features and the worker use to wake the delivery loop after a commit (db.engine.request_wake).
 OUTBOX_WAKE = "outbox"
+# A file uploaded from bytes is stored in the payload as {UPLOAD_NAME: file name, UPLOAD_DATA: base64}.
+UPLOAD_NAME, UPLOAD_DATA = "upload", "base64"
 # not_before of rows queued without an explicit `now`: due at once, whatever clock the worker runs on.
 DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
 # last_error's column width: longer reasons are cut when written.

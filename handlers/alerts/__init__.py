@@ -13,7 +13,7 @@ from bot.access import Action
 from bot.features import Command, Feature, MemberEvent, TextTrigger
 from bot.i18n import N_
 from bot.keyboards import ALERT_BUTTON_TEXTS
-from handlers.alerts import buttons, escalation, listing, raising, resolving
+from handlers.alerts import buttons, escalation, listing, log, raising, resolving
 from handlers.alerts.render import PREFIX
 from handlers.alerts.service import DELIVERY_CHECK_KIND, ESCALATION_KIND, catch_up_returning_member
 
@@ -30,4 +30,5 @@ FEATURE = Feature(
     runners={ESCALATION_KIND: escalation.run_escalation, DELIVERY_CHECK_KIND: escalation.run_delivery_check},
     member_hooks={MemberEvent.RETURNED: catch_up_returning_member},
     labels={"alert": N_("Alert")},
+    log_kinds=(log.LOG_KIND,),
 )

@@ -228,6 +228,8 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
         details={
             "category": alert.category,
             "severity": alert.severity,
+            # The author's service: the review log filters by service.
+            "service": author.service_code,
             "posts": alert.posts,
             "required": alert.required,
             "location": alert.latitude is not None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from bot.access import Action
 from bot.features import Command, Feature
 from bot.i18n import N_
-from handlers.delivery import handlers
+from handlers.delivery import handlers, log
 
 FEATURE = Feature(
     name="delivery",
@@ -20,4 +20,5 @@ FEATURE = Feature(
             action=Action.VIEW_DELIVERY,
         ),
     ),
+    log_kinds=(log.LOG_KIND,),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from bot.access import Action
 from bot.features import Command, Feature
 from bot.i18n import N_
-from handlers.members import handlers
+from handlers.members import handlers, log
 
 FEATURE = Feature(
     name="members",
@@ -17,4 +17,5 @@ FEATURE = Feature(
     ),
     callback_prefix=handlers.PREFIX,
     on_button=handlers.on_button,
+    log_kinds=(log.LOG_KIND,),
 )

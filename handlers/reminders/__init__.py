@@ -15,7 +15,7 @@ from bot.features import Command, Feature
 from bot.i18n import N_
 from bot.replies import answer
 from bot.runtime import LiaisonContext
-from handlers.reminders import config_sync, conversation, listing, service
+from handlers.reminders import config_sync, conversation, listing, log, service
 
 
 async def on_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
@@ -47,4 +47,5 @@ FEATURE = Feature(
     runners={service.KIND: service.run_reminder},
     on_start=config_sync.on_start,
     labels={"schedule": N_("Reminder")},
+    log_kinds=(log.LOG_KIND,),
 )

@@ -1,0 +1,128 @@
+"""How joining, invites and member changes read in the review log (onboarding, invites and members)."""
+
+from __future__ import annotations
+
+import html
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.features import LogKind
+from bot.i18n import N_, Translator
+from bot.runtime import Runtime
+from bot.texts import role_name
+from db.audit import AuditEntry
+from db.invites import Invite
+from db.members import Member, MemberStatus, get_member
+
+STATUS_NAMES = {
+    MemberStatus.ACTIVE: N_("active"),
+    MemberStatus.SUSPENDED: N_("suspended"),
+    MemberStatus.REMOVED: N_("removed"),
+}
+
+
+def _role_and_service(tr: Translator, runtime: Runtime, entry: AuditEntry) -> str:
+    details = entry.details or {}
+    role = role_name(tr, str(details.get("role", "agent")))
+    service = details.get("service")
+    if not service:
+        return role
+    return f"{role}, {runtime.config.service_name(str(service), tr.language)}"
+
+
+def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
+    """One line for a member or invite entry, in the reader's language (plain text)."""
+    action = entry.action
+    if action == "member.joined":
+        return tr.gettext("Joined the post ({role})").format(role=_role_and_service(tr, runtime, entry))
+    if action == "invite.created":
+        return tr.gettext("Invite created for a new member ({role})").format(
+            role=_role_and_service(tr, runtime, entry)
+        )
+    if action == "member.suspended":
+        return tr.gettext("Suspended member #{id}").format(id=entry.object_id or "?")
+    if action == "member.active":
+        return tr.gettext("Reinstated member #{id}").format(id=entry.object_id or "?")
+    if action == "member.removed":
+        return tr.gettext("Removed member #{id}").format(id=entry.object_id or "?")
+    if action == "member.unreachable":
+        return tr.gettext("Member #{id} cannot be reached: they blocked the bot").format(
+            id=entry.object_id or "?"
+        )
+    return tr.gettext("Member: {action}").format(action=action)
+
+
+async def detail(
+    session: AsyncSession, runtime: Runtime, entry: AuditEntry, tr: Translator, reader: Member
+) -> str | None:
+    """The member concerned (or the invite): who, which role and service, where, and their status now."""
+    try:
+        object_id = int(entry.object_id or "")
+    except ValueError:
+        return None
+    member: Member | None = None
+    if entry.object_type == "member":
+        member = await get_member(session, member_id=object_id)
+    elif entry.object_type == "invite":
+        invite = await session.get(Invite, object_id)
+        if invite is None:
+            return None
+        if entry.action == "member.joined" and entry.actor_member_id is not None:
+            member = await get_member(session, member_id=entry.actor_member_id)
+        else:
+            zone = runtime.config.post_zone(invite.post_code)
+            return "\n".join(
+                [
+                    "<b>" + html.escape(tr.gettext("Invite #{id}").format(id=invite.id)) + "</b>",
+                    html.escape(
+                        tr.gettext("For a new {role} at {post}, {service}").format(
+                            role=role_name(tr, invite.role),
+                            post=runtime.config.post_name(invite.post_code),
+                            service=runtime.config.service_name(invite.service_code, tr.language),
+                        )
+                    ),
+                    html.escape(
+                        tr.gettext("Used {uses} of {max} times, valid until {time}").format(
+                            uses=invite.uses, max=invite.max_uses, time=tr.datetime(invite.expires_at, zone)
+                        )
+                    ),
+                ]
+            )
+    if member is None:
+        return None
+    zone = runtime.config.post_zone(member.post_code, entry.post_code)
+    lines = [
+        "<b>" + html.escape(member.display_name) + "</b>",
+        html.escape(
+            tr.gettext("{role} · {service} · {post}").format(
+                role=role_name(tr, member.role),
+                service=runtime.config.service_name(member.service_code, tr.language),
+                post=runtime.config.post_name(member.post_code),
+            )
+        ),
+        html.escape(
+            tr.gettext("Joined {time} · now {status}").format(
+                time=tr.datetime(member.joined_at, zone),
+                status=tr.gettext(STATUS_NAMES.get(MemberStatus(member.status), member.status)),
+            )
+        ),
+    ]
+    if not member.reachable and member.unreachable_since is not None:
+        lines.append(
+            html.escape(
+                tr.gettext("Cannot be reached since {time}").format(
+                    time=tr.datetime(member.unreachable_since, zone)
+                )
+            )
+        )
+    return "\n".join(lines)
+
+
+LOG_KIND = LogKind(
+    key="members",
+    # TRANSLATORS: a kind of entries in the review log (joining, invites, suspensions).
+    label=N_("Members"),
+    action_prefixes=("member.", "invite."),
+    summary=summary,
+    detail=detail,
+)

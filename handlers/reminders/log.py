@@ -1,0 +1,94 @@
+"""How reminders and scheduled work read in the review log."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.features import LogKind
+from bot.i18n import N_, Translator
+from bot.runtime import Runtime
+from db.audit import AuditEntry
+from db.members import Member
+from db.schedules import ScheduledJob, get_job
+from handlers.reminders.render import describe_audience, describe_repeat, reminder_text, shorten
+
+# What the scheduler skipped, by its kind of work.
+SCHEDULED = {
+    "reminder": N_("a reminder"),
+    "alert_escalation": N_("an alert's escalation"),
+    "alert_delivery": N_("an alert's delivery check"),
+}
+VERBS = {
+    "reminder.paused": N_("Reminder #{id} paused"),
+    "reminder.resumed": N_("Reminder #{id} resumed"),
+    "reminder.deleted": N_("Reminder #{id} deleted"),
+}
+
+
+def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
+    """One line for a reminder or schedule entry, in the reader's language (plain text)."""
+    details = entry.details or {}
+    zone = runtime.config.post_zone(entry.post_code, None)
+    if entry.action == "reminder.created":
+        repeat = details.get("repeat") or {}
+        when = html.unescape(describe_repeat(tr, repeat, zone=zone, near=entry.at)) if repeat else ""
+        return tr.gettext("Reminder #{id} created: {when}").format(id=entry.object_id or "?", when=when)
+    if entry.action in VERBS:
+        return tr.gettext(VERBS[entry.action]).format(id=entry.object_id or "?")
+    if entry.action == "schedule.skipped":
+        due = details.get("due_at")
+        moment = tr.short_datetime(datetime.fromisoformat(due), zone) if due else "?"
+        missed = int(details.get("missed", 1))
+        return tr.ngettext(
+            "Skipped while the bot was down: {kind} due {time} ({n} time)",
+            "Skipped while the bot was down: {kind} due {time} ({n} times)",
+            missed,
+        ).format(
+            kind=tr.gettext(SCHEDULED.get(str(details.get("kind")), str(details.get("kind", "?")))),
+            time=moment,
+            n=missed,
+        )
+    return tr.gettext("Reminder: {action}").format(action=entry.action)
+
+
+async def detail(
+    session: AsyncSession, runtime: Runtime, entry: AuditEntry, tr: Translator, reader: Member
+) -> str | None:
+    """The reminder: its words, for whom, when it repeats, and its next time."""
+    if entry.object_type != "schedule":
+        return None
+    try:
+        job: ScheduledJob | None = await get_job(session, job_id=int(entry.object_id or ""))
+    except ValueError:
+        return None
+    if job is None or job.kind != "reminder":
+        return None
+    repeat = job.payload.get("repeat") or {}
+    lines = [
+        "<b>" + html.escape(tr.gettext("Reminder #{id}").format(id=job.id)) + "</b>",
+        html.escape(shorten(reminder_text(job, tr.language), 500)),
+        tr.gettext("For: {audience}").format(
+            audience=describe_audience(runtime.config, tr, job.payload.get("audience") or {})
+        ),
+        describe_repeat(tr, repeat, zone=job.timezone, near=job.next_run_at or entry.at),
+    ]
+    if job.next_run_at is not None:
+        lines.append(
+            html.escape(
+                tr.gettext("Next: {moment}").format(moment=tr.datetime(job.next_run_at, job.timezone))
+            )
+        )
+    return "\n".join(lines)
+
+
+LOG_KIND = LogKind(
+    key="reminders",
+    # TRANSLATORS: a kind of entries in the review log.
+    label=N_("Reminders"),
+    action_prefixes=("reminder.", "schedule."),
+    summary=summary,
+    detail=detail,
+)
