@@ -12,7 +12,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,12 @@ from bot.clock import SystemClock
 from bot.config import Config
 from db.alerts import Alert, AlertAck
 from db.audit import AuditEntry
+from db.handovers import Handover, HandoverState
 from db.invites import Invite
+from db.meetings import ActionItem, ActionStatus, CopyKind, Meeting, MeetingCopy
 from db.members import Member
+from db.notices import Notice, NoticeRecipient
+from db.schedules import JobState, ScheduledJob
 from sandbox.clock import OffsetClock
 from sandbox.core import Sandbox, SandboxError
 from sandbox.emulator import BotApiEmulator, EmulatorEvent
@@ -367,9 +371,142 @@ async def test_every_shipped_scenario_plays_and_shows_what_it_promises(
         assert sum(len(r["checks"]) for r in played) >= len(played) - 1
         with pytest.raises(SandboxError, match="over"):
             await box.next_step()
+        afterwards = AFTER_PLAY.get(scenario_id)
+        if afterwards is not None:
+            await afterwards(box, language)
     finally:
         await box.stop()
     assert box.errors == []
+
+
+# What the database and the phones hold once a scenario has played (in either language): the checks the
+# trainer sees are substrings; these pin down who did what, when, and that nothing else happened.
+
+
+def member_of(box: Sandbox, members: list[Member], name: str) -> Member:
+    """The member row of a person of the scenario, by name."""
+    return next(m for m in members if m.display_name == name)
+
+
+def bot_messages(box: Sandbox, name: str) -> list[dict[str, Any]]:
+    """What the bot shows on a person's phone, oldest first."""
+    phone = next(p for p in box.phones.values() if p.name == name)
+    return [m for m in box.phone_view(phone)["messages"] if m["from"] == "bot"]
+
+
+def local(box: Sandbox, when: datetime) -> datetime:
+    """A time at the scenario's post."""
+    return when.astimezone(ZoneInfo(box.config.post_zone(box.main_post)))
+
+
+async def missed_handover_played(box: Sandbox, language: str) -> None:
+    members = await rows(box, Member)
+    awa, halima, john = (member_of(box, members, n) for n in ("Awa", "Halima", "John"))
+    handovers = {h.service_code: h for h in await rows(box, Handover)}
+    assert set(handovers) == {"customs", "police"}
+    customs, police = handovers["customs"], handovers["police"]
+    change = local(box, customs.shift_change_at)
+    assert (change.hour, change.minute) == (7, 0) and police.shift_change_at == customs.shift_change_at
+    # John handed over at the change with nothing to report; nobody of his service came to take it over.
+    assert police.nothing_to_report and police.author_member_id == john.id
+    assert police.state == HandoverState.PENDING
+    # Awa wrote hers late, after the missing report; Halima (not the author) took it over.
+    assert customs.author_member_id == awa.id and not customs.nothing_to_report
+    assert customs.written_at - customs.shift_change_at >= timedelta(minutes=20)
+    assert [i["text"][:22] for i in customs.items] == [
+        {"fr": "Camion citerne NG-4471", "en": "Tanker lorry NG-4471 w"}[awa.language],
+        {"fr": "Clé du magasin des sai", "en": "Key of the seized good"}[awa.language],
+    ]
+    assert {c["code"] for c in customs.checklist if c["done"]} == {"seals", "register", "radio"}
+    assert customs.state == HandoverState.ACCEPTED and customs.taken_by_member_id == halima.id
+    # One missing report, for Customs only, to the chief, fifteen minutes after the change.
+    [missing] = await rows(box, AuditEntry, AuditEntry.action == "handover.missing")
+    assert missing.details["service"] == "customs" and missing.post_code == "NE-KONNI"
+    [report] = [m for m in bot_messages(box, "Ibrahim") if "Passation manquante" in (m.get("text") or "")]
+    expected = (customs.shift_change_at + timedelta(minutes=15)).timestamp()
+    assert abs(report["date"] - expected) < 3
+    for name in ("Awa", "Halima", "John"):
+        assert not any("manquante" in t or "Missing" in t for t in texts(box, name)), name
+    [accepted] = await rows(box, AuditEntry, AuditEntry.action == "handover.accepted")
+    assert accepted.details["service"] == "customs" and accepted.details["late"] is False
+
+
+async def important_notice_played(box: Sandbox, language: str) -> None:
+    members = await rows(box, Member)
+    [notice] = await rows(box, Notice)
+    assert notice.important and set(notice.texts) == {"fr", "en"}
+    # One reminder by hand, then the automatic one two hours after sending.
+    assert (notice.reminders, notice.auto_reminded) == (2, True)
+    reminded = sorted(await rows(box, AuditEntry, AuditEntry.action == "notice.reminded"), key=lambda e: e.at)
+    assert [(e.details["automatic"], e.details["recipients"]) for e in reminded] == [(False, 2), (True, 1)]
+    assert reminded[1].at - notice.sent_at >= timedelta(minutes=120)
+    copies = {r.member_id: r for r in await rows(box, NoticeRecipient)}
+    by_name = {n: copies[member_of(box, members, n).id or 0] for n in ("Awa", "John", "Mariama", "Issa")}
+    assert len(copies) == 4 and all(r.seen_at is not None for r in copies.values())
+    assert {n: r.reminders for n, r in by_name.items()} == {"Awa": 0, "John": 0, "Mariama": 2, "Issa": 1}
+    assert {n: r.language for n, r in by_name.items()} == {
+        "Awa": "fr",
+        "John": "en",
+        "Mariama": language,
+        "Issa": language,
+    }
+    assert len(await rows(box, AuditEntry, AuditEntry.action == "notice.seen")) == 4
+    # Each reader's copy is pinned, in their language, and no longer asks to be confirmed; so are reminders.
+    for name, reader in by_name.items():
+        shown = bot_messages(box, name)
+        [copy] = [m for m in shown if m.get("pinned")]
+        assert notice.texts[reader.language][:40] in (copy.get("text") or "")
+        nudges = [
+            m for m in shown if re.match(r"🔔 (Rappel : avis n°|Reminder: notice #)1", m.get("text") or "")
+        ]
+        assert len(nudges) == reader.reminders, name
+        assert all("inline_keyboard" not in m for m in [copy, *nudges]), name
+    [card] = [m for m in bot_messages(box, "Ibrahim") if "👁 Lu" in (m.get("text") or "")]
+    assert "👁 Lu 4 / 4" in card["text"] and "2 relances envoyées" in card["text"]
+
+
+async def weekly_meeting_played(box: Sandbox, language: str) -> None:
+    members = await rows(box, Member)
+    awa = member_of(box, members, "Awa")
+    [meeting] = await rows(box, Meeting)
+    assert meeting.present == ["NE-KONNI/customs", "NE-KONNI/police", "NE-KONNI/health"]
+    assert len(meeting.decisions) == 2 and meeting.next_meeting_at is None
+    customs, health = sorted(await rows(box, ActionItem), key=lambda i: i.position)
+    today = local(box, meeting.published_at).date()
+    assert (customs.owner_service_code, customs.due_on) == ("customs", today)
+    assert (health.owner_service_code, health.due_on) == ("health", today + timedelta(days=14))
+    assert customs.status == ActionStatus.DONE and customs.done_by_member_id == awa.id
+    assert health.status == ActionStatus.OPEN
+    # The due-day reminder went to Customs (Awa) only, at 09:00 post time.
+    due = await rows(box, MeetingCopy, MeetingCopy.kind == CopyKind.DUE)
+    assert [(c.member_id, c.item_id) for c in due] == [(awa.id, customs.id)]
+    [card] = [m for m in bot_messages(box, "Awa") if "⏰" in (m.get("text") or "")[:2]]
+    at = local(box, datetime.fromtimestamp(card["date"], UTC))
+    assert (at.hour, at.minute) == (9, 0)
+    [done] = await rows(box, AuditEntry, AuditEntry.action == "action.done")
+    assert done.details["on_time"] is True and done.details["owner_service"] == "customs"
+    [late] = await rows(box, ScheduledJob, ScheduledJob.key == f"mt:act:{customs.id}:late")
+    assert late.state == JobState.CANCELLED  # done: never reported overdue
+
+
+async def day_review_played(box: Sandbox, language: str) -> None:
+    [alert] = await rows(box, Alert)
+    assert (alert.category, alert.severity, alert.state) == ("security", "important", "open")
+    assert alert.handled_at is not None and alert.handled_at - alert.raised_at >= timedelta(minutes=7)
+    acks = {a.service_code: round(a.seconds_to_ack / 60) for a in await rows(box, AlertAck)}
+    assert acks == {"customs": 0, "police": 3, "gendarmerie": 7}
+    # Nadia read the log, filtered to alerts, and got the CSV of what the page showed.
+    [document] = [m for m in bot_messages(box, "Nadia") if m.get("kind") == "document"]
+    assert document["document"]["name"].endswith(".csv")
+    assert {"fr": "📎 5 entrées", "en": "📎 5 entries"}[language] in document["text"]
+
+
+AFTER_PLAY: dict[str, Callable[[Sandbox, str], Awaitable[None]]] = {
+    "missed-handover": missed_handover_played,
+    "important-notice": important_notice_played,
+    "weekly-meeting": weekly_meeting_played,
+    "day-review": day_review_played,
+}
 
 
 async def test_alert_scenario_leaves_the_database_as_the_phones_say(config: Config, tmp_path: Path) -> None:
