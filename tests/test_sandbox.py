@@ -473,8 +473,11 @@ async def weekly_meeting_played(box: Sandbox, language: str) -> None:
     assert len(meeting.decisions) == 2 and meeting.next_meeting_at is None
     customs, health = sorted(await rows(box, ActionItem), key=lambda i: i.position)
     today = local(box, meeting.published_at).date()
-    assert (customs.owner_service_code, customs.due_on) == ("customs", today)
+    assert (customs.owner_service_code, customs.due_on) == ("customs", today + timedelta(days=1))
     assert (health.owner_service_code, health.due_on) == ("health", today + timedelta(days=14))
+    assert not await rows(
+        box, MeetingCopy, MeetingCopy.kind == CopyKind.BEFORE
+    )  # created after the day before's
     assert customs.status == ActionStatus.DONE and customs.done_by_member_id == awa.id
     assert health.status == ActionStatus.OPEN
     # The due-day reminder went to Customs (Awa) only, at 09:00 post time.

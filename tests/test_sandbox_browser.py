@@ -264,3 +264,21 @@ async def test_add_a_phone_switch_languages_and_fit_a_projector(
     await expect(kofi.locator("li.msg.bot", has_text="What you can do").last).to_be_visible()
     await shot(page, "06-projector")
     assert page.problems == []
+
+
+async def test_on_a_phone_the_page_is_no_wider_than_the_screen(
+    browser: Any, sandbox: tuple[Sandbox, str]
+) -> None:
+    """A trainee may open the room's page on their own phone: the scenario list (long titles) must shrink."""
+    _box, url = sandbox
+    for language in ("fr", "en"):
+        page = await open_page(browser, f"{url}?lang={language}", width=360, height=780)
+        longest = await page.evaluate(
+            "Math.max(...[...document.querySelectorAll('#scenario-select option')].map(o => o.text.length))"
+        )
+        assert longest > 40  # the list does hold titles wider than the screen
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+        await expect(page.locator("#load")).to_be_in_viewport(ratio=1)
+        await shot(page, f"07-phone-{language}")
+        assert page.problems == []
+        await page.context.close()
