@@ -70,7 +70,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
 }
 
 # Actions done as a member of one service at one's own post: coordinators and admins, who follow every post
-# from no service, do not do them (nor see them in their menu).
+# from no service, and a chief of the whole post (no service) do not do them (nor see them in their menu).
 SERVICE_MEMBER_ACTIONS = frozenset({Action.WRITE_HANDOVER})
 
 # Roles each role may hand out through an invite.
@@ -102,8 +102,10 @@ def can(member: Member | None, action: Action, post_code: str | None = None) -> 
         return False
     if rank(member) < RANK[MINIMUM_ROLE[action]]:
         return False
+    if action in SERVICE_MEMBER_ACTIONS and (is_global(member) or member.service_code is None):
+        return False
     if is_global(member):
-        return action not in SERVICE_MEMBER_ACTIONS
+        return True
     return post_code is None or post_code == member.post_code
 
 

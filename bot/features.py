@@ -147,6 +147,8 @@ class Feature:
     conversations: tuple[Conversation, ...] = ()
     # Scheduled-job runners by kind (the scheduler runs rows of that kind with them).
     runners: Mapping[str, Runner] = field(default_factory=dict)
+    # What each runner kind is called in the log ("a reminder", untranslated): every kind needs one.
+    job_labels: Mapping[str, str] = field(default_factory=dict)
     # Called in the transaction that records a member event.
     member_hooks: Mapping[MemberEvent, MemberHook] = field(default_factory=dict)
     # Called once at start-up, in a transaction, after migrations (sync config into rows, for example).
@@ -224,6 +226,12 @@ def check_features(features: tuple[Feature, ...], translated: Callable[[str], bo
                 )
         for kind in feature.runners:
             claim("runner kind", kind, feature.name)
+            label = feature.job_labels.get(kind)
+            if label is None or not translated(label):
+                raise FeatureConflict(
+                    f"feature {feature.name!r}: scheduled kind {kind!r} needs a job label with a French "
+                    "translation (job_labels; then liaison i18n update and translate it)"
+                )
         for verb in feature.cli:
             claim("command-line verb", verb, feature.name)
         for trigger in feature.text_triggers:
@@ -277,6 +285,13 @@ class FeatureSet:
     def cli(self, verb: str) -> CliRunner | None:
         """The feature runner of a command-line verb."""
         return next((f.cli[verb] for f in self.features if verb in f.cli), None)
+
+    def job_label(self, kind: str) -> str | None:
+        """What a scheduled kind is called (untranslated), or None for a kind no feature runs."""
+        for feature in self.features:
+            if kind in feature.job_labels:
+                return feature.job_labels[kind]
+        return None
 
     def label(self, ref_type: str) -> str | None:
         """The untranslated name of a kind of notification, as its feature calls it."""

@@ -29,6 +29,7 @@ FEATURES: tuple[Feature, ...] = (
     invites.FEATURE,
     members.FEATURE,
     delivery.FEATURE,
-    onboarding.FEATURE,
     review.FEATURE,
+    # Last: /language, /help and /cancel close every menu.
+    onboarding.FEATURE,
 )

@@ -98,8 +98,17 @@ async def test_urgent_health_alert_full_story(liaison):
     assert health_ack.seconds_to_ack == 300
     for reader in (customs, chief):
         card = alert_copy(reader, alert.id)
-        assert "Police sanitaire ✓ 09:05 (Mariama)" in card.text
+        # One press said both "seen" and "taking action": the line names the person and the time once.
+        assert "✋ Police sanitaire ✓ 09:05 (Mariama) · prise en charge" in card.text
         assert "tous les services requis" in card.text
+
+    # Police, who had only seen it, now takes action: both moments stay on the line.
+    await police.tap(f"al:act:{alert.id}")
+    await liaison.settle()
+    assert (
+        "✅ Police nationale ✓ 09:02 (John) · prise en charge : John, 09:05"
+        in alert_copy(customs, alert.id).text
+    )
 
     # The 15-minute step was cancelled: nothing reaches coordinators.
     coordinator = await liaison.member("Coord", role="coordinator", language="en")
@@ -634,7 +643,10 @@ async def test_a_coordinator_raises_an_alert_for_the_post_they_pick(liaison: Har
     await tap(liaison, coordinator, "✅ Send")
     [alert] = await liaison.rows(Alert)
     assert alert.post_code == "NE-MAKALONDI" and alert.author_service_code is None
-    assert "Cholera suspected" in alert_copy(health, alert.id).text
+    copy = alert_copy(health, alert.id).text
+    assert "Cholera suspected" in copy
+    # A coordinator belongs to no service: the card names them, with no empty brackets.
+    assert "De : Coord\n" in copy and "(—)" not in copy
     assert all("Cholera" not in t for t in konni.texts)
 
     # One line: only the post is asked, then Send.

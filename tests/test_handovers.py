@@ -1008,3 +1008,18 @@ async def test_card_edits_in_one_batch_coalesce_like_single_ones(liaison: Harnes
         ("c:photo", "editMessageCaption", "caption", Priority.BULK),
         ("c:text", "editMessageText", "newest", Priority.HIGH),  # replaced in place, the more urgent kept
     ]
+
+
+async def test_a_chief_of_no_service_gets_the_shift_reminder_without_the_handover_button(
+    liaison: Harness,
+) -> None:
+    awa = await liaison.member("Awa", service="customs", language="fr")
+    deputy = await liaison.member("Hamani", service=None, role="chief", language="fr")
+    await move(liaison, at(24, 5, 45))
+    assert awa.find("Relève de 07:00").button_data() == ["go:handover"]
+    # Reminded of the shift change, without a button that would refuse him; his menu has no /handover.
+    assert deputy.find("Relève de 07:00").buttons() == []
+    await send(liaison, deputy, "/help")
+    assert "/handovers —" in deputy.last.text and "/handover —" not in deputy.last.text
+    await send(liaison, deputy, "/handover")
+    assert deputy.last.text == "Seuls les agents d'un service au poste rédigent les passations."

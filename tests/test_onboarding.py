@@ -47,7 +47,7 @@ async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(li
     await liaison.settle()
     assert "Bienvenue sur Liaison, Aïcha." in chief.last.text
     assert "Vous êtes chef du poste de Makalondi (Douane)." in chief.last.text
-    assert "/members — Membres de votre poste" in chief.last.text
+    assert "/members — Membres" in chief.last.text
     # The coordinator learns that the invite was used, through the outbox.
     assert "Aïcha joined Liaison: post chief · Customs · Makalondi." in coordinator.texts
 

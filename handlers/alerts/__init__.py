@@ -21,13 +21,17 @@ FEATURE = Feature(
     name="alerts",
     commands=(
         Command("alert", N_("Raise an alert"), raising.alert_command, action=Action.RAISE_ALERT),
-        Command("alerts", N_("Open alerts at your post"), listing.alerts_command, action=Action.VIEW_POST),
+        Command("alerts", N_("Open alerts"), listing.alerts_command, action=Action.VIEW_POST),
     ),
     callback_prefix=PREFIX,
     on_button=buttons.on_button,
     text_triggers=(TextTrigger(ALERT_BUTTON_TEXTS, raising.start_conversation),),
     conversations=(raising.RAISE, resolving.OUTCOME),
     runners={ESCALATION_KIND: escalation.run_escalation, DELIVERY_CHECK_KIND: escalation.run_delivery_check},
+    job_labels={
+        ESCALATION_KIND: N_("an alert's escalation"),
+        DELIVERY_CHECK_KIND: N_("an alert's delivery check"),
+    },
     member_hooks={MemberEvent.RETURNED: catch_up_returning_member},
     labels={"alert": N_("Alert")},
     log_kinds=(log.LOG_KIND,),

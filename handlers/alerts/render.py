@@ -87,14 +87,35 @@ def _ack_line(
         if required:
             return tr.gettext("⏳ {service} — pending").format(service=label)
         return f"▫️ {label} —"
-    line = tr.gettext("✅ {service} ✓ {time} ({name})").format(
-        service=label, time=when(ack.acked_at), name=state.name(ack.member_id)
-    )
-    if ack.kind == "action" and ack.action_at is not None:
-        line += " · " + tr.gettext("taking action: {name}, {time}").format(
-            name=state.name(ack.action_member_id), time=when(ack.action_at)
+    acked = when(ack.acked_at)
+    if ack.kind != "action" or ack.action_at is None:
+        return tr.gettext("✅ {service} ✓ {time} ({name})").format(
+            service=label, time=acked, name=state.name(ack.member_id)
         )
-    return line
+    taken = when(ack.action_at)
+    if ack.action_member_id == ack.member_id and taken == acked:
+        # One press said both: a phone line should not repeat the name and the time.
+        return tr.gettext("✋ {service} ✓ {time} ({name}) · taking action").format(
+            service=label, time=acked, name=state.name(ack.member_id)
+        )
+    return (
+        tr.gettext("✅ {service} ✓ {time} ({name})").format(
+            service=label, time=acked, name=state.name(ack.member_id)
+        )
+        + " · "
+        + tr.gettext("taking action: {name}, {time}").format(
+            name=state.name(ack.action_member_id), time=taken
+        )
+    )
+
+
+def author_line(config: Config, tr: Translator, state: CardState) -> str:
+    """'From: Awa (Customs)', or 'From: Moussa' for an author of no service (a coordinator, a chief)."""
+    name = state.name(state.alert.author_member_id)
+    if state.alert.author_service_code is None:
+        return tr.gettext("From: {name}").format(name=name)
+    service = config.service_name(state.alert.author_service_code, tr.language)
+    return tr.gettext("From: {name} ({service})").format(name=name, service=html.escape(service))
 
 
 def status_line(tr: Translator, state: CardState, when: Clock, *, full: bool = True) -> str:
@@ -146,10 +167,7 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
             post=html.escape(config.post_name(alert.post_code)),
             time=tr.short_datetime_in(alert.raised_at, zone, named=named),
         ),
-        tr.gettext("From: {name} ({service})").format(
-            name=state.name(alert.author_member_id),
-            service=html.escape(config.service_name(alert.author_service_code, tr.language)),
-        ),
+        author_line(config, tr, state),
         "",
         html.escape(alert.text),
     ]

@@ -50,7 +50,7 @@ FEATURE = Feature(
         ),
         Command(
             "handovers",
-            N_("Shift handovers at your post"),
+            N_("Shift handovers"),
             following.handovers_command,
             action=Action.READ_HANDOVERS,
         ),
@@ -59,6 +59,10 @@ FEATURE = Feature(
     on_button=on_button,
     conversations=(writing.WRITE, receiving.REPLY),
     runners={service.MISSING_KIND: service.run_missing, service.ESCALATION_KIND: service.run_escalation},
+    job_labels={
+        service.MISSING_KIND: N_("a missing-handover check"),
+        service.ESCALATION_KIND: N_("a handover's escalation"),
+    },
     on_start=heartbeat.on_start,
     log_kinds=(
         LogKind(

@@ -177,6 +177,15 @@ def checklist_lines(tr: Translator, checklist: list[dict[str, Any]], *, quiet: b
     return lines
 
 
+def spaced(*sections: list[str]) -> list[str]:
+    """Sections one after the other, a blank line between two that are not empty."""
+    lines: list[str] = []
+    for section in sections:
+        if section:
+            lines += ([""] if lines else []) + section
+    return lines
+
+
 def split_text(text: str, size: int = PIECE) -> list[str]:
     """A long text as lines of at most `size` characters once escaped (cut at a space where possible)."""
     pieces: list[str] = []
@@ -336,8 +345,10 @@ def render_copy(
         ]
     truncated = False
     tail: list[str] = [""]
-    tail += checklist_lines(tr, handover.checklist, quiet=handover.nothing_to_report)
-    tail += alert_lines(config, tr, handover.alerts, handover.post_code, ALERTS_SHOWN)
+    tail += spaced(
+        checklist_lines(tr, handover.checklist, quiet=handover.nothing_to_report),
+        alert_lines(config, tr, handover.alerts, handover.post_code, ALERTS_SHOWN),
+    )
     truncated |= len(handover.alerts) > ALERTS_SHOWN
     if handover.remarks:
         tail += ["", "<b>" + html.escape(tr.gettext("Remarks")) + "</b>"]
@@ -375,8 +386,10 @@ def full_lines(config: Config, tr: Translator, view: HandoverView) -> list[str]:
     lines = [*_title(config, tr, handover), _author_line(config, tr, view), ""]
     open_lines, done_lines = _item_sections(tr, handover, zone, None)
     lines += [*open_lines, *([""] if open_lines and done_lines else []), *done_lines, ""]
-    lines += checklist_lines(tr, handover.checklist, quiet=handover.nothing_to_report)
-    lines += alert_lines(config, tr, handover.alerts, handover.post_code, len(handover.alerts))
+    lines += spaced(
+        checklist_lines(tr, handover.checklist, quiet=handover.nothing_to_report),
+        alert_lines(config, tr, handover.alerts, handover.post_code, len(handover.alerts)),
+    )
     if handover.remarks:
         lines += ["", "<b>" + html.escape(tr.gettext("Remarks")) + "</b>"]
         lines += [html.escape(piece) for piece in split_text(handover.remarks)]

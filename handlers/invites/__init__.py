@@ -12,9 +12,7 @@ from handlers.invites import wizard
 
 FEATURE = Feature(
     name="invites",
-    commands=(
-        Command("invite", N_("Invite someone to your post"), wizard.invite_command, action=Action.INVITE),
-    ),
+    commands=(Command("invite", N_("Invite someone"), wizard.invite_command, action=Action.INVITE),),
     callback_prefix=wizard.PREFIX,
     on_button=wizard.on_button,
 )

@@ -59,6 +59,7 @@ FEATURE = Feature(
     on_button=on_button,
     conversations=(writing.MEETING, actions.NOTE, corrections.FIX),
     runners={service.FOLLOWUP_KIND: service.run_followup},
+    job_labels={service.FOLLOWUP_KIND: N_("an action item's reminder")},
     log_kinds=(
         LogKind(
             "meetings",

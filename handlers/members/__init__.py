@@ -12,9 +12,7 @@ from handlers.members import handlers, log
 
 FEATURE = Feature(
     name="members",
-    commands=(
-        Command("members", N_("Members of your post"), handlers.members_command, action=Action.LIST_MEMBERS),
-    ),
+    commands=(Command("members", N_("Members"), handlers.members_command, action=Action.LIST_MEMBERS),),
     callback_prefix=handlers.PREFIX,
     on_button=handlers.on_button,
     log_kinds=(log.LOG_KIND,),

@@ -57,6 +57,12 @@ FEATURE = Feature(
         service.EXPIRY_KIND: service.run_expiry,
         service.DELIVERY_KIND: service.run_delivery_check,
     },
+    job_labels={
+        service.CARD_KIND: N_("a notice's card update"),
+        service.REMINDER_KIND: N_("a notice's automatic reminder"),
+        service.EXPIRY_KIND: N_("a notice's expiry"),
+        service.DELIVERY_KIND: N_("a notice's delivery check"),
+    },
     member_hooks={MemberEvent.JOINED: on_joined, MemberEvent.RETURNED: on_returned},
     on_start=on_start,
     log_kinds=(

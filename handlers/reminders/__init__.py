@@ -32,7 +32,7 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
 FEATURE = Feature(
     name="reminders",
     commands=(
-        Command("reminders", N_("Your post's reminders"), listing.reminders_command, action=Action.USE),
+        Command("reminders", N_("Coordination reminders"), listing.reminders_command, action=Action.USE),
         Command(
             "remind",
             N_("Create a reminder"),
@@ -45,6 +45,7 @@ FEATURE = Feature(
     on_button=on_button,
     conversations=(conversation.REMIND,),
     runners={service.KIND: service.run_reminder},
+    job_labels={service.KIND: N_("a reminder")},
     on_start=config_sync.on_start,
     labels={"schedule": N_("Reminder")},
     log_kinds=(log.LOG_KIND,),

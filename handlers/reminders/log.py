@@ -15,17 +15,17 @@ from db.members import Member
 from db.schedules import ScheduledJob, get_job
 from handlers.reminders.render import describe_audience, describe_repeat, reminder_text, shorten
 
-# What the scheduler skipped, by its kind of work.
-SCHEDULED = {
-    "reminder": N_("a reminder"),
-    "alert_escalation": N_("an alert's escalation"),
-    "alert_delivery": N_("an alert's delivery check"),
-}
 VERBS = {
     "reminder.paused": N_("Reminder #{id} paused"),
     "reminder.resumed": N_("Reminder #{id} resumed"),
     "reminder.deleted": N_("Reminder #{id} deleted"),
 }
+
+
+def skipped_kind(tr: Translator, runtime: Runtime, kind: str) -> str:
+    """What a skipped job was, in the reader's language (its feature names it; an unknown kind as stored)."""
+    label = runtime.features.job_label(kind)
+    return tr.gettext(label) if label else kind
 
 
 def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
@@ -47,7 +47,7 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
             "Skipped while the bot was down: {kind} due {time} ({n} times)",
             missed,
         ).format(
-            kind=tr.gettext(SCHEDULED.get(str(details.get("kind")), str(details.get("kind", "?")))),
+            kind=skipped_kind(tr, runtime, str(details.get("kind", "?"))),
             time=moment,
             n=missed,
         )

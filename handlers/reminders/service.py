@@ -60,26 +60,31 @@ async def run_reminder(
     audience = job.payload.get("audience") or {}
     # Many reminders of one batch share a post and audience: look members up once per transaction.
     # Plain tuples, not ORM objects: a savepoint rolled back by another job may expire those.
-    cache: dict[tuple[str | None, str], list[tuple[int, int, str | None]]] = session.info.setdefault(
-        AUDIENCE_CACHE, {}
+    cache: dict[tuple[str | None, str, str], list[tuple[int, int, str | None, bool]]] = (
+        session.info.setdefault(AUDIENCE_CACHE, {})
     )
-    cache_key = (job.post_code, json.dumps(audience, sort_keys=True))
+    opens = runtime.features.command(job.payload["opens"]) if job.payload.get("opens") else None
+    cache_key = (job.post_code, json.dumps(audience, sort_keys=True), opens.name if opens else "")
     if cache_key not in cache:
         found = await audience_members(session, post_code=job.post_code, audience=audience)
-        cache[cache_key] = [(m.id or 0, m.chat_id, m.language) for m in found]
+        # The button goes only to those the command would serve: a chief of no service gets the shift
+        # reminder, not a /handover button that would refuse them.
+        cache[cache_key] = [
+            (m.id or 0, m.chat_id, m.language, opens is not None and runtime.features.may_use(m, opens))
+            for m in found
+        ]
     priority = Priority.parse(job.payload.get("priority", "normal"))
     default_language = runtime.config.bot.default_language
-    opens = runtime.features.command(job.payload["opens"]) if job.payload.get("opens") else None
-    rendered: dict[str, tuple[str, InlineKeyboardMarkup | None]] = {}
+    rendered: dict[tuple[str, bool], tuple[str, InlineKeyboardMarkup | None]] = {}
     copies = []
-    for member_id, chat_id, language in cache[cache_key]:
+    for member_id, chat_id, language, may_open in cache[cache_key]:
         language = language or default_language
-        if language not in rendered:
-            rendered[language] = (
+        if (language, may_open) not in rendered:
+            rendered[language, may_open] = (
                 render_copy(job, language=language, due_at=due_at, late=late),
-                open_markup(translator(language), opens),
+                open_markup(translator(language), opens if may_open else None),
             )
-        text, markup = rendered[language]
+        text, markup = rendered[language, may_open]
         copies.append(
             build_message(
                 chat_id=chat_id,

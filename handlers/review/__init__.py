@@ -41,6 +41,7 @@ FEATURE = Feature(
     on_button=logview.on_button,
     conversations=(logview.DATES,),
     runners={digesting.KIND: digesting.run_digest},
+    job_labels={digesting.KIND: N_("the weekly digest")},
     on_start=digesting.on_start,
     cli={"export": cli.run_export},
     labels={"digest": N_("Digest")},

@@ -134,7 +134,8 @@ def page_text(tr: Translator, runtime: Runtime, view: ReviewView, page: Page) ->
     header.append(html.escape(where))
     entry_zones = {zone_label(e.at, entry_zone(runtime, e)) for e in page.entries}
     several_zones = len(entry_zones) > 1
-    several_posts = view.post_code is None and len({e.post_code for e in page.entries}) > 1
+    # Reading every post, each line names its post, even on a page where they all happen to be one post.
+    several_posts = view.post_code is None
     lines: list[str] = []
     day = None
     for index, entry in enumerate(page.entries):
