@@ -282,3 +282,18 @@ async def test_on_a_phone_the_page_is_no_wider_than_the_screen(
         await shot(page, f"07-phone-{language}")
         assert page.problems == []
         await page.context.close()
+
+    # French narration keeps its punctuation with the word before it ("»)," never starts a line).
+    page = await open_page(browser, f"{url}?lang=fr", width=360, height=780)
+    await page.locator("#scenario-select").select_option("missed-handover")
+    await page.locator("#load").click()
+    await expect(page.locator("#scenario-progress")).to_have_text("Étape 0 sur 7")
+    await expect(page.locator("#next-step")).to_be_enabled()
+    await page.locator("#next-step").click()
+    await expect(page.locator("#scenario-checks li.ok")).to_have_count(4)
+    say = await page.locator("#scenario-say").evaluate("e => e.textContent")
+    assert "la relève\u00a0: à 06 h 45" in say and " :" not in say
+    summary = await page.locator("#trainer .next").evaluate("e => e.textContent")
+    assert "«\u00a0RAS – rien à signaler\u00a0»" in summary
+    await shot(page, "08-phone-scenario")
+    assert page.problems == []

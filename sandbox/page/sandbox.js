@@ -28,6 +28,12 @@ function localized(mapping) {
   return mapping[page.lang] || mapping.fr || mapping.en || "";
 }
 
+// French puts a space before : ; ! ? » and after «: keep it from breaking the line (the trainer's panel wraps on
+// a phone, and "»)," must not start a line). Display only: the checks compare the texts as written.
+function typeset(text) {
+  return text.replace(/ ([:;!?»])/g, "\u00a0$1").replace(/« /g, "«\u00a0");
+}
+
 function translateStatic() {
   document.documentElement.lang = page.lang;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
@@ -222,27 +228,27 @@ function renderTrainer(scenario) {
     return;
   }
   document.getElementById("scenario-title").textContent = localized(scenario.title);
-  document.getElementById("scenario-summary").textContent = scenario.index === 0 ? localized(scenario.summary) : "";
+  document.getElementById("scenario-summary").textContent = scenario.index === 0 ? typeset(localized(scenario.summary)) : "";
   document.getElementById("scenario-progress").textContent = t("step_of", {n: scenario.index, total: scenario.total});
   panel.dataset.index = String(scenario.index);
   panel.dataset.done = String(scenario.done);
   const last = scenario.last;
   const say = document.getElementById("scenario-say");
-  say.textContent = last ? (last.say || "") : t("ready");
+  say.textContent = typeset(last ? (last.say || "") : t("ready"));
   panel.dataset.playing = String(Boolean(last && last.playing));
   const checks = document.getElementById("scenario-checks");
   checks.replaceChildren();
   for (const check of (last && last.checks) || []) {
     const item = document.createElement("li");
     item.className = check.ok ? "ok" : "ko";
-    item.textContent = (check.ok ? "✓ " : "✗ ") + t(check.sees ? "check_sees" : "check_not_sees", {who: check.who, text: check.text});
+    item.textContent = typeset((check.ok ? "✓ " : "✗ ") + t(check.sees ? "check_sees" : "check_not_sees", {who: check.who, text: check.text}));
     checks.append(item);
   }
   const error = document.getElementById("scenario-error");
   error.hidden = !(last && last.error);
   error.textContent = last && last.error ? t("error", {text: last.error}) : "";
   const next = document.getElementById("scenario-next");
-  next.textContent = scenario.done ? t("finished") : (scenario.next_say && last ? t("next_is", {say: scenario.next_say}) : (scenario.next_say || ""));
+  next.textContent = typeset(scenario.done ? t("finished") : (scenario.next_say && last ? t("next_is", {say: scenario.next_say}) : (scenario.next_say || "")));
   document.getElementById("next-step").disabled = scenario.done || (page.state && page.state.busy);
   fitPhones();
 }
