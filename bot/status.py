@@ -7,7 +7,6 @@ instance and also looks at its own delivery worker: alive, and not sitting on du
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from db import status as queries
 from db.engine import Database
 
 if TYPE_CHECKING:
+    from bot.delivery.worker import DeliveryWorker
     from bot.runtime import Runtime
 
 
@@ -180,6 +180,14 @@ async def status_report(database: Database, *, as_json: bool = False, clock: Clo
     return report.as_text()
 
 
+def _outcomes(worker: DeliveryWorker | None) -> tuple[int, ...] | None:
+    """The worker's counts of answers recorded (rows deferred for pacing are no progress)."""
+    if worker is None:
+        return None
+    stats = worker.stats
+    return (stats.sent, stats.retried, stats.flood, stats.failed, stats.unreachable, stats.superseded)
+
+
 class Health:
     """The health of one running instance: its database answers, its delivery worker lives and moves.
 
@@ -195,15 +203,13 @@ class Health:
         )
         self.timeout = timeout
         worker = runtime.delivery
-        self._progress: tuple[Any, ...] | None = (
-            dataclasses.astuple(worker.stats) if worker is not None else None
-        )
+        self._progress = _outcomes(worker)
         self._progress_at = runtime.clock.monotonic()
 
     def _moved(self) -> float:
         """Seconds since the worker's counters last changed (as seen by the checks)."""
         worker = self.runtime.delivery
-        progress = dataclasses.astuple(worker.stats) if worker is not None else None
+        progress = _outcomes(worker)
         now = self.runtime.clock.monotonic()
         if progress != self._progress:
             self._progress, self._progress_at = progress, now
