@@ -126,11 +126,15 @@ class DeliveryWorker:
         for task in late:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
-        async with self.db.transaction() as session:
-            if released := await outbox.release_leases(session, instance_id=self.instance_id):
-                logger.warning(
-                    "handed back %d outbox rows whose send did not finish before shutdown", released
-                )
+        try:
+            async with self.db.transaction() as session:
+                released = await outbox.release_leases(session, instance_id=self.instance_id)
+        except Exception:
+            # The database is gone: the leases run out instead, and the shutdown goes on.
+            logger.exception("could not hand back this instance's outbox leases")
+        else:
+            if released:
+                logger.warning("handed back %d outbox rows whose send did not finish in time", released)
 
     def wake(self) -> None:
         """Look at the outbox now (called after commits that enqueued rows)."""
