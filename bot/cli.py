@@ -93,14 +93,14 @@ def _serve(application: Any, args: argparse.Namespace, secret: str) -> None:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    """Print what the admin needs to see at a glance: the inbox, and the updates set aside."""
+    """Print what the admin needs to see at a glance: delivery, members, inbox, schedules."""
     from bot.status import status_report
     from db.engine import Database
 
     async def go() -> str:
         database = Database(config.bot.database_url)
         try:
-            return await status_report(database)
+            return await status_report(database, as_json=args.json)
         finally:
             await database.dispose()
 
@@ -347,7 +347,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--url-path", default="telegram")
     # Only for bench/bench_inbox.py, which measures what the inbox costs: updates are then lost on a crash.
     run.add_argument("--no-inbox", action="store_true", help=argparse.SUPPRESS)
-    sub.add_parser("status", help="what the admin should know: pending and set-aside updates")
+    status = sub.add_parser(
+        "status", help="what the admin should know: queue, sends, 429s, unreachable members, inbox, schedules"
+    )
+    status.add_argument("--json", action="store_true", help="print the status as JSON (for monitoring)")
     sub.add_parser("check-config", help="validate the configuration and exit")
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current", "revision"])

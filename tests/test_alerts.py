@@ -798,6 +798,8 @@ async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: 
     await customs.send_photo(caption="Cigarette cartons under the tarpaulin")
     await liaison.settle()
     assert (customs.last.text or "").startswith("Check your alert")
+    # The photo is there: the hint offers only what is still missing.
+    assert (customs.last.text or "").endswith("You can still share your location before sending.")
     await customs.tap(f"al:ok:{draft.id}")
     await liaison.settle()
     [alert] = await liaison.rows(Alert)

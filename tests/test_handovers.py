@@ -207,7 +207,9 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
     police = await handover(liaison, "NE-KONNI", "police")
     assert police.nothing_to_report and police.items == []
     assert "Handover sent to 3 people" in john.texts[-2]
-    assert "📋 Passation · Police nationale · RAS" in (copy_of(liaison, ali, "police").text or "")
+    nothing = copy_of(liaison, ali, "police").text or ""
+    assert "📋 Passation · Police nationale · RAS" in nothing
+    assert "\n\n\n" not in nothing  # no item: no empty section left on the phone
 
     # Gendarmerie writes one item; nobody will take it over.
     await move(liaison, at(24, 5, 52))

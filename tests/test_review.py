@@ -582,7 +582,7 @@ async def test_weekly_digest_with_its_chart_at_the_scheduled_time(liaison: Harne
     assert "1 action en retard" in makalondi
     assert "3 alertes (🔴 3)" in kantchari and missing("BF-KANTCHARI") in kantchari
     assert "Police sanitaire : 2 min / 2 min (3 alertes)" in kantchari
-    assert "1 note diffusée · 75 % lue" in kantchari
+    assert "1 avis diffusé · 75 % lu" in kantchari
     photo = next(m for m in fatou.inbox[before:] if m.photo)
     assert liaison.emulator.files[photo.photo].content.startswith(b"\x89PNG")
     assert "Délai du premier accusé de réception par service" in photo.text

@@ -120,6 +120,21 @@ class DeliveryWorker:
             await asyncio.gather(self._writer, return_exceptions=True)
             self._writer = None
         await self._release_buffer()
+        # Sends still running after the grace period above are cut off, and their leases go too, so that
+        # nobody waits for them to expire.
+        late = list(self._in_flight.values())
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        try:
+            async with self.db.transaction() as session:
+                released = await outbox.release_leases(session, instance_id=self.instance_id)
+        except Exception:
+            # The database is gone: the leases run out instead, and the shutdown goes on.
+            logger.exception("could not hand back this instance's outbox leases")
+        else:
+            if released:
+                logger.warning("handed back %d outbox rows whose send did not finish in time", released)
 
     def wake(self) -> None:
         """Look at the outbox now (called after commits that enqueued rows)."""

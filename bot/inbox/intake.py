@@ -12,6 +12,8 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
@@ -24,6 +26,7 @@ from bot.inbox.dispatcher import Inbox, inbox_row
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_PATH = "/healthz"
 
 
 class Poller:
@@ -130,6 +133,26 @@ class WebhookHandler(tornado.web.RequestHandler):
         self.finish()
 
 
+class HealthHandler(tornado.web.RequestHandler):
+    """GET /healthz: 200 when the database and the worker are alive, else 503; a short JSON body."""
+
+    def initialize(self, check: Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]) -> None:
+        """Receive the check from the route."""
+        self.check = check
+
+    async def get(self) -> None:
+        """One probe (a load balancer's, Docker's or the admin's)."""
+        try:
+            healthy, body = await self.check()
+        except Exception as exc:
+            logger.exception("health check failed")
+            healthy, body = False, {"status": "unavailable", "error": type(exc).__name__}
+        self.set_status(200 if healthy else 503)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(body))
+
+
 def _quiet_log(handler: tornado.web.RequestHandler) -> None:
     """tornado's access log, kept for problems only (a healthy webhook would log every update)."""
     if handler.get_status() >= 500:
@@ -137,13 +160,23 @@ def _quiet_log(handler: tornado.web.RequestHandler) -> None:
 
 
 async def serve_webhook(
-    inbox: Inbox, bot: Bot, *, listen: str, port: int, url_path: str, secret: str
+    inbox: Inbox,
+    bot: Bot,
+    *,
+    listen: str,
+    port: int,
+    url_path: str,
+    secret: str,
+    health: Callable[[], Awaitable[tuple[bool, dict[str, Any]]]] | None = None,
 ) -> tuple[tornado.httpserver.HTTPServer, int]:
-    """Serve the webhook in the running loop; returns the server and the bound port (port 0 picks one)."""
-    application = tornado.web.Application(
-        [(f"/{url_path.strip('/')}", WebhookHandler, {"inbox": inbox, "bot": bot, "secret": secret})],
-        log_function=_quiet_log,
-    )
+    """Serve the webhook (and /healthz when a check is given) in the running loop; returns the server and the
+    bound port (port 0 picks one)."""
+    routes: list[Any] = [
+        (f"/{url_path.strip('/')}", WebhookHandler, {"inbox": inbox, "bot": bot, "secret": secret})
+    ]
+    if health is not None:
+        routes.append((HEALTH_PATH, HealthHandler, {"check": health}))
+    application = tornado.web.Application(routes, log_function=_quiet_log)
     sockets = tornado.netutil.bind_sockets(port, listen)
     server = tornado.httpserver.HTTPServer(application, xheaders=True)
     server.add_sockets(sockets)

@@ -18,6 +18,7 @@ from telegram.ext import Application
 
 from bot.inbox.intake import Poller, serve_webhook
 from bot.runtime import RUNTIME_KEY, Runtime
+from bot.status import Health
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ async def serve(
                 port=webhook.port,
                 url_path=webhook.url_path,
                 secret=webhook.secret,
+                health=Health(runtime).check,
             )
             await application.bot.set_webhook(
                 url=webhook.url, secret_token=webhook.secret, drop_pending_updates=False

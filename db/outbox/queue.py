@@ -233,19 +233,42 @@ async def release_rows(session: AsyncSession, *, ids: list[int], claimed_by: str
     )
 
 
+async def release_leases(session: AsyncSession, *, instance_id: str) -> int:
+    """Hand back every row one instance still holds (at shutdown, after its answers are recorded).
+
+    Another instance, or this one restarted, can take them at once instead of waiting for the lease. A row
+    whose send was cut short may have reached Telegram: it may go out twice, as after a crash, never 0 times.
+    """
+    result = await session.exec(
+        update(Notification)
+        .where(col(Notification.state) == DeliveryState.SENDING, col(Notification.claimed_by) == instance_id)
+        .values(state=DeliveryState.PENDING, claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
 async def renew_leases(
     session: AsyncSession, *, ids: list[int], claimed_by: str, lease_until: datetime
 ) -> None:
-    """Extend the lease of rows this worker still holds (waiting out a long 429, say)."""
+    """Extend the lease of rows this worker still holds (waiting out a long 429, say).
+
+    Rows locked right now are skipped: their answer is being written (which ends the lease anyway), and
+    waiting for that writer, which locks the same rows in another order, deadlocked on PostgreSQL.
+    """
     if not ids:
         return
-    await session.exec(
-        update(Notification)
+    held = (
+        select(col(Notification.id))
         .where(
             col(Notification.id).in_(ids),
             col(Notification.state) == DeliveryState.SENDING,
             col(Notification.claimed_by) == claimed_by,
         )
+        .with_for_update(skip_locked=True)
+    )
+    await session.exec(
+        update(Notification)
+        .where(col(Notification.id).in_(held.scalar_subquery()))
         .values(lease_until=lease_until)
     )
 

@@ -145,7 +145,12 @@ def summary_text(config: Config, tr: Translator, data: AlertDraftData, *, sent: 
         lines.append(tr.gettext("🌍 Cross-border: the partner post receives it too."))
     lines += ["", html.escape(data.text or "")]
     if not sent and data.latitude is None:
-        lines += ["", tr.gettext("You can still share your location or add a photo before sending.")]
+        hint = (
+            tr.gettext("You can still share your location before sending.")
+            if data.photo_file_id
+            else tr.gettext("You can still share your location or add a photo before sending.")
+        )
+        lines += ["", hint]
     return "\n".join(lines)
 
 

@@ -15,8 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
 from bot.runtime import Runtime
-from bot.scheduler.triggers import build_trigger, first_fire_after
-from db.schedules import JobSource, JobState, insert_jobs_if_absent, list_jobs
+from bot.scheduler.mirror import SyncReport, mirror_config_jobs
 from handlers.handovers import shifts
 from handlers.handovers.service import ESCALATION_KIND, MISSING_KIND
 
@@ -56,56 +55,10 @@ def wanted_beats(config: Config) -> dict[str, dict[str, Any]]:
 
 async def on_start(session: AsyncSession, runtime: Runtime) -> None:
     """At start-up: mirror the shift changes into heartbeat rows."""
-    created, updated, cancelled = await sync_heartbeat(
-        session, config=runtime.config, now=runtime.clock.now()
-    )
-    logger.info("Handover heartbeat: %d created, %d updated, %d cancelled", created, updated, cancelled)
+    report = await sync_heartbeat(session, config=runtime.config, now=runtime.clock.now())
+    logger.info("Handover heartbeat: %s", report)
 
 
-async def sync_heartbeat(session: AsyncSession, *, config: Config, now: datetime) -> tuple[int, int, int]:
-    """Upsert the heartbeat rows by key; returns (created, updated, cancelled)."""
-    wanted = wanted_beats(config)
-    existing = {
-        job.key: job for job in await list_jobs(session, key_prefix=BEAT_PREFIX, states=tuple(JobState))
-    }
-    updated = cancelled = 0
-    new_rows: list[dict[str, Any]] = []
-    for key, spec in wanted.items():
-        trigger = build_trigger(spec["trigger"], spec["trigger_args"], spec["timezone"])
-        row = existing.pop(key, None)
-        if row is None:
-            next_at = first_fire_after(trigger, now)
-            new_rows.append(
-                {
-                    "key": key,
-                    **spec,
-                    "next_run_at": next_at,
-                    "state": JobState.ACTIVE,
-                    "source": JobSource.CONFIG,
-                    "created_at": now,
-                    "updated_at": now,
-                    "run_count": 0,
-                    "failures": 0,
-                }
-            )
-            continue
-        same_rule = (row.trigger_args, row.timezone) == (spec["trigger_args"], spec["timezone"])
-        live = row.state == JobState.ACTIVE
-        if same_rule and live and (row.kind, row.payload) == (spec["kind"], spec["payload"]):
-            continue
-        row.kind, row.payload, row.post_code = spec["kind"], spec["payload"], spec["post_code"]
-        row.trigger, row.trigger_args, row.timezone = spec["trigger"], spec["trigger_args"], spec["timezone"]
-        if not same_rule or not live:
-            row.next_run_at = first_fire_after(trigger, now)
-            row.state, row.failures, row.last_error = JobState.ACTIVE, 0, None
-        row.updated_at = now
-        session.add(row)
-        updated += 1
-    for row in existing.values():
-        if row.state in (JobState.ACTIVE, JobState.PAUSED):
-            row.state, row.next_run_at, row.updated_at = JobState.CANCELLED, None, now
-            session.add(row)
-            cancelled += 1
-    created = await insert_jobs_if_absent(session, rows=new_rows)
-    await session.flush()
-    return created, updated, cancelled
+async def sync_heartbeat(session: AsyncSession, *, config: Config, now: datetime) -> SyncReport:
+    """Upsert the heartbeat rows by key, cancel those of shift changes no longer configured."""
+    return await mirror_config_jobs(session, key_prefix=BEAT_PREFIX, wanted=wanted_beats(config), now=now)

@@ -376,7 +376,8 @@ def render_copy(
         )
     elif truncated:
         tail.append(tr.gettext("📄 Part of it is cut: “Read it all” sends the whole text."))
-    return "\n".join(head + kept + tail).strip(), truncated
+    # Sections that came out empty (no item: nothing to report) leave no double blank line on a phone.
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(head + kept + tail)).strip(), truncated
 
 
 def full_lines(config: Config, tr: Translator, view: HandoverView) -> list[str]:

@@ -81,7 +81,7 @@ def describe_repeat(tr: Translator, repeat: dict[str, Any], *, zone: str, near: 
     at = _time_of_day(tr, repeat, zone=zone, near=near) if every != "once" else ""
     if every == "once":
         return _("Once, on {moment}").format(
-            moment=tr.datetime(datetime.fromisoformat(repeat["run_at"]), zone, "short")
+            moment=tr.datetime(datetime.fromisoformat(repeat["run_at"]), zone)
         )
     if every == "daily":
         return _("Every day at {time}").format(time=at)

@@ -18,10 +18,10 @@ from telegram import Update
 
 from bot.access import review_posts
 from bot.runtime import LiaisonContext, Runtime
-from bot.scheduler.triggers import build_trigger, first_fire_after
+from bot.scheduler.mirror import mirror_config_jobs
 from db.members import Member, list_coordinators
 from db.outbox import Priority, enqueue_message
-from db.schedules import JobSource, JobState, ScheduledJob, insert_jobs_if_absent, list_jobs
+from db.schedules import ScheduledJob
 from handlers.review import digest as figures
 
 logger = logging.getLogger(__name__)
@@ -161,42 +161,6 @@ def wanted_rows(runtime: Runtime) -> dict[str, dict[str, Any]]:
 
 async def on_start(session: AsyncSession, runtime: Runtime) -> None:
     """Mirror the configured digests into schedule rows (moved when the time changed, cancelled when off)."""
-    now = runtime.clock.now()
-    wanted = wanted_rows(runtime)
-    existing = {
-        job.key: job for job in await list_jobs(session, key_prefix=KEY_PREFIX, states=tuple(JobState))
-    }
-    new_rows = []
-    for key, spec in wanted.items():
-        trigger = build_trigger(spec["trigger"], spec["trigger_args"], spec["timezone"])
-        row = existing.pop(key, None)
-        if row is None:
-            next_at = first_fire_after(trigger, now)
-            new_rows.append(
-                {
-                    "key": key,
-                    **spec,
-                    "post_code": None,
-                    "next_run_at": next_at,
-                    "state": JobState.ACTIVE if next_at else JobState.DONE,
-                    "source": JobSource.CONFIG,
-                    "created_at": now,
-                    "updated_at": now,
-                    "run_count": 0,
-                    "failures": 0,
-                }
-            )
-            continue
-        live = row.state in (JobState.ACTIVE, JobState.PAUSED)
-        if live and row.trigger_args == spec["trigger_args"] and row.timezone == spec["timezone"]:
-            continue
-        row.trigger, row.trigger_args, row.timezone = spec["trigger"], spec["trigger_args"], spec["timezone"]
-        row.payload, row.next_run_at = spec["payload"], first_fire_after(trigger, now)
-        row.state, row.failures, row.last_error, row.updated_at = JobState.ACTIVE, 0, None, now
-        session.add(row)
-    for row in existing.values():
-        if row.state in (JobState.ACTIVE, JobState.PAUSED):
-            row.state, row.next_run_at, row.updated_at = JobState.CANCELLED, None, now
-            session.add(row)
-    await insert_jobs_if_absent(session, rows=new_rows)
-    await session.flush()
+    await mirror_config_jobs(
+        session, key_prefix=KEY_PREFIX, wanted=wanted_rows(runtime), now=runtime.clock.now()
+    )

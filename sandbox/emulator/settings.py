@@ -38,7 +38,10 @@ class SettingsMixin:
         """setWebhook: pending and new updates are POSTed to the URL (see webhook.py)."""
         if params.get("drop_pending_updates"):
             self.updates.clear()
-        self.webhook.configure(params["url"], params.get("secret_token"))
+        connections = params.get("max_connections")
+        self.webhook.configure(
+            params["url"], params.get("secret_token"), int(connections) if connections is not None else None
+        )
         self.webhook_url = params["url"]
         return True
 
