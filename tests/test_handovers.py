@@ -143,7 +143,7 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
     # 06:45 in Niamey: the reminder with its button, in each reader's language (Kantchari's: an hour later).
     await move(liaison, at(24, 5, 45))
     for user in (awa, moussa, bintou, john, ali, mariama, sani, yacouba, chief):
-        reminder = user.find("Relève de 07:00" if language_of(user) == "fr" else "07:00 shift change")
+        reminder = user.find("Relève de 07:00" if language_of(user) == "fr" else "7:00 AM shift change")
         assert reminder.buttons() == [label(user, REMINDER_BUTTON)], user
     assert awa.find("Relève de 07:00").button_data() == ["go:handover"]
     assert not any("Relève de 07:00" in t for t in issa.texts)
