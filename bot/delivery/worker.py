@@ -385,9 +385,11 @@ class DeliveryWorker:
                 del self._buffer[other.id]
                 self._results.append((other, Result(Verdict.UNREACHABLE, error=result.error)))
         if result.verdict == Verdict.FLOOD:
-            # The row (and its chat) waits retry_after and keeps its priority; everyone else slows down, or
-            # stops for retry_after when 429s keep coming.
-            if self.limiter.flood(result.retry_after):
+            # The row (and its chat) waits retry_after and keeps its priority. A chat's own limit stops only
+            # that chat; a 429 that means the whole bot slows everyone down, or stops everyone for
+            # retry_after when such 429s keep coming.
+            recent = self.chats.recent(job.chat_id)
+            if self.limiter.flood(result.retry_after, chat_id=job.chat_id, chat_recent=recent):
                 logger.warning("429 again: every send paused for %.1f s", result.retry_after)
             self.chats.penalise(job.chat_id, result.retry_after)
         self._results.append((job, result))
