@@ -109,6 +109,16 @@ class GlobalLimiter:
         """Send nothing for `seconds`."""
         self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
 
+    def set_rate(self, rate: float) -> None:
+        """Keep to another rate from now on (this process's share of a budget shared with others)."""
+        if rate == self.rate:
+            return
+        now = self.clock.monotonic()
+        self._refill(now)
+        self.rate = rate
+        self.burst = max(1.0, rate / 3)
+        self._tokens = min(self._tokens, self.burst)
+
 
 @dataclass
 class _Chat:

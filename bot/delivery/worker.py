@@ -40,6 +40,9 @@ from db.outbox.queue import LIVE_EDIT_STATES, Settlement
 
 logger = logging.getLogger(__name__)
 
+# PostgreSQL: how often a worker says it is alive and reads how many share the bot's budget.
+HEARTBEAT_SECONDS = 0.5
+
 
 @dataclass
 class DeliveryStats:
@@ -63,6 +66,12 @@ class DeliveryWorker:
     ) -> None:
         self.db, self.bot, self.config, self.clock, self.instance_id = db, bot, config, clock, instance_id
         self.limiter = GlobalLimiter(config.global_per_second, clock)
+        # Instances on one PostgreSQL database divide the bot's budget among those alive (a heartbeat row
+        # each); SQLite serves one process, which keeps the whole budget.
+        self.shared = not db.is_sqlite
+        self.peers = 1
+        self._bot_key = bot.token.split(":")[0]
+        self._next_heartbeat = 0.0
         self.chats = ChatPacer.from_config(config, clock)
         self.stats = DeliveryStats()
         self._random = random.Random()
@@ -96,6 +105,7 @@ class DeliveryWorker:
         self._ensure_primitives()
         self._stopping = False
         await self._recover()
+        await self._heartbeat(joining=True)
         self._writer = asyncio.create_task(self._write_loop(), name=f"delivery-writer-{self.instance_id}")
         self._task = asyncio.create_task(self._run(), name=f"delivery-{self.instance_id}")
 
@@ -120,6 +130,7 @@ class DeliveryWorker:
             await asyncio.gather(self._writer, return_exceptions=True)
             self._writer = None
         await self._release_buffer()
+        await self._leave()
 
     def wake(self) -> None:
         """Look at the outbox now (called after commits that enqueued rows)."""
@@ -154,6 +165,39 @@ class DeliveryWorker:
             await self._release_buffer()
         return handled
 
+    # ----- sharing the budget with other instances ----------------------------------------------------------
+
+    async def _heartbeat(self, *, joining: bool = False) -> None:
+        """PostgreSQL: say we are alive and keep to our share of the bot's budget (the rate divided by the
+        instances alive). One that joins waits one beat first, so the others have cut their share."""
+        if not self.shared:
+            return
+        async with self.db.autocommit() as session:
+            peers = await outbox.heartbeat(
+                session,
+                bot=self._bot_key,
+                instance=self.instance_id,
+                now=self.clock.now().timestamp(),
+                alive_for=HEARTBEAT_SECONDS * 3,
+            )
+        self._next_heartbeat = self.clock.monotonic() + HEARTBEAT_SECONDS
+        if peers != self.peers:
+            logger.info("%d delivery instance(s) share this bot's budget", peers)
+        self.peers = max(1, peers)
+        self.limiter.set_rate(self.config.global_per_second / self.peers)
+        if joining and self.peers > 1:
+            self.limiter.pause(HEARTBEAT_SECONDS)
+
+    async def _leave(self) -> None:
+        """PostgreSQL: we stop; the others take our share at once."""
+        if not self.shared:
+            return
+        try:
+            async with self.db.autocommit() as session:
+                await outbox.leave(session, bot=self._bot_key, instance=self.instance_id)
+        except Exception:
+            logger.exception("could not withdraw from the shared budget (the others wait for it to lapse)")
+
     # ----- the loop ---------------------------------------------------------------------------------------
 
     def _ensure_primitives(self) -> None:
@@ -170,6 +214,8 @@ class DeliveryWorker:
             self._event.clear()
             try:
                 now = self.clock.monotonic()
+                if self.shared and now >= self._next_heartbeat:
+                    await self._heartbeat()
                 if now >= next_sweep:
                     await self._sweep()
                     next_sweep = now + self.config.sweep_seconds
@@ -207,7 +253,7 @@ class DeliveryWorker:
     def _next_wakeup(self, next_sweep: float) -> float:
         """Monotonic time of the next thing worth doing (an event may come sooner)."""
         now = self.clock.monotonic()
-        wakeup = next_sweep
+        wakeup = min(next_sweep, self._next_heartbeat) if self.shared else next_sweep
         if self._next_due is not None:
             wakeup = min(wakeup, now + (self._next_due - self.clock.now()).total_seconds())
         if self._more and len(self._buffer) < self._batch // 2:

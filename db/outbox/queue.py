@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, true, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, delete, func, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,9 +17,11 @@ from db.outbox.model import (
     ERROR_MAX,
     OUTBOX,
     SEND_METHODS,
+    DeliveryInstance,
     DeliveryState,
     Notification,
 )
+from db.types import table_of
 
 _SETTLED_ORIGINAL = (
     DeliveryState.SENT,
@@ -285,3 +287,24 @@ async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: s
             .values(state=DeliveryState.UNREACHABLE, last_error=error[:ERROR_MAX])
         )
     return ids
+
+
+async def heartbeat(session: AsyncSession, *, bot: str, instance: str, now: float, alive_for: float) -> int:
+    """Say this worker is alive for `alive_for` more seconds (PostgreSQL); returns how many workers of the
+    bot are alive, this one included."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    table = table_of(DeliveryInstance)
+    await session.exec(
+        pg_insert(table)
+        .values(key=f"{bot}:{instance}"[:64], bot=bot, alive_until=now + alive_for)
+        .on_conflict_do_update(index_elements=[table.c.key], set_={"alive_until": now + alive_for})
+    )
+    live = select(func.count()).select_from(table).where(table.c.bot == bot, table.c.alive_until > now)
+    return int((await session.exec(live)).one())
+
+
+async def leave(session: AsyncSession, *, bot: str, instance: str) -> None:
+    """This worker stops: the others take its share at once."""
+    table = table_of(DeliveryInstance)
+    await session.exec(delete(table).where(table.c.key == f"{bot}:{instance}"[:64]))
