@@ -78,3 +78,75 @@ def test_the_default_instance_id_is_stable_across_restarts() -> None:
 
     first, second = default_instance_id(), default_instance_id()
     assert first == second and first.startswith("liaison-") and len(first) <= 64
+
+
+async def test_join_notes_waiting_to_one_chat_go_as_one_bulk_message(liaison: Harness) -> None:
+    from datetime import timedelta
+
+    from db.invites import create_invite
+    from tests.factories import member_row
+
+    chief = await liaison.member("Ibrahim", role="chief", service="gendarmerie", language="en")
+    chief_row = await member_row(liaison, chief)
+    now = liaison.clock.now()
+    async with liaison.db.transaction() as session:
+        _, code = await create_invite(
+            session,
+            role="agent",
+            post_code="NE-KONNI",
+            service_code="customs",
+            created_by=chief_row.id,
+            now=now,
+            expires_at=now + timedelta(hours=72),
+            max_uses=3,
+        )
+    before = len(chief.texts)
+    # Three people join before the worker got to the first note: the chief gets one message naming them all.
+    newcomers = [liaison.user(name, language="fr") for name in ("Awa", "Binta", "Chaibou")]
+    for person in newcomers:
+        await person.start(code)
+    await liaison.settle()
+    notes = chief.texts[before:]
+    assert len(notes) == 1, notes
+    assert all(f"{name} joined Liaison" in notes[0] for name in ("Awa", "Binta", "Chaibou"))
+    [row] = await liaison.rows(Notification, Notification.ref_type == "member")
+    assert row.priority == Priority.BULK and row.state == DeliveryState.SENT
+    # A note already sent is never edited: the next join is a message of its own.
+    late = liaison.user("Dado", language="fr")
+    async with liaison.db.transaction() as session:
+        _, code = await create_invite(
+            session,
+            role="agent",
+            post_code="NE-KONNI",
+            service_code="police",
+            created_by=chief_row.id,
+            now=now,
+            expires_at=now + timedelta(hours=72),
+        )
+    await late.start(code)
+    await liaison.settle()
+    assert len(chief.texts[before:]) == 2 and "Dado joined Liaison" in chief.texts[-1]
+
+
+async def test_an_urgent_row_is_not_held_behind_its_chats_routine_backlog(liaison: Harness) -> None:
+    import asyncio
+
+    [(user, member_id)] = await people(liaison, 1)
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    # The worker holds a burst's worth of routine rows for the chat, about to go...
+    await enqueue(liaison, [(user, member_id)] * 3, "routine", priority=Priority.BULK)
+    await worker._fill(paced=True, force=True)
+    assert len(worker._buffer) == 3
+    # ...when an urgent one to the same chat is committed: it is claimed too, not pushed behind them.
+    await enqueue(liaison, [(user, member_id)], "URGENT", priority=Priority.URGENT)
+    await worker._fill(paced=True)
+    assert len(worker._buffer) == 4 and worker.stats.deferred == 0
+    # The chat's next send is the urgent one; the routine ones follow in their order.
+    assert worker._launch(paced=True) == 1
+    await asyncio.gather(*worker._in_flight.values())
+    await worker.drain(respect_limits=True)
+    for _ in range(40):
+        liaison.clock.advance(0.1)
+        await worker.drain(respect_limits=True)
+    assert user.texts == ["URGENT"] + ["routine"] * 3

@@ -323,18 +323,21 @@ class DeliveryWorker:
                 )
                 deferred: dict[int, datetime] = {}
                 closed: list[Settlement] = []
-                queued: dict[int, int] = {}
+                # Per chat, the priorities of the rows ahead: only as urgent or more urgent ones come before a
+                # row, so a chat's backlog of routine messages never holds back an urgent one to that chat.
+                queued: dict[int, list[int]] = {}
                 for held in self._buffer.values():
-                    queued[held.chat_id] = queued.get(held.chat_id, 0) + 1
+                    queued.setdefault(held.chat_id, []).append(held.priority)
                 for row in rows:
                     job = self._resolve(row, context)
                     if isinstance(job, Settlement):
                         closed.append(job)
                         continue
-                    ahead = queued.get(job.chat_id, 0)
+                    before = queued.setdefault(job.chat_id, [])
+                    ahead = sum(1 for priority in before if priority <= job.priority)
                     ready = self.chats.ready_at(job.chat_id, ahead) if paced else mono
                     # Deferred rows count as queued too: a chatty chat's rows come back one slot apart.
-                    queued[job.chat_id] = ahead + 1
+                    before.append(job.priority)
                     if ready > mono + horizon:
                         deferred[job.id] = now + timedelta(seconds=ready - mono)
                         continue
