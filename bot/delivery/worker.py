@@ -41,7 +41,7 @@ from db.outbox.queue import LIVE_EDIT_STATES, Settlement
 logger = logging.getLogger(__name__)
 
 # PostgreSQL: how often a worker says it is alive and reads how many share the bot's budget.
-HEARTBEAT_SECONDS = 0.5
+HEARTBEAT_SECONDS = 0.25
 
 
 @dataclass
@@ -70,6 +70,7 @@ class DeliveryWorker:
         # each); SQLite serves one process, which keeps the whole budget.
         self.shared = not db.is_sqlite
         self.peers = 1
+        self._wanted = False
         self._bot_key = bot.token.split(":")[0]
         self._next_heartbeat = 0.0
         self.chats = ChatPacer.from_config(config, clock)
@@ -105,7 +106,7 @@ class DeliveryWorker:
         self._ensure_primitives()
         self._stopping = False
         await self._recover()
-        await self._heartbeat(joining=True)
+        await self._heartbeat()
         self._writer = asyncio.create_task(self._write_loop(), name=f"delivery-writer-{self.instance_id}")
         self._task = asyncio.create_task(self._run(), name=f"delivery-{self.instance_id}")
 
@@ -167,26 +168,35 @@ class DeliveryWorker:
 
     # ----- sharing the budget with other instances ----------------------------------------------------------
 
-    async def _heartbeat(self, *, joining: bool = False) -> None:
-        """PostgreSQL: say we are alive and keep to our share of the bot's budget (the rate divided by the
-        instances alive). One that joins waits one beat first, so the others have cut their share."""
+    def _wants(self) -> bool:
+        """True while this worker has messages to send (claimed, in flight, or more ready to claim)."""
+        return bool(self._buffer or self._in_flight)
+
+    async def _heartbeat(self) -> None:
+        """PostgreSQL: say we are alive and whether we have messages to send, and keep to our share of the
+        bot's budget: the rate divided among the instances that have some. One that starts having some
+        while others do waits one beat first, so that they have cut their share before it sends."""
         if not self.shared:
             return
+        wants = self._wants()
         async with self.db.autocommit() as session:
-            peers = await outbox.heartbeat(
+            others = await outbox.heartbeat(
                 session,
                 bot=self._bot_key,
                 instance=self.instance_id,
                 now=self.clock.now().timestamp(),
-                alive_for=HEARTBEAT_SECONDS * 3,
+                alive_for=HEARTBEAT_SECONDS * 4,
+                wants=wants,
             )
         self._next_heartbeat = self.clock.monotonic() + HEARTBEAT_SECONDS
+        peers = others + 1
         if peers != self.peers:
             logger.info("%d delivery instance(s) share this bot's budget", peers)
-        self.peers = max(1, peers)
-        self.limiter.set_rate(self.config.global_per_second / self.peers)
-        if joining and self.peers > 1:
+        self.peers = peers
+        self.limiter.set_rate(self.config.global_per_second / peers)
+        if wants and not self._wanted and others:
             self.limiter.pause(HEARTBEAT_SECONDS)
+        self._wanted = wants
 
     async def _leave(self) -> None:
         """PostgreSQL: we stop; the others take our share at once."""
@@ -222,6 +232,8 @@ class DeliveryWorker:
                 due = self._next_due is not None and self._next_due <= self.clock.now()
                 if self._woken or due or (self._more and len(self._buffer) < self._batch // 2):
                     await self._fill(paced=True)
+                if self.shared and self._wants() != self._wanted:
+                    await self._heartbeat()  # at once: the others cut their share, or take ours back
                 self._launch(paced=True)
                 timeout = self._next_wakeup(next_sweep) - self.clock.monotonic()
             except asyncio.CancelledError:

@@ -109,3 +109,5 @@ class DeliveryInstance(SQLModel, table=True):
     bot: str = Field(max_length=32, index=True)
     # Seconds since the epoch: past this, the instance counts as gone (it died without saying so).
     alive_until: float = 0.0
+    # It has messages to send: the budget is divided among the instances that do.
+    wants: bool = False

@@ -289,19 +289,28 @@ async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: s
     return ids
 
 
-async def heartbeat(session: AsyncSession, *, bot: str, instance: str, now: float, alive_for: float) -> int:
-    """Say this worker is alive for `alive_for` more seconds (PostgreSQL); returns how many workers of the
-    bot are alive, this one included."""
+async def heartbeat(
+    session: AsyncSession, *, bot: str, instance: str, now: float, alive_for: float, wants: bool
+) -> int:
+    """Say this worker is alive for `alive_for` more seconds, and whether it has messages to send
+    (PostgreSQL); returns how many other live workers of the bot have some."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     table = table_of(DeliveryInstance)
+    key = f"{bot}:{instance}"[:64]
     await session.exec(
         pg_insert(table)
-        .values(key=f"{bot}:{instance}"[:64], bot=bot, alive_until=now + alive_for)
-        .on_conflict_do_update(index_elements=[table.c.key], set_={"alive_until": now + alive_for})
+        .values(key=key, bot=bot, alive_until=now + alive_for, wants=wants)
+        .on_conflict_do_update(
+            index_elements=[table.c.key], set_={"alive_until": now + alive_for, "wants": wants}
+        )
     )
-    live = select(func.count()).select_from(table).where(table.c.bot == bot, table.c.alive_until > now)
-    return int((await session.exec(live)).one())
+    others = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.bot == bot, table.c.key != key, table.c.alive_until > now, table.c.wants)
+    )
+    return int((await session.exec(others)).one())
 
 
 async def leave(session: AsyncSession, *, bot: str, instance: str) -> None:

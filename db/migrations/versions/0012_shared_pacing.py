@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("bot", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("alive_until", sa.Float(), nullable=False),
+        sa.Column("wants", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_index(op.f("ix_delivery_instances_bot"), "delivery_instances", ["bot"], unique=False)
