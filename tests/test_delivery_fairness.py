@@ -6,6 +6,7 @@ from sqlmodel import select
 
 from bot.clock import FrozenClock
 from bot.delivery.pacing import ChatPacer
+from db.members import Member
 from db.outbox import DeliveryState, Notification, Priority
 from sandbox.emulator.limits import FloodControl, FloodLimits
 from tests.harness import Harness
@@ -150,3 +151,31 @@ async def test_an_urgent_row_is_not_held_behind_its_chats_routine_backlog(liaiso
         liaison.clock.advance(0.1)
         await worker.drain(respect_limits=True)
     assert user.texts == ["URGENT"] + ["routine"] * 3
+
+
+async def test_a_direct_reply_that_meets_a_5xx_or_a_timeout_is_tried_again(liaison: Harness) -> None:
+    agent = await liaison.member("Awa", language="en")
+    before = len(agent.texts)
+    liaison.emulator.faults.inject(502, method="sendMessage", chat_id=agent.id, count=1)
+    await agent.send("/help")
+    await liaison.settle()
+    assert len(agent.texts) == before + 1 and "/alert" in agent.texts[-1], "the reply came after one 502"
+    liaison.emulator.faults.inject("timeout", method="sendMessage", chat_id=agent.id, count=1)
+    await agent.send("/help")
+    await liaison.settle()
+    assert len(agent.texts) == before + 2, "and after a timeout"
+
+
+async def test_a_handlers_own_sends_count_against_the_global_budget(liaison: Harness) -> None:
+    agent = await liaison.member("Awa", language="en")
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    limiter = worker.limiter
+    limiter._answered.clear()
+    await agent.send("/help")  # answered directly by the handler, not through the outbox
+    await liaison.settle()
+    assert len(limiter._answered) == 1, "the reply used one of the second's 30 sends"
+    # The worker's own sends are counted once, by the worker.
+    await enqueue(liaison, [(agent, (await liaison.rows(Member))[0].id)], "via the outbox")
+    await worker.drain(respect_limits=True)
+    assert len(limiter._answered) == 2

@@ -80,6 +80,14 @@ class GlobalLimiter:
         self._tokens -= 1.0
         self._in_flight += 1
 
+    def note(self) -> None:
+        """Count a send made outside the worker (a handler's reply, a command list set at start): it used
+        the same budget, at Telegram's end."""
+        now = self.clock.monotonic()
+        self._refill(now)
+        self._tokens -= 1.0
+        self._answered.append(now)
+
     def finish(self) -> None:
         """Count one send as answered (or abandoned)."""
         self._in_flight = max(0, self._in_flight - 1)

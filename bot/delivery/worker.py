@@ -21,6 +21,7 @@ from telegram import Bot
 
 from bot.clock import Clock
 from bot.config import DeliveryConfig
+from bot.delivery.direct import IN_WORKER
 from bot.delivery.pacing import ChatPacer, GlobalLimiter
 from bot.delivery.sender import Job, Result, Verdict, send
 from db.audit import record_action
@@ -430,6 +431,8 @@ class DeliveryWorker:
         return started
 
     async def _send(self, job: Job, paced: bool) -> None:
+        # This task's own context: the call is the worker's (counted here, retried through the outbox).
+        IN_WORKER.set(True)
         try:
             result = await send(self.bot, job)
         except Exception as exc:  # a bug or an unexpected transport error: retry like a network error
