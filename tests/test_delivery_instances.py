@@ -211,8 +211,8 @@ async def test_two_instances_share_telegrams_budget_and_one_stopping_mid_fan_out
     assert sorted(sends.values()) == [1] * count, "every member got exactly one copy"
     assert first.stats.sent > 0 and second.stats.sent > first.stats.sent, "both took part; B finished"
     # Every 429 Telegram gave was handled (the row waited and went out). A few may come of the moments the
-    # share changes hands (one joining, one leaving); two instances each pacing at the whole rate would draw
-    # hundreds over 900 messages.
+    # share changes hands (one joining, one leaving): 0 to 3 measured; two instances each pacing at the whole
+    # rate drew 22 here (their 429s then slow and pause them).
     assert emulator.stats.rejected_429 == first.stats.flood + second.stats.flood
     assert emulator.stats.rejected_429 <= 10, f"{emulator.stats.rejected_429} 429s: the budget was not shared"
     rows = await liaison.rows(Notification)
