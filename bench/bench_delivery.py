@@ -5,6 +5,9 @@ served over HTTP from another process, with Telegram's flood limits enforced (30
 
     python bench/bench_delivery.py           # full run (600 / 900 members), about two minutes
     python bench/bench_delivery.py --quick   # smoke run with fewer members
+    python bench/bench_delivery.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+        # on PostgreSQL (a throwaway database created beside the one named, dropped after), plus two
+        # instances sharing the bot's budget beside one, as ratios to the 30/s floor
 """
 
 from __future__ import annotations
@@ -71,11 +74,12 @@ class FanOut:
 class Bench:
     """The database, the emulator process, its members, and one delivery worker."""
 
-    def __init__(self, members: int, workdir: Path) -> None:
+    def __init__(self, members: int, workdir: Path, database_url: str | None = None) -> None:
         self.count = members
         self.workdir = workdir
         self.config = load_config(ROOT / "config.yaml", environ={})
-        self.db = Database(f"sqlite+aiosqlite:///{workdir / 'liaison.db'}")
+        self.url = database_url or f"sqlite+aiosqlite:///{workdir / 'liaison.db'}"
+        self.db = Database(self.url)
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
         self.chat_ids: list[int] = []
@@ -227,6 +231,60 @@ class Bench:
         )
 
 
+async def two_instances(bench: Bench, members: int) -> tuple[FanOut, FanOut, float]:
+    """The same fan-out by one instance, then by two sharing the bot's budget through the database; returns
+    both and the CPU seconds this process spent per delivered message in the single-instance run."""
+    assert bench.worker is not None
+    cpu = time.process_time()
+    single = await bench.fan_out(members, "Une instance", budget=members / TELEGRAM_RATE * 3 + 30)
+    cpu_per_message = (time.process_time() - cpu) / max(1, single.sent)
+    database = Database(bench.url)
+    bot = Bot(TOKEN, base_url=bench.api_url, request=HTTPXRequest(connection_pool_size=64))
+    await bot.initialize()
+    other = DeliveryWorker(
+        db=database, bot=bot, config=bench.config.delivery, clock=SystemClock(), instance_id="bench-2"
+    )
+    await other.start()
+    try:
+        # Let both see each other before measuring (each takes its share from its next heartbeat).
+        await asyncio.sleep(1.2)
+        floods = other.stats.flood
+        double = await bench.fan_out(members, "Deux instances", budget=members / TELEGRAM_RATE * 3 + 30)
+        double.answered_429 += other.stats.flood - floods
+    finally:
+        await other.stop()
+        await bot.shutdown()
+        await database.dispose()
+    return single, double, cpu_per_message
+
+
+async def throwaway_database(server_url: str) -> tuple[str, str]:
+    """A fresh database on the PostgreSQL server of `server_url`: (its URL, its name)."""
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"liaison_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    """Drop the bench's throwaway database."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
 async def pickup_latency(bench: Bench, samples: int = 5) -> list[float]:
     """Seconds from the commit of one urgent message on an idle queue to its delivery being recorded."""
     await bench.fresh_limits()
@@ -355,18 +413,20 @@ def show_fan_out(title: str, result: FanOut, target: float) -> None:
     print(f"  duplicates              {result.duplicates}")
 
 
-async def run(quick: bool) -> int:
-    """Run the three scenarios and print their figures; exit status 1 when a hard guarantee broke."""
+async def run(quick: bool, database_url: str | None = None) -> int:
+    """Run the scenarios and print their figures; exit status 1 when a hard guarantee broke."""
     fan, bulk, urgent = (90, 150, 10) if quick else (600, 900, 10)
+    shared = 300 if quick else 900
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    throwaway = await throwaway_database(database_url) if database_url else None
     with tempfile.TemporaryDirectory(prefix="liaison-bench-") as tmp:
-        bench = Bench(max(fan, bulk), Path(tmp))
+        bench = Bench(max(fan, bulk, shared), Path(tmp), throwaway[0] if throwaway else None)
         started = time.monotonic()
         await bench.setup()
         try:
             print(
                 f"Delivery benchmark ({'quick' if quick else 'full'}): emulator over HTTP with Telegram's "
-                f"limits, SQLite file database, real clock"
+                f"limits, {'PostgreSQL' if throwaway else 'SQLite file'} database, real clock"
             )
             pickup = await pickup_latency(bench)
             print("\n0. Pick-up: one urgent message on an idle queue, commit to delivery recorded")
@@ -391,6 +451,27 @@ async def run(quick: bool) -> int:
 
             faults = await under_faults(bench, fan)
             show_fan_out(f"3. Fan-out to {fan} under faults (10% 502, a 429 every 3 s)", faults, 1.5)
+
+            await bench.fresh_limits()
+            if throwaway:
+                single, double, cpu = await two_instances(bench, shared)
+                print(f"\n4. Fan-out to {shared}: one instance, then two sharing the bot's budget (same run)")
+                print(f"  CPU of this process per delivered message, one instance: {cpu * 1000:.2f} ms")
+                for label, result in (("one instance ", single), ("two instances", double)):
+                    print(
+                        f"  {label}  {result.seconds:6.2f} s, ratio to the 30/s floor {result.ratio:.3f}; "
+                        f"delivered {result.sent}/{result.members}, 429 answers {result.answered_429}, "
+                        f"unhandled {result.unhandled_429}, duplicates {result.duplicates}"
+                    )
+                print(
+                    f"  two / one     {double.seconds / single.seconds:.3f}x (target: about 1, within 1.10)"
+                )
+            else:
+                cpu = time.process_time()
+                alone = await bench.fan_out(fan, "CPU", budget=fan / TELEGRAM_RATE * 3 + 30)
+                per = (time.process_time() - cpu) / max(1, alone.sent)
+                print(f"\n4. CPU of this process per delivered message (paced fan-out to {fan}): ", end="")
+                print(f"{per * 1000:.2f} ms")
             stats = bench.worker.stats
             print(
                 f"\nWorker counters: sent {stats.sent}, retried {stats.retried}, 429 {stats.flood}, "
@@ -399,6 +480,8 @@ async def run(quick: bool) -> int:
             print(f"Total bench time {time.monotonic() - started:.1f} s")
         finally:
             await bench.teardown()
+            if throwaway and database_url:
+                await drop_database(database_url, throwaway[1])
     broken = first.lost or faults.lost or first.unhandled_429 or faults.unhandled_429
     return 1 if broken else 0
 
@@ -407,8 +490,12 @@ def main() -> None:
     """Parse arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer members, for a smoke run in tests/CI")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server URL: run on a throwaway database there, and add the two-instance fan-out",
+    )
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(run(args.quick)))
+    raise SystemExit(asyncio.run(run(args.quick, args.database_url)))
 
 
 if __name__ == "__main__":

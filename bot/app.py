@@ -25,7 +25,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import callbacks
 from bot.clock import Clock, SystemClock
@@ -97,8 +97,11 @@ def build_application(
     )
     if api_url:
         builder = builder.base_url(api_url.rstrip("/")).base_file_url(f"{api_url.rstrip('/')}/file")
-    if request is not None:
-        builder = builder.request(request)
+    from bot.delivery.direct import DirectRequest
+
+    # Handlers' own calls retry briefly and count against the bot's budget (bot.delivery.direct).
+    direct = DirectRequest(request or HTTPXRequest(connection_pool_size=256))
+    builder = builder.request(direct)
     polling_request = get_updates_request or request
     if polling_request is not None:
         builder = builder.get_updates_request(polling_request)
@@ -112,9 +115,10 @@ def build_application(
         migrate_on_start=migrate_on_start,
         features=installed,
     )
-    runtime.delivery = DeliveryWorker(
+    runtime.delivery = worker = DeliveryWorker(
         db=database, bot=application.bot, config=config.delivery, clock=clock, instance_id=runtime.instance_id
     )
+    direct.on_send = worker.limiter.note
     runtime.scheduler = Scheduler(
         db=database, config=config, clock=clock, instance_id=runtime.instance_id, runtime=runtime
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import socket
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,6 +39,13 @@ def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def default_instance_id() -> str:
+    """The machine's name: the same after a restart (unlike a random id), so a restarted instance takes
+    back its own in-flight rows at once instead of waiting a lease for them."""
+    host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()) or "localhost"
+    return f"liaison-{host}"[:64]
+
+
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Run the bot (polling, or webhook when --webhook-url is given)."""
     token = _token()
@@ -47,8 +56,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
     configure_logging(config.bot.log_level, secrets=[token, config.bot.database_url])
     # A stable instance id lets a restarted instance take back its own in-flight rows at once (PostgreSQL);
-    # each running instance needs its own.
-    instance_id = os.environ.get("LIAISON_INSTANCE_ID") or None
+    # each running instance needs its own (two on one machine set LIAISON_INSTANCE_ID).
+    instance_id = os.environ.get("LIAISON_INSTANCE_ID") or default_instance_id()
     secret = os.environ.get("LIAISON_WEBHOOK_SECRET", "").strip()
     if args.webhook_url and not secret:
         return _fail(

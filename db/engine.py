@@ -53,6 +53,13 @@ def _tune_sqlite(engine: Engine, *, writer: bool = True) -> None:
 def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     """Create an async engine; SQLite gets the PRAGMAs and locking it needs."""
     if url.startswith("sqlite"):
+        if not read_only and ":memory:" not in url:
+            # SQLite takes one writer at a time: writers that queue for the pool's one connection wake the
+            # moment it is free, while several connections would each wait in SQLite's busy handler, which
+            # sleeps in steps of up to 100 ms (a button press waited seconds behind fan-outs that way).
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine.sync_engine, writer=not read_only)
         return engine

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# Alembic is imported where it is used: a process that never migrates (an instance started with
+# migrations run beforehand, a CLI command) does not carry it.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x4C49414953  # "LIAIS": any constant shared by every instance
 
 
+def _command() -> Any:
+    """Alembic's command module, imported on first use."""
+    from alembic import command
+
+    return command
+
+
 def alembic_config(url: str, connection: Connection | None = None) -> AlembicConfig:
     """An Alembic config pointing at our migrations, without an ini file."""
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -32,7 +45,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             # Several instances may start together: one migrates, the others wait and then find nothing to do.
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         await connection.run_sync(
-            lambda sync: command.upgrade(alembic_config(str(engine.url), sync), revision)
+            lambda sync: _command().upgrade(alembic_config(str(engine.url), sync), revision)
         )
 
 
@@ -40,7 +53,7 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Migrate the database behind `engine` down to `revision`."""
     async with engine.begin() as connection:
         await connection.run_sync(
-            lambda sync: command.downgrade(alembic_config(str(engine.url), sync), revision)
+            lambda sync: _command().downgrade(alembic_config(str(engine.url), sync), revision)
         )
 
 
@@ -84,4 +97,4 @@ def _autogenerate(url: str, connection: Connection, message: str, rev_id: str) -
     config = alembic_config(url, connection)
     # Files are named by their id alone ("0007_shift_handovers.py"), like the ones before them.
     config.set_main_option("file_template", "%%(rev)s")
-    command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
+    _command().revision(config, message=message, autogenerate=True, rev_id=rev_id)

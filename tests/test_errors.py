@@ -7,6 +7,7 @@ import logging
 import pytest
 from telegram.error import NetworkError
 
+from bot.delivery.direct import RETRY_DELAYS
 from bot.logs import RedactSecrets
 from tests.harness import TOKEN, Harness
 
@@ -16,9 +17,10 @@ async def test_a_failing_handler_tells_the_user_in_their_language(
 ) -> None:
     agent = await liaison.member("Awa", language="fr")
     before = len(agent.inbox)
-    # Telegram answers the handler's reply with a 500 at every attempt: the handler fails mid-way each time,
-    # and only the last failure reaches the person (earlier ones are tried again silently).
-    attempts = liaison.config.inbox.max_attempts
+    # Telegram answers the handler's reply with a 500 at every try (each attempt's call tries again briefly
+    # itself): the handler fails mid-way each time, and only the last failure reaches the person (earlier
+    # ones are tried again silently).
+    attempts = liaison.config.inbox.max_attempts * (1 + len(RETRY_DELAYS))
     liaison.emulator.faults.inject(500, method="sendMessage", chat_id=agent.id, count=attempts)
     await agent.send("/help")
     with (

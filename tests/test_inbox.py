@@ -11,6 +11,7 @@ from sqlalchemy import text
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
+from bot.delivery.direct import RETRY_DELAYS
 from bot.inbox.intake import Poller
 from bot.status import status_report
 from db import inbox as store
@@ -184,7 +185,8 @@ async def test_a_second_attempt_never_commits_after_the_first(liaison: Harness) 
 async def test_a_failure_is_tried_again_and_the_person_never_hears_of_it(liaison: Harness) -> None:
     agent = await liaison.member("Awa", language="en")
     before = len(agent.inbox)
-    liaison.emulator.faults.inject(502, method="sendMessage", chat_id=agent.id, count=1)
+    # 502 at each of the call's own quick tries: the handler fails once, and the inbox tries the update again.
+    liaison.emulator.faults.inject(502, method="sendMessage", chat_id=agent.id, count=1 + len(RETRY_DELAYS))
     await agent.send("/help")
     await liaison.settle()
     assert len(agent.texts[before:]) == 1 and "/alert" in agent.last.text, "the help, once, and nothing else"

@@ -80,16 +80,29 @@ class GlobalLimiter:
         self._tokens -= 1.0
         self._in_flight += 1
 
+    def note(self) -> None:
+        """Count a send made outside the worker (a handler's reply, a command list set at start): it used
+        the same budget, at Telegram's end."""
+        now = self.clock.monotonic()
+        self._refill(now)
+        self._tokens -= 1.0
+        self._answered.append(now)
+
     def finish(self) -> None:
         """Count one send as answered (or abandoned)."""
         self._in_flight = max(0, self._in_flight - 1)
         self._answered.append(self.clock.monotonic())
 
-    def flood(self, retry_after: float) -> bool:
-        """Telegram answered 429: slow down for `retry_after`, or stop everything if already slowed.
+    def flood(self, retry_after: float, *, chat_id: int | None = None, chat_recent: int = 0) -> bool | None:
+        """Telegram answered 429 to a send to `chat_id`, which had `chat_recent` sends within its window.
 
-        Returns True when every send is paused.
+        A 429 to a chat that had other sends within its window is that chat's own limit: only the chat waits
+        (None is returned; the caller penalises the chat), however many chats it happens to. A 429 to a chat
+        we had left alone can only mean the whole bot (another process on the token, say): everyone slows
+        down for `retry_after`, or stops for it if already slowed. Returns True when every send is paused.
         """
+        if chat_id is not None and chat_recent > 1:
+            return None
         now = self.clock.monotonic()
         self._refill(now)
         seconds = max(retry_after, 1.0)
@@ -104,20 +117,36 @@ class GlobalLimiter:
         """Send nothing for `seconds`."""
         self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
 
+    def set_rate(self, rate: float) -> None:
+        """Keep to another rate from now on (this process's share of a budget shared with others)."""
+        if rate == self.rate:
+            return
+        now = self.clock.monotonic()
+        self._refill(now)
+        self.rate = rate
+        self.burst = max(1.0, rate / 3)
+        self._tokens = min(self._tokens, self.burst)
+
 
 @dataclass
 class _Chat:
-    """Pacing state of one chat."""
+    """Pacing state of one chat: when its recent sends were answered (or, while in flight, that one is)."""
 
-    tokens: float
-    stamp: float
     busy: bool = False
     answered: deque[float] = field(default_factory=deque)
+    blocked_until: float = 0.0
 
 
 @dataclass
 class ChatPacer:
-    """Per private chat: a token bucket (rate, burst); per group: a sliding one-minute window."""
+    """Per private chat: at most `burst` sends in any `burst / per_second` seconds; per group: at most
+    `group_per_minute` in any minute.
+
+    A sliding window, not a token bucket: a bucket (1/s, bursts of 3) lets a fourth message into the second
+    after a burst, which Telegram may answer with a 429. A window is never looser than the bucket it stands
+    for, and the sustained rate is the same. Sends are counted from their start and leave the window a full
+    window after their answer (see the module docstring).
+    """
 
     clock: Clock
     per_second: float
@@ -130,15 +159,18 @@ class ChatPacer:
         """A pacer with the configured limits."""
         return cls(clock, config.per_chat_per_second, config.per_chat_burst, config.group_per_minute)
 
+    def _limits(self, chat_id: int) -> tuple[int, float]:
+        """(sends allowed, window in seconds) for this chat."""
+        if is_group(chat_id):
+            return max(1, math.floor(self.group_per_minute)), 60.0
+        return max(1, self.burst), max(1, self.burst) / self.per_second
+
     def _state(self, chat_id: int, now: float) -> _Chat:
         chat = self._chats.get(chat_id)
         if chat is None:
-            chat = self._chats[chat_id] = _Chat(tokens=float(self.burst), stamp=now)
-        if not chat.busy:
-            # No refill while a send is in flight: see the module docstring.
-            chat.tokens = min(float(self.burst), chat.tokens + (now - chat.stamp) * self.per_second)
-            chat.stamp = now
-        while chat.answered and chat.answered[0] + 60.0 + EDGE <= now:
+            chat = self._chats[chat_id] = _Chat()
+        _limit, window = self._limits(chat_id)
+        while chat.answered and chat.answered[0] + window + EDGE <= now:
             chat.answered.popleft()
         return chat
 
@@ -147,51 +179,50 @@ class ChatPacer:
         chat = self._chats.get(chat_id)
         return chat is not None and chat.busy
 
+    def recent(self, chat_id: int) -> int:
+        """Sends to this chat within its window (the one in flight included)."""
+        chat = self._state(chat_id, self.clock.monotonic())
+        return len(chat.answered) + (1 if chat.busy else 0)
+
     def ready_at(self, chat_id: int, queued: int = 0) -> float:
         """Monotonic time at which this chat could take a send after `queued` more ones (busy counts too)."""
         now = self.clock.monotonic()
         chat = self._state(chat_id, now)
+        limit, window = self._limits(chat_id)
         need = queued + (1 if chat.busy else 0)
-        if is_group(chat_id):
-            limit = max(1, math.floor(self.group_per_minute))
-            used = len(chat.answered) + need
-            if used < limit:
-                return now
-            index = used - limit
-            if index < len(chat.answered):
-                return chat.answered[index] + 60.0 + EDGE
-            return now + 60.0 * (1 + (index - len(chat.answered)) // limit)
-        missing = need + 1.0 - chat.tokens
-        return now if missing <= 0 else now + missing / self.per_second + EDGE
+        used = len(chat.answered) + need
+        at = max(now, chat.blocked_until)
+        if used < limit:
+            return at
+        index = used - limit
+        if index < len(chat.answered):
+            return max(at, chat.answered[index] + window + EDGE)
+        # Sends not started yet: each full window of them pushes the estimate one window further.
+        return max(at, now + window * (1 + (index - len(chat.answered)) // limit) + EDGE)
 
     def start(self, chat_id: int) -> None:
         """Count one send to this chat as started."""
-        now = self.clock.monotonic()
-        chat = self._state(chat_id, now)
-        chat.tokens -= 1.0
+        chat = self._state(chat_id, self.clock.monotonic())
         chat.busy = True
 
     def finish(self, chat_id: int) -> None:
         """Count the send to this chat as answered."""
-        now = self.clock.monotonic()
         chat = self._chats.get(chat_id)
         if chat is None:
             return
         chat.busy = False
-        chat.stamp = now
-        if is_group(chat_id):
-            chat.answered.append(now)
+        chat.answered.append(self.clock.monotonic())
 
     def penalise(self, chat_id: int, seconds: float) -> None:
-        """After a 429 for this chat, take its tokens so it waits at least `seconds`."""
+        """After a 429 for this chat: nothing more to it for `seconds` (other chats go on)."""
         now = self.clock.monotonic()
         chat = self._state(chat_id, now)
-        chat.tokens = min(chat.tokens, 1.0 - seconds * self.per_second)
+        chat.blocked_until = max(chat.blocked_until, now + seconds)
 
     def forget_idle(self) -> None:
         """Drop chats whose state is back to fresh (keeps memory flat over months)."""
         now = self.clock.monotonic()
         for chat_id in list(self._chats):
             chat = self._state(chat_id, now)
-            if not chat.busy and chat.tokens >= self.burst and not chat.answered:
+            if not chat.busy and not chat.answered and chat.blocked_until <= now:
                 del self._chats[chat_id]

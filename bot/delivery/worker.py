@@ -21,6 +21,7 @@ from telegram import Bot
 
 from bot.clock import Clock
 from bot.config import DeliveryConfig
+from bot.delivery.direct import IN_WORKER
 from bot.delivery.pacing import ChatPacer, GlobalLimiter
 from bot.delivery.sender import Job, Result, Verdict, send
 from db.audit import record_action
@@ -39,6 +40,9 @@ from db.outbox import queue as outbox
 from db.outbox.queue import LIVE_EDIT_STATES, Settlement
 
 logger = logging.getLogger(__name__)
+
+# PostgreSQL: how often a worker says it is alive and reads how many share the bot's budget.
+HEARTBEAT_SECONDS = 0.25
 
 
 @dataclass
@@ -63,6 +67,13 @@ class DeliveryWorker:
     ) -> None:
         self.db, self.bot, self.config, self.clock, self.instance_id = db, bot, config, clock, instance_id
         self.limiter = GlobalLimiter(config.global_per_second, clock)
+        # Instances on one PostgreSQL database divide the bot's budget among those alive (a heartbeat row
+        # each); SQLite serves one process, which keeps the whole budget.
+        self.shared = not db.is_sqlite
+        self.peers = 1
+        self._wanted = False
+        self._bot_key = bot.token.split(":")[0]
+        self._next_heartbeat = 0.0
         self.chats = ChatPacer.from_config(config, clock)
         self.stats = DeliveryStats()
         self._random = random.Random()
@@ -96,6 +107,7 @@ class DeliveryWorker:
         self._ensure_primitives()
         self._stopping = False
         await self._recover()
+        await self._heartbeat()
         self._writer = asyncio.create_task(self._write_loop(), name=f"delivery-writer-{self.instance_id}")
         self._task = asyncio.create_task(self._run(), name=f"delivery-{self.instance_id}")
 
@@ -135,6 +147,7 @@ class DeliveryWorker:
         else:
             if released:
                 logger.warning("handed back %d outbox rows whose send did not finish in time", released)
+        await self._leave()
 
     def wake(self) -> None:
         """Look at the outbox now (called after commits that enqueued rows)."""
@@ -169,6 +182,48 @@ class DeliveryWorker:
             await self._release_buffer()
         return handled
 
+    # ----- sharing the budget with other instances ----------------------------------------------------------
+
+    def _wants(self) -> bool:
+        """True while this worker has messages to send (claimed, in flight, or more ready to claim)."""
+        return bool(self._buffer or self._in_flight)
+
+    async def _heartbeat(self) -> None:
+        """PostgreSQL: say we are alive and whether we have messages to send, and keep to our share of the
+        bot's budget: the rate divided among the instances that have some. One that starts having some
+        while others do waits one beat first, so that they have cut their share before it sends."""
+        if not self.shared:
+            return
+        wants = self._wants()
+        async with self.db.autocommit() as session:
+            others = await outbox.heartbeat(
+                session,
+                bot=self._bot_key,
+                instance=self.instance_id,
+                now=self.clock.now().timestamp(),
+                alive_for=HEARTBEAT_SECONDS * 4,
+                wants=wants,
+            )
+        self._next_heartbeat = self.clock.monotonic() + HEARTBEAT_SECONDS
+        peers = others + 1
+        if peers != self.peers:
+            logger.info("%d delivery instance(s) share this bot's budget", peers)
+        self.peers = peers
+        self.limiter.set_rate(self.config.global_per_second / peers)
+        if wants and not self._wanted and others:
+            self.limiter.pause(HEARTBEAT_SECONDS)
+        self._wanted = wants
+
+    async def _leave(self) -> None:
+        """PostgreSQL: we stop; the others take our share at once."""
+        if not self.shared:
+            return
+        try:
+            async with self.db.autocommit() as session:
+                await outbox.leave(session, bot=self._bot_key, instance=self.instance_id)
+        except Exception:
+            logger.exception("could not withdraw from the shared budget (the others wait for it to lapse)")
+
     # ----- the loop ---------------------------------------------------------------------------------------
 
     def _ensure_primitives(self) -> None:
@@ -185,12 +240,16 @@ class DeliveryWorker:
             self._event.clear()
             try:
                 now = self.clock.monotonic()
+                if self.shared and now >= self._next_heartbeat:
+                    await self._heartbeat()
                 if now >= next_sweep:
                     await self._sweep()
                     next_sweep = now + self.config.sweep_seconds
                 due = self._next_due is not None and self._next_due <= self.clock.now()
                 if self._woken or due or (self._more and len(self._buffer) < self._batch // 2):
                     await self._fill(paced=True)
+                if self.shared and self._wants() != self._wanted:
+                    await self._heartbeat()  # at once: the others cut their share, or take ours back
                 self._launch(paced=True)
                 timeout = self._next_wakeup(next_sweep) - self.clock.monotonic()
             except asyncio.CancelledError:
@@ -222,7 +281,7 @@ class DeliveryWorker:
     def _next_wakeup(self, next_sweep: float) -> float:
         """Monotonic time of the next thing worth doing (an event may come sooner)."""
         now = self.clock.monotonic()
-        wakeup = next_sweep
+        wakeup = min(next_sweep, self._next_heartbeat) if self.shared else next_sweep
         if self._next_due is not None:
             wakeup = min(wakeup, now + (self._next_due - self.clock.now()).total_seconds())
         if self._more and len(self._buffer) < self._batch // 2:
@@ -292,18 +351,21 @@ class DeliveryWorker:
                 )
                 deferred: dict[int, datetime] = {}
                 closed: list[Settlement] = []
-                queued: dict[int, int] = {}
+                # Per chat, the priorities of the rows ahead: only as urgent or more urgent ones come before a
+                # row, so a chat's backlog of routine messages never holds back an urgent one to that chat.
+                queued: dict[int, list[int]] = {}
                 for held in self._buffer.values():
-                    queued[held.chat_id] = queued.get(held.chat_id, 0) + 1
+                    queued.setdefault(held.chat_id, []).append(held.priority)
                 for row in rows:
                     job = self._resolve(row, context)
                     if isinstance(job, Settlement):
                         closed.append(job)
                         continue
-                    ahead = queued.get(job.chat_id, 0)
+                    before = queued.setdefault(job.chat_id, [])
+                    ahead = sum(1 for priority in before if priority <= job.priority)
                     ready = self.chats.ready_at(job.chat_id, ahead) if paced else mono
                     # Deferred rows count as queued too: a chatty chat's rows come back one slot apart.
-                    queued[job.chat_id] = ahead + 1
+                    before.append(job.priority)
                     if ready > mono + horizon:
                         deferred[job.id] = now + timedelta(seconds=ready - mono)
                         continue
@@ -384,6 +446,8 @@ class DeliveryWorker:
         return started
 
     async def _send(self, job: Job, paced: bool) -> None:
+        # This task's own context: the call is the worker's (counted here, retried through the outbox).
+        IN_WORKER.set(True)
         try:
             result = await send(self.bot, job)
         except Exception as exc:  # a bug or an unexpected transport error: retry like a network error
@@ -400,9 +464,11 @@ class DeliveryWorker:
                 del self._buffer[other.id]
                 self._results.append((other, Result(Verdict.UNREACHABLE, error=result.error)))
         if result.verdict == Verdict.FLOOD:
-            # The row (and its chat) waits retry_after and keeps its priority; everyone else slows down, or
-            # stops for retry_after when 429s keep coming.
-            if self.limiter.flood(result.retry_after):
+            # The row (and its chat) waits retry_after and keeps its priority. A chat's own limit stops only
+            # that chat; a 429 that means the whole bot slows everyone down, or stops everyone for
+            # retry_after when such 429s keep coming.
+            recent = self.chats.recent(job.chat_id)
+            if self.limiter.flood(result.retry_after, chat_id=job.chat_id, chat_recent=recent):
                 logger.warning("429 again: every send paused for %.1f s", result.retry_after)
             self.chats.penalise(job.chat_id, result.retry_after)
         self._results.append((job, result))

@@ -7,6 +7,7 @@ Features import from here (the table and the enqueue API); the delivery worker u
 from db.outbox.enqueue import (
     ReplyMarkup,
     SupportsToDict,
+    append_to_pending_note,
     build_card_edit,
     build_message,
     build_pin,
@@ -49,6 +50,7 @@ __all__ = [
     "Priority",
     "ReplyMarkup",
     "SupportsToDict",
+    "append_to_pending_note",
     "build_card_edit",
     "build_message",
     "build_pin",

@@ -398,3 +398,42 @@ async def enqueue_card_edits(
     if replaced or added:
         request_wake(session, OUTBOX_WAKE)
     return len(replaced) + len(added)
+
+
+# A merged note stays well inside Telegram's 4,096 characters.
+NOTE_MAX = 3500
+
+
+async def append_to_pending_note(session: AsyncSession, *, chat_id: int, ref_type: str, text: str) -> bool:
+    """Add a line to a note of the same kind still waiting to this chat (not yet claimed by the worker), so
+    several notes go as one message; False when there is none to extend (queue a new one then)."""
+    waiting = (
+        await session.exec(
+            select(Notification)
+            .where(
+                col(Notification.chat_id) == chat_id,
+                col(Notification.ref_type) == ref_type,
+                col(Notification.method) == "sendMessage",
+                col(Notification.state) == DeliveryState.PENDING,
+                col(Notification.attempts) == 0,
+            )
+            .order_by(col(Notification.id).desc())
+            .limit(1)
+        )
+    ).first()
+    if waiting is None or waiting.id is None:
+        return False
+    merged = f"{waiting.payload.get('text') or ''}\n{text}"
+    if len(merged) > NOTE_MAX:
+        return False
+    # Only while it is still pending: a worker that claimed it meanwhile (PostgreSQL) sends the old text,
+    # and this line goes in a message of its own.
+    result = await session.exec(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == waiting.id, OUTBOX.c.state == DeliveryState.PENDING.value)
+        .values(payload={**waiting.payload, "text": merged})
+    )
+    if not result.rowcount:
+        return False
+    request_wake(session, OUTBOX_WAKE)
+    return True

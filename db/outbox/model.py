@@ -96,3 +96,18 @@ class Notification(SQLModel, table=True):
 # The table itself, for Core statements (executemany with bound parameters). SQLModel does not declare
 # `__table__` to type checkers; the metadata does hold it.
 OUTBOX: Table = SQLModel.metadata.tables["outbox"]
+
+
+class DeliveryInstance(SQLModel, table=True):
+    """A delivery worker alive on one PostgreSQL database, for one bot token: the instances of a bot divide
+    Telegram's budget among those alive, with nothing to divide by hand."""
+
+    __tablename__ = "delivery_instances"
+
+    # "<bot id>:<instance id>"
+    key: str = Field(primary_key=True, max_length=64)
+    bot: str = Field(max_length=32, index=True)
+    # Seconds since the epoch: past this, the instance counts as gone (it died without saying so).
+    alive_until: float = 0.0
+    # It has messages to send: the budget is divided among the instances that do.
+    wants: bool = False

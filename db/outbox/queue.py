@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, true, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, delete, func, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,9 +18,11 @@ from db.outbox.model import (
     ERROR_MAX,
     OUTBOX,
     SEND_METHODS,
+    DeliveryInstance,
     DeliveryState,
     Notification,
 )
+from db.types import table_of
 
 _SETTLED_ORIGINAL = (
     DeliveryState.SENT,
@@ -58,8 +61,14 @@ class Settlement:
         return (self.sent_at is not None, self.not_before is not None, self.attempts is not None)
 
 
-def _ready_filter(now: datetime) -> list[ColumnElement[bool]]:
+# The claim queries are built once, with the moment and the batch size as bound parameters: building their
+# correlated subqueries anew cost more CPU than running them (several milliseconds a claim).
+NOW, LIMIT = "ready_now", "ready_limit"
+
+
+def _ready_filter() -> list[ColumnElement[bool]]:
     """Rows the worker may pick up now: pending, due, and (for edits and pins) with their original settled."""
+    now = bindparam(NOW, type_=OUTBOX.c.not_before.type)
     original = aliased(Notification)
     other_edit = aliased(Notification)
     outbox = OUTBOX.c
@@ -92,26 +101,34 @@ def _ready_filter(now: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
+@functools.cache
+def _ready_query(lock: bool) -> Any:
+    query = (
+        select(Notification)
+        .where(*_ready_filter())
+        .order_by(col(Notification.priority), col(Notification.fanout_rank), col(Notification.id))
+        .limit(bindparam(LIMIT))
+    )
+    return query.with_for_update(skip_locked=True) if lock else query
+
+
+@functools.cache
+def _next_due_query() -> Any:
+    pending, _due, sendable = _ready_filter()
+    return select(func.min(OUTBOX.c.not_before)).where(pending, sendable)
+
+
 async def select_ready(
     session: AsyncSession, *, now: datetime, limit: int, lock: bool = False
 ) -> list[Notification]:
     """Pending rows due now, most urgent and oldest first; `lock` skips rows another worker holds (PG)."""
-    query = (
-        select(Notification)
-        .where(*_ready_filter(now))
-        .order_by(col(Notification.priority), col(Notification.fanout_rank), col(Notification.id))
-        .limit(limit)
-    )
-    if lock:
-        query = query.with_for_update(skip_locked=True)
-    return list((await session.exec(query)).all())
+    rows = await session.exec(_ready_query(lock), params={NOW: now, LIMIT: limit})
+    return list(rows.all())
 
 
 async def next_due(session: AsyncSession, *, now: datetime) -> datetime | None:
     """When the earliest pending row (not waiting on an unsent original) becomes due."""
-    pending, _due, sendable = _ready_filter(now)
-    query = select(func.min(OUTBOX.c.not_before)).where(pending, sendable)
-    due: datetime | None = (await session.exec(query)).one()
+    due: datetime | None = (await session.exec(_next_due_query(), params={NOW: now})).one()
     return due
 
 
@@ -308,3 +325,33 @@ async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: s
             .values(state=DeliveryState.UNREACHABLE, last_error=error[:ERROR_MAX])
         )
     return ids
+
+
+async def heartbeat(
+    session: AsyncSession, *, bot: str, instance: str, now: float, alive_for: float, wants: bool
+) -> int:
+    """Say this worker is alive for `alive_for` more seconds, and whether it has messages to send
+    (PostgreSQL); returns how many other live workers of the bot have some."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    table = table_of(DeliveryInstance)
+    key = f"{bot}:{instance}"[:64]
+    await session.exec(
+        pg_insert(table)
+        .values(key=key, bot=bot, alive_until=now + alive_for, wants=wants)
+        .on_conflict_do_update(
+            index_elements=[table.c.key], set_={"alive_until": now + alive_for, "wants": wants}
+        )
+    )
+    others = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.bot == bot, table.c.key != key, table.c.alive_until > now, table.c.wants)
+    )
+    return int((await session.exec(others)).one())
+
+
+async def leave(session: AsyncSession, *, bot: str, instance: str) -> None:
+    """This worker stops: the others take its share at once."""
+    table = table_of(DeliveryInstance)
+    await session.exec(delete(table).where(table.c.key == f"{bot}:{instance}"[:64]))

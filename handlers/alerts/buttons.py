@@ -13,6 +13,7 @@ from bot.runtime import LiaisonContext
 from db import alerts as store
 from db.alerts import AckKind
 from handlers.alerts import raising, resolving, service
+from handlers.alerts.batching import batcher
 from handlers.alerts.render import card_markup, render_card
 from handlers.alerts.service import AckOutcome, AckResult
 
@@ -73,8 +74,9 @@ async def acknowledge_button(
     """Seen / Taking action: the member's receipt, and their service's first acknowledgement."""
     query, member, runtime = update.callback_query, context.active_member, context.runtime
     assert query is not None
-    async with runtime.db.transaction() as session:
-        result = await service.acknowledge(session, runtime, alert_id=alert_id or 0, member=member, kind=kind)
+    # Committed with the other presses waiting at this moment (a burst costs one unit of work per batch),
+    # answered as soon as it is.
+    result = await batcher(runtime).acknowledge(alert_id or 0, member, kind)
     await answer(query, ack_answer(context, result), alert=result.outcome == AckOutcome.NOT_YOURS)
 
 

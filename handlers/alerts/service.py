@@ -6,7 +6,7 @@ its schedule rows commit together or not at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -373,10 +373,55 @@ class AckResult:
     first_at: datetime | None = None
 
 
+@dataclass
+class CardChanges:
+    """Acknowledgements of one unit of work whose cards are redrawn once at its end: per alert, whether it
+    became handled and whose copies changed (several presses on one alert cost one rendering)."""
+
+    alerts: dict[int, tuple[Alert, bool, set[int]]] = field(default_factory=dict)
+
+    def add(self, alert: Alert, *, handled: bool, member_id: int) -> None:
+        """Note that this alert's cards must show a new acknowledgement."""
+        assert alert.id is not None
+        _old, was_handled, members = self.alerts.get(alert.id, (alert, False, set()))
+        members.add(member_id)
+        self.alerts[alert.id] = (alert, was_handled or handled, members)
+
+    async def refresh(self, session: AsyncSession, runtime: Runtime, *, now: datetime) -> int:
+        """Queue the coalesced card edits of every alert noted; returns how many edits were queued."""
+        queued = 0
+        for alert_id, (_alert, handled, members) in sorted(self.alerts.items()):
+            current = await store.get_alert(session, alert_id=alert_id)
+            if current is None:
+                continue
+            queued += await refresh_cards(
+                session,
+                runtime,
+                current,
+                # Every copy shows "handled" (the others at low priority, coalesced); otherwise only the
+                # cards showing every service's line and the pressers' own copies change.
+                everyone=handled,
+                member_ids=tuple(sorted(members)),
+                priority=Priority.HIGH if handled else Priority.NORMAL,
+                now=now,
+            )
+        self.alerts.clear()
+        return queued
+
+
 async def acknowledge(
-    session: AsyncSession, runtime: Runtime, *, alert_id: int, member: Member, kind: AckKind
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    alert_id: int,
+    member: Member,
+    kind: AckKind,
+    cards: CardChanges | None = None,
 ) -> AckResult:
-    """Seen / Taking action: the member's receipt, and their service's first acknowledgement."""
+    """Seen / Taking action: the member's receipt, and their service's first acknowledgement.
+
+    With `cards`, the card edits are left to the caller (`CardChanges.refresh` in the same transaction);
+    without, they are queued here."""
     assert member.id is not None
     alert = await store.get_alert(session, alert_id=alert_id, lock=True)
     if alert is None or alert.id is None:
@@ -420,6 +465,10 @@ async def acknowledge(
     seconds = ack.seconds_to_ack if outcome == "first" else None
     await _audit_ack(session, alert, member, kind, now, service, outcome, seconds)
     handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now)
+    result = AckResult(AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service)
+    if cards is not None:
+        cards.add(alert, handled=handled, member_id=member.id)
+        return result
     if handled:
         alert = await store.get_alert(session, alert_id=alert.id) or alert
     await refresh_cards(
@@ -433,7 +482,7 @@ async def acknowledge(
         priority=Priority.HIGH if handled else Priority.NORMAL,
         now=now,
     )
-    return AckResult(AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service)
+    return result
 
 
 async def _mark_handled_if_complete(session: AsyncSession, alert: Alert, now: datetime) -> bool:

@@ -12,7 +12,10 @@ from bot.runtime import Runtime
 from bot.texts import membership
 from db.members import Member, get_member
 from db.onboarding import JoinResult, join_with_invite
-from db.outbox import Priority, enqueue_message
+from db.outbox import Priority, append_to_pending_note, enqueue_message
+
+# The outbox ref of a note telling an inviter that someone joined (notes waiting to one chat are merged).
+JOIN_NOTE = "member"
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,16 @@ async def _tell_inviter(session: AsyncSession, runtime: Runtime, member: Member)
         name=html.escape(member.display_name),
         membership=membership(tr, runtime.config, member.role, member.service_code, member.post_code),
     )
+    # Bulk, and one message per chat while several wait: a wave of joins must never hold back an alert to
+    # the same person behind a backlog of notes at one a second.
+    if await append_to_pending_note(session, chat_id=inviter.chat_id, ref_type=JOIN_NOTE, text=text):
+        return
     await enqueue_message(
         session,
         chat_id=inviter.chat_id,
         member_id=inviter.id,
         text=text,
-        priority=Priority.NORMAL,
-        ref=("member", member.id or 0),
+        priority=Priority.BULK,
+        ref=(JOIN_NOTE, member.id or 0),
         now=runtime.clock.now(),
     )
