@@ -197,6 +197,16 @@ def tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def resident_mib(pid: int) -> float:
+    """The process's resident memory now (Linux), in MiB; 0 where /proc cannot tell."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((line for line in status.splitlines() if line.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
 async def stop_process(process: asyncio.subprocess.Process) -> None:
     """Ask the process to stop, then make sure it did."""
     if process.returncode is None:
@@ -276,6 +286,7 @@ async def run_liaison(
             await loop.drain()
             phase2_busy = time.monotonic() - phase2
             ack_latencies = list(loop.latencies)
+            rss = resident_mib(process.pid)
         except SystemExit:
             print(tail(log), file=sys.stderr)
             raise
@@ -293,6 +304,7 @@ async def run_liaison(
         "p99": percentile(alert_latencies, 99),
         "ack_p50": percentile(ack_latencies, 50),
         "ack_p99": percentile(ack_latencies, 99),
+        "rss_mib": rss,
         "sent": emulator.stats.as_dict().get("sent", 0),
         "edits": emulator.stats.as_dict().get("edits", 0),
     }
@@ -331,6 +343,7 @@ async def run_echo(agents: int, messages: int) -> dict[str, float]:
             await loop.submit(f"e{n}", lambda user=user, text=text: user.send(text))
         await loop.drain()
         busy = time.monotonic() - start
+        rss = resident_mib(process.pid)
     finally:
         await stop_process(process)
         await emulator.release_long_polls()
@@ -341,6 +354,7 @@ async def run_echo(agents: int, messages: int) -> dict[str, float]:
         "per_second": messages / busy,
         "p50": percentile(loop.latencies, 50),
         "p99": percentile(loop.latencies, 99),
+        "rss_mib": rss,
     }
 
 
@@ -385,6 +399,11 @@ async def main(
         f"  Ratio   : Liaison handles {liaison['per_second'] / echo['per_second']:.2f}x the echo bot's "
         f"update rate; first-delivery p50 is {liaison['p50'] / echo['p50']:.1f}x the echo round trip"
     )
+    if echo["rss_mib"]:
+        print(
+            f"  Memory  : resident after the run, Liaison {liaison['rss_mib']:.1f} MiB, echo bot "
+            f"{echo['rss_mib']:.1f} MiB: {liaison['rss_mib'] / echo['rss_mib']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import asyncio
 import os
 import re
 import socket
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,22 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         where = args.api_url or "api.telegram.org"
         print(f"liaison: error: cannot reach the Bot API ({where}): {exc.message}", file=sys.stderr)
         return 1
+    # Migrate in a child process: the bot then finds its database at head and never imports Alembic, which
+    # a long-running process would otherwise carry for nothing (about 11 MiB).
+    migrating = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            *(["--config", args.config] if args.config else []),
+            "db",
+            "upgrade",
+        ],
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    if migrating.returncode != 0:
+        return _fail("could not migrate the database (see the error above)")
     application = build_application(
         config, token=token, api_url=args.api_url, instance_id=instance_id, inbox=not args.no_inbox
     )

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,12 +38,28 @@ def alembic_config(url: str, connection: Connection | None = None) -> AlembicCon
     return config
 
 
+def head_revision() -> str:
+    """The newest migration's revision, read from the file names (`NNNN_slug.py` holds revision NNNN_slug)."""
+    return max(path.stem for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _stored_revision(connection: Connection) -> str | None:
+    """The revision recorded in the database, or None when it was never migrated."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind `engine` up to `revision`."""
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several instances may start together: one migrates, the others wait and then find nothing to do.
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        if revision == "head" and await connection.run_sync(_stored_revision) == head_revision():
+            # Already at head (`liaison run` migrates in a child process first): Alembic is never imported,
+            # and the running bot does not carry it.
+            return
         await connection.run_sync(
             lambda sync: _command().upgrade(alembic_config(str(engine.url), sync), revision)
         )

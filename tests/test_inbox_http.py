@@ -22,7 +22,7 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from bot.inbox.intake import SECRET_HEADER, serve_webhook
+from bot.inbox.webhook import SECRET_HEADER, serve_webhook
 from db.alerts import Alert
 from db.inbox import InboxState, InboxUpdate
 from db.outbox import DeliveryState, Notification

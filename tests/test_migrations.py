@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +14,8 @@ from sqlalchemy import inspect
 from db import migrate
 from db.engine import create_engine
 from db.metadata import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _revisions() -> list[str]:
@@ -59,3 +63,28 @@ async def test_instances_starting_together_migrate_once(database_url: str) -> No
         assert await migrate.current_revision(engine) == _revisions()[-1]
     finally:
         await engine.dispose()
+
+
+def test_the_head_read_from_file_names_is_alembics_head() -> None:
+    assert migrate.head_revision() == _revisions()[-1]
+
+
+async def test_a_database_at_head_is_checked_without_importing_alembic(database_url: str) -> None:
+    # In a fresh interpreter, as `liaison run` is after its child process migrated: the start-up upgrade finds
+    # the head recorded and the bot never loads Alembic.
+    probe = (
+        "import asyncio, sys\n"
+        "from db import migrate\n"
+        "from db.engine import create_engine\n"
+        "async def main():\n"
+        "    engine = create_engine(sys.argv[1])\n"
+        "    await migrate.upgrade(engine)\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, database_url, stdout=asyncio.subprocess.PIPE, cwd=ROOT
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0 and out.decode().strip() == "[]"

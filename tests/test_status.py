@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 from tornado.httpclient import AsyncHTTPClient
 
-from bot.inbox.intake import serve_webhook
+from bot.inbox.webhook import serve_webhook
 from bot.status import Health, collect_status, status_report
 from db.outbox import Priority
 from db.schedules import JobState, ScheduledJob

@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from bot.inbox.intake import SECRET_HEADER
+from bot.inbox.webhook import SECRET_HEADER
 from db.alerts import Alert
 from db.inbox import InboxState, InboxUpdate
 from db.members import Member

@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.inbox.intake import Poller, serve_webhook
+from bot.inbox.intake import Poller
 from bot.runtime import RUNTIME_KEY, Runtime
 from bot.status import Health
 
@@ -54,6 +54,8 @@ async def serve(
             await application.post_init(application)  # starts the inbox: what was left pending goes first
         await application.start()
         if webhook is not None:
+            from bot.inbox.webhook import serve_webhook  # tornado's web server, for webhook mode only
+
             server, port = await serve_webhook(
                 inbox,
                 application.bot,
