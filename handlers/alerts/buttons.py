@@ -13,7 +13,7 @@ from bot.runtime import LiaisonContext
 from db import alerts as store
 from db.alerts import AckKind
 from handlers.alerts import raising, resolving, service
-from handlers.alerts.batching import batcher
+from handlers.alerts.batching import Press, batcher
 from handlers.alerts.render import card_markup, render_card
 from handlers.alerts.service import AckOutcome, AckResult
 
@@ -76,7 +76,7 @@ async def acknowledge_button(
     assert query is not None
     # Committed with the other presses waiting at this moment (a burst costs one unit of work per batch),
     # answered as soon as it is.
-    result = await batcher(runtime).acknowledge(alert_id or 0, member, kind)
+    result = await batcher(runtime).submit(Press(alert_id or 0, member, kind))
     await answer(query, ack_answer(context, result), alert=result.outcome == AckOutcome.NOT_YOURS)
 
 

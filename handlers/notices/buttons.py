@@ -21,7 +21,7 @@ from handlers.notices.render import (
     render_copy,
     render_unread,
 )
-from handlers.notices.service import RemindOutcome, SeenOutcome
+from handlers.notices.service import Press, RemindOutcome, SeenOutcome
 
 
 async def on_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
@@ -64,7 +64,7 @@ async def seen_button(update: Update, context: LiaisonContext, data: CallbackDat
         await answer(query, not_yours(context), alert=True)
         return
     # Committed with the other presses waiting at this moment (a burst costs one unit of work per batch).
-    result = await batcher(runtime).confirm(notice_id, member)
+    result = await batcher(runtime).submit(Press(notice_id, member))
     if result.outcome == SeenOutcome.NOT_YOURS:
         await answer(query, not_yours(context), alert=True)
         return
