@@ -20,7 +20,6 @@ import contextlib
 import logging
 import os
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bench_alerts import (
+    bench_config_file,
+    percentile,
+    start_process,
+    stop_process,
+    tail,
+    wait_until,
+)
 from sqlalchemy import insert
 
 from db import migrate
@@ -50,22 +56,6 @@ IN_FLIGHT = 32
 NOTICE_TEXT = (
     "Exercice conjoint de contrôle aux frontières jeudi à 08:00 : chaque service désigne deux agents."
 )
-
-
-def bench_config_file(directory: Path, send_rate: float) -> Path:
-    """The shipped config with Telegram's pacing lifted: the bench measures the bot, not Telegram's limits."""
-    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    data["delivery"].update(
-        {
-            "global_per_second": send_rate,
-            "per_chat_per_second": 1000,
-            "per_chat_burst": 1000,
-            "concurrency": 32,
-        }
-    )
-    path = directory / "bench-config.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 async def seed(url: str, config_path: Path, members: int) -> None:
@@ -176,22 +166,6 @@ async def press_all(
     return latencies, time.monotonic() - start
 
 
-async def wait_until(condition: Callable[[], bool], what: str, seconds: float) -> None:
-    """Poll a condition with a deadline (the bot is another process)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"FAIL: timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) of a non-empty list."""
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q) - 1))]
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process used so far (Linux /proc), 0 when unknown."""
     try:
@@ -201,34 +175,10 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-async def start_process(*args: str, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    """A bot process; its log goes to a file (a pipe nobody reads would block it once full)."""
-    with log.open("wb") as handle:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=handle
-        )
-
-
 def keep_log(log: Path) -> None:
     """Keep the bot's log (LIAISON_BENCH_LOG=<file>) to see what it did during the run."""
     if os.environ.get("LIAISON_BENCH_LOG"):
         Path(os.environ["LIAISON_BENCH_LOG"]).write_bytes(log.read_bytes())
-
-
-def tail(log: Path, lines: int = 30) -> str:
-    """The end of a bot's log, for a failure message."""
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-async def stop_process(process: asyncio.subprocess.Process) -> None:
-    """Ask the process to stop, then make sure it did."""
-    if process.returncode is None:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 def has_button(user: EmulatedUser, label: str) -> bool:
