@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func
 from sqlmodel import select
 from telegram import Bot
@@ -25,6 +24,7 @@ from sandbox.emulator import BotApiEmulator, FloodLimits
 from sandbox.emulator.http import serve
 from sandbox.emulator.request import EmulatorRequest
 from tests.harness import TOKEN, Harness
+from tests.process_config import process_config
 from tests.test_delivery import enqueue, people
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,10 +110,7 @@ async def test_bot_killed_mid_fan_out_loses_nothing(liaison: Harness, tmp_path: 
     emulator = BotApiEmulator(TOKEN, "liaison_test_bot")
     emulator.limits = FloodLimits(enabled=True)
     server, port = await serve(emulator)
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["delivery"].update({"lease_seconds": 3, "sweep_seconds": 0.5})
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    config_path = process_config(tmp_path, delivery={"lease_seconds": 3, "sweep_seconds": 0.5})
     api_url = f"http://127.0.0.1:{port}/bot"
     log = tmp_path / "bot.log"
     count = 300
@@ -234,10 +231,7 @@ async def test_two_liaison_run_processes_share_the_budget_and_one_sigtermed_lose
     emulator = BotApiEmulator(TOKEN, "liaison_test_bot")
     emulator.limits = FloodLimits(enabled=True)
     server, port = await serve(emulator)
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["delivery"].update({"sweep_seconds": 0.5})
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    config_path = process_config(tmp_path, delivery={"sweep_seconds": 0.5})
     api_url, log, count = f"http://127.0.0.1:{port}/bot", tmp_path / "bot.log", 900
     liaison.emulator = emulator
     targets = await people(liaison, count)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import func, text
 from sqlmodel import col, select
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
@@ -29,6 +28,7 @@ from db.outbox import DeliveryState, Notification
 from sandbox.emulator import BotApiEmulator
 from sandbox.emulator.http import serve
 from tests.harness import TOKEN, Harness
+from tests.process_config import process_config
 from tests.test_delivery import people
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,20 +37,17 @@ SECRET = "s3cret-webhook_token"
 
 def config_file(tmp_path: Path) -> Path:
     """The shipped config, with pacing lifted (the emulator enforces no limit here) and short sweeps."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["delivery"].update(
-        {
+    return process_config(
+        tmp_path,
+        delivery={
             "global_per_second": 500,
             "per_chat_per_second": 100,
             "per_chat_burst": 100,
             "lease_seconds": 3,
             "sweep_seconds": 0.5,
-        }
+        },
+        inbox={"sweep_seconds": 1, "lease_seconds": 5},
     )
-    config["inbox"].update({"sweep_seconds": 1, "lease_seconds": 5})
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True))
-    return path
 
 
 def bot_process(

@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -22,8 +21,9 @@ from db.outbox import queue as outbox
 from sandbox.emulator import BotApiEmulator, FloodLimits
 from sandbox.emulator.http import serve
 from tests.harness import TOKEN, Harness
+from tests.process_config import process_config
 from tests.test_delivery import enqueue, people
-from tests.test_inbox_http import ROOT, bot_process, stop, tail, wait_until
+from tests.test_inbox_http import bot_process, stop, tail, wait_until
 
 FAN_OUT = 150
 TEXT = "Avis : fermeture de la barrière à 18 h"
@@ -50,11 +50,8 @@ async def test_sigterm_mid_fan_out_hands_back_and_a_restart_sends_each_once(
     server, port = await serve(emulator)
     liaison.emulator = emulator
     api_url = f"http://127.0.0.1:{port}/bot"
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
     # A long lease: a restarted instance under another name could only wait it out if the leases were kept.
-    config["delivery"].update({"lease_seconds": 120, "sweep_seconds": 0.5})
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    config_path = process_config(tmp_path, delivery={"lease_seconds": 120, "sweep_seconds": 0.5})
     log = tmp_path / "bot.log"
     targets = await people(liaison, FAN_OUT)
     asker = targets[0][0]
