@@ -25,7 +25,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot import callbacks
 from bot.clock import Clock, SystemClock
@@ -98,11 +98,12 @@ def build_application(
     if api_url:
         builder = builder.base_url(api_url.rstrip("/")).base_file_url(f"{api_url.rstrip('/')}/file")
     from bot.delivery.direct import DirectRequest
+    from bot.delivery.transport import AiohttpRequest
 
     # Handlers' own calls retry briefly and count against the bot's budget (bot.delivery.direct).
-    direct = DirectRequest(request or HTTPXRequest(connection_pool_size=256))
+    direct = DirectRequest(request or AiohttpRequest())
     builder = builder.request(direct)
-    polling_request = get_updates_request or request
+    polling_request = get_updates_request or request or AiohttpRequest(connections=1)
     if polling_request is not None:
         builder = builder.get_updates_request(polling_request)
     application: LiaisonApplication = builder.build()

@@ -30,6 +30,10 @@ class CommitGuard(Protocol):
 COMMIT_GUARD: ContextVar[CommitGuard | None] = ContextVar("liaison_commit_guard", default=None)
 
 
+# SQLite connections kept for reads (each is a thread of aiosqlite's and a file handle).
+READ_CONNECTIONS = 8
+
+
 def _tune_sqlite(engine: Engine, *, writer: bool = True) -> None:
     """Make SQLite transactions serialise writers instead of losing updates (stack.md)."""
 
@@ -58,6 +62,13 @@ def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncE
             # moment it is free, while several connections would each wait in SQLite's busy handler, which
             # sleeps in steps of up to 100 ms (a button press waited seconds behind fan-outs that way).
             kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
+        elif read_only:
+            # Readers share a fixed set of connections: the default pool opened and closed an overflow
+            # connection (a thread, a file, its PRAGMAs) for every reader beyond five, which under a burst of
+            # presses was most of them. Past the set, a reader waits for one to be free.
+            kwargs.setdefault("pool_size", READ_CONNECTIONS)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)

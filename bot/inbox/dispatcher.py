@@ -55,13 +55,21 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def inbox_row(update: Update, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What the inbox stores of an update: its id, whose it is, its kind and its JSON."""
-    data = payload if payload is not None else update.to_dict()
-    user, chat = update.effective_user, update.effective_chat
-    person = user.id if user is not None else chat.id if chat is not None else 0
-    kind = next((key for key in data if key != "update_id"), "unknown")
-    return {"update_id": update.update_id, "person_id": person, "kind": kind, "payload": data}
+def inbox_row(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the inbox stores of an update (its JSON, as Telegram sent it): id, whose it is, kind, payload."""
+    kind = next((key for key in payload if key != "update_id"), "unknown")
+    body = payload.get(kind)
+    person = 0
+    if isinstance(body, dict):
+        # Update.effective_user, else effective_chat, read off the JSON (no Update is built for this).
+        user = body.get("from") or body.get("user")
+        message = body.get("message")
+        chat = body.get("chat") or (message.get("chat") if isinstance(message, dict) else None)
+        if isinstance(user, dict):
+            person = int(user.get("id", 0))
+        elif isinstance(chat, dict):
+            person = int(chat.get("id", 0))
+    return {"update_id": payload["update_id"], "person_id": person, "kind": kind, "payload": payload}
 
 
 async def on_handler_error(update: object, context: Any) -> None:

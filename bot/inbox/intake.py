@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.inbox.dispatcher import Inbox, inbox_row
 
 logger = logging.getLogger(__name__)
+
+# Beyond the long poll's own wait, how long an answer may take (PTB's default read timeout).
+READ_TIMEOUT = 5.0
+# The raw JSON of getUpdates is asked for on purpose; PTB's advice to call Bot.get_updates instead is noise.
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", category=PTBUserWarning
+)
 
 
 class Poller:
@@ -30,15 +39,20 @@ class Poller:
 
     async def fetch_once(self, poll_seconds: int | None = None) -> int:
         """Fetch one batch (confirming the previous one), write it to the inbox; returns its size."""
-        updates = await self.bot.get_updates(
-            offset=self.offset, timeout=self.timeout if poll_seconds is None else poll_seconds
+        timeout = self.timeout if poll_seconds is None else poll_seconds
+        # The updates' JSON as Telegram sent it: the inbox stores it, and the Update is built once, when the
+        # update is handled (Bot.get_updates would build each one here too, then be turned back into JSON).
+        payloads = await self.bot.do_api_request(
+            "getUpdates",
+            api_kwargs={"offset": self.offset, "timeout": timeout},
+            read_timeout=READ_TIMEOUT + timeout,
         )
-        if not updates:
+        if not isinstance(payloads, list) or not payloads:
             return 0
-        await self.inbox.receive([inbox_row(update) for update in updates])
+        await self.inbox.receive([inbox_row(payload) for payload in payloads])
         # Only now may Telegram forget them: the next getUpdates carries this offset.
-        self.offset = updates[-1].update_id + 1
-        return len(updates)
+        self.offset = int(payloads[-1]["update_id"]) + 1
+        return len(payloads)
 
     async def confirm(self) -> None:
         """Tell Telegram the last batch arrived (at shutdown; otherwise the next fetch does it)."""

@@ -48,14 +48,14 @@ class WebhookHandler(tornado.web.RequestHandler):
             payload = json.loads(self.request.body)
             if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
                 raise ValueError("not an update")
-            update = Update.de_json(payload, self.bot)
+            Update.de_json(payload, self.bot)  # refused here if it is not an update
         except Exception:
             logger.warning("Webhook call from %s refused: the body is not an update", self.request.remote_ip)
             self.set_status(400)
             self.finish()
             return
         try:
-            await self.inbox.receive([inbox_row(update, payload)])
+            await self.inbox.receive([inbox_row(payload)])
         except Exception:
             # Not in the database: anything but a 2xx makes Telegram deliver it again later.
             logger.exception("Could not write update %s to the inbox", payload["update_id"])
