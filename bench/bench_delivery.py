@@ -31,6 +31,8 @@ from telegram import Bot
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.delivery.transport import AiohttpRequest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -120,7 +122,8 @@ class Bench:
                 await session.flush()
                 assert member.id is not None
                 self.member_ids.append(member.id)
-        bot = Bot(TOKEN, base_url=self.api_url, request=HTTPXRequest(connection_pool_size=64))
+        # The transport the bot ships with (bot/delivery/transport.py).
+        bot = Bot(TOKEN, base_url=self.api_url, request=AiohttpRequest())
         await bot.initialize()
         self.worker = DeliveryWorker(
             db=self.db, bot=bot, config=self.config.delivery, clock=SystemClock(), instance_id="bench"
@@ -239,7 +242,7 @@ async def two_instances(bench: Bench, members: int) -> tuple[FanOut, FanOut, flo
     single = await bench.fan_out(members, "Une instance", budget=members / TELEGRAM_RATE * 3 + 30)
     cpu_per_message = (time.process_time() - cpu) / max(1, single.sent)
     database = Database(bench.url)
-    bot = Bot(TOKEN, base_url=bench.api_url, request=HTTPXRequest(connection_pool_size=64))
+    bot = Bot(TOKEN, base_url=bench.api_url, request=AiohttpRequest())
     await bot.initialize()
     other = DeliveryWorker(
         db=database, bot=bot, config=bench.config.delivery, clock=SystemClock(), instance_id="bench-2"

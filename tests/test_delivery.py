@@ -7,9 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlmodel import col, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.clock import SystemClock
+from bot.delivery.worker import DeliveryWorker
 from db.audit import AuditEntry
+from db.engine import Database
 from db.members import Member
 from db.outbox import (
     DeliveryState,
@@ -21,7 +24,8 @@ from db.outbox import (
     enqueue_message,
 )
 from sandbox.emulator import EmulatedUser, FloodLimits
-from tests.harness import Harness
+from sandbox.emulator.request import EmulatorRequest
+from tests.harness import TOKEN, Harness
 
 
 async def people(
@@ -83,6 +87,33 @@ async def test_fan_out_reaches_everyone_once(liaison: Harness) -> None:
     rows = await outbox_rows(liaison)
     assert {r.state for r in rows} == {DeliveryState.SENT}
     assert all(r.telegram_message_id and r.sent_at and r.attempts == 1 for r in rows)
+
+
+async def test_a_paced_fan_out_records_its_answers_several_at_a_time(liaison: Harness) -> None:
+    """The background loop under pacing gets its answers one by one; it records them a few per transaction
+    (it took one transaction, and SQLite's write lock, per answer)."""
+    targets = await people(liaison, 60)
+    config = liaison.config.delivery.model_copy(update={"global_per_second": 100})
+    database = Database(liaison.database_url)
+    bot = Bot(TOKEN, request=EmulatorRequest(liaison.emulator))
+    await bot.initialize()
+    # Its own worker on the wall clock: pacing is real time here, as in production.
+    worker = DeliveryWorker(db=database, bot=bot, config=config, clock=SystemClock(), instance_id="paced")
+    try:
+        await enqueue(liaison, targets, "Relève de 19:00")
+        await worker.start()
+        worker.wake()
+        deadline = asyncio.get_running_loop().time() + 30
+        while worker.stats.sent < len(targets):
+            assert asyncio.get_running_loop().time() < deadline, worker.stats
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+        await database.dispose()
+    assert sorted(len(user.texts) for user, _ in targets) == [1] * len(targets)
+    assert {r.state for r in await outbox_rows(liaison)} == {DeliveryState.SENT}
+    # At 100 a second, a record every 0.1 s takes about ten answers; one per answer would be 60.
+    assert worker.stats.records <= len(targets) // 3, worker.stats
 
 
 async def test_urgent_overtakes_queued_bulk(liaison: Harness) -> None:
