@@ -194,9 +194,25 @@ async def start_process(*args: str, env: dict[str, str], log: Path) -> asyncio.s
         )
 
 
+def liaison_command(api_url: str) -> tuple[str, ...]:
+    """`liaison run` against the emulator; under cProfile when LIAISON_BENCH_PROFILE names a file."""
+    profile = os.environ.get("LIAISON_BENCH_PROFILE")
+    prefix = ("-m", "cProfile", "-o", profile) if profile else ()
+    return (*prefix, "-m", "bot.cli", "run", "--api-url", api_url)
+
+
 def tail(log: Path, lines: int = 30) -> str:
     """The end of a bot's log, for a failure message."""
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (Linux /proc), 0 when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def resident_mib(pid: int) -> float:
@@ -245,7 +261,7 @@ async def run_liaison(
             os.environ, TELEGRAM_BOT_TOKEN=TOKEN, LIAISON_DATABASE_URL=url, LIAISON_CONFIG=str(config_path)
         )
         log = Path(tmp) / "liaison.log"
-        process = await start_process("-m", "bot.cli", "run", "--api-url", api_url, env=env, log=log)
+        process = await start_process(*liaison_command(api_url), env=env, log=log)
         try:
             await wait_until(
                 lambda: emulator.get_commands() != [] or process.returncode is not None,
@@ -273,7 +289,7 @@ async def run_liaison(
 
             # Phase 2: each agent acknowledges a few alerts (Seen or Taking action); the answer is the effect.
             loop = ClosedLoop(probe, IN_FLIGHT)
-            phase2 = time.monotonic()
+            phase2, phase2_cpu = time.monotonic(), cpu_seconds(process.pid or 0)
             for user in users:
                 cards = [
                     m for m in user.inbox if any(d and d.startswith("al:seen:") for d in m.button_data())
@@ -287,6 +303,7 @@ async def run_liaison(
                     )
             await loop.drain()
             phase2_busy = time.monotonic() - phase2
+            phase2_cpu = cpu_seconds(process.pid or 0) - phase2_cpu
             ack_latencies = list(loop.latencies)
             rss = resident_mib(process.pid)
         except SystemExit:
@@ -307,6 +324,8 @@ async def run_liaison(
         "ack_p50": percentile(ack_latencies, 50),
         "ack_p99": percentile(ack_latencies, 99),
         "rss_mib": rss,
+        "press_cpu": phase2_cpu / max(1, len(ack_latencies)),
+        "press_busy": phase2_cpu / phase2_busy,
         "sent": emulator.stats.as_dict().get("sent", 0),
         "edits": emulator.stats.as_dict().get("edits", 0),
     }
@@ -388,6 +407,10 @@ async def main(
         f"            button press -> answered p50 {1000 * liaison['ack_p50']:7.1f} ms, "
         f"p99 {1000 * liaison['ack_p99']:7.1f} ms; {liaison['sent']:.0f} messages sent, "
         f"{liaison['edits']:.0f} card edits"
+    )
+    print(
+        f"            {1000 * liaison['press_cpu']:.1f} ms of CPU per press (its card edits included; "
+        f"goal <= 10); the process {100 * liaison['press_busy']:.0f} % busy while pressed"
     )
     print(
         f"            by phase: {liaison['alerts_per_second']:.1f} alerts/s (each fanned out to {agents}), "

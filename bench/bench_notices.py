@@ -30,6 +30,8 @@ from typing import Any
 
 from bench_alerts import (
     bench_config_file,
+    cpu_seconds,
+    liaison_command,
     percentile,
     start_process,
     stop_process,
@@ -166,15 +168,6 @@ async def press_all(
     return latencies, time.monotonic() - start
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process used so far (Linux /proc), 0 when unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def keep_log(log: Path) -> None:
     """Keep the bot's log (LIAISON_BENCH_LOG=<file>) to see what it did during the run."""
     if os.environ.get("LIAISON_BENCH_LOG"):
@@ -246,9 +239,7 @@ async def run_liaison(
         )
         log = Path(tmp) / "liaison.log"
         # LIAISON_BENCH_PROFILE=<file>: run the bot under cProfile, to see where its time goes.
-        profile = os.environ.get("LIAISON_BENCH_PROFILE")
-        prefix = ("-m", "cProfile", "-o", profile) if profile else ()
-        process = await start_process(*prefix, "-m", "bot.cli", "run", "--api-url", api_url, env=env, log=log)
+        process = await start_process(*liaison_command(api_url), env=env, log=log)
         try:
             await wait_until(
                 lambda: emulator.get_commands() != [] or process.returncode is not None,

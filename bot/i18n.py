@@ -209,6 +209,16 @@ def translator(language: str | None) -> Translator:
     return Translator(code, catalog, translated)
 
 
+def warm_up() -> None:
+    """Compile every catalog and load Babel's data for each language now (at start-up), so that the first
+    person to use a language does not wait for it (some 50 ms each, at the worst moment: a burst)."""
+    from babel import localedata
+
+    for code in LANGUAGES:
+        translator(code)
+        localedata.load(code)
+
+
 def supported_language(code: str | None) -> str | None:
     """Map Telegram's language_code ('fr', 'fr-FR', 'en-GB') to one we speak, or None."""
     if not code:

@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot import i18n
 from bot.menu import publish_commands
 from bot.runtime import RUNTIME_KEY, Runtime
 from db import migrate
@@ -27,6 +28,7 @@ async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> N
                 await feature.on_start(session, runtime)
     runtime.bot_username = application.bot.username
     await publish_commands(application.bot, runtime.features)
+    i18n.warm_up()
     if runtime.extras.get("start_background", True):
         if runtime.delivery is not None:
             await runtime.delivery.start()

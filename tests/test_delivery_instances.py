@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func
@@ -74,6 +75,64 @@ async def test_two_workers_on_postgresql_never_send_a_row_twice(liaison: Harness
     assert first.stats.sent > 0 and second.stats.sent > 0, "both instances took part"
     rows = await liaison.rows(Notification)
     assert {r.state for r in rows} == {DeliveryState.SENT}
+
+
+class _Recorded(EmulatorRequest):
+    """The emulator's transport, noting the chats one instance sent to."""
+
+    def __init__(self, emulator: BotApiEmulator, chats: set[int]) -> None:
+        super().__init__(emulator)
+        self.chats = chats
+
+    async def do_request(
+        self, url: str, method: str, request_data: Any = None, **timeouts: Any
+    ) -> tuple[int, bytes]:
+        """Note the chat, then make the call."""
+        if request_data is not None and "chat_id" in request_data.parameters:
+            self.chats.add(int(request_data.parameters["chat_id"]))
+        return await super().do_request(url, method, request_data, **timeouts)
+
+
+@pytest.mark.postgres_only
+async def test_each_chat_is_served_by_one_instance_at_a_time(liaison: Harness) -> None:
+    """Two instances divide the chats: every message to a chat goes out through one of them, so a chat's
+    own limit (and a group's) holds across instances, and its messages arrive in order."""
+    if liaison.db.is_sqlite:
+        pytest.skip("several instances share a PostgreSQL database, not SQLite")
+    targets = await people(liaison, 60)
+    workers: dict[str, tuple[DeliveryWorker, Database, set[int]]] = {}
+    for name in ("instance-a", "instance-b"):
+        database, chats = Database(liaison.database_url), set[int]()
+        bot = Bot(TOKEN, request=_Recorded(liaison.emulator, chats))
+        await bot.initialize()
+        config = liaison.config.delivery.model_copy(update={"global_per_second": 200, "concurrency": 4})
+        worker = DeliveryWorker(db=database, bot=bot, config=config, clock=SystemClock(), instance_id=name)
+        workers[name] = (worker, database, chats)
+    (first, _, first_chats), (second, _, second_chats) = workers.values()
+    try:
+        await first.start()
+        await second.start()
+        deadline = time.monotonic() + 10
+        while {first.partition, second.partition} != {(0, 2), (1, 2)}:
+            assert time.monotonic() < deadline, (first.partition, second.partition)
+            await asyncio.sleep(0.05)
+        for n in range(3):
+            await enqueue(liaison, targets, f"consigne {n}")
+        first.wake()
+        second.wake()
+        deadline = time.monotonic() + 30
+        while first.stats.sent + second.stats.sent < 3 * len(targets):
+            assert time.monotonic() < deadline, (first.stats, second.stats)
+            await asyncio.sleep(0.05)
+    finally:
+        for worker, database, _ in workers.values():
+            await worker.stop()
+            await database.dispose()
+    assert first_chats and second_chats, "both took part"
+    assert not first_chats & second_chats, "no chat was served by both"
+    assert first_chats | second_chats == {user.id for user, _ in targets}
+    for user, _ in targets:
+        assert user.texts == ["consigne 0", "consigne 1", "consigne 2"]
 
 
 def _bot_process(

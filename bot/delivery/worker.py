@@ -77,6 +77,10 @@ class DeliveryWorker:
         # each); SQLite serves one process, which keeps the whole budget.
         self.shared = not db.is_sqlite
         self.peers = 1
+        # PostgreSQL, several instances alive: (index, count), this one's share of the chats. Each chat is
+        # served by one instance at a time, so its own pacing (and a group's) holds across instances, and
+        # its messages cannot overtake each other on two instances.
+        self.partition: tuple[int, int] | None = None
         self._wanted = False
         self._bot_key = bot.token.split(":")[0]
         self._next_heartbeat = 0.0
@@ -202,7 +206,7 @@ class DeliveryWorker:
             return
         wants = self._wants()
         async with self.db.autocommit() as session:
-            others = await outbox.heartbeat(
+            found = await outbox.heartbeat(
                 session,
                 bot=self._bot_key,
                 instance=self.instance_id,
@@ -211,6 +215,11 @@ class DeliveryWorker:
                 wants=wants,
             )
         self._next_heartbeat = self.clock.monotonic() + HEARTBEAT_SECONDS
+        partition = found.partition(outbox.instance_key(self._bot_key, self.instance_id))
+        if partition != self.partition:
+            self.partition = partition
+            self._woken = True  # a share grown (another instance left): its rows are claimable now
+        others = found.wanting_others
         peers = others + 1
         if peers != self.peers:
             logger.info("%d delivery instance(s) share this bot's budget", peers)
@@ -356,10 +365,17 @@ class DeliveryWorker:
             lease_until = now + timedelta(seconds=self.config.lease_seconds)
             claimed: list[Job] = []
             async with self.db.transaction() as session:
-                rows = await outbox.select_ready(session, now=now, limit=room, lock=not self.db.is_sqlite)
+                rows = await outbox.select_ready(
+                    session, now=now, limit=room, lock=not self.db.is_sqlite, partition=self.partition
+                )
                 context = await outbox.card_context(
                     session, card_keys={r.card_key for r in rows if r.method in CARD_ACTIONS and r.card_key}
                 )
+                # Each card's rows, looked up once per row below (scanning the whole context for each edit
+                # of a batch was quadratic: a tenth of the loop's time while alert cards were redrawn).
+                cards: dict[str | None, list[Notification]] = {}
+                for other in context:
+                    cards.setdefault(other.card_key, []).append(other)
                 deferred: dict[int, datetime] = {}
                 closed: list[Settlement] = []
                 # Per chat, the priorities of the rows ahead: only as urgent or more urgent ones come before a
@@ -368,7 +384,7 @@ class DeliveryWorker:
                 for held in self._buffer.values():
                     queued.setdefault(held.chat_id, []).append(held.priority)
                 for row in rows:
-                    job = self._resolve(row, context)
+                    job = self._resolve(row, cards.get(row.card_key, []))
                     if isinstance(job, Settlement):
                         closed.append(job)
                         continue
@@ -397,9 +413,9 @@ class DeliveryWorker:
             self.stats.superseded += sum(1 for c in closed if c.state == DeliveryState.SUPERSEDED)
             self.stats.failed += sum(1 for c in closed if c.state == DeliveryState.FAILED)
 
-    def _resolve(self, row: Notification, context: list[Notification]) -> Job | Settlement:
+    def _resolve(self, row: Notification, card: list[Notification]) -> Job | Settlement:
         """A job for the row, or how to close it (an edit or a pin that is stale or whose original never went
-        out)."""
+        out); `card` holds the stored rows of the row's card."""
         if row.id is None:
             raise ValueError("outbox row without an id: the worker only handles stored rows")
         job = Job(
@@ -419,7 +435,6 @@ class DeliveryWorker:
             return Settlement(row.id, DeliveryState.FAILED, error=error)
         if row.method not in CARD_ACTIONS:
             return job
-        card = [r for r in context if r.card_key == row.card_key]
         original = next((r for r in card if r.method in SEND_METHODS), None)
         # Only the newest text of a card is ever sent (an older one could land after it); likewise only its
         # newest pin or unpin.

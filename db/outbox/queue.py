@@ -63,7 +63,7 @@ class Settlement:
 
 # The claim queries are built once, with the moment and the batch size as bound parameters: building their
 # correlated subqueries anew cost more CPU than running them (several milliseconds a claim).
-NOW, LIMIT = "ready_now", "ready_limit"
+NOW, LIMIT, PART, PARTS = "ready_now", "ready_limit", "ready_part", "ready_parts"
 
 
 def _ready_filter() -> list[ColumnElement[bool]]:
@@ -102,10 +102,14 @@ def _ready_filter() -> list[ColumnElement[bool]]:
 
 
 @functools.cache
-def _ready_query(lock: bool) -> Any:
+def _ready_query(lock: bool, partitioned: bool = False) -> Any:
+    conditions = _ready_filter()
+    if partitioned:
+        # This instance's share of the chats: each chat is served by one instance at a time.
+        conditions.append(func.abs(OUTBOX.c.chat_id) % bindparam(PARTS) == bindparam(PART))
     query = (
         select(Notification)
-        .where(*_ready_filter())
+        .where(*conditions)
         .order_by(col(Notification.priority), col(Notification.fanout_rank), col(Notification.id))
         .limit(bindparam(LIMIT))
     )
@@ -119,10 +123,19 @@ def _next_due_query() -> Any:
 
 
 async def select_ready(
-    session: AsyncSession, *, now: datetime, limit: int, lock: bool = False
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lock: bool = False,
+    partition: tuple[int, int] | None = None,
 ) -> list[Notification]:
-    """Pending rows due now, most urgent and oldest first; `lock` skips rows another worker holds (PG)."""
-    rows = await session.exec(_ready_query(lock), params={NOW: now, LIMIT: limit})
+    """Pending rows due now, most urgent and oldest first; `lock` skips rows another worker holds (PG);
+    `partition` (index, count) keeps to the chats whose |chat_id| % count is index."""
+    params: dict[str, Any] = {NOW: now, LIMIT: limit}
+    if partition is not None:
+        params.update({PART: partition[0], PARTS: partition[1]})
+    rows = await session.exec(_ready_query(lock, partition is not None), params=params)
     return list(rows.all())
 
 
@@ -327,15 +340,34 @@ async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: s
     return ids
 
 
+@dataclass(frozen=True)
+class Peers:
+    """What a heartbeat learns of the bot's live delivery workers."""
+
+    wanting_others: int  # other live workers with messages to send (they share the budget)
+    live: tuple[str, ...]  # every live worker's key, this one's included, sorted
+
+    def partition(self, key: str) -> tuple[int, int] | None:
+        """This worker's share of the chats, (index, count), or None when it is alone."""
+        if len(self.live) <= 1 or key not in self.live:
+            return None
+        return self.live.index(key), len(self.live)
+
+
+def instance_key(bot: str, instance: str) -> str:
+    """A worker's key in the shared table."""
+    return f"{bot}:{instance}"[:64]
+
+
 async def heartbeat(
     session: AsyncSession, *, bot: str, instance: str, now: float, alive_for: float, wants: bool
-) -> int:
+) -> Peers:
     """Say this worker is alive for `alive_for` more seconds, and whether it has messages to send
-    (PostgreSQL); returns how many other live workers of the bot have some."""
+    (PostgreSQL); returns what it learns of the bot's live workers."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     table = table_of(DeliveryInstance)
-    key = f"{bot}:{instance}"[:64]
+    key = instance_key(bot, instance)
     await session.exec(
         pg_insert(table)
         .values(key=key, bot=bot, alive_until=now + alive_for, wants=wants)
@@ -343,15 +375,18 @@ async def heartbeat(
             index_elements=[table.c.key], set_={"alive_until": now + alive_for, "wants": wants}
         )
     )
-    others = (
-        select(func.count())
-        .select_from(table)
-        .where(table.c.bot == bot, table.c.key != key, table.c.alive_until > now, table.c.wants)
+    live = (
+        await session.exec(
+            select(table.c.key, table.c.wants).where(table.c.bot == bot, table.c.alive_until > now)
+        )
+    ).all()
+    return Peers(
+        wanting_others=sum(1 for other, wanting in live if other != key and wanting),
+        live=tuple(sorted({other for other, _ in live} | {key})),
     )
-    return int((await session.exec(others)).one())
 
 
 async def leave(session: AsyncSession, *, bot: str, instance: str) -> None:
     """This worker stops: the others take its share at once."""
     table = table_of(DeliveryInstance)
-    await session.exec(delete(table).where(table.c.key == f"{bot}:{instance}"[:64]))
+    await session.exec(delete(table).where(table.c.key == instance_key(bot, instance)))
