@@ -55,6 +55,7 @@ class StatusReport:
     sent_last_hour: int
     failed_last_hour: int
     waiting_429: int
+    floods_last_hour: int
     unreachable: int
     unreachable_names: list[str]
     inbox: dict[str, int]
@@ -78,6 +79,7 @@ class StatusReport:
             "sent_last_hour": self.sent_last_hour,
             "failed_last_hour": self.failed_last_hour,
             "waiting_out_429": self.waiting_429,
+            "answered_429_last_hour": self.floods_last_hour,
             "unreachable_members": {"count": self.unreachable, "names": self.unreachable_names},
             "inbox": {**self.inbox, "last_update_received_at": _iso(self.last_update)},
             "schedules": {
@@ -100,8 +102,9 @@ class StatusReport:
             f"Delivery queue: {pending} pending, {sending} being sent ({by_priority})",
             f"Oldest message waiting: {_duration(_age(self.now, self.oldest_pending))}"
             + (f" (queued {_moment(self.oldest_pending)})" if self.oldest_pending else ""),
-            f"Last hour: {self.sent_last_hour} sent, {self.failed_last_hour} failed; "
-            f"{self.waiting_429} waiting out a 429 (Telegram's flood limit) now",
+            f"Last hour: {self.sent_last_hour} sent, {self.failed_last_hour} failed, "
+            f"{self.floods_last_hour} answered 429 (Telegram's flood limit; retried); "
+            f"{self.waiting_429} waiting out a 429 now",
             f"Unreachable members (blocked the bot): {self.unreachable}"
             + (f": {', '.join(self.unreachable_names)}" if self.unreachable_names else "")
             + (" ..." if self.unreachable > len(self.unreachable_names) else ""),
@@ -137,6 +140,7 @@ async def collect_status(database: Database, *, clock: Clock | None = None) -> S
         sent = await queries.sent_since(session, since=since)
         failed = await queries.failed_since(session, since=since)
         flood = await queries.waiting_out_429(session)
+        floods = await queries.floods_since(session, since=since)
         unreachable, names = await queries.unreachable_members(session)
         counts = await inbox.count_by_state(session)
         last = await inbox.last_received(session)
@@ -150,6 +154,7 @@ async def collect_status(database: Database, *, clock: Clock | None = None) -> S
         sent_last_hour=sent,
         failed_last_hour=failed,
         waiting_429=flood,
+        floods_last_hour=floods,
         unreachable=unreachable,
         unreachable_names=[m.display_name for m in names],
         inbox=counts,

@@ -19,12 +19,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, delete, exists, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.types import big_int_column, utc_column
+from db.types import big_int_column, dialect_insert, utc_column
 
 ERROR_LENGTH = 500
 
@@ -101,8 +100,7 @@ class Handling:
         self.committed = True
 
 
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+_insert = dialect_insert
 
 
 async def store_updates(session: AsyncSession, *, rows: Sequence[dict[str, Any]], now: datetime) -> int:

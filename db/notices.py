@@ -18,7 +18,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
 from db.schedules import ScheduledJob
-from db.types import table_of, utc_column
+from db.types import dialect_insert, table_of, utc_column
 
 # Outbox rows of notices carry this ref_type (and the notice id).
 REF_TYPE = "notice"
@@ -114,9 +113,7 @@ def sender_card_key(notice_id: int) -> str:
     return f"nt:{notice_id}:card"
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+_insert = dialect_insert
 
 
 # ----- notices ----------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.members import Member, MemberStatus
-from db.outbox.model import OUTBOX, DeliveryState, Priority
+from db.outbox.model import OUTBOX, DeliveryState, FloodCount, Priority
 from db.schedules import JobState, ScheduledJob
 
 # How the delivery worker records a 429 in last_error (the text of PTB's RetryAfter).
@@ -70,6 +70,14 @@ async def waiting_out_429(session: AsyncSession) -> int:
     outbox = OUTBOX.c
     query = select(func.count()).where(
         outbox.state == DeliveryState.PENDING, outbox.last_error.like(f"{FLOOD_ERROR_PREFIX}%")
+    )
+    return int((await session.exec(query)).one())
+
+
+async def floods_since(session: AsyncSession, *, since: datetime) -> int:
+    """Times Telegram answered 429 since a moment (to the minute; every instance's)."""
+    query = select(func.coalesce(func.sum(FloodCount.answers), 0)).where(
+        col(FloodCount.minute) >= int(since.timestamp() // 60)
     )
     return int((await session.exec(query)).one())
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Table
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 UTC_NOW = lambda: datetime.now(UTC)  # noqa: E731 - a default factory, not a function to document
@@ -28,3 +29,10 @@ def table_of(model: type[SQLModel]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{model.__name__} is not a table model")
     return table
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The INSERT of the session's database, with its ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -68,6 +68,7 @@ async def test_status_shows_queue_sends_429s_unreachable_updates_and_schedules(l
     assert data["queue"]["pending"] == 6
     assert data["sent_last_hour"] == 4, "five recent sends minus the one held back by the 429"
     assert data["waiting_out_429"] == 1
+    assert data["answered_429_last_hour"] == 1
     assert data["unreachable_members"] == {"count": 1, "names": [blocker.state.first_name]}
     assert data["inbox"]["pending"] == 0 and data["inbox"]["handled"] >= 1
     assert data["inbox"]["last_update_received_at"] == received_at.isoformat()
@@ -78,7 +79,10 @@ async def test_status_shows_queue_sends_429s_unreachable_updates_and_schedules(l
 
     lines = (await status_report(liaison.db, clock=liaison.clock)).splitlines()
     assert lines[0] == "Delivery queue: 6 pending, 0 being sent (urgent 2, high 0, normal 1, bulk 3)"
-    assert lines[2] == "Last hour: 4 sent, 0 failed; 1 waiting out a 429 (Telegram's flood limit) now"
+    assert lines[2] == (
+        "Last hour: 4 sent, 0 failed, 1 answered 429 (Telegram's flood limit; retried); "
+        "1 waiting out a 429 now"
+    )
     assert lines[3] == f"Unreachable members (blocked the bot): 1: {blocker.state.first_name}"
     assert f"last update received: {received_at:%Y-%m-%d %H:%M:%S} UTC" in lines[4]
     assert lines[5].startswith(f"Schedules: {len(due)} due now (oldest due ")
@@ -86,6 +90,11 @@ async def test_status_shows_queue_sends_429s_unreachable_updates_and_schedules(l
         json.loads(await status_report(liaison.db, as_json=True, clock=liaison.clock))["queue"]["pending"]
         == 6
     )
+
+    # The 429 itself is counted for an hour, whichever instance met it; the row waiting it out stays counted.
+    liaison.clock.advance(timedelta(minutes=61))
+    later = (await collect_status(liaison.db, clock=liaison.clock)).as_json()
+    assert (later["answered_429_last_hour"], later["waiting_out_429"]) == (0, 1)
 
     # The command line reads the configured database (its own clock: only what does not depend on it).
     printed = await run_cli("status", "--json", env=environment(liaison.database_url))

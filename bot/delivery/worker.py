@@ -593,8 +593,11 @@ class DeliveryWorker:
                 outcomes.append(Settlement(job.id, DeliveryState.FAILED, error=error))
                 self.stats.failed += 1
                 logger.warning("outbox row %s to chat %s failed: %s", job.id, job.chat_id, error)
+        floods = sum(1 for _, result in batch if result.verdict == Verdict.FLOOD)
         async with self.db.transaction() as session:
             await outbox.settle_rows(session, outcomes=outcomes)
+            if floods:
+                await outbox.count_floods(session, now=now, answers=floods)
             for chat_id, (job, result) in blocked.items():
                 await self._record_unreachable(
                     session, chat_id=chat_id, job=job, error=result.error or "", at=now

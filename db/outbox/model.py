@@ -111,3 +111,14 @@ class DeliveryInstance(SQLModel, table=True):
     alive_until: float = 0.0
     # It has messages to send: the budget is divided among the instances that do.
     wants: bool = False
+
+
+class FloodCount(SQLModel, table=True):
+    """How many times Telegram answered 429 in one minute (every instance adds to it): `liaison status` sums
+    the last hour's. Each such row was waited out and sent again; this only keeps the count."""
+
+    __tablename__ = "delivery_floods"
+
+    # Minutes since the epoch.
+    minute: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    answers: int = 0

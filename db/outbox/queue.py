@@ -20,9 +20,10 @@ from db.outbox.model import (
     SEND_METHODS,
     DeliveryInstance,
     DeliveryState,
+    FloodCount,
     Notification,
 )
-from db.types import table_of
+from db.types import dialect_insert, table_of
 
 _SETTLED_ORIGINAL = (
     DeliveryState.SENT,
@@ -390,3 +391,20 @@ async def leave(session: AsyncSession, *, bot: str, instance: str) -> None:
     """This worker stops: the others take its share at once."""
     table = table_of(DeliveryInstance)
     await session.exec(delete(table).where(table.c.key == instance_key(bot, instance)))
+
+
+# 429 counts older than this are dropped when new ones are written (status reads the last hour).
+FLOOD_COUNT_KEPT_MINUTES = 2 * 24 * 60
+
+
+async def count_floods(session: AsyncSession, *, now: datetime, answers: int) -> None:
+    """Add `answers` 429s to this minute's count (whichever instance writes, in its transaction)."""
+    table = table_of(FloodCount)
+    minute = int(now.timestamp() // 60)
+    statement = dialect_insert(session)(table).values(minute=minute, answers=answers)
+    await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.minute], set_={"answers": table.c.answers + statement.excluded.answers}
+        )
+    )
+    await session.exec(delete(table).where(table.c.minute < minute - FLOOD_COUNT_KEPT_MINUTES))
