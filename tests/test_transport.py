@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -103,6 +104,50 @@ async def test_a_hung_call_times_out_and_an_unreachable_api_is_a_network_error(
         await unreachable.shutdown()
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest().do_request(url, "POST")
+
+
+async def test_a_proxy_named_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTPS_PROXY / HTTP_PROXY are honoured, as with PTB's own transport: some posts reach Telegram only
+    through one. The proxy here answers getMe itself; the API's host does not even resolve."""
+    seen: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        seen.append(head.split("\r\n", 1)[0])
+        length = next(
+            (
+                int(line.split(":", 1)[1])
+                for line in head.split("\r\n")
+                if line.lower().startswith("content-length")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        me = {"id": 424242, "is_bot": True, "first_name": "Liaison", "username": "l_bot"}
+        body = json.dumps({"ok": True, "result": me}).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    request = AiohttpRequest()
+    bot = Bot(TOKEN, base_url="http://api.telegram.invalid/bot", request=request)
+    await request.initialize()
+    try:
+        me = await bot.get_me()
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
+    assert me.username == "l_bot"
+    assert seen == [f"POST http://api.telegram.invalid/bot{TOKEN}/getMe HTTP/1.1"]
 
 
 async def test_the_application_uses_it_for_every_call_and_for_polling(

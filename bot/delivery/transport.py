@@ -44,8 +44,13 @@ class AiohttpRequest(BaseRequest):
         """Open the session (on the running event loop)."""
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self.connections, limit_per_host=self.connections)
+            # trust_env: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment, as PTB's httpx honoured
+            # them (a post whose network reaches Telegram only through a proxy keeps working).
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}, auto_decompress=True
+                connector=connector,
+                headers={"User-Agent": self.USER_AGENT},
+                auto_decompress=True,
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:
