@@ -102,6 +102,15 @@ async def test_a_hung_call_times_out_and_an_unreachable_api_is_a_network_error(
             await nowhere.get_me()
     finally:
         await unreachable.shutdown()
+    # An error that quotes the URL never carries the token.
+    invalid = AiohttpRequest()
+    await invalid.initialize()
+    try:
+        with pytest.raises(NetworkError) as refused:
+            await invalid.do_request(f"http://[::1/bot{TOKEN}/getMe", "POST")
+    finally:
+        await invalid.shutdown()
+    assert TOKEN not in str(refused.value) and "/bot<token>/" in str(refused.value)
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest().do_request(url, "POST")
 

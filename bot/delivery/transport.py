@@ -8,11 +8,15 @@ time in a profile of 400 notice presses). aiohttp makes the same call for a frac
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+# The token's place in a Bot API URL (…/bot<token>/<method>, …/file/bot<token>/<path>).
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+/")
 
 # PTB's defaults for its own transport, in seconds.
 READ_TIMEOUT = 5.0
@@ -105,4 +109,6 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as exc:
             raise TimedOut from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+            # Some aiohttp errors quote the URL, which holds the bot's token: never let it reach a log.
+            message = _TOKEN_IN_URL.sub("/bot<token>/", str(exc))
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {message}") from exc
