@@ -85,6 +85,48 @@ async def test_entries_written_by_the_bot_are_chained_per_post(liaison: Harness)
     assert alert.id is not None
 
 
+async def test_entries_recorded_in_savepoints_are_sealed_together_at_the_commit(liaison: Harness) -> None:
+    """A batch of presses records each entry in its own savepoint; the chain is read and moved once, at the
+    outermost commit (sealing at each savepoint's release cost four statements an entry), and an entry whose
+    savepoint rolled back is simply not there."""
+    async with liaison.db.transaction() as session:  # the chain exists (its genesis is written once)
+        await record_action(session, action="post.opened", at=liaison.clock.now(), post_code="NE-KONNI")
+    heads_read: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM audit_chains" in statement:
+            heads_read.append(statement)
+
+    sa.event.listen(liaison.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with liaison.db.transaction() as session:
+            for n in range(6):
+                try:
+                    async with session.begin_nested():
+                        await record_action(
+                            session,
+                            action="alert.seen",
+                            at=liaison.clock.now(),
+                            post_code="NE-KONNI",
+                            object_type="alert",
+                            object_id=n,
+                            details={"press": n},
+                        )
+                        if n == 3:
+                            raise RuntimeError("this press fails alone")
+                except RuntimeError:
+                    pass
+    finally:
+        sa.event.remove(liaison.db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(heads_read) == 1, heads_read
+    konni = [e for e in await entries(liaison, "NE-KONNI") if e.action == "alert.seen"]
+    assert [e.details["press"] for e in konni] == [0, 1, 2, 4, 5]
+    assert all(e.hash for e in konni)
+    for before, after in itertools.pairwise(konni):
+        assert (after.seq, after.prev_hash) == ((before.seq or 0) + 1, before.hash)
+    assert (await verify(liaison)).ok
+
+
 async def test_tamper_with_sql_altered_inserted_removed(liaison: Harness) -> None:
     db = liaison.db
     await record(db, liaison, "NE-KONNI", 6)
