@@ -27,6 +27,7 @@ from sandbox.emulator.request import EmulatorRequest
 from tests.harness import TOKEN, Harness
 from tests.process_config import process_config
 from tests.test_delivery import enqueue, people
+from tests.test_inbox_http import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -198,13 +199,7 @@ async def test_bot_killed_mid_fan_out_loses_nothing(liaison: Harness, tmp_path: 
             await asyncio.sleep(0.1)
     finally:
         for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    # Wait off the event loop: the emulator answering the bot's last calls lives on it.
-                    await asyncio.to_thread(process.wait, 15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            await stop(process)  # off the event loop: the emulator answering its last calls lives on it
         server.stop()
         await emulator.release_long_polls()
     received = Counter(len([m for m in user.inbox if m.text == "Alerte frontière"]) for user, _ in targets)
@@ -317,12 +312,7 @@ async def test_two_liaison_run_processes_share_the_budget_and_one_sigtermed_lose
         elapsed = time.monotonic() - started
     finally:
         for process in (first, second):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.to_thread(process.wait, 15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            await stop(process)  # off the event loop: the emulator answering its last calls lives on it
         server.stop()
         await emulator.release_long_polls()
     received = Counter(len([m for m in user.inbox if m.text == "Alerte frontière"]) for user, _ in targets)

@@ -35,8 +35,8 @@ logger = logging.getLogger(__name__)
 # variable; _seconds() takes both types, and nothing else here reads a PTB time period. setdefault: an
 # operator's explicit choice wins.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
-# Plain rows go out through Bot.do_api_request on purpose (_plain); PTB's advice to use its typed method is
-# noise there.
+# Plain rows (_plain) and getUpdates (bot/inbox/intake.py) go through Bot.do_api_request on purpose: PTB's
+# advice to use its typed method is noise there.
 warnings.filterwarnings(
     "ignore", message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", category=PTBUserWarning
 )

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBUserWarning
 
+from bot.delivery import sender  # noqa: F401  (registers the filter of do_api_request's advice)
 from bot.inbox.dispatcher import Inbox, inbox_row
 
 logger = logging.getLogger(__name__)
 
 # Beyond the long poll's own wait, how long an answer may take (PTB's default read timeout).
 READ_TIMEOUT = 5.0
-# The raw JSON of getUpdates is asked for on purpose; PTB's advice to call Bot.get_updates instead is noise.
-warnings.filterwarnings(
-    "ignore", message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", category=PTBUserWarning
-)
 
 
 class Poller:

@@ -350,7 +350,7 @@ class Peers:
 
     def partition(self, key: str) -> tuple[int, int] | None:
         """This worker's share of the chats, (index, count), or None when it is alone."""
-        if len(self.live) <= 1 or key not in self.live:
+        if len(self.live) <= 1:
             return None
         return self.live.index(key), len(self.live)
 
