@@ -88,6 +88,7 @@ def build_application(
         .context_types(ContextTypes(context=LiaisonContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .post_init(lifecycle.post_init)
+        .post_stop(lifecycle.post_stop)
         .post_shutdown(lifecycle.post_shutdown)
         # Scheduled work lives in the database (bot/scheduler); PTB's in-memory JobQueue is not used.
         .job_queue(None)

@@ -15,10 +15,14 @@ from db.posts import sync_posts_and_services
 
 logger = logging.getLogger(__name__)
 
+# Set in the runtime's extras once the background loops are stopped (post_stop runs once).
+_STOPPED = "background_stopped"
+
 
 async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Prepare the database and the bot's profile, let each feature start, then delivery and scheduling."""
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    runtime.extras.pop(_STOPPED, None)
     if runtime.migrate_on_start:
         await migrate.upgrade(runtime.db.engine)
     async with runtime.db.transaction() as session:
@@ -40,13 +44,26 @@ async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     logger.info("Liaison started as @%s (instance %s)", runtime.bot_username, runtime.instance_id)
 
 
-async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop the loops and close the database."""
+async def post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop the loops while the bot can still call Telegram: in-flight sends finish and are recorded.
+
+    This must run before Application.shutdown(), which closes the bot's HTTP session: a send cut off there
+    may already have reached Telegram, and its row would go back to the queue and out a second time.
+    """
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    if runtime.extras.get(_STOPPED):
+        return
+    runtime.extras[_STOPPED] = True
     if runtime.inbox is not None and runtime.inbox.running:
         await runtime.inbox.stop()
     if runtime.scheduler is not None:
         await runtime.scheduler.stop()
     if runtime.delivery is not None:
         await runtime.delivery.stop()
+
+
+async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop the loops if post_stop has not, then close the database."""
+    runtime: Runtime = application.bot_data[RUNTIME_KEY]
+    await post_stop(application)
     await runtime.db.dispose()

@@ -123,6 +123,10 @@ class Harness:
         for name in BACKGROUND_LOGGERS:
             logging.getLogger(name).removeHandler(self._background)
         watch_missing(None)
+        assert self.app.post_stop is not None
+        await self.app.post_stop(
+            self.app
+        )  # as `liaison run` does: the loops stop while the bot can still call
         await self.app.shutdown()
         await self.app.post_shutdown(self.app)
         self.app = None

@@ -146,3 +146,44 @@ async def test_release_leases_hands_back_only_that_instances_rows(liaison: Harne
     # Due again at once: the next claim takes them.
     await liaison.settle()
     assert {r.state for r in await liaison.rows(Notification) if r.id in ids[:4]} == {DeliveryState.SENT}
+
+
+@pytest.mark.slow
+async def test_a_send_in_flight_at_sigterm_is_answered_and_recorded_before_the_exit(
+    liaison: Harness, tmp_path: Path
+) -> None:
+    """The bot's HTTP session closes only after the delivery worker has stopped: a send cut off there may
+    already have reached Telegram, and going back to the queue it would reach the member twice."""
+    emulator = BotApiEmulator(TOKEN, "liaison_test_bot")
+    server, port = await serve(emulator)
+    liaison.emulator = emulator
+    config_path = process_config(tmp_path, delivery={"lease_seconds": 120, "sweep_seconds": 0.5})
+    log = tmp_path / "bot.log"
+    targets = await people(liaison, 1)
+    # Telegram takes two seconds to answer this send: SIGTERM comes while the call is held.
+    emulator.faults.inject("delay", method="sendMessage", seconds=2)
+    await enqueue(liaison, targets, TEXT)
+    process = bot_process(
+        "--api-url",
+        f"http://127.0.0.1:{port}/bot",
+        database_url=liaison.database_url,
+        config_path=config_path,
+        log=log,
+        LIAISON_INSTANCE_ID="shutdown-held",
+    )
+    try:
+
+        async def held() -> bool:
+            return emulator.stats.faults_injected >= 1
+
+        await wait_until(held, "the send to be held by Telegram", process, log, 60)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 30) == 0, tail(log)
+    finally:
+        await stop(process)
+        await emulator.release_long_polls()
+        server.stop()
+    (row,) = [r for r in await liaison.rows(Notification) if r.ref_type is None]
+    assert (row.state, row.attempts, row.last_error) == (DeliveryState.SENT, 1, None), tail(log)
+    assert [m.text for m in targets[0][0].inbox] == [TEXT]
+    assert "handed back" not in log.read_text(), tail(log)

@@ -91,6 +91,9 @@ async def serve(
         await inbox.stop()
         if application.running:
             await application.stop()
+        if application.post_stop is not None:
+            # Before shutdown() closes the bot's HTTP session: in-flight sends finish and are recorded.
+            await application.post_stop(application)
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
