@@ -16,6 +16,7 @@ from telegram.error import NetworkError, TimedOut
 
 from bot.app import build_application
 from bot.config import Config
+from bot.delivery import transport as transport_module
 from bot.delivery.direct import DirectRequest
 from bot.delivery.transport import AiohttpRequest
 from bot.inbox import inbox_row
@@ -157,6 +158,33 @@ async def test_a_proxy_named_in_the_environment_is_used(monkeypatch: pytest.Monk
         await server.wait_closed()
     assert me.username == "l_bot"
     assert seen == [f"POST http://api.telegram.invalid/bot{TOKEN}/getMe HTTP/1.1"]
+
+
+async def test_the_environment_is_read_for_a_proxy_once_per_host_not_on_every_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """aiohttp's trust_env parsed the whole environment on each call (an eighth of the bot's CPU in a burst
+    of presses); the transport looks up a host's proxy once."""
+    lookups: list[str] = []
+    real = transport_module.get_env_proxy_for_url
+
+    def counted(url: Any) -> Any:
+        lookups.append(str(url.host))
+        return real(url)
+
+    monkeypatch.setattr(transport_module, "get_env_proxy_for_url", counted)
+    emulator = BotApiEmulator(TOKEN, "liaison_test_bot")
+    server, port = await serve(emulator)
+    request = AiohttpRequest()
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+    await request.initialize()
+    try:
+        for _ in range(20):
+            assert (await bot.get_me()).username == "liaison_test_bot"
+    finally:
+        await request.shutdown()
+        server.stop()
+    assert lookups == ["127.0.0.1"]
 
 
 async def test_the_application_uses_it_for_every_call_and_for_polling(
