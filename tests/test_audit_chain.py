@@ -17,7 +17,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot import cli
 from db import audit, migrate
-from db.audit import AuditChain, AuditEntry, record_action, verify_engine
+from db.audit import Action, AuditChain, AuditEntry, record_action, record_actions, verify_engine
 from db.engine import Database, create_engine
 from tests.conftest import PG_URL
 from tests.factories import post_team, raise_guided, tap
@@ -124,6 +124,41 @@ async def test_entries_recorded_in_savepoints_are_sealed_together_at_the_commit(
     assert all(e.hash for e in konni)
     for before, after in itertools.pairwise(konni):
         assert (after.seq, after.prev_hash) == ((before.seq or 0) + 1, before.hash)
+    assert (await verify(liaison)).ok
+
+
+async def test_many_entries_are_one_insert_and_each_is_sealed_into_its_posts_chain(liaison: Harness) -> None:
+    """A burst of Seen presses records its entries in one statement (the ORM wrote one INSERT each on SQLite);
+    each still lands sealed, in its own post's chain, with the service the review filters on."""
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            inserts.append(statement)
+
+    now = liaison.clock.now()
+    actions = [
+        Action(
+            action="notice.seen",
+            at=now,
+            post_code=("NE-KONNI", "BF-KANTCHARI")[n % 2],
+            object_type="notice",
+            object_id=7,
+            details={"service": "customs", "press": n},
+        )
+        for n in range(30)
+    ]
+    sa.event.listen(liaison.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with liaison.db.transaction() as session:
+            assert await record_actions(session, actions) == 30
+    finally:
+        sa.event.remove(liaison.db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    for post in ("NE-KONNI", "BF-KANTCHARI"):
+        found = [e for e in await entries(liaison, post) if e.action == "notice.seen"]
+        assert sorted(e.details["press"] for e in found) == list(range(0 if post == "NE-KONNI" else 1, 30, 2))
+        assert all(e.hash and e.chain == post and e.service_code == "customs" for e in found)
     assert (await verify(liaison)).ok
 
 

@@ -135,6 +135,8 @@ async def test_a_bilingual_notice_with_a_photo_is_read_counted_and_reminded(liai
     assert "Already confirmed at 9:02" in await answer_of(liaison, police)
     seen = await liaison.rows(AuditEntry, AuditEntry.action == "notice.seen")
     assert len(seen) == 1 and seen[0].details["seconds_from_sent"] == 120 and seen[0].post_code == "NE-KONNI"
+    # Sealed into the post's chain at its commit, and filed under the reader's service for the review.
+    assert (seen[0].chain, seen[0].service_code) == ("NE-KONNI", "police") and seen[0].hash is not None
 
     # Who has not read it: the three others, by service.
     await tap(liaison, chief, "🙈 Who has not read it?")

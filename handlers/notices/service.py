@@ -26,7 +26,7 @@ from bot.i18n import translator
 from bot.runtime import Runtime
 from bot.scheduler.api import cancel, schedule_once
 from db import notices as store
-from db.audit import AuditEntry, record_action
+from db.audit import Action, record_action, record_actions
 from db.members import Member, get_member, list_members, member_names
 from db.notices import REF_TYPE, Notice, NoticeRecipient, copy_key, reminder_key, sender_card_key
 from db.outbox import (
@@ -440,7 +440,7 @@ async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Pr
     known = await store.get_recipients(session, pairs=[pair for pair in pairs if pair not in marked])
     results: list[SeenResult] = []
     edits: list[Notification] = []
-    entries: list[AuditEntry] = []
+    entries: list[Action] = []
     for press, pair in zip(presses, pairs, strict=True):
         recipient = marked.pop(pair, None)
         if recipient is None:
@@ -458,7 +458,7 @@ async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Pr
         if recipient.reminders:
             await show_seen_on_reminders(session, runtime, view, recipient, seen_at=now)
         entries.append(
-            AuditEntry(
+            Action(
                 at=now,
                 actor_member_id=press.member.id,
                 action="notice.seen",
@@ -476,8 +476,7 @@ async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Pr
     if edits:
         await enqueue_many(session, edits)
         # Audit entries of a burst go in as one insert rather than one statement each.
-        session.add_all(entries)
-        await session.flush()
+        await record_actions(session, entries)
         # The interval is read once the notices are held (SQLite: once the write turn is ours): a redraw
         # that already ran cannot have missed these confirmations.
         later = runtime.clock.now()
