@@ -8,6 +8,7 @@ from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.features import MemberEvent
+from bot.inbox.dispatcher import CURRENT_ATTEMPT
 from bot.replies import answer
 from bot.runtime import LiaisonContext
 from bot.texts import HOW_TO_JOIN, SHORT_HOW_TO_JOIN, bilingual
@@ -38,9 +39,14 @@ async def gate(update: Update, context: LiaisonContext) -> None:
         # roster, an invite link or who is unreachable to everyone in it.
         raise ApplicationHandlerStop
     runtime = context.runtime
-    # Every update passes here: read without the write lock, and write only in the rare case there is news.
-    async with runtime.db.reading() as session:
-        member = await get_member_by_telegram_id(session, telegram_id=user.id)
+    attempt = CURRENT_ATTEMPT.get()
+    known = attempt.person if attempt is not None else None
+    if known is not None and known.telegram_id == user.id:
+        member = known.member  # read by the inbox's claim of this update, moments ago
+    else:
+        # Read without the write lock, and write only in the rare case there is news.
+        async with runtime.db.reading() as session:
+            member = await get_member_by_telegram_id(session, telegram_id=user.id)
     if member is not None and not member.reachable:
         await _returned(context, member)
     context.member = member if member is not None and member.is_active else None

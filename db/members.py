@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -60,6 +61,17 @@ class Member(SQLModel, table=True):
 async def get_member_by_telegram_id(session: AsyncSession, *, telegram_id: int) -> Member | None:
     """The member row for a Telegram user, whatever its status."""
     return (await session.exec(select(Member).where(Member.telegram_id == telegram_id))).first()
+
+
+async def get_members_by_telegram_ids(
+    session: AsyncSession, *, telegram_ids: Iterable[int]
+) -> dict[int, Member]:
+    """The member rows of these Telegram users, by Telegram id (people who are not members are absent)."""
+    wanted = sorted(set(telegram_ids))
+    if not wanted:
+        return {}
+    rows = await session.exec(select(Member).where(col(Member.telegram_id).in_(wanted)))
+    return {member.telegram_id: member for member in rows.all()}
 
 
 async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlmodel import select
 from telegram import Update
 from telegram.ext import MessageHandler, filters
 
@@ -20,7 +21,7 @@ from db.audit import AuditEntry
 from db.engine import Database
 from db.inbox import InboxState, InboxUpdate
 from db.invites import Invite
-from db.members import Member
+from db.members import Member, MemberStatus
 from tests.factories import alert_copy, chief_reminders, label, post_team
 from tests.harness import Harness
 
@@ -117,6 +118,50 @@ async def test_a_person_is_served_one_update_at_a_time_in_order(liaison: Harness
             session, instance_id="c", now=later, lease_until=later + timedelta(seconds=60), limit=10
         )
     assert [(c.update_id, c.attempt) for c in taken] == [(102, 2), (103, 2), (105, 2)]
+
+
+async def test_the_senders_of_a_claimed_batch_are_read_with_the_claim_and_the_gate_reads_nothing(
+    liaison: Harness,
+) -> None:
+    """Under a burst of presses the gate's own read of each sender was most of the database work: the claim
+    reads every sender of its batch in one query, and each first attempt's gate uses that. A stranger in the
+    batch is still turned away; a member suspended before the claim is refused."""
+    customs, police, health, _chief = await post_team(liaison)
+    stranger = liaison.user("Inconnu")
+    async with liaison.db.transaction() as session:
+        suspended = (await session.exec(select(Member).where(Member.display_name == "Mariama"))).one()
+        suspended.status = MemberStatus.SUSPENDED
+    people = (customs, police, stranger, health)
+    before = {person.id: len(person.texts) for person in people}
+    for person in people:
+        await person.send("/help")
+    assert await fetch(liaison) == 4
+    inbox = liaison.runtime.inbox
+    assert inbox is not None
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM members" in statement:
+            reads.append(statement)
+
+    engines = {liaison.db.engine.sync_engine, liaison.db.read_engine.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        claimed = await inbox._claim(10)
+        assert len(claimed) == 4
+        for item in claimed:
+            await inbox._handle(item)
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 1, reads
+    await liaison.settle()
+    answers = {person.id: person.texts[before[person.id] :] for person in people}
+    assert any("/alert" in t for t in answers[customs.id] + answers[police.id])
+    assert all(len(answers[p.id]) == 1 for p in (customs, police, stranger, health))
+    assert "invit" in answers[stranger.id][0] and "/alert" not in answers[stranger.id][0]
+    assert "suspendu" in answers[health.id][0], "a member suspended before the claim is refused"
 
 
 async def test_two_instances_claiming_at_once_never_share_a_person(liaison: Harness) -> None:

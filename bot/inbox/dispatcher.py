@@ -28,9 +28,17 @@ from db import inbox as store
 from db.audit import record_action
 from db.engine import COMMIT_GUARD, Database
 from db.inbox import Claimed, Handling, UpdateAlreadyHandled
-from db.members import get_member_by_telegram_id
+from db.members import Member, get_member_by_telegram_id, get_members_by_telegram_ids
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KnownPerson:
+    """Who sent an update, read in the transaction that claimed it (None: not a member)."""
+
+    telegram_id: int
+    member: Member | None
 
 
 @dataclass
@@ -41,6 +49,8 @@ class Attempt:
     final: bool
     failures: list[BaseException] = field(default_factory=list)
     already_handled: bool = False
+    # The sender's member row as the claim found it, for the gate (first attempts only: a retry reads afresh).
+    person: KnownPerson | None = None
 
 
 # How soon updates waiting behind another instance's update of the same person are looked at again.
@@ -120,6 +130,9 @@ class Inbox:
         # Handled updates that only answered: marked together with the next claim, in one transaction.
         self._answered: list[int] = []
         self._flushing: list[int] = []
+        # Senders of claimed updates not yet handled, read with the claim: one query per claim for the gate
+        # instead of one per update (a burst of presses is mostly the gate's reads otherwise).
+        self._people: dict[int, KnownPerson] = {}
         self.handled = 0
         self.set_aside = 0
 
@@ -190,6 +203,7 @@ class Inbox:
                 if late:
                     await store.release_claims(session, instance_id=self.instance_id)
             self._flushing = []
+        self._people.clear()
 
     def wake(self) -> None:
         """Look at the inbox now (new updates, or a person's update finished)."""
@@ -275,13 +289,20 @@ class Inbox:
         """Mark the updates that only answered, then claim the next heads, in the caller's transaction."""
         await self._flush_answered(session)
         now = self.clock.now()
-        return await store.claim_heads(
+        claimed = await store.claim_heads(
             session,
             instance_id=self.instance_id,
             now=now,
             lease_until=now + timedelta(seconds=self.config.lease_seconds),
             limit=limit,
         )
+        senders = {c.person_id for c in claimed if c.person_id}
+        if senders:
+            members = await get_members_by_telegram_ids(session, telegram_ids=senders)
+            for item in claimed:
+                if item.person_id:
+                    self._people[item.update_id] = KnownPerson(item.person_id, members.get(item.person_id))
+        return claimed
 
     async def _flush_answered(self, session: Any) -> None:
         """Write the marks of updates that only answered (kept in `_flushing` until the commit)."""
@@ -317,6 +338,8 @@ class Inbox:
         """Try an update until it is handled or set aside."""
         attempt, error = claimed.attempt, None
         try:
+            if attempt > self.config.max_attempts:
+                self._people.pop(claimed.update_id, None)
             while True:
                 if attempt > self.config.max_attempts:
                     # Earlier attempts never finished: the process died while handling it.
@@ -355,7 +378,9 @@ class Inbox:
     async def _attempt(self, claimed: Claimed, attempt: int) -> str | None:
         """Run the update through the Application once; None when it is handled, else what went wrong."""
         handling = Handling(claimed.update_id, attempt, self.clock.now)
-        current = Attempt(handling, final=attempt >= self.config.max_attempts)
+        # Only the first attempt right after the claim trusts the claim's read of the sender.
+        person = self._people.pop(claimed.update_id, None) if attempt == claimed.attempt else None
+        current = Attempt(handling, final=attempt >= self.config.max_attempts, person=person)
         guard_token = COMMIT_GUARD.set(handling)
         attempt_token = CURRENT_ATTEMPT.set(current)
         try:
