@@ -67,3 +67,4 @@ async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) 
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
     await post_stop(application)
     await runtime.db.dispose()
+    logger.info("Liaison stopped (instance %s)", runtime.instance_id)

@@ -92,7 +92,10 @@ async def test_sigterm_mid_fan_out_hands_back_and_a_restart_sends_each_once(
         assert exit_seconds < 15, "a stop is bounded"
         assert states[DeliveryState.SENDING] == 0, "every lease handed back at once"
         assert states[DeliveryState.SENT] == sent_calls < FAN_OUT, "every send that went out is recorded"
-        assert "Stopping: no new updates" in log.read_text()
+        assert (
+            "Stopping: no new updates" in log.read_text()
+            and "Liaison stopped (instance shutdown-a)" in log.read_text()
+        )
 
         second = bot_process(
             "--api-url",
