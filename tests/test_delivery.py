@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.clock import SystemClock
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliveryStats, DeliveryWorker
 from db.audit import AuditEntry
 from db.engine import Database
 from db.members import Member
@@ -90,31 +90,37 @@ async def test_fan_out_reaches_everyone_once(liaison: Harness) -> None:
     assert all(r.telegram_message_id and r.sent_at and r.attempts == 1 for r in rows)
 
 
-async def test_a_paced_fan_out_records_its_answers_several_at_a_time(liaison: Harness) -> None:
-    """The background loop under pacing gets its answers one by one; it records them a few per transaction
-    (it took one transaction, and SQLite's write lock, per answer)."""
-    targets = await people(liaison, 60)
-    config = liaison.config.delivery.model_copy(update={"global_per_second": 100})
+async def deliver_on_the_wall_clock(liaison: Harness, *, per_second: float, rows: int) -> DeliveryStats:
+    """Run a worker of its own with its background loop, pacing in real time as in production, until it has
+    sent `rows` of what is queued; returns its counters."""
+    config = liaison.config.delivery.model_copy(update={"global_per_second": per_second})
     database = Database(liaison.database_url)
     bot = Bot(TOKEN, request=EmulatorRequest(liaison.emulator))
     await bot.initialize()
-    # Its own worker on the wall clock: pacing is real time here, as in production.
     worker = DeliveryWorker(db=database, bot=bot, config=config, clock=SystemClock(), instance_id="paced")
     try:
-        await enqueue(liaison, targets, "Relève de 19:00")
         await worker.start()
         worker.wake()
-        deadline = asyncio.get_running_loop().time() + 30
-        while worker.stats.sent < len(targets):
+        deadline = asyncio.get_running_loop().time() + 60
+        while worker.stats.sent < rows:
             assert asyncio.get_running_loop().time() < deadline, worker.stats
             await asyncio.sleep(0.05)
     finally:
         await worker.stop()
         await database.dispose()
+    return worker.stats
+
+
+async def test_a_paced_fan_out_records_its_answers_several_at_a_time(liaison: Harness) -> None:
+    """The background loop under pacing gets its answers one by one; it records them a few per transaction
+    (it took one transaction, and SQLite's write lock, per answer)."""
+    targets = await people(liaison, 60)
+    await enqueue(liaison, targets, "Relève de 19:00")
+    stats = await deliver_on_the_wall_clock(liaison, per_second=100, rows=len(targets))
     assert sorted(len(user.texts) for user, _ in targets) == [1] * len(targets)
     assert {r.state for r in await outbox_rows(liaison)} == {DeliveryState.SENT}
     # At 100 a second, a record every 0.1 s takes about ten answers; one per answer would be 60.
-    assert worker.stats.records <= len(targets) // 3, worker.stats
+    assert stats.records <= len(targets) // 3, stats
 
 
 async def test_a_paced_fan_out_of_cards_looks_at_the_queue_after_its_records_only_now_and_then(
@@ -124,45 +130,31 @@ async def test_a_paced_fan_out_of_cards_looks_at_the_queue_after_its_records_onl
     every record (ten times a second in a paced fan-out, a fifth of the CPU per copy). Now at most twice a
     second, and an edit queued behind its original still follows it out."""
     targets = await people(liaison, 60)
-    config = liaison.config.delivery.model_copy(update={"global_per_second": 30})
-    database = Database(liaison.database_url)
-    bot = Bot(TOKEN, request=EmulatorRequest(liaison.emulator))
-    await bot.initialize()
-    worker = DeliveryWorker(db=database, bot=bot, config=config, clock=SystemClock(), instance_id="cards")
-    try:
-        async with liaison.db.transaction() as session:
-            for user, member_id in targets:
-                await enqueue_message(
-                    session,
-                    chat_id=user.id,
-                    member_id=member_id,
-                    text="Avis : barrière fermée",
-                    card_key=f"test-card:{user.id}",
-                    now=liaison.clock.now(),
-                )
-            # The last one's edit, queued before its original went out: it waits for it.
-            last_user, last_member = targets[-1]
-            edit = build_card_edit(
-                card_key=f"test-card:{last_user.id}",
-                chat_id=last_user.id,
-                member_id=last_member,
-                text="Avis : barrière rouverte",
+    async with liaison.db.transaction() as session:
+        for user, member_id in targets:
+            await enqueue_message(
+                session,
+                chat_id=user.id,
+                member_id=member_id,
+                text="Avis : barrière fermée",
+                card_key=f"test-card:{user.id}",
                 now=liaison.clock.now(),
             )
-            await enqueue_many(session, [edit])
-        await worker.start()
-        worker.wake()
-        deadline = asyncio.get_running_loop().time() + 60
-        while worker.stats.sent < len(targets) + 1:
-            assert asyncio.get_running_loop().time() < deadline, worker.stats
-            await asyncio.sleep(0.05)
-    finally:
-        await worker.stop()
-        await database.dispose()
+        # The last one's edit, queued before its original went out: it waits for it.
+        last_user, last_member = targets[-1]
+        edit = build_card_edit(
+            card_key=f"test-card:{last_user.id}",
+            chat_id=last_user.id,
+            member_id=last_member,
+            text="Avis : barrière rouverte",
+            now=liaison.clock.now(),
+        )
+        await enqueue_many(session, [edit])
+    stats = await deliver_on_the_wall_clock(liaison, per_second=30, rows=len(targets) + 1)
     assert all(len(user.texts) == 1 for user, _ in targets)
     assert last_user.texts == ["Avis : barrière rouverte"], "the edit followed its original"
     # Two seconds of sends recorded about ten times a second: one look per record would be 20 or more.
-    assert worker.stats.fills <= worker.stats.records // 2 + 3, worker.stats
+    assert stats.fills <= stats.records // 2 + 3, stats
 
 
 async def test_urgent_overtakes_queued_bulk(liaison: Harness) -> None:
