@@ -15,14 +15,10 @@ from db.posts import sync_posts_and_services
 
 logger = logging.getLogger(__name__)
 
-# Set in the runtime's extras once the background loops are stopped (post_stop runs once).
-_STOPPED = "background_stopped"
-
 
 async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Prepare the database and the bot's profile, let each feature start, then delivery and scheduling."""
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
-    runtime.extras.pop(_STOPPED, None)
     if runtime.migrate_on_start:
         await migrate.upgrade(runtime.db.engine)
     async with runtime.db.transaction() as session:
@@ -48,12 +44,10 @@ async def post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     """Stop the loops while the bot can still call Telegram: in-flight sends finish and are recorded.
 
     This must run before Application.shutdown(), which closes the bot's HTTP session: a send cut off there
-    may already have reached Telegram, and its row would go back to the queue and out a second time.
+    may already have reached Telegram, and its row would go back to the queue and out a second time. Every
+    way the bot is run calls it: PTB's run_polling, bot.inbox.serve, the sandbox and the test harness.
     """
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
-    if runtime.extras.get(_STOPPED):
-        return
-    runtime.extras[_STOPPED] = True
     if runtime.inbox is not None and runtime.inbox.running:
         await runtime.inbox.stop()
     if runtime.scheduler is not None:
@@ -63,8 +57,7 @@ async def post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> N
 
 
 async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop the loops if post_stop has not, then close the database."""
+    """Close the database (post_stop has stopped the loops)."""
     runtime: Runtime = application.bot_data[RUNTIME_KEY]
-    await post_stop(application)
     await runtime.db.dispose()
     logger.info("Liaison stopped (instance %s)", runtime.instance_id)

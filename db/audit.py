@@ -96,6 +96,35 @@ def service_of(details: dict[str, Any] | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Action:
+    """One entry to append to the log (record_action writes one, record_actions many in one statement)."""
+
+    action: str
+    at: datetime
+    actor_member_id: int | None = None
+    actor_telegram_id: int | None = None
+    object_type: str | None = None
+    object_id: str | int | None = None
+    post_code: str | None = None
+    details: dict[str, Any] | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The entry's stored columns (its chain is its post's; its service comes from the details)."""
+        return {
+            "at": self.at,
+            "actor_member_id": self.actor_member_id,
+            "actor_telegram_id": self.actor_telegram_id,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": None if self.object_id is None else str(self.object_id),
+            "post_code": self.post_code,
+            "service_code": service_of(self.details),
+            "details": self.details or {},
+            "chain": self.post_code or "",
+        }
+
+
 async def record_action(
     session: AsyncSession,
     *,
@@ -110,16 +139,16 @@ async def record_action(
 ) -> AuditEntry:
     """Append one entry to the audit log (the caller commits; the entry is sealed into its chain then)."""
     entry = AuditEntry(
-        at=at,
-        actor_member_id=actor_member_id,
-        actor_telegram_id=actor_telegram_id,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        post_code=post_code,
-        service_code=service_of(details),
-        details=details or {},
-        chain=post_code or "",
+        **Action(
+            action=action,
+            at=at,
+            actor_member_id=actor_member_id,
+            actor_telegram_id=actor_telegram_id,
+            object_type=object_type,
+            object_id=object_id,
+            post_code=post_code,
+            details=details,
+        ).columns()
     )
     session.add(entry)
     await session.flush()
@@ -127,21 +156,7 @@ async def record_action(
     return entry
 
 
-@dataclass(frozen=True)
-class Action:
-    """One entry to append with `record_actions` (the arguments of `record_action`)."""
-
-    action: str
-    at: datetime
-    actor_member_id: int | None = None
-    actor_telegram_id: int | None = None
-    object_type: str | None = None
-    object_id: str | int | None = None
-    post_code: str | None = None
-    details: dict[str, Any] | None = None
-
-
-# Rows per INSERT in record_actions (13 columns each: well under SQLite's limit of bound variables).
+# Rows per INSERT in record_actions (10 columns each: well under SQLite's limit of bound variables).
 ACTIONS_PER_STATEMENT = 500
 
 
@@ -153,21 +168,7 @@ async def record_actions(session: AsyncSession, actions: Sequence[Action]) -> in
     The seal needs only the ids, in any order.
     """
     table = table_of(AuditEntry)
-    rows = [
-        {
-            "at": a.at,
-            "actor_member_id": a.actor_member_id,
-            "actor_telegram_id": a.actor_telegram_id,
-            "action": a.action,
-            "object_type": a.object_type,
-            "object_id": None if a.object_id is None else str(a.object_id),
-            "post_code": a.post_code,
-            "service_code": service_of(a.details),
-            "details": a.details or {},
-            "chain": a.post_code or "",
-        }
-        for a in actions
-    ]
+    rows = [a.columns() for a in actions]
     pending = session.sync_session.info.setdefault(PENDING_KEY, [])
     for start in range(0, len(rows), ACTIONS_PER_STATEMENT):
         chunk = rows[start : start + ACTIONS_PER_STATEMENT]

@@ -337,9 +337,10 @@ class Inbox:
     async def _handle(self, claimed: Claimed) -> None:
         """Try an update until it is handled or set aside."""
         attempt, error = claimed.attempt, None
+        # Only the first attempt right after the claim trusts the claim's read of the sender; a retry reads
+        # afresh.
+        person = self._people.pop(claimed.update_id, None)
         try:
-            if attempt > self.config.max_attempts:
-                self._people.pop(claimed.update_id, None)
             while True:
                 if attempt > self.config.max_attempts:
                     # Earlier attempts never finished: the process died while handling it.
@@ -347,7 +348,7 @@ class Inbox:
                         claimed, attempt - 1, error or "the process stopped while handling it"
                     )
                     return
-                error = await self._attempt(claimed, attempt)
+                error = await self._attempt(claimed, attempt, person if attempt == claimed.attempt else None)
                 if error is None:
                     self.handled += 1
                     return
@@ -375,11 +376,9 @@ class Inbox:
                         session, update_id=claimed.update_id, instance_id=self.instance_id, error=error
                     )
 
-    async def _attempt(self, claimed: Claimed, attempt: int) -> str | None:
+    async def _attempt(self, claimed: Claimed, attempt: int, person: KnownPerson | None = None) -> str | None:
         """Run the update through the Application once; None when it is handled, else what went wrong."""
         handling = Handling(claimed.update_id, attempt, self.clock.now)
-        # Only the first attempt right after the claim trusts the claim's read of the sender.
-        person = self._people.pop(claimed.update_id, None) if attempt == claimed.attempt else None
         current = Attempt(handling, final=attempt >= self.config.max_attempts, person=person)
         guard_token = COMMIT_GUARD.set(handling)
         attempt_token = CURRENT_ATTEMPT.set(current)
