@@ -10,6 +10,9 @@ times the coordinator's card was edited. Telegram's pacing is lifted (--send-rat
 bots' own work. With --database-url (PostgreSQL), a private database is created there and dropped after.
 
     python bench/bench_notices.py [--quick] [--database-url postgresql+asyncpg://...] [--in-flight N]
+
+To see where the bot's time goes during the presses only: LIAISON_BENCH_SPY=<file> samples it with py-spy
+(installed by hand) into a raw flame graph file.
 """
 
 from __future__ import annotations
@@ -138,6 +141,17 @@ class Probe:
         """Watch for the answer to one callback query."""
         self.events[key] = asyncio.Event()
         return self.events[key]
+
+
+async def sample_presses(pid: int) -> asyncio.subprocess.Process | None:
+    """py-spy sampling the bot during the presses only, when LIAISON_BENCH_SPY names its output file."""
+    out = os.environ.get("LIAISON_BENCH_SPY")
+    if not out:
+        return None
+    command = ("py-spy", "record", "-p", str(pid), "-r", "400", "--format", "raw", "-o", out)
+    spy = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL)
+    await asyncio.sleep(1.0)  # py-spy attaches
+    return spy
 
 
 async def press_all(
@@ -270,6 +284,7 @@ async def run_liaison(
 
             # Every reader presses Seen, as fast as the bot answers.
             probe.watched_chat = COORDINATOR_ID
+            spy = await sample_presses(process.pid or 0)
             pressed_at = time.monotonic()
             cpu_before = cpu_seconds(process.pid or 0)
             copies = [seen_copy(user) for user in readers]
@@ -279,6 +294,9 @@ async def run_liaison(
             ]
             latencies, busy = await press_all(probe, presses, in_flight)
             cpu_busy = cpu_seconds(process.pid or 0) - cpu_before
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
             # The card catches up within one interval after the last press.
             await wait_until(
                 lambda: f"👁 Seen {members} / {members}" in (card.text or ""),

@@ -156,10 +156,6 @@ async def record_action(
     return entry
 
 
-# Rows per INSERT in record_actions (10 columns each: well under SQLite's limit of bound variables).
-ACTIONS_PER_STATEMENT = 500
-
-
 async def record_actions(session: AsyncSession, actions: Sequence[Action]) -> int:
     """Append many entries in one statement (sealed with the transaction's others at its commit).
 
@@ -170,10 +166,12 @@ async def record_actions(session: AsyncSession, actions: Sequence[Action]) -> in
     table = table_of(AuditEntry)
     rows = [a.columns() for a in actions]
     pending = session.sync_session.info.setdefault(PENDING_KEY, [])
-    for start in range(0, len(rows), ACTIONS_PER_STATEMENT):
-        chunk = rows[start : start + ACTIONS_PER_STATEMENT]
-        ids = (await session.exec(insert(table).values(chunk).returning(table.c.id))).all()
-        pending.extend(int(row_id) for (row_id,) in ids)
+    if not rows:
+        return 0
+    # An executemany of one statement compiled once, which SQLAlchemy sends as multi-row INSERTs; a VALUES
+    # list built per call was compiled again for every burst.
+    ids = (await session.exec(insert(table).returning(table.c.id), params=rows)).all()
+    pending.extend(int(row_id) for (row_id,) in ids)
     return len(rows)
 
 

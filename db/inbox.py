@@ -16,14 +16,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, delete, exists, func, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    Text,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    update,
+)
+from sqlalchemy.sql.dml import Update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.types import big_int_column, dialect_insert, utc_column
+from db.types import big_int_column, dialect_insert, table_of, utc_column
 
 ERROR_LENGTH = 500
 
@@ -120,11 +134,18 @@ async def store_updates(session: AsyncSession, *, rows: Sequence[dict[str, Any]]
         }
         for row in rows
     ]
+    # One statement whatever the batch's size, compiled once: an executemany that SQLAlchemy sends as
+    # multi-row INSERTs ("insertmanyvalues"). A VALUES list built per batch was compiled again for each
+    # batch, a tenth of the bot's time in a burst of presses. RETURNING counts the new ones (a rowcount of
+    # an executemany is not reliable on every driver).
+    table = table_of(InboxUpdate)
     statement = (
-        _insert(session)(InboxUpdate).values(values).on_conflict_do_nothing(index_elements=["update_id"])
+        _insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(table.c.update_id)
     )
-    result = await session.exec(statement)
-    return int(result.rowcount or 0)
+    result = await session.exec(statement, params=values)
+    return len(result.all())
 
 
 async def claim_heads(
@@ -136,37 +157,43 @@ async def claim_heads(
     person's updates are handled one at a time and in order, across instances (PostgreSQL: SKIP LOCKED lets
     two instances claim side by side without waiting for each other).
     """
-    earlier = aliased(InboxUpdate)
+    params = {"b_now": now, "b_limit": limit, "b_instance": instance_id, "b_lease_until": lease_until}
+    rows = (await session.exec(_claim_statement(), params=params)).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.update_id)
+
+
+@cache
+def _claim_statement() -> Update:
+    """claim_heads' statement, built once with bound parameters: building it was a third of each claim."""
+    table = table_of(InboxUpdate)
+    earlier = table.alias("earlier")
     waiting = exists().where(
-        col(earlier.person_id) == col(InboxUpdate.person_id),
-        col(earlier.state) == InboxState.PENDING,
-        col(earlier.update_id) < col(InboxUpdate.update_id),
+        earlier.c.person_id == table.c.person_id,
+        earlier.c.state == InboxState.PENDING.value,
+        earlier.c.update_id < table.c.update_id,
     )
+    now = bindparam("b_now", type_=table.c.lease_until.type)
     heads = (
-        select(col(InboxUpdate.update_id))
+        select(table.c.update_id)
         .where(
-            col(InboxUpdate.state) == InboxState.PENDING,
-            or_(col(InboxUpdate.lease_until).is_(None), col(InboxUpdate.lease_until) <= now),
+            table.c.state == InboxState.PENDING.value,
+            or_(table.c.lease_until.is_(None), table.c.lease_until <= now),
             ~waiting,
         )
-        .order_by(col(InboxUpdate.update_id))
-        .limit(limit)
+        .order_by(table.c.update_id)
+        .limit(bindparam("b_limit", type_=Integer))
         .with_for_update(skip_locked=True)
     )
-    statement = (
-        update(InboxUpdate)
-        .where(col(InboxUpdate.update_id).in_(heads.scalar_subquery()))
-        .values(claimed_by=instance_id, lease_until=lease_until, attempts=col(InboxUpdate.attempts) + 1)
-        .returning(
-            col(InboxUpdate.update_id),
-            col(InboxUpdate.person_id),
-            col(InboxUpdate.payload),
-            col(InboxUpdate.attempts),
+    return (
+        update(table)
+        .where(table.c.update_id.in_(heads.scalar_subquery()))
+        .values(
+            claimed_by=bindparam("b_instance"),
+            lease_until=bindparam("b_lease_until", type_=table.c.lease_until.type),
+            attempts=table.c.attempts + 1,
         )
-        .execution_options(synchronize_session=False)
+        .returning(table.c.update_id, table.c.person_id, table.c.payload, table.c.attempts)
     )
-    rows = (await session.exec(statement)).all()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.update_id)
 
 
 async def next_attempt(

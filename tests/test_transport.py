@@ -272,3 +272,58 @@ async def test_readers_share_a_fixed_set_of_sqlite_connections(tmp_path: Any) ->
     finally:
         await database.dispose()
     assert opened == READ_CONNECTIONS
+
+
+async def test_a_form_without_files_is_sent_urlencoded_and_one_with_files_as_multipart() -> None:
+    """The transport encodes plain forms itself (aiohttp built a multipart writer for each one): Telegram
+    must still receive the same form, and uploads still go as multipart."""
+    from aiohttp import web
+    from telegram.request import RequestData
+    from telegram.request._requestparameter import RequestParameter
+
+    received: list[tuple[str, dict[str, str]]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        form = await request.post()
+        received.append((request.content_type, {k: str(v) for k, v in form.items() if isinstance(v, str)}))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/call", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        markup = {"inline_keyboard": [[{"text": "Vu & lu", "callback_data": "nt:seen:1"}]]}
+        plain = RequestData(
+            [
+                RequestParameter("chat_id", -100123, None),
+                RequestParameter("text", "Réunion à 08:00 — salle 2 & 3 ?", None),
+                RequestParameter("reply_markup", markup, None),
+            ]
+        )
+        status, _ = await request.do_request(f"http://127.0.0.1:{port}/call", "POST", plain)
+        assert status == 200
+        upload = RequestData(
+            [
+                RequestParameter("chat_id", 5, None),
+                RequestParameter.from_input("document", InputFile(b"a;b\n", filename="log.csv")),
+            ]
+        )
+        status, _ = await request.do_request(f"http://127.0.0.1:{port}/call", "POST", upload)
+        assert status == 200
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    (plain_type, plain_form), (upload_type, upload_form) = received
+    assert plain_type == "application/x-www-form-urlencoded"
+    assert plain_form == {
+        "chat_id": "-100123",
+        "text": "Réunion à 08:00 — salle 2 & 3 ?",
+        "reply_markup": json.dumps(markup),
+    }
+    assert upload_type == "multipart/form-data" and upload_form == {"chat_id": "5"}

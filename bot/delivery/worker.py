@@ -14,7 +14,9 @@ import math
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
@@ -34,7 +36,6 @@ from db.outbox import (
     PIN_METHODS,
     SEND_METHODS,
     DeliveryState,
-    Notification,
 )
 from db.outbox import queue as outbox
 from db.outbox.queue import LIVE_EDIT_STATES, Settlement
@@ -387,7 +388,7 @@ class DeliveryWorker:
                 )
                 # Each card's rows, looked up once per row below (scanning the whole context for each edit
                 # of a batch was quadratic: a tenth of the loop's time while alert cards were redrawn).
-                cards: dict[str | None, list[Notification]] = {}
+                cards: dict[str | None, list[Row[Any]]] = {}
                 for other in context:
                     cards.setdefault(other.card_key, []).append(other)
                 deferred: dict[int, datetime] = {}
@@ -427,7 +428,7 @@ class DeliveryWorker:
             self.stats.superseded += sum(1 for c in closed if c.state == DeliveryState.SUPERSEDED)
             self.stats.failed += sum(1 for c in closed if c.state == DeliveryState.FAILED)
 
-    def _resolve(self, row: Notification, card: list[Notification]) -> Job | Settlement:
+    def _resolve(self, row: Row[Any], card: list[Row[Any]]) -> Job | Settlement:
         """A job for the row, or how to close it (an edit or a pin that is stale or whose original never went
         out); `card` holds the stored rows of the row's card."""
         if row.id is None:

@@ -31,6 +31,7 @@ from db.outbox.model import (
     DeliveryState,
     Notification,
     Priority,
+    QueuedMessage,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "DeliveryState",
     "Notification",
     "Priority",
+    "QueuedMessage",
     "ReplyMarkup",
     "SupportsToDict",
     "append_to_pending_note",

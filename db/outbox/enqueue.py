@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
@@ -24,6 +25,7 @@ from db.outbox.model import (
     DeliveryState,
     Notification,
     Priority,
+    QueuedMessage,
 )
 
 
@@ -60,7 +62,7 @@ def build_message(
     now: datetime | None = None,
     document: str | None = None,
     photo_upload: tuple[str, bytes] | None = None,
-) -> Notification:
+) -> QueuedMessage:
     """Build one outbox row (HTML text; a photo or a document by file id, or a photo uploaded from bytes, the
     text as its caption; or a location) without touching a session."""
     payload: dict[str, Any]
@@ -84,7 +86,7 @@ def build_message(
         payload["reply_markup"] = markup_json(reply_markup)
     if silent:
         payload["disable_notification"] = True
-    row = Notification(
+    return QueuedMessage(
         chat_id=chat_id,
         member_id=member_id,
         method=method,
@@ -93,12 +95,9 @@ def build_message(
         ref_type=ref[0] if ref else None,
         ref_id=ref[1] if ref else None,
         card_key=card_key,
+        created_at=now,
+        not_before=DUE_AT_ONCE if now is None else now,
     )
-    row.not_before = DUE_AT_ONCE
-    if now is not None:
-        row.created_at = now
-        row.not_before = now
-    return row
 
 
 async def enqueue_message(
@@ -134,13 +133,14 @@ async def enqueue_message(
         document=document,
         photo_upload=photo_upload,
     )
-    session.add(row)
+    stored = row.model()
+    session.add(stored)
     await session.flush()
     request_wake(session, OUTBOX_WAKE)
-    return row
+    return stored
 
 
-async def enqueue_many(session: AsyncSession, rows: list[Notification]) -> int:
+async def enqueue_many(session: AsyncSession, rows: Sequence[QueuedMessage]) -> int:
     """Queue a fan-out built with build_message, in order, as one executemany; returns how many.
 
     The ORM would insert such rows one statement each on SQLite (it wants every new id back); nothing reads
@@ -148,10 +148,11 @@ async def enqueue_many(session: AsyncSession, rows: list[Notification]) -> int:
     """
     if not rows:
         return 0
+    params = []
     for rank, row in enumerate(rows):
         row.fanout_rank = rank
-    columns = [c.key for c in OUTBOX.columns if c.key != "id"]
-    await session.exec(insert(OUTBOX), params=[{c: getattr(r, c) for c in columns} for r in rows])
+        params.append(row.columns())
+    await session.exec(insert(OUTBOX), params=params)
     request_wake(session, OUTBOX_WAKE)
     return len(rows)
 
@@ -166,8 +167,8 @@ def _card_row(
     priority: Priority,
     ref: tuple[str, int] | None,
     now: datetime | None,
-) -> Notification:
-    row = Notification(
+) -> QueuedMessage:
+    return QueuedMessage(
         chat_id=chat_id,
         member_id=member_id,
         method=method,
@@ -176,12 +177,9 @@ def _card_row(
         ref_type=ref[0] if ref else None,
         ref_id=ref[1] if ref else None,
         card_key=card_key,
+        created_at=now,
+        not_before=DUE_AT_ONCE if now is None else now,
     )
-    row.not_before = DUE_AT_ONCE
-    if now is not None:
-        row.created_at = now
-        row.not_before = now
-    return row
 
 
 def build_card_edit(
@@ -195,7 +193,7 @@ def build_card_edit(
     priority: Priority = Priority.BULK,
     ref: tuple[str, int] | None = None,
     now: datetime | None = None,
-) -> Notification:
+) -> QueuedMessage:
     """Build an edit of a card's copy without touching a session, for a fan-out of edits queued in one
     statement (enqueue_many). Nothing is looked up: use it for a copy with no older edit waiting (that one
     would not be replaced, only superseded when this one is sent); a copy that never went out closes the row
@@ -224,7 +222,7 @@ def build_pin(
     priority: Priority = Priority.BULK,
     ref: tuple[str, int] | None = None,
     now: datetime | None = None,
-) -> Notification:
+) -> QueuedMessage:
     """Build a pin (or unpin) of a card's copy in its chat, for enqueue_many. It waits for the copy to be sent
     and acts on its message id; of a card's pins and unpins, only the newest is ever sent (a notice that
     expires before its pin went out is not pinned, then unpinned). A pin makes no sound: the copy rang."""

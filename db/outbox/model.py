@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -96,6 +97,66 @@ class Notification(SQLModel, table=True):
 # The table itself, for Core statements (executemany with bound parameters). SQLModel does not declare
 # `__table__` to type checkers; the metadata does hold it.
 OUTBOX: Table = SQLModel.metadata.tables["outbox"]
+
+
+@dataclass(slots=True)
+class QueuedMessage:
+    """An outbox row built outside a session, for a fan-out queued in one statement (enqueue_many).
+
+    Plain data: a Notification carries the ORM's bookkeeping from its constructor on, which cost more than the
+    rest of queueing a copy (a burst of Seen presses queues one edit per press).
+    """
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    priority: int = Priority.NORMAL
+    member_id: int | None = None
+    ref_type: str | None = None
+    ref_id: int | None = None
+    card_key: str | None = None
+    created_at: datetime | None = None
+    not_before: datetime = DUE_AT_ONCE
+    fanout_rank: int = 0
+
+    def columns(self) -> dict[str, Any]:
+        """The row's columns as inserted (a new row: pending, never tried)."""
+        return {
+            "created_at": self.created_at or datetime.now(UTC),
+            "chat_id": self.chat_id,
+            "member_id": self.member_id,
+            "method": self.method,
+            "payload": self.payload,
+            "priority": int(self.priority),
+            "state": DeliveryState.PENDING.value,
+            "attempts": 0,
+            "not_before": self.not_before,
+            "lease_until": None,
+            "claimed_by": None,
+            "last_error": None,
+            "telegram_message_id": None,
+            "sent_at": None,
+            "ref_type": self.ref_type,
+            "ref_id": self.ref_id,
+            "card_key": self.card_key,
+            "fanout_rank": self.fanout_rank,
+        }
+
+    def model(self) -> Notification:
+        """The same row as an ORM object, to add to a session."""
+        return Notification(
+            created_at=self.created_at or datetime.now(UTC),
+            chat_id=self.chat_id,
+            member_id=self.member_id,
+            method=self.method,
+            payload=self.payload,
+            priority=int(self.priority),
+            not_before=self.not_before,
+            ref_type=self.ref_type,
+            ref_id=self.ref_id,
+            card_key=self.card_key,
+            fanout_rank=self.fanout_rank,
+        )
 
 
 class DeliveryInstance(SQLModel, table=True):

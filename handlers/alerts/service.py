@@ -27,7 +27,7 @@ from db import alerts as store
 from db.alerts import AckKind, Alert, AlertAck, AlertRecipient, AlertState, Severity
 from db.audit import record_action
 from db.members import Member, list_members, member_names
-from db.outbox import Notification, Priority, build_message, enqueue_card_edits, enqueue_many
+from db.outbox import Priority, QueuedMessage, build_message, enqueue_card_edits, enqueue_many
 from handlers.alerts.render import CardState, Reader, card_markup, render_card
 from handlers.alerts.rules import alert_posts, priority_of, required_pairs
 
@@ -267,7 +267,7 @@ def build_copy(
     now: datetime,
     card: bool = True,
     rendered: dict[tuple[Any, ...], Any] | None = None,
-) -> list[Notification]:
+) -> list[QueuedMessage]:
     """One member's copy as outbox rows (the card, then the photo by file id); `rendered` shares renders."""
     config, alert = runtime.config, state.alert
     reader = reader_of(runtime, member, alert, recipient)

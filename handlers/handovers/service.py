@@ -23,7 +23,7 @@ from db.alerts import list_acks, list_visible_open_alerts, pending_required
 from db.audit import record_action
 from db.handovers import Handover, HandoverState
 from db.members import Member, Role, get_member, list_coordinators, list_members, member_names
-from db.outbox import Notification, Priority, build_message, enqueue_card_edits, enqueue_many
+from db.outbox import Priority, QueuedMessage, build_message, enqueue_card_edits, enqueue_many
 from db.schedules import ScheduledJob
 from handlers.handovers import render, shifts
 from handlers.handovers.render import HandoverView, ServiceStatus
@@ -218,7 +218,7 @@ async def send_handover(
         copies=[(m.id or 0, key) for m, key in zip(readers, card_keys, strict=True)],
     )
     view = HandoverView(created, {author.id: author.display_name})
-    rows: list[Notification] = []
+    rows: list[QueuedMessage] = []
     rendered: dict[tuple[str, bool], tuple[str, Any]] = {}
     for member, card_key in zip(readers, card_keys, strict=True):
         rows += _copy_rows(runtime, view, member, card_key, rendered, now=now)
@@ -273,7 +273,7 @@ def _copy_rows(
     rendered: dict[tuple[str, bool], tuple[str, Any]],
     *,
     now: datetime,
-) -> list[Notification]:
+) -> list[QueuedMessage]:
     """One member's copy as outbox rows: the card, then the photo by file id."""
     handover = view.handover
     language = language_of(runtime, member)

@@ -32,7 +32,7 @@ from db import meetings as store
 from db.audit import record_action
 from db.meetings import ActionItem, ActionNote, ActionStatus, CopyKind, Meeting, MeetingAddendum
 from db.members import Member, Role, list_members, list_members_by_ids, member_names
-from db.outbox import Notification, Priority, build_message, enqueue_card_edit, enqueue_many
+from db.outbox import Priority, QueuedMessage, build_message, enqueue_card_edit, enqueue_many
 from db.schedules import JobSource
 from handlers.meetings.parsing import Owner
 from handlers.meetings.render import (
@@ -309,7 +309,7 @@ async def _fan_out_minutes(
     meeting: Meeting,
     items: list[ActionItem],
     now: datetime,
-) -> tuple[int, list[Notification]]:
+) -> tuple[int, list[QueuedMessage]]:
     """Every member of the meeting's posts (and the author) gets the minutes in their language; the author's
     and the chiefs' first message is a status card. Returns the readers and the rows to queue."""
     assert meeting.id is not None and author.id is not None
@@ -355,7 +355,7 @@ async def _fan_out_minutes(
             }
         )
     await store.add_copies(session, copies=records)
-    rows: list[Notification] = []
+    rows: list[QueuedMessage] = []
     # First parts to everyone first, then the second parts...: the post hears of the minutes at once.
     for index in range(max((len(parts) for _, parts, _, _ in copies), default=0)):
         for member, parts, markup, card_key in copies:
@@ -387,7 +387,7 @@ async def _send_item(
     suffix: str = "",
     members: list[Member] | None = None,
     enqueue: bool = True,
-) -> list[Notification]:
+) -> list[QueuedMessage]:
     """Each owner (or chief) gets the item as a card with Done and Progress note; returns the rows (queued
     unless `enqueue` is False)."""
     assert item.id is not None

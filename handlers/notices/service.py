@@ -31,8 +31,8 @@ from db.members import Member, get_member, list_members, member_names
 from db.notices import REF_TYPE, Notice, NoticeRecipient, copy_key, reminder_key, sender_card_key
 from db.outbox import (
     DeliveryState,
-    Notification,
     Priority,
+    QueuedMessage,
     build_card_edit,
     build_message,
     build_pin,
@@ -283,7 +283,7 @@ def copy_rows(
     readers: list[tuple[Member, str, str, str]],
     *,
     now: datetime,
-) -> list[Notification]:
+) -> list[QueuedMessage]:
     """Outbox rows of readers' copies, (member, post, language, card key) each, then (important notices)
     their pins; renders shared per group."""
     assert notice.id is not None
@@ -333,7 +333,7 @@ def copy_row(
     markup: Any,
     card_key: str,
     now: datetime,
-) -> Notification:
+) -> QueuedMessage:
     """One reader's copy: the text alone, or the photo or document with the text as its caption."""
     assert notice.id is not None
     common: dict[str, Any] = {
@@ -439,7 +439,7 @@ async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Pr
     marked = await store.mark_seen(session, pairs=list(dict.fromkeys(pairs)), now=now)
     known = await store.get_recipients(session, pairs=[pair for pair in pairs if pair not in marked])
     results: list[SeenResult] = []
-    edits: list[Notification] = []
+    edits: list[QueuedMessage] = []
     entries: list[Action] = []
     for press, pair in zip(presses, pairs, strict=True):
         recipient = marked.pop(pair, None)
@@ -487,7 +487,7 @@ async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Pr
 
 def seen_edit(
     runtime: Runtime, view: NoticeView, recipient: NoticeRecipient, *, chat_id: int, seen_at: datetime
-) -> Notification:
+) -> QueuedMessage:
     """The edit of a reader's copy to "✓ Seen 09:42" without its button, as an outbox row (a burst of them is
     queued in one statement; a copy is edited once, so there is no older edit to replace). Bulk: the reader
     already had the answer to their press; the sender's count goes first."""
