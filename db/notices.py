@@ -268,7 +268,7 @@ async def mark_seen(
     )
     confirmed = {}
     for row in result.mappings().all():
-        recipient = NoticeRecipient.model_validate(dict(row))
+        recipient = NoticeRecipient(**row)  # read back as stored: no validation to pay per press
         confirmed[(recipient.notice_id, recipient.member_id)] = recipient
     return confirmed
 
