@@ -206,6 +206,17 @@ def tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+async def sample_presses(pid: int) -> asyncio.subprocess.Process | None:
+    """py-spy sampling the bot while it is pressed, when LIAISON_BENCH_SPY names its (raw) output file."""
+    out = os.environ.get("LIAISON_BENCH_SPY")
+    if not out:
+        return None
+    command = ("py-spy", "record", "-p", str(pid), "-r", "400", "--format", "raw", "-o", out)
+    spy = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL)
+    await asyncio.sleep(1.0)  # py-spy attaches
+    return spy
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process used so far (Linux /proc), 0 when unknown."""
     try:
@@ -289,6 +300,7 @@ async def run_liaison(
 
             # Phase 2: each agent acknowledges a few alerts (Seen or Taking action); the answer is the effect.
             loop = ClosedLoop(probe, IN_FLIGHT)
+            spy = await sample_presses(process.pid or 0)
             phase2, phase2_cpu = time.monotonic(), cpu_seconds(process.pid or 0)
             for user in users:
                 cards = [
@@ -304,6 +316,9 @@ async def run_liaison(
             await loop.drain()
             phase2_busy = time.monotonic() - phase2
             phase2_cpu = cpu_seconds(process.pid or 0) - phase2_cpu
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
             ack_latencies = list(loop.latencies)
             rss = resident_mib(process.pid)
         except SystemExit:

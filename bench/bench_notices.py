@@ -36,6 +36,7 @@ from bench_alerts import (
     cpu_seconds,
     liaison_command,
     percentile,
+    sample_presses,
     start_process,
     stop_process,
     tail,
@@ -141,17 +142,6 @@ class Probe:
         """Watch for the answer to one callback query."""
         self.events[key] = asyncio.Event()
         return self.events[key]
-
-
-async def sample_presses(pid: int) -> asyncio.subprocess.Process | None:
-    """py-spy sampling the bot during the presses only, when LIAISON_BENCH_SPY names its output file."""
-    out = os.environ.get("LIAISON_BENCH_SPY")
-    if not out:
-        return None
-    command = ("py-spy", "record", "-p", str(pid), "-r", "400", "--format", "raw", "-o", out)
-    spy = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL)
-    await asyncio.sleep(1.0)  # py-spy attaches
-    return spy
 
 
 async def press_all(

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, Text, UniqueConstraint, cast, func, or_, update
+from sqlalchemy import JSON, Column, ColumnElement, Text, UniqueConstraint, cast, func, or_, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -262,6 +262,31 @@ async def get_recipient(session: AsyncSession, *, alert_id: int, member_id: int)
             )
         )
     ).first()
+
+
+async def get_alerts(session: AsyncSession, *, alert_ids: set[int], lock: bool = False) -> dict[int, Alert]:
+    """Several alerts by id, in one query; `lock` as get_alert (taken in id order: no deadlock between two
+    batches of presses)."""
+    if not alert_ids:
+        return {}
+    query = select(Alert).where(col(Alert.id).in_(sorted(alert_ids))).order_by(col(Alert.id))
+    if lock:
+        query = query.with_for_update()
+    rows = (await session.exec(query.execution_options(populate_existing=True))).all()
+    return {alert.id: alert for alert in rows if alert.id is not None}
+
+
+async def get_recipients(
+    session: AsyncSession, *, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], AlertRecipient]:
+    """The copies of these (alert, member) pairs that exist, in one query."""
+    if not pairs:
+        return {}
+    query = select(AlertRecipient).where(
+        tuple_(col(AlertRecipient.alert_id), col(AlertRecipient.member_id)).in_(sorted(pairs))
+    )
+    rows = (await session.exec(query.execution_options(populate_existing=True))).all()
+    return {(r.alert_id, r.member_id): r for r in rows}
 
 
 async def list_recipients(session: AsyncSession, *, alert_id: int) -> list[AlertRecipient]:

@@ -4,12 +4,18 @@ each answered truthfully, each presser's card redrawn, and nothing recorded twic
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from db.alerts import Alert, AlertAck, AlertRecipient
+import pytest
+import sqlalchemy as sa
+
+from db import alerts as alerts_store
+from db.alerts import AckKind, Alert, AlertAck, AlertRecipient
 from db.audit import AuditEntry
 from db.members import Member
 from db.outbox import DeliveryState, Notification
-from handlers.alerts.batching import batcher
+from handlers.alerts.batching import Press, acknowledge_all, batcher
+from handlers.alerts.service import AckOutcome, AckResult
 from tests.factories import alert_copy
 from tests.harness import Harness
 
@@ -56,3 +62,85 @@ async def test_presses_arriving_together_are_committed_together_and_each_card_is
     assert all(e.state in (DeliveryState.SENT, DeliveryState.SUPERSEDED) for e in edits)
     for reader in firsts:
         assert "✓" in alert_copy(reader, alert.id or 0).text
+
+
+async def batch_setup(liaison: Harness, readers: int) -> tuple[Alert, list[Member]]:
+    """An alert raised at a post of `readers` agents of four services; the readers' member rows."""
+    services = ("customs", "police", "health", "forests")
+    people = [
+        await liaison.member(f"Agent{n}", service=services[n % 4], language="en") for n in range(readers)
+    ]
+    author = await liaison.member("Awa", service="customs", language="en")
+    await author.send("/alert urgent security: vehicle forcing the barrier")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    by_telegram = {m.telegram_id: m for m in await liaison.rows(Member)}
+    return alert, [by_telegram[p.id] for p in people]
+
+
+async def test_a_batch_reads_its_alerts_and_copies_once_and_writes_its_audit_entries_together(
+    liaison: Harness,
+) -> None:
+    """20 presses in one batch: the alert and the copies are read in one query each, the audit entries go in
+    one INSERT (each press read and wrote these alone before: about ten statements a press, now five)."""
+    alert, members = await batch_setup(liaison, 20)
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    presses = [Press(alert.id or 0, m, AckKind.SEEN) for m in members]
+    sa.event.listen(liaison.db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        async with liaison.db.transaction() as session:
+            results = await acknowledge_all(session, liaison.runtime, presses)
+    finally:
+        sa.event.remove(liaison.db.engine.sync_engine, "before_cursor_execute", note)
+    outcomes = [r.outcome for r in results if isinstance(r, AckResult)]
+    # Customs acknowledged with its author raising it; each other service through its first press.
+    assert outcomes.count(AckOutcome.SEEN) == 3 and outcomes.count(AckOutcome.ALREADY_OTHER) == 17
+    # Alerts and copies: the batch's read, then the redraw of the alert's cards.
+    assert sum(s.startswith("SELECT alert_recipients.") for s in statements) == 2
+    assert sum(s.startswith("SELECT alerts.") for s in statements) == 2
+    assert sum(s.startswith("INSERT INTO audit_log") for s in statements) == 1
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
+    assert len(statements) <= 4 * len(presses) + 20, len(statements)
+    seen = await liaison.rows(AuditEntry, AuditEntry.action == "alert.seen")
+    assert sorted(e.actor_member_id for e in seen) == sorted(m.id for m in members)
+
+
+async def test_a_press_that_fails_inside_a_batch_fails_alone(
+    liaison: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A press that meets a bug rolls back the batch's savepoint; the others are taken again one at a time
+    and recorded once, and only the failing press reports the failure."""
+    alert, members = await batch_setup(liaison, 8)
+    unlucky = members[5]
+    unlucky_copy = (
+        await liaison.rows(
+            AlertRecipient, AlertRecipient.member_id == unlucky.id, AlertRecipient.alert_id == alert.id
+        )
+    )[0]
+    record_receipt = alerts_store.record_receipt
+
+    async def failing(session: Any, *, recipient_id: int, kind: AckKind, now: Any) -> bool:
+        if recipient_id == unlucky_copy.id:
+            raise RuntimeError("a bug meets this press")
+        return await record_receipt(session, recipient_id=recipient_id, kind=kind, now=now)
+
+    monkeypatch.setattr(alerts_store, "record_receipt", failing)
+    presses = [Press(alert.id or 0, m, AckKind.SEEN) for m in members]
+    async with liaison.db.transaction() as session:
+        results = await acknowledge_all(session, liaison.runtime, presses)
+    assert isinstance(results[5], RuntimeError)
+    assert all(isinstance(r, AckResult) for n, r in enumerate(results) if n != 5)
+    copies = {r.member_id: r for r in await liaison.rows(AlertRecipient, AlertRecipient.alert_id == alert.id)}
+    assert [copies[m.id].seen_at is not None for m in members] == [n != 5 for n in range(8)]
+    seen = await liaison.rows(AuditEntry, AuditEntry.action == "alert.seen")
+    assert sorted(e.actor_member_id for e in seen) == sorted(m.id for n, m in enumerate(members) if n != 5)
+    assert sorted(a.service_code for a in await liaison.rows(AlertAck)) == [
+        "customs",
+        "forests",
+        "health",
+        "police",
+    ]

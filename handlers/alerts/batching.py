@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from db.alerts import AckKind
 from db.members import Member
 from handlers.alerts import service
-from handlers.alerts.service import AckResult, CardChanges
+from handlers.alerts.service import AckBatch, AckResult, CardChanges
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +33,44 @@ class Press:
 async def acknowledge_all(
     session: AsyncSession, runtime: Runtime, presses: list[Press]
 ) -> list[AckResult | Exception]:
-    """A batch of acknowledgements in one transaction, then each touched alert's cards redrawn once."""
-    results: list[AckResult | Exception] = []
+    """A batch of acknowledgements in one transaction, then each touched alert's cards redrawn once.
+
+    The batch goes in one savepoint, reading its alerts and copies once and writing its audit entries
+    together. Should one press fail (a bug), that savepoint is rolled back and the presses are taken again
+    one savepoint each, so that the failing press fails alone.
+    """
     cards = CardChanges()
+    try:
+        async with session.begin_nested():
+            batch = await AckBatch.load(session, [(p.alert_id, p.member.id or 0) for p in presses])
+            results: list[AckResult | Exception] = []
+            for press in presses:
+                results.append(
+                    await service.acknowledge(
+                        session,
+                        runtime,
+                        alert_id=press.alert_id,
+                        member=press.member,
+                        kind=press.kind,
+                        cards=cards,
+                        batch=batch,
+                    )
+                )
+            await batch.write_actions(session)
+    except Exception:
+        logger.warning("a batch of %d acknowledgements failed: taking them one at a time", len(presses))
+        cards = CardChanges()
+        results = await _one_at_a_time(session, runtime, presses, cards)
+    await cards.refresh(session, runtime, now=runtime.clock.now())
+    return results
+
+
+async def _one_at_a_time(
+    session: AsyncSession, runtime: Runtime, presses: list[Press], cards: CardChanges
+) -> list[AckResult | Exception]:
+    """Each press in a savepoint of its own: one that fails (a bug) fails alone, not its batch."""
+    results: list[AckResult | Exception] = []
     for press in presses:
-        # A savepoint each: one press that fails (a bug) fails alone, not its batch.
         try:
             async with session.begin_nested():
                 results.append(
@@ -53,7 +86,6 @@ async def acknowledge_all(
         except Exception as exc:
             logger.exception("acknowledgement of alert %s failed", press.alert_id)
             results.append(exc)
-    await cards.refresh(session, runtime, now=runtime.clock.now())
     return results
 
 

@@ -25,7 +25,7 @@ from bot.runtime import Runtime
 from bot.scheduler.api import cancel, schedule_once
 from db import alerts as store
 from db.alerts import AckKind, Alert, AlertAck, AlertRecipient, AlertState, Severity
-from db.audit import record_action
+from db.audit import Action, record_action, record_actions
 from db.members import Member, list_members, member_names
 from db.outbox import Priority, QueuedMessage, build_message, enqueue_card_edits, enqueue_many
 from handlers.alerts.render import CardState, Reader, card_markup, render_card
@@ -374,6 +374,35 @@ class AckResult:
 
 
 @dataclass
+class AckBatch:
+    """What a batch of presses shares: its alerts and copies read in two queries, the names its answers quote
+    looked up once, and its audit entries written in one statement (instead of each of these per press)."""
+
+    alerts: dict[int, Alert]
+    recipients: dict[tuple[int, int], AlertRecipient]
+    names: dict[int, str] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, presses: list[tuple[int, int]]) -> AckBatch:
+        """Read (and lock, on PostgreSQL) the alerts of these (alert, member) presses, and their copies."""
+        alerts = await store.get_alerts(session, alert_ids={a for a, _ in presses}, lock=True)
+        return cls(alerts, await store.get_recipients(session, pairs=set(presses)))
+
+    async def name(self, session: AsyncSession, member_id: int) -> str:
+        """A member's display name ('?' when gone), looked up once per batch."""
+        if member_id not in self.names:
+            self.names.update(await member_names(session, member_ids={member_id}))
+        return self.names.get(member_id, "?")
+
+    async def write_actions(self, session: AsyncSession) -> None:
+        """Write the audit entries noted so far (before an entry that must follow them in the log)."""
+        if self.actions:
+            await record_actions(session, self.actions)
+            self.actions = []
+
+
+@dataclass
 class CardChanges:
     """Acknowledgements of one unit of work whose cards are redrawn once at its end: per alert, whether it
     became handled and whose copies changed (several presses on one alert cost one rendering)."""
@@ -417,16 +446,23 @@ async def acknowledge(
     member: Member,
     kind: AckKind,
     cards: CardChanges | None = None,
+    batch: AckBatch | None = None,
 ) -> AckResult:
     """Seen / Taking action: the member's receipt, and their service's first acknowledgement.
 
     With `cards`, the card edits are left to the caller (`CardChanges.refresh` in the same transaction);
-    without, they are queued here."""
+    without, they are queued here. With `batch`, what the batch read already is not read again, and the
+    audit entries wait for `batch.write_actions`."""
     assert member.id is not None
-    alert = await store.get_alert(session, alert_id=alert_id, lock=True)
+    alert = batch.alerts.get(alert_id) if batch is not None else None
+    if alert is None:
+        alert = await store.get_alert(session, alert_id=alert_id, lock=True)
     if alert is None or alert.id is None:
         return AckResult(AckOutcome.NOT_YOURS)
-    recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member.id)
+    recipient = batch.recipients.get((alert.id, member.id)) if batch is not None else None
+    if recipient is None:
+        # Not read with the batch: none then, or one made since (a late copy, pressed twice in the batch).
+        recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member.id)
     if recipient is None and alert.state == AlertState.OPEN:
         recipient = await late_recipient(session, runtime, alert, member)
     if recipient is None or recipient.id is None or not may_acknowledge(member, recipient.post_code):
@@ -438,7 +474,7 @@ async def acknowledge(
     service = member.service_code
     if not service:
         if new_receipt:
-            await _audit_ack(session, alert, member, kind, now, None, "receipt", None)
+            await _audit_ack(session, batch, alert, member, kind, now, None, "receipt", None)
         return AckResult(AckOutcome.RECEIPT)
     ack, outcome = await store.acknowledge(
         session,
@@ -451,20 +487,17 @@ async def acknowledge(
     )
     if outcome == "already":
         if new_receipt:
-            await _audit_ack(session, alert, member, kind, now, service, outcome, None)
+            await _audit_ack(session, batch, alert, member, kind, now, service, outcome, None)
         if ack.member_id == member.id:
             return AckResult(AckOutcome.ALREADY_MINE, service)
-        names = await member_names(session, member_ids={ack.member_id})
-        return AckResult(
-            AckOutcome.ALREADY_OTHER,
-            service,
-            recipient.post_code,
-            names.get(ack.member_id, "?"),
-            ack.acked_at,
-        )
+        if batch is not None:
+            name = await batch.name(session, ack.member_id)
+        else:
+            name = (await member_names(session, member_ids={ack.member_id})).get(ack.member_id, "?")
+        return AckResult(AckOutcome.ALREADY_OTHER, service, recipient.post_code, name, ack.acked_at)
     seconds = ack.seconds_to_ack if outcome == "first" else None
-    await _audit_ack(session, alert, member, kind, now, service, outcome, seconds)
-    handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now)
+    await _audit_ack(session, batch, alert, member, kind, now, service, outcome, seconds)
+    handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now, batch)
     result = AckResult(AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service)
     if cards is not None:
         cards.add(alert, handled=handled, member_id=member.id)
@@ -485,7 +518,9 @@ async def acknowledge(
     return result
 
 
-async def _mark_handled_if_complete(session: AsyncSession, alert: Alert, now: datetime) -> bool:
+async def _mark_handled_if_complete(
+    session: AsyncSession, alert: Alert, now: datetime, batch: AckBatch | None = None
+) -> bool:
     """Record that every required service has acknowledged (once), and stop the escalation."""
     assert alert.id is not None
     if store.pending_required(alert, await store.list_acks(session, alert_id=alert.id)):
@@ -493,6 +528,8 @@ async def _mark_handled_if_complete(session: AsyncSession, alert: Alert, now: da
     if not await store.mark_handled(session, alert_id=alert.id, now=now):
         return False
     await cancel_escalation(session, alert.id)
+    if batch is not None:
+        await batch.write_actions(session)  # the acknowledgements come before "handled" in the log
     await record_action(
         session,
         action="alert.handled",
@@ -518,6 +555,7 @@ async def late_recipient(
 
 async def _audit_ack(
     session: AsyncSession,
+    batch: AckBatch | None,
     alert: Alert,
     member: Member,
     kind: AckKind,
@@ -529,8 +567,7 @@ async def _audit_ack(
     details: dict[str, Any] = {"service": service, "outcome": outcome}
     if seconds is not None:
         details["seconds_to_ack"] = seconds
-    await record_action(
-        session,
+    entry = Action(
         action="alert.seen" if kind == AckKind.SEEN else "alert.taking_action",
         at=now,
         actor_member_id=member.id,
@@ -539,6 +576,10 @@ async def _audit_ack(
         post_code=member.post_code or alert.post_code,
         details=details,
     )
+    if batch is not None:
+        batch.actions.append(entry)
+    else:
+        await record_actions(session, [entry])
 
 
 # ----- resolving --------------------------------------------------------------------------------------------
