@@ -372,6 +372,15 @@ async def acknowledge(
     return row, outcome
 
 
+async def acks_of(session: AsyncSession, *, alert_ids: set[int]) -> dict[tuple[int, str, str], AlertAck]:
+    """The service acknowledgements of these alerts, by (alert, post, service), in one query."""
+    if not alert_ids:
+        return {}
+    query = select(AlertAck).where(col(AlertAck.alert_id).in_(sorted(alert_ids)))
+    rows = (await session.exec(query.execution_options(populate_existing=True))).all()
+    return {(a.alert_id, a.post_code, a.service_code): a for a in rows}
+
+
 async def list_acks(session: AsyncSession, *, alert_id: int) -> list[AlertAck]:
     """Every service acknowledgement of an alert, first first."""
     query = select(AlertAck).where(AlertAck.alert_id == alert_id).order_by(col(AlertAck.acked_at))

@@ -380,6 +380,9 @@ class AckBatch:
 
     alerts: dict[int, Alert]
     recipients: dict[tuple[int, int], AlertRecipient]
+    # The services' acknowledgements by (alert, post, service): a press for a service that acknowledged
+    # already is answered from here (acknowledgements are never taken back).
+    acks: dict[tuple[int, str, str], AlertAck] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
 
@@ -387,7 +390,8 @@ class AckBatch:
     async def load(cls, session: AsyncSession, presses: list[tuple[int, int]]) -> AckBatch:
         """Read (and lock, on PostgreSQL) the alerts of these (alert, member) presses, and their copies."""
         alerts = await store.get_alerts(session, alert_ids={a for a, _ in presses}, lock=True)
-        return cls(alerts, await store.get_recipients(session, pairs=set(presses)))
+        recipients = await store.get_recipients(session, pairs=set(presses))
+        return cls(alerts, recipients, await store.acks_of(session, alert_ids=set(alerts)))
 
     async def name(self, session: AsyncSession, member_id: int) -> str:
         """A member's display name ('?' when gone), looked up once per batch."""
@@ -476,15 +480,22 @@ async def acknowledge(
         if new_receipt:
             await _audit_ack(session, batch, alert, member, kind, now, None, "receipt", None)
         return AckResult(AckOutcome.RECEIPT)
-    ack, outcome = await store.acknowledge(
-        session,
-        alert=alert,
-        post_code=recipient.post_code,
-        service_code=service,
-        member_id=member.id,
-        kind=kind,
-        now=now,
-    )
+    key = (alert.id, recipient.post_code, service)
+    known = batch.acks.get(key) if batch is not None else None
+    if known is not None and not (kind == AckKind.ACTION and known.kind == AckKind.SEEN):
+        ack, outcome = known, "already"
+    else:
+        ack, outcome = await store.acknowledge(
+            session,
+            alert=alert,
+            post_code=recipient.post_code,
+            service_code=service,
+            member_id=member.id,
+            kind=kind,
+            now=now,
+        )
+        if batch is not None:
+            batch.acks[key] = ack
     if outcome == "already":
         if new_receipt:
             await _audit_ack(session, batch, alert, member, kind, now, service, outcome, None)
