@@ -18,7 +18,7 @@ from bot.app import build_application
 from bot.config import Config
 from bot.delivery import transport as transport_module
 from bot.delivery.direct import DirectRequest
-from bot.delivery.transport import AiohttpRequest
+from bot.delivery.transport import AiohttpRequest, JsonBody
 from bot.inbox import inbox_row
 from bot.inbox.intake import Poller
 from db.engine import READ_CONNECTIONS, Database
@@ -274,9 +274,10 @@ async def test_readers_share_a_fixed_set_of_sqlite_connections(tmp_path: Any) ->
     assert opened == READ_CONNECTIONS
 
 
-async def test_a_form_without_files_is_sent_urlencoded_and_one_with_files_as_multipart() -> None:
-    """The transport encodes plain forms itself (aiohttp built a multipart writer for each one): Telegram
-    must still receive the same form, and uploads still go as multipart."""
+async def test_calls_go_as_one_json_body_and_uploads_as_multipart() -> None:
+    """The transport encodes a call as one JSON object (PTB encoded each value, then the form, and aiohttp
+    built a multipart writer for each call): Telegram must receive the same values, typed; uploads still go
+    as multipart; the worker's stored rows as they are."""
     from aiohttp import web
     from telegram.request import RequestData
     from telegram.request._requestparameter import RequestParameter
@@ -284,8 +285,12 @@ async def test_a_form_without_files_is_sent_urlencoded_and_one_with_files_as_mul
     received: list[tuple[str, dict[str, str]]] = []
 
     async def record(request: web.Request) -> web.Response:
-        form = await request.post()
-        received.append((request.content_type, {k: str(v) for k, v in form.items() if isinstance(v, str)}))
+        if request.content_type == "application/json":
+            received.append((request.content_type, await request.json()))
+        else:
+            form = await request.post()
+            fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+            received.append((request.content_type, fields))
         return web.json_response({"ok": True, "result": True})
 
     app = web.Application()
@@ -316,14 +321,20 @@ async def test_a_form_without_files_is_sent_urlencoded_and_one_with_files_as_mul
         )
         status, _ = await request.do_request(f"http://127.0.0.1:{port}/call", "POST", upload)
         assert status == 200
+        # The delivery worker's stored rows: one JSON body, nothing encoded twice, None left out.
+        stored = {"chat_id": 7, "text": "<b>Alerte</b> & suite", "reply_markup": markup, "thread": None}
+        status, _ = await request.do_request(f"http://127.0.0.1:{port}/call", "POST", JsonBody(stored))
+        assert status == 200
     finally:
         await request.shutdown()
         await runner.cleanup()
-    (plain_type, plain_form), (upload_type, upload_form) = received
-    assert plain_type == "application/x-www-form-urlencoded"
+    (plain_type, plain_form), (upload_type, upload_form), (json_type, json_body) = received
+    assert json_type == "application/json"
+    assert json_body == {"chat_id": 7, "text": "<b>Alerte</b> & suite", "reply_markup": markup}
+    assert plain_type == "application/json"
     assert plain_form == {
-        "chat_id": "-100123",
+        "chat_id": -100123,
         "text": "Réunion à 08:00 — salle 2 & 3 ?",
-        "reply_markup": json.dumps(markup),
+        "reply_markup": markup,
     }
     assert upload_type == "multipart/form-data" and upload_form == {"chat_id": "5"}
