@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.config import DeliveryConfig
 from bot.delivery.direct import IN_WORKER
 from bot.delivery.pacing import ChatPacer, GlobalLimiter
-from bot.delivery.sender import Job, Result, Verdict, send
+from bot.delivery.sender import JOB_ORDER, Job, Result, Verdict, send
 from db.audit import record_action
 from db.engine import Database
 from db.members import Member, mark_unreachable
@@ -471,7 +471,7 @@ class DeliveryWorker:
             return 0
         if paced and self.limiter.ready_at() > self.clock.monotonic():
             return 0  # the global budget holds everything back: no need to sort the buffer
-        for job in sorted(self._buffer.values(), key=lambda j: j.sort_key):
+        for job in sorted(self._buffer.values(), key=JOB_ORDER):
             if len(self._in_flight) >= self.config.concurrency:
                 break
             if self.chats.busy(job.chat_id):

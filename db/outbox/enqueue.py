@@ -347,6 +347,8 @@ async def enqueue_card_edits(
                 pending[(card_key, method)] = row_id
     replaced: list[dict[str, Any]] = []
     added: list[dict[str, Any]] = []
+    # Copies read alike share one keyboard object: turned into JSON once, not once per copy.
+    keyboards: dict[int, dict[str, Any]] = {}
     for key, (text, markup) in latest.items():
         original = originals.get(key)
         if original is None or original[2] in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
@@ -354,7 +356,9 @@ async def enqueue_card_edits(
         caption = original[1] == "sendPhoto"
         payload: dict[str, Any] = {"caption" if caption else "text": text, "parse_mode": "HTML"}
         if markup is not None:
-            payload["reply_markup"] = markup_json(markup)
+            if id(markup) not in keyboards:
+                keyboards[id(markup)] = markup_json(markup)
+            payload["reply_markup"] = keyboards[id(markup)]
         method = "editMessageCaption" if caption else "editMessageText"
         row_id = pending.get((key, method))
         if row_id is not None:
