@@ -45,17 +45,7 @@ async def acknowledge_all(
             batch = await AckBatch.load(session, [(p.alert_id, p.member.id or 0) for p in presses])
             results: list[AckResult | Exception] = []
             for press in presses:
-                results.append(
-                    await service.acknowledge(
-                        session,
-                        runtime,
-                        alert_id=press.alert_id,
-                        member=press.member,
-                        kind=press.kind,
-                        cards=cards,
-                        batch=batch,
-                    )
-                )
+                results.append(await _acknowledge(session, runtime, press, cards, batch))
             await batch.write_actions(session)
     except Exception:
         logger.warning("a batch of %d acknowledgements failed: taking them one at a time", len(presses))
@@ -73,20 +63,26 @@ async def _one_at_a_time(
     for press in presses:
         try:
             async with session.begin_nested():
-                results.append(
-                    await service.acknowledge(
-                        session,
-                        runtime,
-                        alert_id=press.alert_id,
-                        member=press.member,
-                        kind=press.kind,
-                        cards=cards,
-                    )
-                )
+                results.append(await _acknowledge(session, runtime, press, cards))
         except Exception as exc:
             logger.exception("acknowledgement of alert %s failed", press.alert_id)
             results.append(exc)
     return results
+
+
+async def _acknowledge(
+    session: AsyncSession, runtime: Runtime, press: Press, cards: CardChanges, batch: AckBatch | None = None
+) -> AckResult:
+    """One press, its card edits left to `cards`."""
+    return await service.acknowledge(
+        session,
+        runtime,
+        alert_id=press.alert_id,
+        member=press.member,
+        kind=press.kind,
+        cards=cards,
+        batch=batch,
+    )
 
 
 def batcher(runtime: Runtime) -> GroupCommit[Press, AckResult]:
