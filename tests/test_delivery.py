@@ -420,6 +420,34 @@ async def test_older_edit_never_lands_after_newer(liaison: Harness) -> None:
     ] == ["v2", "v4"]
 
 
+async def test_a_newer_edit_replaces_an_older_one_held_in_the_buffer(liaison: Harness) -> None:
+    """A bulk edit claimed but not yet sent does not hold back a newer edit of its card: the newer one (a
+    press's own card, say) is claimed in its place and only it goes out. The older one held it back for up
+    to 9 s in the alerts bench: while a card's edit is claimed, no other edit of that card can be."""
+    [(user, member_id)] = await people(liaison, 1)
+    async with liaison.db.transaction() as session:
+        await enqueue_message(session, chat_id=user.id, member_id=member_id, text="v0", card_key="k")
+    await liaison.settle()
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    async with liaison.db.transaction() as session:
+        await enqueue_card_edit(session, card_key="k", text="v1 (bulk)", priority=Priority.BULK)
+    await worker._fill(paced=False)  # claimed into the buffer; the loop has not launched it yet
+    [held] = worker._buffer.values()
+    assert held.payload["text"] == "v1 (bulk)"
+    async with liaison.db.transaction() as session:
+        newer = await enqueue_card_edit(session, card_key="k", text="v2 (yours)", priority=Priority.NORMAL)
+    assert newer is not None and newer.id != held.id  # a new row: the held one is no longer pending
+    await worker._fill(paced=False)
+    assert [j.payload["text"] for j in worker._buffer.values()] == ["v2 (yours)"]
+    await liaison.settle()
+    assert user.last.text == "v2 (yours)"
+    edits = [c.params["text"] for c in liaison.emulator.calls if c.method == "editMessageText"]
+    assert edits == ["v2 (yours)"]
+    states = {r.id: r.state for r in await outbox_rows(liaison)}
+    assert (states[held.id], states[newer.id]) == (DeliveryState.SUPERSEDED, DeliveryState.SENT)
+
+
 async def test_edit_of_undelivered_original_fails(liaison: Harness) -> None:
     [(user, member_id)] = await people(liaison, 1)
     liaison.emulator.faults.inject(400, method="sendMessage")

@@ -380,6 +380,7 @@ class DeliveryWorker:
             lease_until = now + timedelta(seconds=self.config.lease_seconds)
             claimed: list[Job] = []
             async with self.db.transaction() as session:
+                await self._supersede_held_edits(session)
                 rows = await outbox.select_ready(
                     session, now=now, limit=room, lock=not self.db.is_sqlite, partition=self.partition
                 )
@@ -427,6 +428,26 @@ class DeliveryWorker:
             self.stats.deferred += len(deferred)
             self.stats.superseded += sum(1 for c in closed if c.state == DeliveryState.SUPERSEDED)
             self.stats.failed += sum(1 for c in closed if c.state == DeliveryState.FAILED)
+
+    async def _supersede_held_edits(self, session: AsyncSession) -> None:
+        """Drop the edits claimed but not yet sent whose card has a newer edit waiting.
+
+        The newer edit carries the card's current text, and it cannot be claimed while an older edit of its
+        card is held: a presser's own card waited up to 9 s behind a bulk edit of that card, itself held in
+        the buffer behind more urgent sends.
+        """
+        held = {j.card_key: j for j in self._buffer.values() if j.method in EDIT_METHODS and j.card_key}
+        if not held:
+            return
+        newer = await outbox.newest_pending_edits(session, card_keys=set(held))
+        closed: list[Settlement] = []
+        for card_key, newest in newer.items():
+            job = held[card_key]
+            # Still in the buffer (not launched meanwhile, nor closed with its chat): nothing was sent.
+            if newest > job.id and self._buffer.pop(job.id, None) is not None:
+                closed.append(Settlement(job.id, DeliveryState.SUPERSEDED, error="a newer edit replaced it"))
+        await outbox.settle_rows(session, outcomes=closed)
+        self.stats.superseded += len(closed)
 
     def _resolve(self, row: Row[Any], card: list[Row[Any]]) -> Job | Settlement:
         """A job for the row, or how to close it (an edit or a pin that is stale or whose original never went

@@ -157,6 +157,27 @@ async def card_context(session: AsyncSession, *, card_keys: set[str]) -> list[Ro
     return list((await session.exec(_card_query(), params={"b_card_keys": list(card_keys)})).all())
 
 
+async def newest_pending_edits(session: AsyncSession, *, card_keys: set[str]) -> dict[str, int]:
+    """The id of the newest edit waiting (not claimed) for each of these cards that has one."""
+    if not card_keys:
+        return {}
+    rows = await session.exec(_newest_edits_query(), params={"b_card_keys": list(card_keys)})
+    return {card_key: int(row_id) for card_key, row_id in rows.all()}
+
+
+@functools.cache
+def _newest_edits_query() -> Any:
+    return (
+        sa_select(OUTBOX.c.card_key, func.max(OUTBOX.c.id))
+        .where(
+            OUTBOX.c.card_key.in_(bindparam("b_card_keys", expanding=True)),
+            OUTBOX.c.state == DeliveryState.PENDING.value,
+            OUTBOX.c.method.in_(EDIT_METHODS),
+        )
+        .group_by(OUTBOX.c.card_key)
+    )
+
+
 @functools.cache
 def _card_query() -> Any:
     return (
