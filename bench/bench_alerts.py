@@ -341,6 +341,7 @@ async def run_liaison(
                 spy.send_signal(signal.SIGINT)
                 await spy.wait()
             ack_latencies = list(loop.latencies)
+            rss = resident_mib(process.pid)  # right after the presses, as before the card-edit probe existed
             # A press recorded as its service's acknowledgement (answered "... enregistré(e) pour <service>":
             # the agents read French) changes the presser's card; one whose service had acknowledged already
             # does not (its card changes later, with the alert handled, at bulk priority: not counted). Wait
@@ -356,7 +357,6 @@ async def run_liaison(
             ]
             card_latencies = [probe.card_edits[c] for c in recorded if c in probe.card_edits]
             never_edited = len(recorded) - len(card_latencies)
-            rss = resident_mib(process.pid)
         except SystemExit:
             print(tail(log), file=sys.stderr)
             raise
