@@ -48,18 +48,13 @@ class JsonBody(RequestData):  # type: ignore[misc]
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """The parameters as given."""
-        return dict(self.params)
+        """The parameters as given (the aiohttp transport sends them as one JSON body)."""
+        return self.params
 
     @property
     def json_parameters(self) -> dict[str, str]:
         """Each parameter JSON-encoded on its own (strings as they are), as PTB's RequestData gives them."""
         return {k: v if isinstance(v, str) else json.dumps(v) for k, v in self.params.items()}
-
-    @property
-    def body(self) -> bytes:
-        """The whole call as one JSON object."""
-        return json.dumps(self.params).encode()
 
 
 def _given(value: Any, default: float | None) -> float | None:
@@ -79,8 +74,6 @@ def _encode(
     """
     if request_data is None:
         return None, None, False
-    if isinstance(request_data, JsonBody):
-        return request_data.body, JSON_HEADERS, False
     if not request_data.contains_files:
         return json.dumps(request_data.parameters).encode(), JSON_HEADERS, False
     form = aiohttp.FormData(request_data.json_parameters)

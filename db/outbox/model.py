@@ -144,19 +144,7 @@ class QueuedMessage:
 
     def model(self) -> Notification:
         """The same row as an ORM object, to add to a session."""
-        return Notification(
-            created_at=self.created_at or datetime.now(UTC),
-            chat_id=self.chat_id,
-            member_id=self.member_id,
-            method=self.method,
-            payload=self.payload,
-            priority=int(self.priority),
-            not_before=self.not_before,
-            ref_type=self.ref_type,
-            ref_id=self.ref_id,
-            card_key=self.card_key,
-            fanout_rank=self.fanout_rank,
-        )
+        return Notification(**self.columns())
 
 
 class DeliveryInstance(SQLModel, table=True):

@@ -456,14 +456,30 @@ async def acknowledge(
 
     With `cards`, the card edits are left to the caller (`CardChanges.refresh` in the same transaction);
     without, they are queued here. With `batch`, what the batch read already is not read again, and the
-    audit entries wait for `batch.write_actions`."""
+    audit entries wait for `batch.write_actions`; without, the press is a batch of its own."""
+    if batch is not None:
+        return await _acknowledge(session, runtime, alert_id, member, kind, cards, batch)
+    alone = AckBatch({}, {})
+    result = await _acknowledge(session, runtime, alert_id, member, kind, cards, alone)
+    await alone.write_actions(session)
+    return result
+
+
+async def _acknowledge(
+    session: AsyncSession,
+    runtime: Runtime,
+    alert_id: int,
+    member: Member,
+    kind: AckKind,
+    cards: CardChanges | None,
+    batch: AckBatch,
+) -> AckResult:
+    """acknowledge() within a batch: what the batch holds is not read again (anything else is read now)."""
     assert member.id is not None
-    alert = batch.alerts.get(alert_id) if batch is not None else None
-    if alert is None:
-        alert = await store.get_alert(session, alert_id=alert_id, lock=True)
+    alert = batch.alerts.get(alert_id) or await store.get_alert(session, alert_id=alert_id, lock=True)
     if alert is None or alert.id is None:
         return AckResult(AckOutcome.NOT_YOURS)
-    recipient = batch.recipients.get((alert.id, member.id)) if batch is not None else None
+    recipient = batch.recipients.get((alert.id, member.id))
     if recipient is None:
         # Not read with the batch: none then, or one made since (a late copy, pressed twice in the batch).
         recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member.id)
@@ -478,10 +494,10 @@ async def acknowledge(
     service = member.service_code
     if not service:
         if new_receipt:
-            await _audit_ack(session, batch, alert, member, kind, now, None, "receipt", None)
+            _audit_ack(batch, alert, member, kind, now, None, "receipt", None)
         return AckResult(AckOutcome.RECEIPT)
     key = (alert.id, recipient.post_code, service)
-    known = batch.acks.get(key) if batch is not None else None
+    known = batch.acks.get(key)
     if known is not None and not (kind == AckKind.ACTION and known.kind == AckKind.SEEN):
         ack, outcome = known, "already"
     else:
@@ -494,20 +510,16 @@ async def acknowledge(
             kind=kind,
             now=now,
         )
-        if batch is not None:
-            batch.acks[key] = ack
+        batch.acks[key] = ack
     if outcome == "already":
         if new_receipt:
-            await _audit_ack(session, batch, alert, member, kind, now, service, outcome, None)
+            _audit_ack(batch, alert, member, kind, now, service, outcome, None)
         if ack.member_id == member.id:
             return AckResult(AckOutcome.ALREADY_MINE, service)
-        if batch is not None:
-            name = await batch.name(session, ack.member_id)
-        else:
-            name = (await member_names(session, member_ids={ack.member_id})).get(ack.member_id, "?")
+        name = await batch.name(session, ack.member_id)
         return AckResult(AckOutcome.ALREADY_OTHER, service, recipient.post_code, name, ack.acked_at)
     seconds = ack.seconds_to_ack if outcome == "first" else None
-    await _audit_ack(session, batch, alert, member, kind, now, service, outcome, seconds)
+    _audit_ack(batch, alert, member, kind, now, service, outcome, seconds)
     handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now, batch)
     result = AckResult(AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service)
     if cards is not None:
@@ -530,7 +542,7 @@ async def acknowledge(
 
 
 async def _mark_handled_if_complete(
-    session: AsyncSession, alert: Alert, now: datetime, batch: AckBatch | None = None
+    session: AsyncSession, alert: Alert, now: datetime, batch: AckBatch
 ) -> bool:
     """Record that every required service has acknowledged (once), and stop the escalation."""
     assert alert.id is not None
@@ -539,8 +551,7 @@ async def _mark_handled_if_complete(
     if not await store.mark_handled(session, alert_id=alert.id, now=now):
         return False
     await cancel_escalation(session, alert.id)
-    if batch is not None:
-        await batch.write_actions(session)  # the acknowledgements come before "handled" in the log
+    await batch.write_actions(session)  # the acknowledgements come before "handled" in the log
     await record_action(
         session,
         action="alert.handled",
@@ -564,9 +575,8 @@ async def late_recipient(
     return await store.add_recipient(session, recipient=recipient)
 
 
-async def _audit_ack(
-    session: AsyncSession,
-    batch: AckBatch | None,
+def _audit_ack(
+    batch: AckBatch,
     alert: Alert,
     member: Member,
     kind: AckKind,
@@ -575,6 +585,7 @@ async def _audit_ack(
     outcome: str,
     seconds: float | None,
 ) -> None:
+    """Note a press's audit entry in its batch (written with the batch's others)."""
     details: dict[str, Any] = {"service": service, "outcome": outcome}
     if seconds is not None:
         details["seconds_to_ack"] = seconds
@@ -587,10 +598,7 @@ async def _audit_ack(
         post_code=member.post_code or alert.post_code,
         details=details,
     )
-    if batch is not None:
-        batch.actions.append(entry)
-    else:
-        await record_actions(session, [entry])
+    batch.actions.append(entry)
 
 
 # ----- resolving --------------------------------------------------------------------------------------------
