@@ -50,9 +50,17 @@ IN_FLIGHT = 16
 ALERTS_IN_FLIGHT = 4
 
 
-def bench_config_file(directory: Path, send_rate: float = 300) -> Path:
+def post_codes(posts: int) -> list[str]:
+    """The posts the agents are spread over: the shipped NE-KONNI alone, or that many bench posts."""
+    return [POST] if posts == 1 else [f"BENCH-{n:02d}" for n in range(1, posts + 1)]
+
+
+def bench_config_file(directory: Path, send_rate: float = 300, posts: int = 1) -> Path:
     """The shipped config with Telegram's pacing lifted: the bench measures the bot, not Telegram's limits."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    if posts > 1:
+        template = dict(data["posts"][0], services=list(SERVICES))
+        data["posts"] += [dict(template, code=code, name=code) for code in post_codes(posts)]
     # The shipped reminders run on the wall clock: one falling due mid-run would add its fan-out.
     data["reminders"] = []
     data["delivery"].update(
@@ -68,11 +76,12 @@ def bench_config_file(directory: Path, send_rate: float = 300) -> Path:
     return path
 
 
-async def seed(url: str, config_path: Path, agents: int) -> None:
-    """A migrated database with `agents` active members at one post (one chief, five services)."""
+async def seed(url: str, config_path: Path, agents: int, posts: int = 1) -> None:
+    """A migrated database with `agents` active members over `posts` posts (a chief each, five services)."""
     from bot.config import load_config
 
     config = load_config(config_path, environ={})
+    codes = post_codes(posts)
     database = Database(url)
     try:
         await migrate.upgrade(database.engine)
@@ -86,9 +95,9 @@ async def seed(url: str, config_path: Path, agents: int) -> None:
                         "telegram_id": FIRST_ID + n,
                         "chat_id": FIRST_ID + n,
                         "display_name": f"Agent {n}",
-                        "post_code": POST,
-                        "service_code": SERVICES[n % len(SERVICES)],
-                        "role": "chief" if n == 0 else "agent",
+                        "post_code": codes[n % posts],
+                        "service_code": SERVICES[n // posts % len(SERVICES)],
+                        "role": "chief" if n < posts else "agent",
                         "status": "active",
                         "language": "en" if n % 3 == 0 else "fr",
                         "reachable": True,
@@ -275,6 +284,7 @@ async def run_liaison(
     database_url: str | None,
     send_rate: float,
     alerts_in_flight: int = ALERTS_IN_FLIGHT,
+    posts: int = 1,
 ) -> dict[str, float]:
     """Liaison against the emulator: raise alerts (one-line form), then acknowledge them; returns figures."""
     emulator = BotApiEmulator(TOKEN, "liaison_bench_bot")
@@ -283,9 +293,9 @@ async def run_liaison(
     api_url = f"http://127.0.0.1:{port}/bot"
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = bench_config_file(Path(tmp), send_rate)
+        config_path = bench_config_file(Path(tmp), send_rate, posts)
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        await seed(url, config_path, agents)
+        await seed(url, config_path, agents, posts)
         users = [emulator.user(FIRST_ID + n, f"Agent {n}", language_code="fr") for n in range(agents)]
         for user in users:
             user.state.started = True
@@ -305,17 +315,24 @@ async def run_liaison(
 
             # Phase 1: distinct agents raise urgent alerts (one-line form); the first copy is the effect.
             loop = ClosedLoop(probe, alerts_in_flight)
-            phase1 = time.monotonic()
-            for n, author in enumerate(rng.sample(users, alerts)):
+            phase1, phase1_cpu = time.monotonic(), cpu_seconds(process.pid or 0)
+            # Distinct authors while there are enough agents; an agent's post is its index modulo `posts`.
+            authors = rng.sample(users, alerts) if alerts <= agents else rng.choices(users, k=alerts)
+            for n, author in enumerate(authors):
                 text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"
                 await loop.submit(f"a{n}", lambda author=author, text=text: author.send(text))
             await loop.drain()
             phase1_busy = time.monotonic() - phase1
+            phase1_cpu = cpu_seconds(process.pid or 0) - phase1_cpu
             alert_latencies = list(loop.latencies)
+            raised_at = [sum(1 for a in authors if (a.id - FIRST_ID) % posts == p) for p in range(posts)]
 
-            # Let the fan-out finish so every agent holds every copy before pressing its buttons.
+            # Let the fan-out finish so every agent holds every copy of its post before pressing its buttons.
             def copies_in() -> bool:
-                return all(sum(1 for m in u.inbox if m.button_data()) >= alerts for u in users)
+                return all(
+                    sum(1 for m in u.inbox if m.button_data()) >= raised_at[(u.id - FIRST_ID) % posts]
+                    for u in users
+                )
 
             await wait_until(copies_in, "every copy to be delivered", 600)
 
@@ -380,6 +397,7 @@ async def run_liaison(
         "card_p99": percentile(card_latencies, 99) if card_latencies else math.nan,
         "rss_mib": rss,
         "press_cpu": phase2_cpu / max(1, len(ack_latencies)),
+        "alert_cpu": phase1_cpu / max(1, len(alert_latencies)),
         "press_busy": phase2_cpu / phase2_busy,
         "sent": emulator.stats.as_dict().get("sent", 0),
         "edits": emulator.stats.as_dict().get("edits", 0),
@@ -440,6 +458,7 @@ async def main(
     send_rate: float,
     sizes: tuple[int, int, int] | None,
     alerts_in_flight: int = ALERTS_IN_FLIGHT,
+    posts: int = 1,
 ) -> None:
     """Run both bots and print the figures side by side."""
     # A terminated bench still stops the bot it started (the finally blocks run on cancellation).
@@ -447,12 +466,13 @@ async def main(
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     agents, alerts, acks = sizes or ((30, 4, 1) if quick else (200, 20, 2))
-    liaison = await run_liaison(agents, alerts, acks, database_url, send_rate, alerts_in_flight)
+    liaison = await run_liaison(agents, alerts, acks, database_url, send_rate, alerts_in_flight, posts)
     echo = await run_echo(agents, int(liaison["updates"]))
     backend = "PostgreSQL" if database_url else "SQLite"
     load = f"{alerts} urgent alerts ({alerts_in_flight} at a time), {acks} acknowledgement(s) per agent"
     setup = f"bots over HTTP to the emulator; database {backend}; delivery at most {send_rate:.0f} messages/s"
-    print(f"Alerts benchmark: {agents} agents at one post, {load}; {setup}")
+    where = "at one post" if posts == 1 else f"over {posts} posts of {agents // posts}"
+    print(f"Alerts benchmark: {agents} agents {where}, {load}; {setup}")
     print(
         f"  Liaison : {liaison['updates']:.0f} updates, {liaison['per_second']:7.1f} updates/s; "
         f"alert update -> first delivered copy p50 {1000 * liaison['p50']:7.1f} ms, "
@@ -473,8 +493,14 @@ async def main(
         f"goal <= 10); the process {100 * liaison['press_busy']:.0f} % busy while pressed"
     )
     print(
-        f"            by phase: {liaison['alerts_per_second']:.1f} alerts/s (each fanned out to {agents}), "
-        f"{liaison['acks_per_second']:.1f} acknowledgements/s"
+        f"            by phase: {liaison['alerts_per_second']:.1f} alerts/s "
+        f"(each fanned out to {agents // posts}), "
+        f"{liaison['acks_per_second']:.1f} acknowledgements/s; {1000 * liaison['alert_cpu']:.1f} ms of CPU "
+        f"per alert until its first copy (copies sent meanwhile included)"
+    )
+    print(
+        f"            alert intake {liaison['alerts_per_second'] / echo['per_second']:.2f}x the echo bot's "
+        f"update rate ({alerts_in_flight} alerts waiting at a time, {IN_FLIGHT} messages for the echo bot)"
     )
     print(
         f"  PTB echo: {echo['updates']:.0f} updates, {echo['per_second']:7.1f} updates/s; "
@@ -504,6 +530,7 @@ if __name__ == "__main__":
         "--alerts-in-flight", type=int, default=ALERTS_IN_FLIGHT, help="alerts raised at the same moment (4)"
     )
     parser.add_argument("--sizes", help="agents,alerts,acks-per-agent (default 200,20,2; --quick 30,4,1)")
+    parser.add_argument("--posts", type=int, default=1, help="spread the agents over this many posts (1)")
     arguments = parser.parse_args()
     # The emulator's access log would flood the figures; failures are reported by the bench itself.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
@@ -516,5 +543,6 @@ if __name__ == "__main__":
                 arguments.send_rate,
                 sizes,
                 arguments.alerts_in_flight,
+                arguments.posts,
             )  # type: ignore[arg-type]
         )

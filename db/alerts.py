@@ -6,7 +6,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, Text, UniqueConstraint, cast, func, or_, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Text,
+    UniqueConstraint,
+    and_,
+    cast,
+    func,
+    insert,
+    or_,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -14,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
-from db.types import utc_column
+from db.types import table_of, utc_column
 
 
 class Severity(StrEnum):
@@ -150,22 +163,37 @@ async def get_alert_by_token(session: AsyncSession, *, client_token: str) -> Ale
     return (await session.exec(select(Alert).where(Alert.client_token == client_token))).first()
 
 
-async def find_recent_duplicate(
-    session: AsyncSession, *, author_member_id: int, category: str, severity: str, text: str, since: datetime
+async def find_raised(
+    session: AsyncSession,
+    *,
+    client_token: str,
+    author_member_id: int,
+    category: str,
+    severity: str,
+    text: str,
+    since: datetime,
 ) -> Alert | None:
-    """An open alert with the same author, category, severity and text since `since` (a resent message)."""
+    """The alert raised from this client token (a repeated update), else an open alert with the same author,
+    category, severity and text since `since` (a resent message); one query."""
     rows = await session.exec(
         select(Alert)
         .where(
-            Alert.author_member_id == author_member_id,
-            Alert.category == category,
-            Alert.severity == severity,
-            Alert.state == AlertState.OPEN,
-            col(Alert.raised_at) >= since,
+            or_(
+                col(Alert.client_token) == client_token,
+                and_(
+                    col(Alert.author_member_id) == author_member_id,
+                    col(Alert.category) == category,
+                    col(Alert.severity) == severity,
+                    col(Alert.state) == AlertState.OPEN,
+                    col(Alert.raised_at) >= since,
+                ),
+            )
         )
         .order_by(col(Alert.id).desc())
     )
-    return next((a for a in rows.all() if a.text == text), None)
+    found = rows.all()
+    same_token = next((a for a in found if a.client_token == client_token), None)
+    return same_token or next((a for a in found if a.text == text), None)
 
 
 async def list_open_alerts(
@@ -238,6 +266,14 @@ async def add_recipient(session: AsyncSession, *, recipient: AlertRecipient) -> 
     except IntegrityError:
         return None
     return recipient
+
+
+async def add_new_recipients(session: AsyncSession, *, recipients: list[AlertRecipient]) -> None:
+    """Write the copies of a new alert in one statement (it has no copy yet, and nobody reads their ids
+    back: the ORM would insert them one by one to learn each id)."""
+    if recipients:
+        rows = [r.model_dump(exclude={"id"}) for r in recipients]
+        await session.exec(insert(table_of(AlertRecipient)), params=rows)
 
 
 async def renew_card_key(

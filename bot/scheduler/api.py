@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +10,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.scheduler.triggers import build_trigger, first_fire_after
 from db.engine import request_wake
-from db.schedules import JobSource, JobState, ScheduledJob, cancel_jobs, insert_job_if_absent, set_job_state
+from db.schedules import (
+    JobSource,
+    JobState,
+    ScheduledJob,
+    cancel_jobs,
+    insert_job_if_absent,
+    insert_jobs_if_absent,
+    set_job_state,
+)
 
 SCHEDULER_WAKE = "scheduler"
 
@@ -30,6 +39,16 @@ async def _post_zone(session: AsyncSession, post_code: str | None) -> str:
     return post.timezone if post is not None else "UTC"
 
 
+@dataclass(frozen=True)
+class Once:
+    """One run of `kind` at `run_at`, under a unique key."""
+
+    key: str
+    kind: str
+    run_at: datetime
+    payload: dict[str, Any]
+
+
 async def schedule_once(
     session: AsyncSession,
     *,
@@ -43,19 +62,40 @@ async def schedule_once(
     now: datetime | None = None,
 ) -> None:
     """Schedule one run of `kind` at `run_at`; a second call with the same key changes nothing."""
-    run_at = _aware(run_at)
-    stamp = now or datetime.now(UTC)
-    await insert_job_if_absent(
+    await schedule_all_once(
         session,
-        values={
-            "key": key,
-            "kind": kind,
+        [Once(key, kind, run_at, payload)],
+        post_code=post_code,
+        source=source,
+        created_by=created_by,
+        now=now,
+    )
+
+
+async def schedule_all_once(
+    session: AsyncSession,
+    jobs: list[Once],
+    *,
+    post_code: str | None = None,
+    source: str = JobSource.SYSTEM,
+    created_by: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Schedule several single runs for one post in one statement; keys that exist change nothing."""
+    if not jobs:
+        return
+    stamp = now or datetime.now(UTC)
+    zone = await _post_zone(session, post_code)
+    rows = [
+        {
+            "key": job.key,
+            "kind": job.kind,
             "post_code": post_code,
-            "payload": payload,
+            "payload": job.payload,
             "trigger": "date",
-            "trigger_args": {"run_date": run_at.isoformat()},
-            "timezone": await _post_zone(session, post_code),
-            "next_run_at": run_at,
+            "trigger_args": {"run_date": _aware(job.run_at).isoformat()},
+            "timezone": zone,
+            "next_run_at": _aware(job.run_at),
             "state": JobState.ACTIVE,
             "source": source,
             "created_by": created_by,
@@ -63,8 +103,10 @@ async def schedule_once(
             "updated_at": stamp,
             "run_count": 0,
             "failures": 0,
-        },
-    )
+        }
+        for job in jobs
+    ]
+    await insert_jobs_if_absent(session, rows=rows)
     request_wake(session, SCHEDULER_WAKE)
 
 

@@ -261,7 +261,7 @@ async def alert_command(update: Update, context: LiaisonContext) -> None:
             )
         return
     async with runtime.db.transaction() as session:
-        alert, created = await service.raise_alert(
+        raised = await service.raise_alert(
             session,
             runtime,
             member,
@@ -271,8 +271,10 @@ async def alert_command(update: Update, context: LiaisonContext) -> None:
             severity=severity,
             text=text,
         )
-        count = await service.recipient_count(session, alert)
-    await message.reply_text(sent_text(tr, alert, count, created), reply_markup=main_keyboard(tr))
+        count = await service.recipient_count(session, raised)
+    await message.reply_text(
+        sent_text(tr, raised.alert, count, raised.created), reply_markup=main_keyboard(tr)
+    )
 
 
 # ----- buttons ----------------------------------------------------------------------------------------------
@@ -395,7 +397,7 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
         )
         alert = None
         if moved:
-            alert, created = await service.raise_alert(
+            raised = await service.raise_alert(
                 session,
                 runtime,
                 member,
@@ -408,11 +410,12 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
                 longitude=answers.longitude,
                 photo=answers.photo_file_id,
             )
+            alert, created = raised.alert, raised.created
             answers.alert_id = alert.id
             await conversations.advance_in(
                 session, context, RAISE, draft, step=Step.SENT, from_steps=(Step.SENT,), data=answers
             )
-            count = await service.recipient_count(session, alert)
+            count = await service.recipient_count(session, raised)
     if alert is None:
         await _not_moved(update, context, draft.id)
         return

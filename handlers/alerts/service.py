@@ -22,7 +22,7 @@ from bot.access import (
 )
 from bot.i18n import translator
 from bot.runtime import Runtime
-from bot.scheduler.api import cancel, schedule_once
+from bot.scheduler.api import Once, cancel, schedule_all_once
 from db import alerts as store
 from db.alerts import AckKind, Alert, AlertAck, AlertRecipient, AlertState, Severity
 from db.audit import Action, record_action, record_actions
@@ -104,6 +104,15 @@ def new_recipient(alert: Alert, member: Member, post_code: str, now: datetime) -
 # ----- raising ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Raised:
+    """What raising did: the alert, whether this call created it, and how many copies it sent."""
+
+    alert: Alert
+    created: bool
+    recipients: int | None = None  # known when this call created it; a repeat counts them again
+
+
 async def raise_alert(
     session: AsyncSession,
     runtime: Runtime,
@@ -117,22 +126,21 @@ async def raise_alert(
     latitude: float | None = None,
     longitude: float | None = None,
     photo: str | None = None,
-) -> tuple[Alert, bool]:
-    """Create and fan out an alert; (existing, False) for a duplicate token or a resent identical one."""
+) -> Raised:
+    """Create and fan out an alert; the existing one, not created, for a duplicate token or a resent one."""
     config, now = runtime.config, runtime.clock.now()
     assert author.id is not None
-    existing = await store.get_alert_by_token(session, client_token=token)
-    if existing is None:
-        existing = await store.find_recent_duplicate(
-            session,
-            author_member_id=author.id,
-            category=category,
-            severity=severity,
-            text=text,
-            since=now - DUPLICATE_WINDOW,
-        )
+    existing = await store.find_raised(
+        session,
+        client_token=token,
+        author_member_id=author.id,
+        category=category,
+        severity=severity,
+        text=text,
+        since=now - DUPLICATE_WINDOW,
+    )
     if existing is not None:
-        return existing, False
+        return Raised(existing, created=False)
     definition = config.category(category)
     posts = alert_posts(config, definition, post_code)
     alert = Alert(
@@ -154,14 +162,15 @@ async def raise_alert(
     if created is None:
         again = await store.get_alert_by_token(session, client_token=token)
         assert again is not None
-        return again, False
-    await _publish(session, runtime, author, created)
-    return created, True
+        return Raised(again, created=False)
+    return Raised(created, created=True, recipients=await _publish(session, runtime, author, created))
 
 
-async def recipient_count(session: AsyncSession, alert: Alert) -> int:
-    """How many people received a copy."""
-    return len(await store.list_recipients(session, alert_id=alert.id or 0))
+async def recipient_count(session: AsyncSession, raised: Raised) -> int:
+    """How many people received a copy (counted again only for an alert raised earlier)."""
+    if raised.recipients is not None:
+        return raised.recipients
+    return len(await store.list_recipients(session, alert_id=raised.alert.id or 0))
 
 
 async def _publish(session: AsyncSession, runtime: Runtime, author: Member, alert: Alert) -> int:
@@ -175,8 +184,10 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
     if author.id not in {m.id for m, _ in recipients}:
         recipients.append((author, alert.post_code))
     # The author's own service knows: it counts as that service having seen the alert.
+    # The alert is new: that acknowledgement is its only one.
+    acks: list[AlertAck] = []
     if author.service_code:
-        await store.acknowledge(
+        ack, _ = await store.acknowledge(
             session,
             alert=alert,
             post_code=alert.post_code,
@@ -185,9 +196,8 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
             kind=AckKind.SEEN,
             now=now,
         )
-    state = CardState(
-        alert, await store.list_acks(session, alert_id=alert.id), {author.id: author.display_name}
-    )
+        acks.append(ack)
+    state = CardState(alert, acks, {author.id: author.display_name})
     priority = priority_of(alert.severity)
     silent = alert.severity == Severity.INFO
     copies = [(member, new_recipient(alert, member, post_code, now)) for member, post_code in recipients]
@@ -204,9 +214,8 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
         return 1 if recipient.full else 2
 
     copies.sort(key=urgency)
-    # The alert is new and members are listed once: one flush for every copy (no per-row savepoint).
-    session.add_all([recipient for _, recipient in copies])
-    await session.flush()
+    # The alert is new and members are listed once: one statement for every copy (no per-row savepoint).
+    await store.add_new_recipients(session, recipients=[recipient for _, recipient in copies])
     rendered: dict[tuple[Any, ...], Any] = {}
     rows = [
         row
@@ -216,7 +225,9 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
         )
     ]
     await enqueue_many(session, rows)  # one statement for the whole fan-out, in the order above
-    await _schedule_escalation(session, runtime, alert)
+    # The escalation ladder and the first delivery check: one statement.
+    checks = [*escalation_steps(runtime, alert, acks), delivery_check(alert, attempt=1)]
+    await schedule_all_once(session, checks, post_code=alert.post_code, now=now)
     await record_action(
         session,
         action="alert.raised",
@@ -239,20 +250,23 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
             "silent": silent,
         },
     )
-    await schedule_delivery_check(session, alert, attempt=1)
     return len(recipients)
 
 
-async def schedule_delivery_check(session: AsyncSession, alert: Alert, *, attempt: int) -> None:
-    """Look at the outbox a little later and write how the copies were delivered to the audit log."""
-    await schedule_once(
-        session,
+def delivery_check(alert: Alert, *, attempt: int) -> Once:
+    """A look at the outbox a little later, writing how the copies were delivered to the audit log."""
+    return Once(
         key=f"al:{alert.id}:dlv:{attempt}",
         kind=DELIVERY_CHECK_KIND,
         run_at=alert.raised_at + DELIVERY_CHECKS[attempt - 1],
         payload={"alert_id": alert.id, "attempt": attempt},
-        post_code=alert.post_code,
-        now=alert.raised_at,
+    )
+
+
+async def schedule_delivery_check(session: AsyncSession, alert: Alert, *, attempt: int) -> None:
+    """Schedule the delivery check `attempt` of an alert."""
+    await schedule_all_once(
+        session, [delivery_check(alert, attempt=attempt)], post_code=alert.post_code, now=alert.raised_at
     )
 
 
@@ -326,20 +340,19 @@ async def send_copy(
     )
 
 
-async def _schedule_escalation(session: AsyncSession, runtime: Runtime, alert: Alert) -> None:
+def escalation_steps(runtime: Runtime, alert: Alert, acks: list[AlertAck]) -> list[Once]:
     """One scheduled step per rung of the severity's ladder (none when nothing is required)."""
-    if not store.pending_required(alert, await store.list_acks(session, alert_id=alert.id or 0)):
-        return
-    for index, step in enumerate(runtime.config.alerts.ladder(alert.severity), start=1):
-        await schedule_once(
-            session,
+    if not store.pending_required(alert, acks):
+        return []
+    return [
+        Once(
             key=f"al:{alert.id}:esc:{index}",
             kind=ESCALATION_KIND,
             run_at=alert.raised_at + timedelta(minutes=step.after_minutes),
             payload={"alert_id": alert.id, "step": index},
-            post_code=alert.post_code,
-            now=alert.raised_at,
         )
+        for index, step in enumerate(runtime.config.alerts.ladder(alert.severity), start=1)
+    ]
 
 
 async def cancel_escalation(session: AsyncSession, alert_id: int) -> None:
