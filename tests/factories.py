@@ -15,7 +15,7 @@ from db.drafts import Draft
 from db.members import Member
 from db.schedules import ScheduledJob
 from handlers.alerts.render import severity_label
-from sandbox.emulator import EmulatedUser
+from sandbox.emulator import EmulatedUser, ReceivedMessage
 from tests.harness import Harness
 
 INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
@@ -43,6 +43,37 @@ async def tap_text(liaison: Harness, user: EmulatedUser, text: str, **kwargs: An
     """Press the button showing exactly `text` (a name, a service) and let the bot answer."""
     await user.tap(text, **kwargs)
     await liaison.settle()
+
+
+def button_data(message: ReceivedMessage, text: str) -> str:
+    """The callback data of the one inline button showing exactly `text` on `message`: a test fails here,
+    clearly, when the message shows no such button or several."""
+    rows = (message.reply_markup or {}).get("inline_keyboard") or []
+    found = [button for row in rows for button in row if button.get("text") == text]
+    if len(found) != 1:
+        raise AssertionError(
+            f"{len(found)} buttons {text!r} on message {message.message_id} ({message.text!r}); "
+            f"it shows {message.buttons()}"
+        )
+    data = found[0].get("callback_data")
+    if data is None:
+        raise AssertionError(f"button {text!r} on message {message.message_id} has no callback data")
+    return str(data)
+
+
+async def press_text(user: EmulatedUser, text: str, message: ReceivedMessage | None = None) -> None:
+    """Press the button showing exactly `text` on `message` (default: the newest message), as a thumb does.
+    The bot does not answer yet (the caller settles): double taps and bursts stay possible."""
+    message = message or user.last
+    await user.tap(button_data(message, text), message_id=message.message_id)
+
+
+async def press(
+    user: EmulatedUser, english: str, message: ReceivedMessage | None = None, **values: Any
+) -> None:
+    """Press the button labelled `english` as this user reads it (placeholders filled from `values`) on
+    `message` (default: the newest message); the caller settles."""
+    await press_text(user, press_label(user, english, **values), message)
 
 
 async def say(liaison: Harness, user: EmulatedUser, text: str) -> str:

@@ -15,15 +15,25 @@ from db.outbox import Notification
 from sandbox.emulator import EmulatedUser
 from tests.factories import (
     alert_copy,
+    category_button,
     draft_of,
     draft_to_details,
     member_row,
     post_team,
+    press,
+    press_label,
+    press_text,
     raise_guided,
+    severity_button,
     tap,
     tap_text,
 )
 from tests.harness import Harness
+
+
+def listed(liaison: Harness, user: EmulatedUser, alert_id: int | None, category: str) -> str:
+    """An alert's button in /alerts as the user reads it: its number, then its category."""
+    return f"{press_label(user, '#{id}', id=alert_id)} · {category_button(liaison, user, category)}"
 
 
 async def test_urgent_health_alert_full_story(liaison):
@@ -61,7 +71,7 @@ async def test_urgent_health_alert_full_story(liaison):
 
     # Police acknowledges (at 09:02 Niamey); Health does not.
     await liaison.advance(120)
-    await police.tap(f"al:seen:{alert.id}")
+    await press(police, "👁 Seen", alert_copy(police, alert.id))
     await liaison.settle()
     assert "National Police" in police.callback_answers[-1]["text"]
     assert (
@@ -70,6 +80,7 @@ async def test_urgent_health_alert_full_story(liaison):
     assert (
         "appuyez sur un bouton" in alert_copy(health, alert.id).text
     )  # others' copies wait for a change of state
+    assert "Handled" not in alert_copy(police, alert.id).text  # Health has not acknowledged yet
     author_card = alert_copy(customs, alert.id)
     assert "Police nationale ✓ 09:02 (John)" in author_card.text
     assert "⏳ Police sanitaire — en attente" in author_card.text
@@ -86,7 +97,7 @@ async def test_urgent_health_alert_full_story(liaison):
     assert not any("Escalation" in t for t in police.texts)
 
     # Health takes action: the author's and the chief's cards show everything.
-    await health.tap(f"al:act:{alert.id}", message_id=health.last.message_id)
+    await press(health, "✋ Taking action", health.last)  # on the escalation notice
     await liaison.settle()
     acks = await liaison.rows(AlertAck)
     assert {(a.service_code, a.kind) for a in acks} == {
@@ -101,9 +112,16 @@ async def test_urgent_health_alert_full_story(liaison):
         # One press said both "seen" and "taking action": the line names the person and the time once.
         assert "✋ Police sanitaire ✓ 09:05 (Mariama) · prise en charge" in card.text
         assert "tous les services requis" in card.text
+    # Ordinary agents' copies (neither the author's nor a chief's) are edited too and say it is handled:
+    # Police's, whose last edit was its own press (no status line then), and Health's, each in its language.
+    assert "🟢 Handled: every required service has acknowledged." in alert_copy(police, alert.id).text
+    assert (
+        "🟢 Prise en compte : tous les services requis ont accusé réception."
+        in alert_copy(health, alert.id).text
+    )
 
     # Police, who had only seen it, now takes action: both moments stay on the line.
-    await police.tap(f"al:act:{alert.id}")
+    await press(police, "✋ Taking action", alert_copy(police, alert.id))
     await liaison.settle()
     assert (
         "✅ Police nationale ✓ 09:02 (John) · prise en charge : John, 09:05"
@@ -116,7 +134,7 @@ async def test_urgent_health_alert_full_story(liaison):
     assert not any("Escalation" in t for t in coordinator.texts)
 
     # The chief resolves with an outcome: every copy shows it, buttons gone.
-    await chief.tap(f"al:res:{alert.id}")
+    await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
     await liaison.settle()
     await chief.send("Voyageur transféré au CSI de Konni")
     await liaison.settle()
@@ -173,7 +191,7 @@ async def test_cross_border_alert_reaches_the_partner_post_in_its_own_time_zone(
     # The partner's Police acknowledges: its line appears on the author's card, in the author's own clock,
     # every time naming its zone since two zones meet on this alert.
     await liaison.advance(60)
-    await bf_police.tap(f"al:seen:{alert.id}")
+    await press(bf_police, "👁 Seen", alert_copy(bf_police, alert.id))
     await liaison.settle()
     author_card = alert_copy(ne_customs, alert.id)
     assert "National Police ✓ 9:01\u202fAM (UTC+1) (Issa)" in author_card.text
@@ -189,7 +207,7 @@ async def test_cross_border_alert_reaches_the_partner_post_in_its_own_time_zone(
     assert "Escalade" in ne_police.last.text
     assert not any("Escalade" in t for t in bf_police.texts)
 
-    await ne_police.tap(f"al:act:{alert.id}", message_id=alert_copy(ne_police, alert.id).message_id)
+    await press(ne_police, "✋ Taking action", alert_copy(ne_police, alert.id))
     await liaison.settle()
     assert "Handled" in alert_copy(ne_customs, alert.id).text
     assert (
@@ -242,7 +260,7 @@ async def test_forged_foreign_suspended_and_stranger_presses_change_nothing(liai
     police_row = await member_row(liaison, police)
     async with liaison.db.transaction() as session:
         await set_member_status(session, member_id=police_row.id, status=MemberStatus.SUSPENDED)
-    await police.tap(f"al:seen:{alert.id}")
+    await press(police, "👁 Seen", alert_copy(police, alert.id))
     await liaison.settle()
     assert (
         "suspendu" in police.callback_answers[-1]["text"]
@@ -290,16 +308,17 @@ async def test_double_tap_resent_message_and_repeated_update_make_one_alert(liai
     # Double tap on Send: the second press answers "already sent".
     await customs.send("/alert")
     await liaison.settle()
-    draft = await draft_of(liaison, customs)
-    await customs.tap(f"al:cat:{draft.id}:security")
-    await customs.tap(f"al:cat:{draft.id}:security")
+    question = customs.last
+    await press_text(customs, category_button(liaison, customs, "security"), question)
+    await press_text(customs, category_button(liaison, customs, "security"), question)
     await liaison.settle()
-    await customs.tap(f"al:sev:{draft.id}:important")
+    await press_text(customs, severity_button(customs, "important"))
     await liaison.settle()
     await customs.send("Véhicule suspect garé devant le poste")
     await liaison.settle()
-    await customs.tap(f"al:ok:{draft.id}")
-    await customs.tap(f"al:ok:{draft.id}")
+    summary = customs.last
+    await press(customs, "✅ Send", summary)
+    await press(customs, "✅ Send", summary)
     await liaison.settle()
     assert len(await liaison.rows(Alert)) == 1
     assert "Déjà envoyée" in customs.callback_answers[-1]["text"]
@@ -327,7 +346,7 @@ async def test_double_tap_resent_message_and_repeated_update_make_one_alert(liai
 
 async def test_oversized_and_hostile_texts(liaison):
     customs, police, _health, _chief = await post_team(liaison)
-    draft = await draft_to_details(liaison, customs, "other", "info")
+    await draft_to_details(liaison, customs, "other", "info")
 
     # 5,000 characters: refused with the limit stated, and the conversation stays at the details step.
     await customs.send("é" * 5000)
@@ -342,7 +361,7 @@ async def test_oversized_and_hostile_texts(liaison):
     )
     await customs.send(hostile)
     await liaison.settle()
-    await customs.tap(f"al:ok:{draft.id}")
+    await press(customs, "✅ Send")
     await liaison.settle()
     alert = (await liaison.rows(Alert))[0]
     assert alert.text == hostile.strip()
@@ -375,12 +394,12 @@ async def test_alerts_list_opens_one_and_forgets_resolved_ones(liaison):
     listing = health.last
     assert listing.text.index("n°2") < listing.text.index("n°1")  # newest first, numbered the French way
     assert "1 service en attente" in listing.text
-    await health.tap("al:open:2")
+    await press_text(health, listed(liaison, health, 2, "smuggling"))
     await liaison.settle()
     assert health.last.text.startswith("ALERTE 🟠 IMPORTANT n°2")
 
     # Resolve #1 as its author; it leaves the list.
-    await customs.tap("al:res:1")
+    await press(customs, "✔️ Resolve", alert_copy(customs, 1))
     await liaison.settle()
     await customs.send("Fausse alerte")
     await liaison.settle()
@@ -392,9 +411,9 @@ async def test_alerts_list_opens_one_and_forgets_resolved_ones(liaison):
     newcomer = await liaison.member("Zara", service="customs", language="en")
     await newcomer.send("/alerts")
     await liaison.settle()
-    await newcomer.tap("al:open:2")
+    await press_text(newcomer, listed(liaison, newcomer, 2, "smuggling"))
     await liaison.settle()
-    await newcomer.tap("al:seen:2")
+    await press(newcomer, "👁 Seen", alert_copy(newcomer, 2))
     await liaison.settle()
     assert newcomer.callback_answers[-1]["text"] == "Seen: recorded for Customs."
     customs_ack = next(
@@ -427,7 +446,7 @@ async def test_escalation_reaches_coordinators_and_a_late_ack_never_escalates(li
     await police.send("/alert urgent health: second case at gate 1")
     await liaison.settle()
     await liaison.advance(299)
-    await health.tap("al:seen:2")
+    await press(health, "👁 Seen", alert_copy(health, 2))
     await liaison.settle()
     await liaison.advance(3600)
     steps = [e.object_id for e in await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")]
@@ -441,15 +460,14 @@ async def test_a_draft_survives_a_restart(liaison):
     police = await liaison.member("John", service="police", language="en")
     await customs.send("🚨 Alerte")
     await liaison.settle()
-    draft = await draft_of(liaison, customs)
-    await customs.tap(f"al:cat:{draft.id}:wildlife")
+    await press_text(customs, category_button(liaison, customs, "wildlife"))
     await liaison.settle()
     await liaison.restart()
-    await customs.tap(f"al:sev:{draft.id}:important")
+    await press_text(customs, severity_button(customs, "important"))
     await liaison.settle()
     await customs.send("Camion de bois de rose sans permis")
     await liaison.settle()
-    await customs.tap(f"al:ok:{draft.id}")
+    await press(customs, "✅ Send")
     await liaison.settle()
     assert alert_copy(police, 1).text.startswith("🟠 IMPORTANT ALERT #1 · Wildlife or forest offence")
 
@@ -581,7 +599,7 @@ async def test_stickers_photos_and_locations_always_get_an_answer(liaison: Harne
         assert "I only understand commands here" in customs.last.text
 
     # At the details step of an alert: the question again, and the draft stays where it was.
-    draft = await draft_to_details(liaison, customs, "other", "info")
+    await draft_to_details(liaison, customs, "other", "info")
     await send_sticker(customs)
     await liaison.settle()
     assert "share your location" in customs.last.text
@@ -592,12 +610,12 @@ async def test_stickers_photos_and_locations_always_get_an_answer(liaison: Harne
     }
     await customs.send("Lorry parked at the barrier")
     await liaison.settle()
-    await customs.tap(f"al:ok:{draft.id}")
+    await press(customs, "✅ Send")
     await liaison.settle()
     [alert] = await liaison.rows(Alert)
 
     # Waiting for a resolution's outcome line: a sticker is not an outcome.
-    await chief.tap(f"al:res:{alert.id}")
+    await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
     await liaison.settle()
     await send_sticker(chief)
     await liaison.settle()
@@ -720,10 +738,42 @@ async def test_a_member_who_blocked_the_bot_gets_the_open_urgent_alerts_when_bac
     assert "unconscious traveller" in urgent.text and urgent.button_data()
     assert all("lorry" not in t for t in health.texts)  # info alerts are not replayed
     # The new copy is the one kept up to date: Health acknowledges on it, and it shows.
-    await health.tap("👁 Vu", message_id=urgent.message_id)
+    await press(health, "👁 Seen", urgent)
     await liaison.settle()
     assert "Police sanitaire ✓" in alert_copy(health, 1).text
     assert await liaison.rows(AuditEntry, AuditEntry.action == "alert.caught_up")
+
+
+async def test_a_member_who_blocked_the_bot_gets_the_open_important_alerts_when_back(
+    liaison: Harness,
+) -> None:
+    _customs, police, health, _chief = await post_team(liaison)
+    await health.block()
+    await liaison.settle()
+    await police.send("/alert important smuggling: truck with a false bottom at the barrier")
+    await police.send("/alert important security: lorry without papers at the barrier")
+    await liaison.settle()
+    # The second one is resolved while Health is away: only what is still open comes back.
+    await press(police, "✔️ Resolve", alert_copy(police, 2))
+    await liaison.settle()
+    await police.send("Papers found in the cab")
+    await liaison.settle()
+    assert all("truck" not in t for t in health.texts)
+
+    await health.unblock()
+    await liaison.settle()
+    important = alert_copy(health, 1)
+    assert (
+        important.text.startswith("ALERTE 🟠 IMPORTANT n°1") and "truck with a false bottom" in important.text
+    )
+    assert not important.disable_notification and important.buttons() == ["👁 Vu", "✋ J'interviens"]
+    assert all("lorry without papers" not in t for t in health.texts)  # resolved: not replayed
+    caught_up = await liaison.rows(AuditEntry, AuditEntry.action == "alert.caught_up")
+    assert [e.object_id for e in caught_up] == ["1"]
+    # The new copy is the one kept up to date: Health acknowledges on it, and it shows.
+    await press(health, "👁 Seen", important)
+    await liaison.settle()
+    assert "Police sanitaire ✓" in alert_copy(health, 1).text
 
 
 async def test_a_removed_member_no_longer_follows_the_alerts_of_the_post(liaison: Harness) -> None:
@@ -740,15 +790,15 @@ async def test_a_removed_member_no_longer_follows_the_alerts_of_the_post(liaison
     [john] = await liaison.rows(Member, Member.display_name == "John")
     await chief.send("/members")
     await liaison.settle()
-    await chief.tap(f"mb:open:{john.id}")
+    await press_text(chief, f"⚙ {john.display_name}")
     await liaison.settle()
-    await chief.tap(f"mb:rm:{john.id}")
+    await press(chief, "Remove")
     await liaison.settle()
-    await chief.tap(f"mb:rmok:{john.id}")
+    await press(chief, "Yes, remove")
     await liaison.settle()
 
     # The chief resolves the alert with a sensitive outcome: every member's copy shows it, not John's.
-    await chief.tap(f"al:res:{alert.id}")
+    await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
     await liaison.settle()
     await chief.send("Two suspects arrested by the gendarmerie")
     await liaison.settle()
@@ -765,7 +815,7 @@ async def test_an_old_unanswered_resolve_does_not_take_the_next_message(liaison:
     await customs.send("/alert important security: lorry without papers at the barrier")
     await liaison.settle()
     [alert] = await liaison.rows(Alert)
-    await chief.tap(f"al:res:{alert.id}")
+    await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
     await liaison.settle()
     # Hours later the chief thanks the bot: that is not the outcome of the alert.
     await liaison.advance(timedelta(hours=3))
@@ -776,7 +826,7 @@ async def test_an_old_unanswered_resolve_does_not_take_the_next_message(liaison:
     assert still_open.state == "open" and still_open.outcome is None
     assert await liaison.rows(Draft) == []
     # A fresh press still works as before.
-    await chief.tap(f"al:res:{alert.id}")
+    await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
     await liaison.settle()
     await chief.send("Papers found in the cab")
     await liaison.settle()
@@ -786,7 +836,7 @@ async def test_an_old_unanswered_resolve_does_not_take_the_next_message(liaison:
 
 async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: Harness) -> None:
     customs = await liaison.member("Awa", service="customs", language="en")
-    draft = await draft_to_details(liaison, customs, "smuggling", "important")
+    await draft_to_details(liaison, customs, "smuggling", "important")
     await customs.send_photo(caption="x" * 1010)  # Telegram allows 1,024; alerts allow 1,000
     await liaison.settle()
     assert customs.last.text == (
@@ -800,7 +850,7 @@ async def test_an_over_long_photo_caption_is_refused_at_the_photo_step(liaison: 
     assert (customs.last.text or "").startswith("Check your alert")
     # The photo is there: the hint offers only what is still missing.
     assert (customs.last.text or "").endswith("You can still share your location before sending.")
-    await customs.tap(f"al:ok:{draft.id}")
+    await press(customs, "✅ Send")
     await liaison.settle()
     [alert] = await liaison.rows(Alert)
     assert alert.text == "Cigarette cartons under the tarpaulin" and alert.photo_file_id
@@ -819,12 +869,12 @@ async def test_a_partner_post_newcomer_sees_and_opens_an_open_cross_border_alert
     await liaison.settle()
     assert f"#{alert.id}" in (newcomer.last.text or "")
     assert f"al:open:{alert.id}" in str(newcomer.last.reply_markup)
-    await newcomer.tap(f"al:open:{alert.id}")
+    await press_text(newcomer, listed(liaison, newcomer, alert.id, "migration"))
     await liaison.settle()
     assert not newcomer.callback_answers[-1].get("show_alert")
     card = newcomer.last
     assert f"ALERT #{alert.id} " in (card.text or "") and "group of about 40 people" in (card.text or "")
-    await newcomer.tap(f"al:seen:{alert.id}", message_id=card.message_id)
+    await press(newcomer, "👁 Seen", card)
     await liaison.settle()
     assert newcomer.callback_answers[-1]["text"].startswith("Seen: recorded")
 

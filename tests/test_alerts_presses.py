@@ -16,7 +16,7 @@ from db.members import Member
 from db.outbox import DeliveryState, Notification
 from handlers.alerts.batching import Press, acknowledge_all, batcher
 from handlers.alerts.service import AckOutcome, AckResult
-from tests.factories import alert_copy
+from tests.factories import alert_copy, press
 from tests.harness import Harness
 
 
@@ -30,8 +30,8 @@ async def test_presses_arriving_together_are_committed_together_and_each_card_is
     await liaison.settle()
     [alert] = await liaison.rows(Alert)
     for reader in readers:
-        await reader.tap(f"al:seen:{alert.id}", message_id=alert_copy(reader, alert.id or 0).message_id)
-    await readers[1].tap(f"al:seen:{alert.id}", message_id=alert_copy(readers[1], alert.id or 0).message_id)
+        await press(reader, "👁 Seen", alert_copy(reader, alert.id or 0))
+    await press(readers[1], "👁 Seen", alert_copy(readers[1], alert.id or 0))
     # Fetched as polling does, then handled at the same moment (different people's updates run concurrently).
     bot = liaison.app.bot
     updates = await bot.get_updates(offset=liaison._offset, timeout=0)

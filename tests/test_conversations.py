@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db.alerts import Alert
 from db.drafts import Draft
-from tests.factories import draft_to_details
+from tests.factories import alert_copy, draft_to_details, press
 from tests.harness import Harness
 
 
@@ -15,7 +15,7 @@ async def test_remind_after_an_unanswered_resolve_does_not_resolve_the_alert(lia
     await liaison.settle()
     [alert] = await liaison.rows(Alert)
     # The chief presses Resolve, then moves on to something else without answering.
-    await chief.tap(f"al:res:{alert.id}")
+    await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
     await liaison.settle()
     assert "Send the outcome" in chief.last.text
     await chief.send("/remind")

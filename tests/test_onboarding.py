@@ -11,7 +11,7 @@ from db.audit import AuditEntry
 from db.invites import Invite
 from db.members import Member
 from handlers import FEATURES
-from tests.factories import link_code, members_by_name
+from tests.factories import link_code, members_by_name, press, press_text
 from tests.harness import Harness
 
 COMMANDS = [c.name for feature in FEATURES for c in feature.commands if c.in_menu]
@@ -106,9 +106,19 @@ async def test_invite_expiry_is_shown_in_each_posts_time_zone(liaison: Harness) 
         await coordinator.tap("Douane")
         await liaison.settle()
         shown[post] = coordinator.last.text
-    # 08:00 UTC + 72 h: 09:00 in Niamey (UTC+1), 08:00 in Ouagadougou (UTC+0), formatted in French.
-    assert "jusqu'au 26 nov. 2026, 09:00" in shown["Makalondi"]
-    assert "jusqu'au 26 nov. 2026, 08:00" in shown["Kantchari"]
+    # 08:00 UTC + 72 h: 09:00 in Niamey (UTC+1), 08:00 in Ouagadougou (UTC+0), formatted in French, each
+    # naming its post's zone (the coordinator belongs to no post, and the posts' zones differ).
+    assert "jusqu'au 26 nov. 2026, 09:00 (UTC+1)." in shown["Makalondi"]
+    assert "jusqu'au 26 nov. 2026, 08:00 (UTC+0)." in shown["Kantchari"]
+
+    # A chief's invite is for their own post: its expiry in that post's zone, named (not the server's UTC).
+    chief = await liaison.member("Aïcha", post="NE-MAKALONDI", service="customs", role="chief", language="fr")
+    await chief.send("/invite")
+    await liaison.settle()
+    await press_text(chief, "Police sanitaire")
+    await liaison.settle()
+    assert "Invitation pour : agent · Police sanitaire · Makalondi." in chief.last.text
+    assert "jusqu'au 26 nov. 2026, 09:00 (UTC+1)." in chief.last.text
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -332,13 +342,13 @@ async def test_a_removed_chief_invites_no_longer_open_the_post(liaison: Harness)
     [chef] = await liaison.rows(Member, Member.display_name == "Chef")
     await coordinator.send("/members")
     await liaison.settle()
-    await coordinator.tap("mb:post:NE-KONNI")
+    await press_text(coordinator, "Birni N'Konni")
     await liaison.settle()
-    await coordinator.tap(f"mb:open:{chef.id}")
+    await press_text(coordinator, f"⚙ {chef.display_name}")
     await liaison.settle()
-    await coordinator.tap(f"mb:rm:{chef.id}")
+    await press(coordinator, "Remove")
     await liaison.settle()
-    await coordinator.tap(f"mb:rmok:{chef.id}")
+    await press(coordinator, "Yes, remove")
     await liaison.settle()
 
     newcomer = liaison.user("Intruder", language="en")
@@ -369,10 +379,10 @@ async def test_a_failed_menu_update_never_hides_the_welcome_or_the_suspension(li
     [awa] = await liaison.rows(Member, Member.display_name == "Awa")
     await chief.send("/members")
     await liaison.settle()
-    await chief.tap(f"mb:open:{awa.id}")
+    await press_text(chief, f"⚙ {awa.display_name}")
     await liaison.settle()
     liaison.emulator.faults.inject(500, method="deleteMyCommands", count=1)
-    await chief.tap(f"mb:sus:{awa.id}")
+    await press(chief, "Suspend")
     await liaison.settle()
     assert chief.callback_answers[-1]["text"] == "Awa is suspended."
     [suspended] = await liaison.rows(Member, Member.display_name == "Awa")

@@ -12,7 +12,16 @@ from db.audit import AuditEntry
 from db.outbox import Notification
 from db.schedules import JobState, ScheduledJob
 from handlers.reminders.render import WEEKDAYS
-from tests.factories import chief_reminders, draft_of, label, language_of, save_reminder, say, service_label
+from tests.factories import (
+    chief_reminders,
+    draft_of,
+    label,
+    language_of,
+    press,
+    save_reminder,
+    say,
+    service_label,
+)
 from tests.harness import Harness
 
 
@@ -279,8 +288,8 @@ async def test_config_reminders_can_be_paused_not_deleted(liaison: Harness) -> N
     await chief.tap_forged(f"rm:del:{weekly.id}:0", chief.last.message_id)
     await liaison.settle()
     assert chief.callback_answers[-1].get("show_alert")
-    await chief.tap(f"rm:pause:{weekly.id}:0")
-    await liaison.settle()
+    await tap(liaison, chief, "⏸ Pause {n}", n=number_of(chief.last.text, "Weekly coordination"))
+    assert chief.callback_answers[-1].get("text") == "Paused"
     await liaison.restart()  # the config sync keeps a paused config reminder paused
     [weekly] = await liaison.rows(
         ScheduledJob, col(ScheduledJob.key) == "config:weekly-coordination:NE-KONNI"
@@ -412,3 +421,55 @@ async def test_reminder_times_read_in_the_reader_language(liaison: Harness) -> N
     await agent.send("/reminders")
     await liaison.settle()
     assert "16:05" in (agent.last.text or "") and "09:00" in (agent.last.text or "")
+
+
+async def test_a_coordinator_turns_the_pages_of_a_long_list(liaison: Harness) -> None:
+    coordinator = await liaison.member("Marc", role="coordinator", language="fr")
+    # The configuration gives each of the three posts four reminders: twelve. Four more at Kantchari, the last
+    # post listed, make sixteen: two pages of eight, Kantchari's eight on the second.
+    created = [f"Contrôle Kantchari {n}" for n in range(1, 5)]
+    for hour, text in enumerate(created, start=11):
+        await say(liaison, coordinator, "/remind")
+        await tap_named(liaison, coordinator, "Kantchari")
+        await say(liaison, coordinator, text)
+        await tap(liaison, coordinator, "Every day")
+        await say(liaison, coordinator, f"{hour}:00")
+        await tap(liaison, coordinator, "Whole post")
+        await tap(liaison, coordinator, "✅ Save")
+    assert len(await chief_rows(liaison)) == 4
+
+    def numbers(page: str) -> list[int]:
+        return [int(line.split(".")[0]) for line in page.splitlines() if line[:1].isdigit()]
+
+    first = await say(liaison, coordinator, "/reminders")
+    listing = coordinator.last
+    assert first.startswith("Rappels · page 1 sur 2\n")
+    assert numbers(first) == list(range(1, 9))
+    assert not any(text in first for text in created)
+    assert listing.buttons()[-1] == "Suivant ▶" and "◀ Précédent" not in listing.buttons()
+
+    # Next: the same message turns to the second page, numbered on from the first.
+    await press(coordinator, "Next ▶", listing)
+    await liaison.settle()
+    second = listing.text or ""
+    assert coordinator.last.message_id == listing.message_id
+    assert second.startswith("Rappels · page 2 sur 2\n")
+    assert numbers(second) == list(range(9, 17))
+    assert all(text in second for text in created) and second.count(" · Kantchari · ") == 8
+    assert listing.buttons()[-1] == "◀ Précédent" and "Suivant ▶" not in listing.buttons()
+    # Only the reminders made through the bot can be deleted; their buttons carry their page-2 numbers.
+    deletable = {label(coordinator, "🗑 Delete {n}").format(n=number_of(second, t)) for t in created}
+    assert {b for b in listing.buttons() if b.startswith("🗑")} == deletable
+
+    # A reminder paused from the second page leaves the list on that page.
+    await press(coordinator, "⏸ Pause {n}", listing, n=number_of(second, created[1]))
+    await liaison.settle()
+    assert coordinator.callback_answers[-1].get("text") == "Suspendu"
+    paused = listing.text or ""
+    assert paused.startswith("Rappels · page 2 sur 2\n") and numbers(paused) == list(range(9, 17))
+    assert label(coordinator, "▶ Resume {n}").format(n=number_of(paused, created[1])) in listing.buttons()
+
+    # Previous: back to the first page as it was.
+    await press(coordinator, "◀ Previous", listing)
+    await liaison.settle()
+    assert listing.text == first and listing.buttons()[-1] == "Suivant ▶"
