@@ -417,18 +417,19 @@ async def seen_by(
     actions: Sequence[str],
     since: datetime,
     until: datetime,
-) -> list[tuple[str | None, int | None]]:
-    """(object id, actor) of entries of some actions on some objects in a window (a notice's Seen): read
-    through the (action, at) index, the objects picked on the way (object ids are not indexed)."""
+) -> list[tuple[str | None, int | None, str | None]]:
+    """(object id, actor, post) of entries of some actions on some objects in a window (a notice's Seen, at
+    the reader's post): read through the (action, at) index, the objects picked on the way (object ids are
+    not indexed)."""
     table = table_of(AuditEntry).c
-    found: list[tuple[str | None, int | None]] = []
+    found: list[tuple[str | None, int | None, str | None]] = []
     ids = list(dict.fromkeys(object_ids))
     for start in range(0, len(ids), 500):
-        query = select(table.object_id, table.actor_member_id).where(
+        query = select(table.object_id, table.actor_member_id, table.post_code).where(
             table.action.in_(list(actions)),
             table.at >= since,
             table.at < until,
             table.object_id.in_(ids[start : start + 500]),
         )
-        found += [(object_id, actor) for object_id, actor in (await session.exec(query)).all()]
+        found += [(object_id, actor, post) for object_id, actor, post in (await session.exec(query)).all()]
     return found

@@ -18,12 +18,12 @@ import pytest
 from sqlmodel import col
 
 from bot.i18n import translator
-from db.audit import AuditEntry, record_action
+from db.audit import Action, AuditEntry, record_action, record_actions
 from db.members import Member
 from db.outbox import Notification
 from db.review import ReviewView
 from db.schedules import ScheduledJob
-from handlers.review import exporting
+from handlers.review import export, exporting
 from handlers.review.export import ExportRequest, write_export
 from sandbox.emulator import EmulatedUser
 from tests.factories import label, member_row, raise_guided, tap, tap_text
@@ -302,6 +302,35 @@ async def test_typed_dates_in_the_readers_format_and_clear_refusals(liaison: Har
     assert view.period == "dates" and view.since == since
 
 
+async def test_a_post_typed_at_the_dates_question_is_refused_and_the_question_stays(liaison: Harness) -> None:
+    who = await people(liaison)
+    await a_week(liaison, who)
+    grace = who["grace"]  # chief of Kantchari, English
+    await grace.send("/log")
+    await liaison.settle()
+    await tap(liaison, grace, "📅 Period")
+    await tap(liaison, grace, "✏️ Other dates")
+    assert "Days are read in the time of Kantchari" in grace.last.text
+    # Another post's name where the dates are asked: refused by name, the view still hers.
+    await grace.send("Makalondi")
+    await liaison.settle()
+    assert grace.last.text == "You can read only the log of your own post (Kantchari)."
+    view = (await liaison.rows(ReviewView, ReviewView.member_id == (await member_row(liaison, grace)).id))[-1]
+    assert (view.post_code, view.period) == ("BF-KANTCHARI", "7")
+    # The question is still open: days typed next are read, in Kantchari's time.
+    today = liaison.clock.now().astimezone(ZoneInfo("Africa/Ouagadougou")).date()
+    await grace.send(f"{today.month}/{today.day}/{today.year}")
+    await liaison.settle()
+    page = grace.last
+    assert page.text.startswith("📒 Log · Kantchari")
+    view = (await liaison.rows(ReviewView, ReviewView.id == view.id))[0]
+    assert (view.post_code, view.period) == ("BF-KANTCHARI", "dates")
+    since = datetime.combine(today, datetime.min.time(), tzinfo=UTC)  # Ouagadougou is UTC+0
+    assert view.since == since and view.until == since + timedelta(days=1)
+    kantchari = await window_ids(liaison, since, since + timedelta(days=1), post_code="BF-KANTCHARI")
+    assert page_ids(page) == kantchari[:10]
+
+
 # ----- who may read what ------------------------------------------------------------------------------------
 
 
@@ -477,6 +506,57 @@ async def test_export_too_big_for_telegram_gives_the_command(
     ) in grace.last.text
 
 
+async def test_an_xlsx_export_too_big_for_telegram_stops_early_and_gives_the_command(
+    liaison: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's deflated size is followed as rows stream: past the limit the export stops, the workbook is
+    never assembled, and the reader gets the command."""
+    who = await people(liaison)
+    now = liaison.clock.now()
+    entries = 3000
+    async with liaison.db.transaction() as session:
+        await record_actions(
+            session,
+            [
+                Action(
+                    action="alert.seen",
+                    at=now - timedelta(seconds=30 * (i + 1)),
+                    post_code="BF-KANTCHARI",
+                    object_type="alert",
+                    object_id=i,
+                    details={"service": "police", "outcome": "first", "seconds_to_ack": 30 + i % 600},
+                )
+                for i in range(entries)
+            ],
+        )
+    monkeypatch.setattr(exporting, "LIMIT", 8 * 1024)
+    written: list[tuple[export.ExportResult, bool]] = []
+    write = export.write_export
+
+    async def watched(*args: Any, **kwargs: Any) -> export.ExportResult:
+        result = await write(*args, **kwargs)
+        written.append((result, result.path.exists()))
+        return result
+
+    monkeypatch.setattr(export, "write_export", watched)
+    grace = who["grace"]
+    await grace.send("/log")
+    await liaison.settle()
+    await tap(liaison, grace, "⬇ Excel")
+    assert not any(m.document for m in grace.inbox)
+    assert "This export is larger than the 8 kB Telegram lets a bot send." in grace.last.text
+    today = liaison.clock.now().astimezone(ZoneInfo("Africa/Ouagadougou")).date()
+    first = today - timedelta(days=6)
+    assert (
+        f"liaison export --post BF-KANTCHARI --since {first} --until {today} --language en --format xlsx "
+        f"-o liaison-log-BF-KANTCHARI-{first}-{today}.xlsx"
+    ) in grace.last.text
+    # Stopped at the first batch past the limit, before the file was assembled.
+    [(result, assembled)] = written
+    assert result.too_big and not assembled
+    assert result.size > 8 * 1024 and result.rows <= export.BATCH < entries
+
+
 async def test_an_export_never_blocks_the_other_updates(liaison: Harness) -> None:
     """20,000 entries exported while a ticker watches the event loop and another person uses the bot."""
     who = await people(liaison)
@@ -608,6 +688,91 @@ async def test_digest_on_demand_for_a_coordinator(liaison: Harness) -> None:
     assert "Makalondi" in digest.text and "Kantchari" in digest.text and "Birni N'Konni" in digest.text
     assert "Rien d'enregistré." in digest.text  # Konni had a quiet week
     assert fatou.last.photo is not None
+
+
+async def test_digest_share_of_a_notice_to_two_posts_is_each_posts_own(liaison: Harness) -> None:
+    """A coordinator's notice to Makalondi (3 readers) and Kantchari (2): each post's share counts the Seen
+    of its own readers."""
+    who = await people(liaison)
+    fatou = who["fatou"]
+    await fatou.send("/notice")
+    await liaison.settle()
+    for name in ("Makalondi", "Kantchari"):
+        await tap_text(liaison, fatou, "☐ " + name)
+    await tap(liaison, fatou, "Next ▶")
+    await tap(liaison, fatou, "👥 Everyone")
+    await fatou.send("Mission d'évaluation des postes frontaliers la semaine prochaine.")
+    await liaison.settle()
+    await tap(liaison, fatou, "✅ Send")
+    sent = await liaison.rows(AuditEntry, AuditEntry.action == "notice.sent")
+    assert sorted((e.post_code, e.details["recipients"]) for e in sent) == [
+        ("BF-KANTCHARI", 2),
+        ("NE-MAKALONDI", 3),
+    ]
+    # Two of Makalondi's three readers press Seen, one of Kantchari's two.
+    for reader in ("awa", "john", "salif"):
+        await tap(liaison, who[reader], "☑️ Seen")
+    await liaison.advance(5)
+    seen = await liaison.rows(AuditEntry, AuditEntry.action == "notice.seen")
+    assert sorted(e.post_code for e in seen) == ["BF-KANTCHARI", "NE-MAKALONDI", "NE-MAKALONDI"]
+    await fatou.send("/digest")
+    await liaison.settle()
+    digest = next(m for m in fatou.inbox if m.text and m.text.startswith("📊 Cette semaine, à ce jour"))
+    makalondi, kantchari = plain(digest.text).split("🏢 Kantchari")
+    assert "1 avis diffusé · 67 % lu" in makalondi
+    assert "1 avis diffusé · 50 % lu" in kantchari
+
+
+async def test_digest_figures_and_chart_labels_are_the_readers_numbers(
+    liaison: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,234 alerts at Konni, each first seen by the police after 1,234 minutes: "1 234" in French, "1,234"
+    in English, in the figures and on the chart."""
+    import matplotlib.axes
+
+    who = await people(liaison)
+    now = liaison.clock.now()
+    alerts = 1234
+    async with liaison.db.transaction() as session:
+        await record_actions(
+            session,
+            [
+                Action(
+                    action=action,
+                    at=now - timedelta(seconds=i + 1),
+                    post_code="NE-KONNI",
+                    object_type="alert",
+                    object_id=i,
+                    details=details,
+                )
+                for i in range(alerts)
+                for action, details in (
+                    ("alert.raised", {"category": "smuggling", "severity": "urgent", "service": "customs"}),
+                    ("alert.seen", {"service": "police", "outcome": "first", "seconds_to_ack": 1234 * 60}),
+                )
+            ],
+        )
+    labels: list[str] = []
+    text = matplotlib.axes.Axes.text
+
+    def recorded(self: Any, x: float, y: float, s: str, *args: Any, **kwargs: Any) -> Any:
+        labels.append(plain(s))
+        return text(self, x, y, s, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", recorded)
+    for reader, numbers, expected in (
+        ("fatou", "1 234 / 1 234", ("1 234 alertes (🔴 1 234)", "(1 234 alertes)")),
+        ("peter", "1,234 / 1,234", ("1,234 alerts (🔴 1,234)", "(1,234 alerts)")),
+    ):
+        user = who[reader]
+        await user.send("/digest")
+        await liaison.settle()
+        digest = next(m for m in reversed(user.inbox) if m.text and m.text.startswith("📊"))
+        konni = plain(digest.text).split("🏢 Birni N'Konni")[1].split("🏢")[0]
+        assert all(figure in konni for figure in expected), konni
+        assert user.last.photo is not None
+        assert [label.strip() for label in labels] == [numbers]
+        labels.clear()
 
 
 # ----- units: typed days, the command line, the digest's figures --------------------------------------------

@@ -187,23 +187,36 @@ async def compute_digest(
     ):
         if post in figures and service:
             figures[post].ack_seconds[service].append(seconds)
-    notices = {
-        str(object_id): post
-        for post, object_id in await store.objects_of(
-            session, since=since, until=until, action="notice.sent", posts=list(posts)
-        )
-        if object_id is not None and post is not None
-    }
-    if notices:
+    # A notice sent to several posts has one `notice.sent` entry per post (with that post's recipients), and
+    # each Seen is written at the reader's post: a post's share is its own readers' Seen over its own
+    # recipients.
+    sent_to: defaultdict[str, set[str]] = defaultdict(set)
+    for post, object_id in await store.objects_of(
+        session, since=since, until=until, action="notice.sent", posts=list(posts)
+    ):
+        if object_id is not None and post is not None:
+            sent_to[str(object_id)].add(post)
+    if sent_to:
         # A notice sent late in the window is often seen after it: count every Seen until now.
         found = await store.seen_by(
-            session, object_ids=list(notices), actions=("notice.seen",), since=since, until=max(now, until)
+            session, object_ids=list(sent_to), actions=("notice.seen",), since=since, until=max(now, until)
         )
         # One Seen per reader (a repeated press is not a second reader).
-        seen = [*{(o, a) for o, a in found if a is not None}, *((o, a) for o, a in found if a is None)]
-        for object_id, _actor in seen:
-            post = notices.get(str(object_id))
-            if post is not None:
+        readers: dict[tuple[str, int], str | None] = {}
+        anonymous: list[tuple[str, str | None]] = []
+        for object_id, actor, post in found:
+            if object_id is None:
+                continue
+            if actor is None:
+                anonymous.append((str(object_id), post))
+            else:
+                readers.setdefault((str(object_id), actor), post)
+        for object_id, post in [*((o, p) for (o, _a), p in readers.items()), *anonymous]:
+            targets = sent_to.get(object_id, set())
+            if post is None and len(targets) == 1:
+                # An entry that does not name its post: the notice's only post.
+                post = next(iter(targets))
+            if post is not None and post in targets:
                 figures[post].notices_seen += 1
     return Digest(cadence, since, until, zone, [figures[code] for code in posts])
 
@@ -225,15 +238,16 @@ def post_block(tr: Translator, runtime: Runtime, f: PostFigures) -> list[str]:
         return lines
     if f.alerts:
         severities = " · ".join(
-            f"{SEVERITY_ICONS[s]} {f.by_severity[s]}" for s in SEVERITIES if f.by_severity.get(s)
+            f"{SEVERITY_ICONS[s]} {tr.number(f.by_severity[s])}" for s in SEVERITIES if f.by_severity.get(s)
         )
         lines.append(
             "🚨 "
-            + html.escape(tr.ngettext("{n} alert", "{n} alerts", f.alerts).format(n=f.alerts))
+            + html.escape(tr.ngettext("{n} alert", "{n} alerts", f.alerts).format(n=tr.number(f.alerts)))
             + (f" ({severities})" if severities else "")
         )
         categories = " · ".join(
-            f"{config.category_name(code, tr.language)} {n}" for code, n in f.by_category.most_common()
+            f"{config.category_name(code, tr.language)} {tr.number(n)}"
+            for code, n in f.by_category.most_common()
         )
         lines.append("   " + html.escape(categories))
     stats = f.ack_stats()
@@ -251,7 +265,7 @@ def post_block(tr: Translator, runtime: Runtime, f: PostFigures) -> list[str]:
                         service=config.service_name(service, tr.language),
                         median=tr.duration(median),
                         p90=tr.duration(p90),
-                        n=count,
+                        n=tr.number(count),
                     )
                 )
             )
@@ -260,22 +274,26 @@ def post_block(tr: Translator, runtime: Runtime, f: PostFigures) -> list[str]:
             "⏰ "
             + html.escape(
                 tr.ngettext("{n} alert escalated", "{n} alerts escalated", f.escalated_alerts).format(
-                    n=f.escalated_alerts
+                    n=tr.number(f.escalated_alerts)
                 )
             )
         )
     if f.handovers_written or f.handovers_missing or f.handovers_accepted:
         parts = [
-            tr.ngettext("{n} written", "{n} written", f.handovers_written).format(n=f.handovers_written),
-            tr.ngettext("{n} missing", "{n} missing", f.handovers_missing).format(n=f.handovers_missing),
+            tr.ngettext("{n} written", "{n} written", f.handovers_written).format(
+                n=tr.number(f.handovers_written)
+            ),
+            tr.ngettext("{n} missing", "{n} missing", f.handovers_missing).format(
+                n=tr.number(f.handovers_missing)
+            ),
             tr.ngettext("{n} accepted late", "{n} accepted late", f.handovers_late).format(
-                n=f.handovers_late
+                n=tr.number(f.handovers_late)
             ),
         ]
         if f.handovers_contested:
             parts.append(
                 tr.ngettext("{n} contested", "{n} contested", f.handovers_contested).format(
-                    n=f.handovers_contested
+                    n=tr.number(f.handovers_contested)
                 )
             )
         lines.append(
@@ -288,19 +306,21 @@ def post_block(tr: Translator, runtime: Runtime, f: PostFigures) -> list[str]:
             + html.escape(
                 tr.ngettext(
                     "{n} notice sent · {share} seen", "{n} notices sent · {share} seen", f.notices_sent
-                ).format(n=f.notices_sent, share=tr.percent(min(share, 1.0)))
+                ).format(n=tr.number(f.notices_sent), share=tr.percent(min(share, 1.0)))
             )
         )
     if f.meetings or f.actions_created or f.actions_done or f.actions_overdue:
         parts = [
-            tr.ngettext("{n} meeting", "{n} meetings", f.meetings).format(n=f.meetings),
+            tr.ngettext("{n} meeting", "{n} meetings", f.meetings).format(n=tr.number(f.meetings)),
             tr.ngettext("{n} action item overdue", "{n} action items overdue", f.actions_overdue).format(
-                n=f.actions_overdue
+                n=tr.number(f.actions_overdue)
             ),
-            tr.ngettext("{n} done", "{n} done", f.actions_done).format(n=f.actions_done)
+            tr.ngettext("{n} done", "{n} done", f.actions_done).format(n=tr.number(f.actions_done))
             + (
                 " "
-                + tr.ngettext("({n} late)", "({n} late)", f.actions_done_late).format(n=f.actions_done_late)
+                + tr.ngettext("({n} late)", "({n} late)", f.actions_done_late).format(
+                    n=tr.number(f.actions_done_late)
+                )
                 if f.actions_done_late
                 else ""
             ),
@@ -338,6 +358,11 @@ def has_chart(digest: Digest) -> bool:
     return any(f.ack_seconds for f in digest.posts)
 
 
+def bar_label(tr: Translator, median: float, p90: float) -> str:
+    """A bar's figures on the chart, whole minutes the reader's way: '1 234 / 1 500' or '1,234 / 1,500'."""
+    return f"{tr.number(round(median))} / {tr.number(round(p90))}"
+
+
 def render_chart(tr: Translator, runtime: Runtime, digest: Digest) -> bytes:
     """A PNG: per post and service, the median time to first acknowledgement (bar) and the 90th percentile
     (line), in minutes. Drawn with matplotlib's non-interactive Agg backend, imported only here: the bot's
@@ -346,6 +371,7 @@ def render_chart(tr: Translator, runtime: Runtime, digest: Digest) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     config = runtime.config
     rows: list[tuple[str, float, float, int]] = []
@@ -363,8 +389,10 @@ def render_chart(tr: Translator, runtime: Runtime, digest: Digest) -> bytes:
         axes.barh(position, median, color=colour, height=0.6)
         axes.plot([median, p90], [position, position], color="#333333", linewidth=1.5)
         axes.plot([p90], [position], marker="|", markersize=14, color="#333333")
-        axes.text(p90, position, f"  {median:.0f} / {p90:.0f}", va="center", fontsize=8)
+        axes.text(p90, position, "  " + bar_label(tr, median, p90), va="center", fontsize=8)
     axes.set_yticks(positions, [row[0] for row in rows], fontsize=9)
+    # The axis's minutes the reader's way too ("1 500" in French, "1,500" in English).
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _position: tr.number(value)))
     axes.set_xlabel(tr.gettext("minutes"))
     axes.set_title(tr.gettext("Time to first acknowledgement (median, 90%)"), fontsize=11)
     axes.grid(axis="x", alpha=0.3)

@@ -19,8 +19,11 @@ import functools
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -197,7 +200,7 @@ class _CsvWriter:
         self.writer.writerow([tr.gettext(name) for name, _width in COLUMNS])
         self.sheets: list[str] = []
 
-    def write(self, lines: list[Line]) -> int:
+    def write(self, lines: list[Line]) -> None:
         for line in lines:
             self.writer.writerow(
                 [
@@ -216,6 +219,9 @@ class _CsvWriter:
                 ]
             )
         self.handle.flush()
+
+    def written(self) -> int:
+        """The file's size so far."""
         return self.handle.tell()
 
     def close(self) -> int:
@@ -223,20 +229,45 @@ class _CsvWriter:
         self.handle.close()
         return size
 
+    def abandon(self) -> None:
+        """Stop writing (the partial file is the caller's to remove)."""
+        self.handle.close()
+
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
-class _XlsxWriter:
-    """One sheet per kind (and one for entries of no kind), each row written once, in order."""
+def _deflater() -> Any:
+    """A deflater as the zip module makes one for XlsxWriter's ZIP_DEFLATED members (raw, default level)."""
+    return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
 
-    def __init__(self, path: Path, tr: Translator, kinds: tuple[LogKind, ...]) -> None:
+
+class _XlsxWriter:
+    """One sheet per kind (and one for entries of no kind), each row written once, in order.
+
+    With `track`, `written()` tells how large the file already is. In constant_memory mode XlsxWriter appends
+    each sheet's rows, as the XML they end up as, to a temporary file in the folder it is given (a private
+    one here), and at close deflates each of those files into the zip: we deflate the same bytes as they are
+    appended, as the zip does, so an export past Telegram's limit stops at the batch that crossed it instead
+    of after a year of entries. The measure misses only each sheet's last buffered row, the sheets' opening
+    and closing tags and the zip's small fixed parts (a few kB): the file's size is checked again once it is
+    closed, and a file that fits is not refused.
+    """
+
+    def __init__(
+        self, path: Path, tr: Translator, kinds: tuple[LogKind, ...], *, track: bool = False
+    ) -> None:
         import xlsxwriter  # imported when an export is asked for: the bot's resident memory stays small
 
         self.tr = tr
+        # The sheets' row files, alone in a folder of their own (the one the file goes to: same disk).
+        self.tmpdir = Path(tempfile.mkdtemp(prefix=".liaison-xlsx-", dir=path.parent))
         self.book = xlsxwriter.Workbook(
-            str(path), {"constant_memory": True, "tmpdir": str(path.parent), "strings_to_numbers": False}
+            str(path), {"constant_memory": True, "tmpdir": str(self.tmpdir), "strings_to_numbers": False}
         )
+        self.track = track
+        # Per row file: how many of its bytes were deflated, the deflater, and its output so far.
+        self.measured: dict[str, tuple[int, Any, int]] = {}
         self.header = self.book.add_format({"bold": True, "bg_color": "#DDE5F0", "border": 1})
         self.when = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.wrap = self.book.add_format({"text_wrap": False})
@@ -270,7 +301,7 @@ class _XlsxWriter:
         self.sheets[key] = (sheet, row + 1)
         return sheet, row
 
-    def write(self, lines: list[Line]) -> int:
+    def write(self, lines: list[Line]) -> None:
         for line in lines:
             for key in line.kinds or ("",):
                 sheet, row = self._row(key)
@@ -286,11 +317,40 @@ class _XlsxWriter:
                 sheet.write_string(row, 9, line.subject)
                 sheet.write_number(row, 10, line.entry_id)
                 sheet.write_string(row, 11, line.details)
-        return 0
+
+    def written(self) -> int:
+        """The deflated size of every row written so far (0 without `track`)."""
+        if not self.track:
+            return 0
+        total = 0
+        with os.scandir(self.tmpdir) as files:
+            found = [(entry.name, entry.path) for entry in files]
+        for name, file in found:
+            done, deflater, size = self.measured.get(name) or (0, _deflater(), 0)
+            with open(file, "rb") as handle:
+                handle.seek(done)
+                while chunk := handle.read(1 << 20):
+                    done += len(chunk)
+                    size += len(deflater.compress(chunk))
+            self.measured[name] = (done, deflater, size)
+            # What the rows so far deflate to, the deflater's pending block included (flushed on a copy).
+            total += size + len(deflater.copy().flush())
+        return total
 
     def close(self) -> int:
-        self.book.close()
+        try:
+            self.book.close()
+        finally:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
         return 0
+
+    def abandon(self) -> None:
+        """Drop the file without assembling it (that would deflate every row again, for nothing)."""
+        for sheet in self.book.worksheets():
+            # XlsxWriter's own: close the sheet's row file (left open, it would close when collected).
+            with contextlib.suppress(AttributeError, OSError):
+                sheet._opt_close()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     @property
     def sheet_names(self) -> list[str]:
@@ -323,7 +383,8 @@ async def write_export(
     progress: Callable[[int], None] | None = None,
     background: bool = True,
 ) -> ExportResult:
-    """Write a request's entries to `path` (CSV or XLSX), streaming; stops early past `max_bytes` (CSV)."""
+    """Write a request's entries to `path` (CSV or XLSX), streaming. Past `max_bytes` it stops at the end of
+    the batch that crossed it (`too_big`): a CSV is left as far as it went, an XLSX is never assembled."""
     tr = translator(request.language)
     kinds = service.kinds(runtime)
     kind = service.kind_named(runtime, request.kind)
@@ -331,7 +392,13 @@ async def write_export(
     sheet_kinds = (kind,) if kind is not None else kinds
     writer: _CsvWriter | _XlsxWriter
     if request.fmt == "xlsx":
-        writer = await _off_loop(_XlsxWriter, path, tr, sheet_kinds, background=background)
+        writer = await _off_loop(
+            functools.partial(_XlsxWriter, track=max_bytes is not None),
+            path,
+            tr,
+            sheet_kinds,
+            background=background,
+        )
     else:
         writer = await _off_loop(
             _CsvWriter, path, tr, runtime.config.review.separator(request.language), background=background
@@ -341,7 +408,6 @@ async def write_export(
     cells = _Cells(runtime, tr, sheet_kinds, names)
 
     def render(rows: list[tuple[Any, ...]]) -> int:
-        size = 0
         for start in range(0, len(rows), YIELD_EVERY):
             lines = []
             for row in rows[start : start + YIELD_EVERY]:
@@ -349,13 +415,14 @@ async def write_export(
                 if kind is None or kind.only is None or kind.only(entry):  # type: ignore[arg-type]
                     lines.append(cells.line(entry))
             result.rows += len(lines)
-            size = writer.write(lines)
+            writer.write(lines)
             # Hand the interpreter back to the event loop every few rows (an XLSX row is a dozen cells, some
             # 0.3 ms): this thread is pure Python, and the loop would otherwise queue for the GIL again and
             # again.
             time.sleep(0)
-        return size
+        return writer.written() if max_bytes is not None else 0
 
+    finished = False
     try:
         async for entries in store.stream_entries(session, flt=flt, batch=batch):
             wanted = {row[2] for row in entries if row[2] and row[2] not in names}
@@ -365,10 +432,17 @@ async def write_export(
             if progress is not None:
                 progress(result.rows)
             if max_bytes is not None and size > max_bytes:
-                result.too_big = True
+                result.too_big, result.size = True, size
                 break
+        finished = not result.too_big
     finally:
-        await _off_loop(writer.close, background=background)
+        if finished:
+            await _off_loop(writer.close, background=background)
+        else:
+            # Refused, failed or cancelled: nothing more to write (an XLSX would deflate every row again).
+            await _off_loop(writer.abandon, background=background)
+    if result.too_big:
+        return result
     result.size = await _off_loop(lambda: path.stat().st_size if path.exists() else 0, background=background)
     if max_bytes is not None and result.size > max_bytes:
         result.too_big = True
