@@ -96,6 +96,11 @@ def is_global(member: Member) -> bool:
     return rank(member) >= RANK[Role.COORDINATOR]
 
 
+def is_post_chief(member: Member) -> bool:
+    """A post's chief (coordinators and admins follow every post and are no post's chief)."""
+    return member.role == Role.CHIEF
+
+
 def can(member: Member | None, action: Action, post_code: str | None = None) -> bool:
     """True when `member` may do `action` on `post_code` (None: on their own post)."""
     if member is None or not member.is_active:
@@ -133,6 +138,16 @@ def can_invite(member: Member | None, role: Role, post_code: str | None) -> bool
     if role not in INVITABLE_ROLES[Role(member.role)]:
         return False
     return is_global(member) or post_code == member.post_code
+
+
+def invite_names_post(role: Role) -> bool:
+    """Agents and chiefs are invited to a post; coordinators follow every post, so their invite names none."""
+    return RANK[role] < RANK[Role.COORDINATOR]
+
+
+def may_lead_whole_post(role: Role) -> bool:
+    """A chief may be invited for the whole post (no service); an agent always belongs to one service."""
+    return role == Role.CHIEF
 
 
 def can_manage(actor: Member | None, target: Member) -> bool:
@@ -202,10 +217,16 @@ def acknowledging_post(member: Member, *, post_code: str, posts: Iterable[str]) 
 # ----- reminders ----------------------------------------------------------------------------------------
 
 
+def reminder_for_coordinators(*, post_code: str | None, audience: Mapping[str, Any]) -> bool:
+    """A reminder tied to no post, or addressed to the coordinators, goes to the coordinators (and admins)
+    who follow every post, not to a post's members."""
+    return post_code is None or audience.get("role") in (Role.COORDINATOR, Role.ADMIN)
+
+
 def reminder_addressed_to(member: Member, *, post_code: str | None, audience: Mapping[str, Any]) -> bool:
     """Whether `member` is among a reminder's recipients (the rule of the reminder's audience)."""
     role = audience.get("role")
-    if post_code is None or role in (Role.COORDINATOR, Role.ADMIN):
+    if reminder_for_coordinators(post_code=post_code, audience=audience):
         return is_global(member)
     if member.post_code != post_code:
         return False
@@ -296,6 +317,12 @@ def may_correct_minutes(
     return member.is_active and (
         member.id == author_member_id or may_write_minutes(member, post_code, writers=writers)
     )
+
+
+def follows_minutes_card(member: Member, *, author_member_id: int | None, posts: Iterable[str]) -> bool:
+    """The minutes' author and the chiefs of the posts the meeting concerned follow them on a status card
+    (who has read them, corrections); everyone else gets a plain copy."""
+    return member.id == author_member_id or (member.role == Role.CHIEF and member.post_code in set(posts))
 
 
 def owns_action(

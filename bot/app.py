@@ -73,12 +73,7 @@ def build_application(
     from bot.inbox import Inbox, on_handler_error
     from bot.scheduler.service import Scheduler
 
-    if features is None:
-        from handlers import FEATURES
-
-        features = FEATURES
-    installed = FeatureSet((*features, core_feature()), config=config)
-    check_features(installed.features, translated=translator("fr").translates)
+    installed = install_features(config, features)
 
     database = database or Database(config.bot.database_url)
     clock = clock or SystemClock()
@@ -139,6 +134,18 @@ def build_application(
     application.add_error_handler(on_handler_error)
     application.add_error_handler(on_error)
     return application
+
+
+def install_features(config: Config, features: Sequence[Feature] | None = None) -> FeatureSet:
+    """The features to install (handlers.FEATURES by default) and the core; raises FeatureConflict when they
+    cannot be installed together (a shared prefix, an untranslated menu entry...)."""
+    if features is None:
+        from handlers import FEATURES
+
+        features = FEATURES
+    installed = FeatureSet((*features, core_feature()), config=config)
+    check_features(installed.features, translated=translator("fr").translates)
+    return installed
 
 
 def core_feature() -> Feature:

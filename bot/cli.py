@@ -52,7 +52,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     token = _token()
     if token is None:
         return _fail("TELEGRAM_BOT_TOKEN is not set; export the token BotFather gave you and try again")
-    from bot.app import build_application
+    from bot.app import build_application, install_features
+    from bot.features import FeatureConflict
     from bot.logs import configure_logging
 
     configure_logging(config.bot.log_level, secrets=[token, config.bot.database_url])
@@ -65,6 +66,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             "webhook mode needs LIAISON_WEBHOOK_SECRET (1-256 characters of A-Z a-z 0-9 _ -): Telegram sends "
             "it with every update, and calls without it are refused"
         )
+    try:
+        # A fault of the code (two features claiming one prefix, a menu entry without its French) is found
+        # before the network or the database is touched, and told in one line.
+        install_features(config)
+    except FeatureConflict as conflict:
+        return _fail(f"cannot install the features: {conflict}")
     from telegram.error import InvalidToken, NetworkError
 
     try:
@@ -323,11 +330,15 @@ def cmd_audit(args: argparse.Namespace, config: Config) -> int:
 def cmd_export(args: argparse.Namespace, config: Config) -> int:
     """Export the review log of some posts and days to a CSV or XLSX file (no size limit)."""
     from bot.app import build_application, runtime_of
+    from bot.features import FeatureConflict
 
     async def go() -> int:
         # The factory wires the features (their kinds of entries and the export itself); nothing is started,
         # nothing is written (the database is the bot's, migrated by it).
-        application = build_application(config, token="0:command-line", start_background=False)
+        try:
+            application = build_application(config, token="0:command-line", start_background=False)
+        except FeatureConflict as conflict:
+            return _fail(f"cannot install the features: {conflict}")
         runtime = runtime_of(application)
         try:
             runner = runtime.features.cli("export")

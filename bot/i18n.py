@@ -56,11 +56,12 @@ def _compile(language: str) -> tuple[NullTranslations, frozenset[str]]:
             merged = catalog
             continue
         for message in catalog:
-            if message.id and message.id not in merged:
+            # Keyed by id and context: "Present" (attendance) is another message than a plain "Present".
+            if message.id and merged.get(message.id, message.context) is None:
                 merged[message.id] = message
     assert merged is not None
     translated = frozenset(
-        m.id if isinstance(m.id, str) else m.id[0]
+        _key(m.id if isinstance(m.id, str) else m.id[0], m.context)
         for m in merged
         if m.id and (all(m.string) if isinstance(m.string, (tuple, list)) else m.string) and not m.fuzzy
     )
@@ -68,6 +69,11 @@ def _compile(language: str) -> tuple[NullTranslations, frozenset[str]]:
     write_mo(buffer, merged)
     buffer.seek(0)
     return GNUTranslations(buffer), translated
+
+
+def _key(message: str, context: str | None = None) -> str:
+    """How gettext files a message: a context goes before it, joined by EOT."""
+    return message if context is None else f"{context}\x04{message}"
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class Translator:
 
     def pgettext(self, context: str, message: str) -> str:
         """Translate a message in a disambiguating context."""
+        if _key(message, context) not in self.translated_ids:
+            _missed(self.language, f"{message} (context: {context})")
         return self.catalog.pgettext(context, message)
 
     @property

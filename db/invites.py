@@ -77,6 +77,11 @@ async def create_invite(
     return invite, code
 
 
+async def get_invite(session: AsyncSession, *, invite_id: int) -> Invite | None:
+    """The invite with this id, whatever its state."""
+    return await session.get(Invite, invite_id)
+
+
 async def find_invite(session: AsyncSession, *, code: str) -> Invite | None:
     """The invite for a clear code, whatever its state."""
     return (await session.exec(select(Invite).where(Invite.code_hash == hash_code(code)))).first()

@@ -213,6 +213,16 @@ async def claim_reminder(
     return bool(result.rowcount)
 
 
+async def list_overdue_ids(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Ids of notices whose expiry time has passed but whose expiry was never recorded, oldest first."""
+    query = (
+        select(Notice.id)
+        .where(col(Notice.expired_at).is_(None), col(Notice.expires_at) <= now)
+        .order_by(col(Notice.id))
+    )
+    return [notice_id for notice_id in (await session.exec(query)).all() if notice_id is not None]
+
+
 async def mark_expired(session: AsyncSession, *, notice_id: int, now: datetime) -> bool:
     """Record the expiry once; True for the run that did it."""
     result = await session.exec(

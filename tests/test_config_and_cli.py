@@ -111,6 +111,33 @@ def test_run_without_a_token_says_so_in_one_line_and_exits_2() -> None:
     )
 
 
+def test_run_with_conflicting_features_says_so_in_one_line_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import handlers
+    from bot.features import Feature
+
+    async def nothing(*_: object) -> None:
+        """A callback that is never called."""
+
+    async def no_network(_args: object) -> str:
+        raise AssertionError("the Bot API was called before the features were checked")
+
+    thief = Feature(name="thief", callback_prefix="al", on_button=nothing)
+    monkeypatch.setattr(handlers, "FEATURES", (*handlers.FEATURES, thief))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST")
+    monkeypatch.setattr("bot.cli._bot_username", no_network)
+    # The root logger stays the test run's.
+    monkeypatch.setattr("bot.logs.configure_logging", lambda *_args, **_kwargs: None)
+    assert main(["--config", str(ROOT / "config.yaml"), "run"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "liaison: error: cannot install the features: callback prefix 'al' is claimed by both 'alerts' and "
+        "'thief': it must be unique\n"
+    )
+
+
 def test_check_config_command_succeeds_on_the_shipped_file() -> None:
     result = run_cli("check-config")
     assert result.returncode == 0 and "OK: 3 posts" in result.stdout

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
+from bot import i18n
 from bot.catalogs import problems
-from bot.i18n import catalog_files, supported_language, translator
+from bot.i18n import catalog_files, supported_language, translator, watch_missing
 
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 TAG = re.compile(r"</?[a-z]+")
@@ -64,6 +67,51 @@ def test_plural_forms(n: int, french: str, english: str) -> None:
 def test_a_missing_french_catalog_would_not_silently_show_english() -> None:
     # gettext's fallback hides a missing .mo; our loader compiles the .po and would raise instead.
     assert translator("fr").gettext("Which post?") == "Quel poste ?"
+
+
+@pytest.fixture
+def missed() -> Iterator[list[tuple[str, str]]]:
+    """Every lookup without a translation while the test runs, as the scenario tests' harness sees them."""
+    found: list[tuple[str, str]] = []
+    watch_missing(lambda language, message: found.append((language, message)))
+    yield found
+    watch_missing(None)
+
+
+def test_a_lookup_in_context_reports_a_missing_translation_as_gettext_does(
+    missed: list[tuple[str, str]],
+) -> None:
+    french = translator("fr")
+    assert french.pgettext("attendance", "Present") == "Présents"
+    assert missed == []
+    assert french.pgettext("no such context", "Present") == "Present"
+    # Only the entry in context is translated: the plain message is another one, and missing.
+    assert french.gettext("Present") == "Present"
+    assert missed == [("fr", "Present (context: no such context)"), ("fr", "Present")]
+
+
+PO = """msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\\n"
+
+{entries}
+"""
+
+
+def test_a_message_in_context_in_one_catalog_and_plain_in_another_keeps_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "a.po").write_text(PO.format(entries='msgid "Present"\nmsgstr "Présent"\n'), encoding="utf-8")
+    (folder / "b.po").write_text(
+        PO.format(entries='msgctxt "attendance"\nmsgid "Present"\nmsgstr "Présents"\n'), encoding="utf-8"
+    )
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    catalog, translated = i18n._compile("fr")
+    assert catalog.gettext("Present") == "Présent"
+    assert catalog.pgettext("attendance", "Present") == "Présents"
+    assert translated == {"Present", "attendance\x04Present"}
 
 
 def test_dates_follow_the_posts_time_zone_and_the_readers_language() -> None:

@@ -119,3 +119,63 @@ def test_no_import_cycles_among_handler_modules() -> None:
 
     for module in sorted(handler_graph):
         visit(module)
+
+
+# Roles above an agent: comparing with one of them decides who may do what, which bot/access.py alone does.
+RULE_ROLES = frozenset({"CHIEF", "COORDINATOR", "ADMIN"})
+
+
+def _names_rule_role(node: ast.AST) -> bool:
+    """Whether an expression mentions Role.CHIEF, Role.COORDINATOR or Role.ADMIN."""
+    return any(
+        isinstance(sub, ast.Attribute)
+        and sub.attr in RULE_ROLES
+        and isinstance(sub.value, ast.Name)
+        and sub.value.id == "Role"
+        for sub in ast.walk(node)
+    )
+
+
+def role_comparisons(source: str) -> list[int]:
+    """Lines of a module's source that compare (or match) something with a role above an agent."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, ast.MatchValue):
+            operands = [node.value]
+        else:
+            continue
+        if any(_names_rule_role(operand) for operand in operands):
+            found.add(node.lineno)
+    return sorted(found)
+
+
+def test_the_role_check_sees_rules_and_not_queries() -> None:
+    rules = (
+        "card = m.id == a or (m.role == Role.CHIEF and m.post_code in posts)\n"
+        "if role in (Role.COORDINATOR, Role.ADMIN):\n    pass\n"
+        "match m.role:\n    case Role.CHIEF:\n        pass\n"
+    )
+    assert role_comparisons(rules) == [1, 2, 5]
+    assert (
+        role_comparisons("chiefs = list_members(session, roles=(Role.CHIEF,))\nok = m.role == Role.AGENT\n")
+        == []
+    )
+
+
+def test_role_rules_live_in_access_alone() -> None:
+    # Handlers and bot/ ask bot/access.py; a render module may still word a role ("You are a coordinator",
+    # "Post chiefs"): choosing words is not deciding who may act. Passing a role to a query is not comparing.
+    files = [
+        path
+        for package in ("bot", "handlers")
+        for path in (ROOT / package).rglob("*.py")
+        if path != ROOT / "bot" / "access.py" and path.name != "render.py"
+    ]
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for path in files
+        if (lines := role_comparisons(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}, "compare roles in bot/access.py (a named rule), not here: " + repr(offenders)

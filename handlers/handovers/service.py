@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import may_accept_handover, may_write_handover, reads_handover
+from bot.access import is_post_chief, may_accept_handover, may_write_handover, reads_handover
 from bot.i18n import translator
 from bot.runtime import Runtime
 from bot.scheduler.api import schedule_once
@@ -210,7 +210,7 @@ async def send_handover(
     if author.id not in {m.id for m in readers}:
         readers.append(author)
     # The incoming shift reads it first, the chiefs next, the author (who knows) last.
-    readers.sort(key=lambda m: (m.id == author.id, not may_accept(m, created), m.role != Role.CHIEF))
+    readers.sort(key=lambda m: (m.id == author.id, not may_accept(m, created), not is_post_chief(m)))
     card_keys = [store.card_key(created.id, m.id or 0) for m in readers]
     await store.add_copies(
         session,

@@ -9,10 +9,11 @@ from bot.access import Action
 from bot.features import Command, Feature
 from bot.i18n import N_
 from handlers.invites import wizard
+from handlers.invites.render import PREFIX
 
 FEATURE = Feature(
     name="invites",
     commands=(Command("invite", N_("Invite someone"), wizard.invite_command, action=Action.INVITE),),
-    callback_prefix=wizard.PREFIX,
+    callback_prefix=PREFIX,
     on_button=wizard.on_button,
 )

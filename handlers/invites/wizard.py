@@ -1,135 +1,92 @@
 """/invite: chiefs invite agents of their post; coordinators chiefs and agents anywhere; admins coordinators.
 
-Every step re-checks, from the database's member, the right to invite that role at that post.
+The conversation glue only: the service says what each step may offer and issues the invite, render words
+it. Every press is re-checked against the member the gate loaded from the database.
 """
 
 from __future__ import annotations
 
-import html
-from datetime import timedelta
+from telegram import Update
 
-from telegram import InlineKeyboardMarkup, Update
-
-from bot.access import INVITABLE_ROLES, can_invite
-from bot.callbacks import CallbackData, encode
-from bot.i18n import Translator
-from bot.keyboards import columns
+from bot.callbacks import CallbackData
 from bot.replies import answer, edit_message
-from bot.runtime import LiaisonContext, Runtime
-from bot.texts import membership, role_name
+from bot.runtime import LiaisonContext
 from db.members import Role
-from db.onboarding import issue_invite
-
-PREFIX = "iv"
-NO_SERVICE = "-"
-
-
-def _service_keyboard(runtime: Runtime, tr: Translator, role: str, post_code: str) -> InlineKeyboardMarkup:
-    buttons = [
-        (runtime.config.service_name(code, tr.language), encode(PREFIX, "s", role, post_code, code))
-        for code in runtime.config.post_services(post_code)
-    ]
-    if role == Role.CHIEF:
-        buttons.append(
-            (tr.gettext("Whole post (no service)"), encode(PREFIX, "s", role, post_code, NO_SERVICE))
-        )
-    return columns(buttons, 2)
+from handlers.invites import render, service
 
 
 async def invite_command(update: Update, context: LiaisonContext) -> None:
     """Start the invite wizard: role, then post, then service."""
     member, tr, message = context.active_member, context.tr, update.effective_message
     assert message is not None
-    roles = INVITABLE_ROLES[Role(member.role)]
+    roles = service.invitable_roles(member)
     if not roles:
         await message.reply_text(tr.gettext("Your role cannot invite anyone."))
         return
-    if roles == (Role.AGENT,) and member.post_code:
-        await message.reply_text(
-            tr.gettext("Which service will the new agent belong to?"),
-            reply_markup=_service_keyboard(context.runtime, tr, Role.AGENT, member.post_code),
-        )
-        return
-    buttons = [(role_name(tr, role), encode(PREFIX, "r", role)) for role in roles]
-    await message.reply_text(tr.gettext("Whom do you want to invite?"), reply_markup=columns(buttons, 1))
+    sole = service.sole_choice(member)
+    if sole is not None:
+        # A chief invites agents of their own post: the role and the post go without asking.
+        role, post_code = sole
+        choices = service.service_choices(context.runtime.config, role, post_code)
+        text, keyboard = render.service_step(context.runtime.config, tr, role, post_code, choices, first=True)
+    else:
+        text, keyboard = render.role_step(tr, roles)
+    await message.reply_text(text, reply_markup=keyboard)
 
 
 async def on_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
     """Advance the invite wizard; every step re-checks the right to invite."""
     query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
     assert query is not None
+    config = runtime.config
     if not data.args or data.args[0] not in {r.value for r in Role}:
         await answer(query, tr.gettext("This button is no longer valid."), alert=True)
         return
     role = Role(data.args[0])
-    post_codes = {p.code for p in runtime.config.posts}
-    if data.action == "r" and (
-        can_invite(member, role, None) or any(can_invite(member, role, c) for c in post_codes)
-    ):
+    if data.action == "r" and service.may_choose_role(config, member, role):
         await answer(query)
-        if role == Role.COORDINATOR:
+        if not service.needs_post(role):
             await _issue(update, context, role, None, None)
             return
-        buttons = [
-            (p.name, encode(PREFIX, "p", role, p.code))
-            for p in runtime.config.posts
-            if can_invite(member, role, p.code)
-        ]
-        await edit_message(query, tr.gettext("Which post?"), columns(buttons, 1))
+        await edit_message(query, *render.post_step(tr, role, service.posts_for(config, member, role)))
         return
     if (
         data.action == "p"
         and len(data.args) == 2
-        and data.args[1] in post_codes
-        and can_invite(member, role, data.args[1])
+        and service.may_choose_post(config, member, role, data.args[1])
     ):
+        post_code = data.args[1]
         await answer(query)
-        await edit_message(
-            query, tr.gettext("Which service?"), _service_keyboard(runtime, tr, role, data.args[1])
-        )
+        choices = service.service_choices(config, role, post_code)
+        await edit_message(query, *render.service_step(config, tr, role, post_code, choices))
         return
-    if data.action == "s" and len(data.args) == 3 and data.args[1] in post_codes:
-        post_code, service = data.args[1], data.args[2]
-        valid_service = service in runtime.config.post_services(post_code) or (
-            service == NO_SERVICE and role == Role.CHIEF
-        )
-        if valid_service and can_invite(member, role, post_code):
+    if data.action == "s" and len(data.args) == 3:
+        post_code, chosen = data.args[1], data.args[2]
+        service_code = None if chosen == render.NO_SERVICE else chosen
+        if service.may_choose_service(config, member, role, post_code, service_code):
             await answer(query)
-            await _issue(update, context, role, post_code, None if service == NO_SERVICE else service)
+            await _issue(update, context, role, post_code, service_code)
             return
     await answer(query, tr.gettext("You are not allowed to do this."), alert=True)
 
 
 async def _issue(
-    update: Update, context: LiaisonContext, role: Role, post_code: str | None, service: str | None
+    update: Update, context: LiaisonContext, role: Role, post_code: str | None, service_code: str | None
 ) -> None:
-    """Create the invite and show the link, the code and the expiry in the post's time."""
-    query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
+    """Issue the invite and show its link, code and expiry in place of the wizard."""
+    query, runtime = update.callback_query, context.runtime
     assert query is not None
-    now = runtime.clock.now()
-    expires = now + timedelta(hours=runtime.config.invites.ttl_hours)
     async with runtime.db.transaction() as session:
-        _, code = await issue_invite(
+        issued = await service.issue(
             session,
+            runtime,
+            context.active_member,
             role=role,
             post_code=post_code,
-            service_code=service,
-            created_by=member.id,
-            now=now,
-            expires_at=expires,
+            service_code=service_code,
+            # The same press handled twice (a retried update) never makes a second invite.
             request_key=f"cb:{query.id}",
         )
-    if code is None:
+    if issued is None:
         return  # the same press handled a second time: its link was shown the first time
-    # The expiry in the time of the post the invite is for (the inviter may sit elsewhere): its zone named.
-    zone = runtime.config.post_zone(post_code or member.post_code)
-    link = f"https://t.me/{runtime.bot_username}?start={code}"
-    text = tr.gettext(
-        "Invite for: {membership}.\nValid once, until {expires}.\n\n{link}\n\nCode: <code>{code}</code>"
-    ).format(
-        membership=membership(tr, runtime.config, role, service, post_code),
-        expires=f"{tr.datetime(expires, zone, 'medium')} ({tr.zone_name(expires, zone)})",
-        link=html.escape(link),
-        code=code,
-    )
-    await edit_message(query, text)
+    await edit_message(query, render.invite_text(runtime.config, context.tr, issued, runtime.bot_username))

@@ -16,14 +16,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import is_global as global_member
 from bot.access import (
+    follows_minutes_card,
     may_correct_minutes,
     may_read_meeting,
     may_see_action,
     may_update_action,
     sees_post_actions,
 )
+from bot.access import is_global as global_member
 from bot.dates import at_local_time, local_today
 from bot.i18n import Translator
 from bot.runtime import Runtime
@@ -325,7 +326,7 @@ async def _fan_out_minutes(
     for member in readers:
         tr = runtime.translator_for(member)
         post = reader_post(member, meeting)
-        card = member.id == author.id or (member.role == Role.CHIEF and member.post_code in meeting.posts)
+        card = follows_minutes_card(member, author_member_id=author.id, posts=meeting.posts)
         correct = card and may_correct(runtime, member, meeting)
         key = (tr.language, post, card, correct)
         if key not in rendered:

@@ -9,11 +9,12 @@ from bot.access import Action
 from bot.features import Command, Feature
 from bot.i18n import N_
 from handlers.members import handlers, log
+from handlers.members.render import PREFIX
 
 FEATURE = Feature(
     name="members",
     commands=(Command("members", N_("Members"), handlers.members_command, action=Action.LIST_MEMBERS),),
-    callback_prefix=handlers.PREFIX,
+    callback_prefix=PREFIX,
     on_button=handlers.on_button,
     log_kinds=(log.LOG_KIND,),
 )

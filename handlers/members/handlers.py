@@ -2,72 +2,36 @@
 
 from __future__ import annotations
 
-import html
-
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.access import Action, can, can_manage, is_global
-from bot.callbacks import CallbackData, encode
-from bot.i18n import Translator
-from bot.keyboards import columns, inline
+from bot.callbacks import CallbackData
 from bot.menu import publish_member_commands
 from bot.replies import answer, edit_message
-from bot.runtime import LiaisonContext, Runtime
-from bot.texts import fit_lines, role_name
-from db.members import Member, MemberStatus, list_members
-from handlers.members import service
+from bot.runtime import LiaisonContext
+from db.members import MemberStatus
+from handlers.members import render, service
 
-PREFIX = "mb"
-MAX_BUTTONS = 40  # beyond this a keyboard is unusable on a small phone
 CHANGES = {"sus": MemberStatus.SUSPENDED, "rei": MemberStatus.ACTIVE, "rmok": MemberStatus.REMOVED}
-
-
-def member_line(runtime: Runtime, tr: Translator, member: Member) -> str:
-    """One member: name, role, service, and status flags."""
-    flags = []
-    if member.status == MemberStatus.SUSPENDED:
-        flags.append(tr.gettext("suspended"))
-    if not member.reachable:
-        flags.append(tr.gettext("unreachable (blocked the bot)"))
-    suffix = f" — <i>{', '.join(flags)}</i>" if flags else ""
-    name = html.escape(member.display_name)
-    service_label = html.escape(runtime.config.service_name(member.service_code, tr.language))
-    return f"• {name} ({role_name(tr, member.role)}, {service_label}){suffix}"
 
 
 async def members_command(update: Update, context: LiaisonContext) -> None:
     """List the post's members (chiefs) or ask which post (coordinators)."""
     member, tr, message = context.active_member, context.tr, update.effective_message
     assert message is not None
-    if is_global(member):
-        buttons = [(p.name, encode(PREFIX, "post", p.code)) for p in context.runtime.config.posts]
-        await message.reply_text(tr.gettext("Which post?"), reply_markup=columns(buttons, 1))
+    if service.chooses_post(member):
+        question, posts = render.post_question(tr, context.runtime.config.posts)
+        await message.reply_text(question, reply_markup=posts)
         return
     text, keyboard = await _roster(context, member.post_code or "")
     await message.reply_text(text, reply_markup=keyboard)
 
 
 async def _roster(context: LiaisonContext, post_code: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The member list of a post, with one button per member the reader may manage."""
-    runtime, tr = context.runtime, context.tr
+    """The member list of a post as the reader sees it."""
+    runtime = context.runtime
     async with runtime.db.reading() as session:
-        members = await list_members(session, post_code=post_code, include_inactive=True)
-    header = tr.ngettext("{post}: {n} member", "{post}: {n} members", len(members)).format(
-        post=html.escape(runtime.config.post_name(post_code)), n=len(members)
-    )
-    lines = [f"<b>{header}</b>", *fit_lines(tr, [member_line(runtime, tr, m) for m in members])]
-    manageable = [m for m in members if can_manage(context.member, m)][:MAX_BUTTONS]
-    buttons = [(f"⚙ {m.display_name[:30]}", encode(PREFIX, "open", m.id)) for m in manageable]
-    return "\n".join(lines), columns(buttons, 2) if buttons else None
-
-
-def _manage_keyboard(tr: Translator, target: Member) -> InlineKeyboardMarkup:
-    toggle = (
-        (tr.gettext("Reinstate"), encode(PREFIX, "rei", target.id))
-        if target.status == MemberStatus.SUSPENDED
-        else (tr.gettext("Suspend"), encode(PREFIX, "sus", target.id))
-    )
-    return inline([[toggle, (tr.gettext("Remove"), encode(PREFIX, "rm", target.id))]])
+        found = await service.roster(session, context.active_member, post_code)
+    return render.roster(runtime.config, context.tr, post_code, found.members, found.manageable)
 
 
 async def on_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
@@ -80,12 +44,11 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
         return
     if data.action == "post":
         post_code = data.args[0]
-        if runtime.config.find_post(post_code) is None or not can(actor, Action.LIST_MEMBERS, post_code):
+        if not service.may_list(runtime.config, actor, post_code):
             await answer(query, denied, alert=True)
             return
         await answer(query)
-        text, keyboard = await _roster(context, post_code)
-        await edit_message(query, text, keyboard)
+        await edit_message(query, *await _roster(context, post_code))
         return
     if data.action not in ("open", "rm", *CHANGES):
         await answer(query, tr.gettext("This button is no longer valid."), alert=True)
@@ -102,31 +65,14 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
         await publish_member_commands(context.bot, runtime.features, target)
     if data.action == "rm":
         await answer(query)
-        await edit_message(
-            query,
-            tr.gettext("Remove {name} from Liaison? They will no longer be able to use anything.").format(
-                name=html.escape(target.display_name)
-            ),
-            inline(
-                [
-                    [
-                        (tr.gettext("Yes, remove"), encode(PREFIX, "rmok", target.id)),
-                        (tr.gettext("No"), encode(PREFIX, "open", target.id)),
-                    ]
-                ]
-            ),
-        )
+        await edit_message(query, *render.removal_question(tr, target))
         return
     if data.action in CHANGES:
-        done = {
-            "sus": tr.gettext("{name} is suspended."),
-            "rei": tr.gettext("{name} is active again."),
-            "rmok": tr.gettext("{name} was removed."),
-        }[data.action]
-        await answer(query, done.format(name=target.display_name))
+        plain, shown = render.status_changed(tr, CHANGES[data.action], target.display_name)
+        await answer(query, plain)
         if data.action == "rmok":
-            await edit_message(query, done.format(name=html.escape(target.display_name)))
+            await edit_message(query, shown)
             return
     else:
         await answer(query)
-    await edit_message(query, member_line(runtime, tr, target), _manage_keyboard(tr, target))
+    await edit_message(query, *render.member_card(runtime.config, tr, target))

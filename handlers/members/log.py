@@ -11,7 +11,7 @@ from bot.i18n import N_, Translator
 from bot.runtime import Runtime
 from bot.texts import role_name
 from db.audit import AuditEntry
-from db.invites import Invite
+from db.invites import get_invite
 from db.members import Member, MemberStatus, get_member
 
 STATUS_NAMES = {
@@ -64,7 +64,7 @@ async def detail(
     if entry.object_type == "member":
         member = await get_member(session, member_id=object_id)
     elif entry.object_type == "invite":
-        invite = await session.get(Invite, object_id)
+        invite = await get_invite(session, invite_id=object_id)
         if invite is None:
             return None
         if entry.action == "member.joined" and entry.actor_member_id is not None:

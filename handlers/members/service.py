@@ -1,13 +1,41 @@
-"""Managing members, without Telegram: suspend, reinstate or remove, re-checked and audited."""
+"""Managing members, without Telegram: who may list which post, a post's roster, and suspending, reinstating
+or removing someone, re-checked and audited."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.access import can_manage
+from bot.access import Action, can, can_manage, is_global
+from bot.config import Config
 from bot.runtime import Runtime
 from db.audit import record_action
-from db.members import Member, MemberStatus, get_member, set_member_status
+from db.members import Member, MemberStatus, get_member, list_members, set_member_status
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A post's members (suspended ones too) and those of them the reader may manage."""
+
+    members: list[Member]
+    manageable: list[Member]
+
+
+def chooses_post(actor: Member) -> bool:
+    """Coordinators pick the post whose members they list; a chief sees their own post's at once."""
+    return is_global(actor)
+
+
+def may_list(config: Config, actor: Member, post_code: str) -> bool:
+    """Whether `post_code` is a post whose members the actor may list."""
+    return config.find_post(post_code) is not None and can(actor, Action.LIST_MEMBERS, post_code)
+
+
+async def roster(session: AsyncSession, actor: Member, post_code: str) -> Roster:
+    """A post's members as `actor` reads them, with the ones they may manage."""
+    members = await list_members(session, post_code=post_code, include_inactive=True)
+    return Roster(members, [m for m in members if can_manage(actor, m)])
 
 
 async def manageable_member(session: AsyncSession, actor: Member, member_id: int | None) -> Member | None:

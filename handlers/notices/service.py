@@ -807,15 +807,8 @@ async def run_expiry(
 
 async def expire_overdue(session: AsyncSession, runtime: Runtime) -> None:
     """At start: notices whose expiry passed while the bot was down (beyond the scheduler's grace) end now."""
-    from sqlmodel import col, select
-
-    now = runtime.clock.now()
-    overdue = await session.exec(
-        select(Notice.id).where(col(Notice.expired_at).is_(None), col(Notice.expires_at) <= now)
-    )
-    for notice_id in list(overdue.all()):
-        if notice_id is not None:
-            await expire(session, runtime, notice_id=notice_id)
+    for notice_id in await store.list_overdue_ids(session, now=runtime.clock.now()):
+        await expire(session, runtime, notice_id=notice_id)
 
 
 # ----- delivery checks --------------------------------------------------------------------------------------

@@ -11,13 +11,19 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup
 
-from bot.access import is_global, may_change_reminder, reminder_addressed_to, sees_every_reminder
+from bot.access import (
+    is_global,
+    may_change_reminder,
+    reminder_addressed_to,
+    reminder_for_coordinators,
+    sees_every_reminder,
+)
 from bot.i18n import translator
 from bot.runtime import Runtime
 from bot.scheduler import api
 from bot.scheduler.triggers import cron_args
 from db.audit import record_action
-from db.members import Member, Role, list_coordinators, list_members
+from db.members import Member, list_coordinators, list_members
 from db.outbox import Priority, build_message, enqueue_many
 from db.schedules import JobSource, ScheduledJob, get_job, get_job_by_key, list_jobs
 from handlers.reminders.render import open_markup, render_copy
@@ -42,13 +48,12 @@ async def audience_members(
     session: AsyncSession, *, post_code: str | None, audience: dict[str, Any]
 ) -> list[Member]:
     """Active members a reminder goes to; coordinator audiences (and post-less reminders) span every post."""
-    role = audience.get("role")
-    if post_code is None or role in (Role.COORDINATOR, Role.ADMIN):
+    if reminder_for_coordinators(post_code=post_code, audience=audience):
         return await list_coordinators(session)
     if audience.get("service"):
         return await list_members(session, post_code=post_code, service_code=audience["service"])
-    if role:
-        return await list_members(session, post_code=post_code, roles=(role,))
+    if audience.get("role"):
+        return await list_members(session, post_code=post_code, roles=(audience["role"],))
     return await list_members(session, post_code=post_code)
 
 

@@ -1,0 +1,114 @@
+"""What /delivery shows: a post's last notifications and who cannot be reached, within one message."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from bot.config import Config
+from bot.features import FeatureSet
+from bot.i18n import Translator
+from bot.texts import MESSAGE_BUDGET, fit_lines
+from db.members import Member
+from db.outbox.reporting import DeliveryTally
+from handlers.delivery.service import PostDelivery
+
+MAX_NAMES = 30  # unreachable names listed per post before "and N more"
+
+
+def ref_label(features: FeatureSet, tr: Translator, tally: DeliveryTally) -> str:
+    """'Alert #17' in the reader's language (each feature names its own notifications)."""
+    kind = features.label(tally.ref_type)
+    name = tr.gettext(kind) if kind else html.escape(tally.ref_type)
+    return tr.gettext("{kind} #{number}").format(kind=name, number=tally.ref_id)
+
+
+def tally_line(features: FeatureSet, tr: Translator, tally: DeliveryTally, zone: str) -> str:
+    """One notification: what it was, when, and how it reached people."""
+    parts = [
+        tr.ngettext("{sent} of {total} received", "{sent} of {total} received", tally.total).format(
+            sent=tally.sent, total=tally.total
+        )
+    ]
+    if tally.pending:
+        parts.append(tr.ngettext("{n} on the way", "{n} on the way", tally.pending).format(n=tally.pending))
+    if tally.failed:
+        parts.append(tr.ngettext("{n} failed", "{n} failed", tally.failed).format(n=tally.failed))
+    if tally.unreachable:
+        parts.append(
+            tr.ngettext("{n} unreachable", "{n} unreachable", tally.unreachable).format(n=tally.unreachable)
+        )
+    when = tr.short_datetime(tally.first_at, zone)
+    return f"• <b>{ref_label(features, tr, tally)}</b> ({when}): {', '.join(parts)}"
+
+
+def unreachable_lines(
+    config: Config,
+    tr: Translator,
+    members: list[Member],
+    zone: str,
+    budget: int = MESSAGE_BUDGET,
+    *,
+    named: bool = False,
+) -> list[str]:
+    """Unreachable members: name, service, and since when (as many as fit in `budget` characters)."""
+    lines = []
+    for member in members[:MAX_NAMES]:
+        since = (
+            tr.short_datetime_in(member.unreachable_since, zone, named=named)
+            if member.unreachable_since
+            else "—"
+        )
+        lines.append(
+            tr.gettext("• {name} ({service}), since {since}").format(
+                name=html.escape(member.display_name),
+                service=html.escape(config.service_name(member.service_code, tr.language)),
+                since=since,
+            )
+        )
+    return fit_lines(tr, lines, budget, total=len(members))
+
+
+def post_report(
+    config: Config,
+    features: FeatureSet,
+    tr: Translator,
+    delivery: PostDelivery,
+    *,
+    with_tallies: bool,
+    budget: int = MESSAGE_BUDGET,
+) -> str:
+    """A post's delivery report: its last notifications and its unreachable members, within `budget`."""
+    post_code = delivery.post_code
+    zone = config.post(post_code).timezone
+    lines = [f"<b>{html.escape(config.post_name(post_code))}</b>"]
+    if with_tallies:
+        if delivery.tallies:
+            lines.append(tr.gettext("Last notifications:"))
+            lines.extend(tally_line(features, tr, tally, zone) for tally in delivery.tallies)
+        else:
+            lines.append(tr.gettext("No notifications yet."))
+    unreachable = delivery.unreachable
+    if unreachable:
+        lines.append(
+            tr.ngettext(
+                "{n} member cannot be reached (blocked the bot):",
+                "{n} members cannot be reached (blocked the bot):",
+                len(unreachable),
+            ).format(n=len(unreachable))
+        )
+        used = sum(len(line) + 1 for line in lines)
+        # A coordinator's overview puts posts of several zones side by side: each time names its zone.
+        lines.extend(unreachable_lines(config, tr, unreachable, zone, budget - used, named=not with_tallies))
+    else:
+        lines.append(tr.gettext("Every member can be reached."))
+    return "\n".join(lines)
+
+
+def overview(config: Config, features: FeatureSet, tr: Translator, posts: Sequence[PostDelivery]) -> str:
+    """A coordinator's overview: every post's unreachable members, in one message."""
+    header = tr.gettext("<b>Delivery</b>: unreachable members by post")
+    # Every post's report shares one message: each gets an equal part of what Telegram accepts.
+    share = (MESSAGE_BUDGET - len(header)) // max(1, len(posts)) - 2
+    reports = [post_report(config, features, tr, post, with_tallies=False, budget=share) for post in posts]
+    return "\n\n".join([header, *reports])

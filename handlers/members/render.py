@@ -1,0 +1,86 @@
+"""What /members shows: a post's roster, one member's card with its buttons, and the confirmations."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardMarkup
+
+from bot.callbacks import encode
+from bot.config import Config, PostConfig
+from bot.i18n import Translator
+from bot.keyboards import columns, inline
+from bot.texts import fit_lines, role_name
+from db.members import Member, MemberStatus
+
+PREFIX = "mb"
+MAX_BUTTONS = 40  # beyond this a keyboard is unusable on a small phone
+
+
+def member_line(config: Config, tr: Translator, member: Member) -> str:
+    """One member: name, role, service, and status flags."""
+    flags = []
+    if member.status == MemberStatus.SUSPENDED:
+        flags.append(tr.gettext("suspended"))
+    if not member.reachable:
+        flags.append(tr.gettext("unreachable (blocked the bot)"))
+    suffix = f" — <i>{', '.join(flags)}</i>" if flags else ""
+    name = html.escape(member.display_name)
+    service_label = html.escape(config.service_name(member.service_code, tr.language))
+    return f"• {name} ({role_name(tr, member.role)}, {service_label}){suffix}"
+
+
+def post_question(tr: Translator, posts: Sequence[PostConfig]) -> tuple[str, InlineKeyboardMarkup]:
+    """Which post's members to list (coordinators follow every post)."""
+    buttons = [(p.name, encode(PREFIX, "post", p.code)) for p in posts]
+    return tr.gettext("Which post?"), columns(buttons, 1)
+
+
+def roster(
+    config: Config, tr: Translator, post_code: str, members: Sequence[Member], manageable: Sequence[Member]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The member list of a post, with one button per member the reader may manage."""
+    header = tr.ngettext("{post}: {n} member", "{post}: {n} members", len(members)).format(
+        post=html.escape(config.post_name(post_code)), n=len(members)
+    )
+    lines = [f"<b>{header}</b>", *fit_lines(tr, [member_line(config, tr, m) for m in members])]
+    buttons = [(f"⚙ {m.display_name[:30]}", encode(PREFIX, "open", m.id)) for m in manageable[:MAX_BUTTONS]]
+    return "\n".join(lines), columns(buttons, 2) if buttons else None
+
+
+def member_card(config: Config, tr: Translator, target: Member) -> tuple[str, InlineKeyboardMarkup]:
+    """One member with the buttons to suspend (or reinstate) and remove them."""
+    toggle = (
+        (tr.gettext("Reinstate"), encode(PREFIX, "rei", target.id))
+        if target.status == MemberStatus.SUSPENDED
+        else (tr.gettext("Suspend"), encode(PREFIX, "sus", target.id))
+    )
+    keyboard = inline([[toggle, (tr.gettext("Remove"), encode(PREFIX, "rm", target.id))]])
+    return member_line(config, tr, target), keyboard
+
+
+def removal_question(tr: Translator, target: Member) -> tuple[str, InlineKeyboardMarkup]:
+    """Ask before removing someone: it cannot be undone from the bot."""
+    text = tr.gettext("Remove {name} from Liaison? They will no longer be able to use anything.").format(
+        name=html.escape(target.display_name)
+    )
+    keyboard = inline(
+        [
+            [
+                (tr.gettext("Yes, remove"), encode(PREFIX, "rmok", target.id)),
+                (tr.gettext("No"), encode(PREFIX, "open", target.id)),
+            ]
+        ]
+    )
+    return text, keyboard
+
+
+def status_changed(tr: Translator, status: MemberStatus, name: str) -> tuple[str, str]:
+    """What a change of status says: as the press's answer (plain text) and as a message (HTML)."""
+    template = {
+        MemberStatus.SUSPENDED: tr.gettext("{name} is suspended."),
+        MemberStatus.ACTIVE: tr.gettext("{name} is active again."),
+        MemberStatus.REMOVED: tr.gettext("{name} was removed."),
+    }[status]
+    return template.format(name=name), template.format(name=html.escape(name))
