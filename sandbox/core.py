@@ -4,6 +4,10 @@ One process, one event loop. The bot is the real application from `bot.app.build
 emulator through the in-process `EmulatorRequest` (no socket, no port, no token on the wire: nothing to race
 at start-up, and the page's server shares the loop with it). Its clock is an `OffsetClock` that only the
 sandbox moves. The page (sandbox/web.py) calls the methods here and follows `subscribe()`.
+
+The bot runs on config.yaml's configuration plus the posts the loaded scenario declares (`posts:`): those
+exist in this process's Config and the sandbox's own SQLite file only, and are kept beside that file so that
+a later run on the same directory finds them again.
 """
 
 from __future__ import annotations
@@ -34,7 +38,17 @@ from db.outbox import queue as outbox_queue
 from db.schedules import earliest_due
 from sandbox.clock import OffsetClock
 from sandbox.emulator import BotApiEmulator, EmulatedUser, EmulatorEvent, EmulatorRequest
-from sandbox.scenario import CLOCK_STEP, CLOCK_TIME, Scenario, Text, load_scenarios, pick
+from sandbox.scenario import (
+    CLOCK_STEP,
+    CLOCK_TIME,
+    Scenario,
+    ScenarioError,
+    ScenarioPost,
+    Text,
+    load_scenarios,
+    pick,
+    with_posts,
+)
 from sandbox.views import chat_view, message_view
 
 logger = logging.getLogger(__name__)
@@ -43,6 +57,8 @@ TOKEN = "123456:SANDBOX-not-a-real-token"
 BOT_USERNAME = "liaison_sandbox_bot"
 DATABASE_FILE = "liaison-sandbox.db"
 CLOCK_FILE = "sandbox-clock.json"
+# The posts the loaded scenario declared (and where shared locations fall): a restart needs them again.
+POSTS_FILE = "sandbox-posts.json"
 PAGE_DIR = Path(__file__).resolve().parent / "page"
 SAMPLE_PHOTO = PAGE_DIR / "sample-photo.jpg"
 # A shared location falls on a fixed point near the post (scenarios may move it with `places`).
@@ -83,6 +99,9 @@ class Sandbox:
     """Everything the page drives."""
 
     def __init__(self, config: Config, directory: Path, *, scenarios_dir: Path | None = None) -> None:
+        # config.yaml's configuration, never changed; `config` is what the bot runs on: it plus the posts
+        # the loaded scenario declares.
+        self.base_config = config
         self.config = config
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -94,6 +113,7 @@ class Sandbox:
         self.phones: dict[int, Phone] = {}
         self.errors: list[str] = []
         self.scenario: Scenario | None = None
+        self.places: dict[str, tuple[float, float]] = dict(PLACES)
         self.player: Any = None  # sandbox.player.Player once a scenario is loaded
         self.busy = False
         self._lock = asyncio.Lock()
@@ -116,6 +136,7 @@ class Sandbox:
     async def start(self, scenario_id: str | None = None, language: str = "fr") -> None:
         """Start the bot: on an existing sandbox database its people come back; else seed `scenario_id`."""
         if self.database_path.exists():
+            self._restore_posts()
             self.clock = OffsetClock(self._saved_offset())
             await self._start_bot()
             await self._restore_phones()
@@ -182,6 +203,40 @@ class Sandbox:
     def _remove_database(self) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.database_path}{suffix}").unlink(missing_ok=True)
+
+    def _use_posts(
+        self, posts: tuple[ScenarioPost, ...], places: dict[str, tuple[float, float]], save: bool
+    ) -> None:
+        """Run the bot on config.yaml plus `posts` (and say where their locations fall)."""
+        try:
+            self.config = with_posts(self.base_config, posts)
+        except ValueError as exc:
+            raise ScenarioError(f"{self.directory / POSTS_FILE}: {exc}") from None
+        self.places = {**PLACES, **places}
+        if save:
+            data = {
+                "posts": [p.model_dump(mode="json") for p in posts],
+                "places": {code: list(point) for code, point in places.items()},
+            }
+            (self.directory / POSTS_FILE).write_text(
+                json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
+
+    def _restore_posts(self) -> None:
+        """The posts the scenario that seeded this sandbox database declared (none when there is no file)."""
+        path = self.directory / POSTS_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(f"{path}: cannot read: {exc}") from None
+        try:
+            posts = tuple(ScenarioPost.model_validate(p) for p in data.get("posts", []))
+            places = {code: (float(a), float(b)) for code, (a, b) in data.get("places", {}).items()}
+        except (TypeError, ValueError, AttributeError) as exc:  # a pydantic ValidationError is a ValueError
+            raise ScenarioError(f"{path}: not the posts of a scenario: {str(exc).splitlines()[0]}") from None
+        self._use_posts(posts, places, save=False)
 
     def _saved_offset(self) -> timedelta:
         try:
@@ -401,10 +456,8 @@ class Sandbox:
         return self.emulator.user(phone.id)
 
     def place(self, post: str | None) -> tuple[float, float]:
-        """The point a phone at `post` shares as its location."""
-        if self.scenario is not None and post in self.scenario.places:
-            return self.scenario.places[post]
-        return PLACES.get(post or "", ELSEWHERE)
+        """The point a phone at `post` shares as its location (the scenario's `places` first)."""
+        return self.places.get(post or "", ELSEWHERE)
 
     async def send(self, phone_id: int, text: str) -> None:
         """The person types and sends `text`."""
@@ -572,6 +625,7 @@ class Sandbox:
         self.phones.clear()
         self.clock = OffsetClock()
         self.scenario = scenario
+        self._use_posts(scenario.posts, scenario.places, save=True)
         start = scenario.start_time()
         if start is not None:
             zone = ZoneInfo(self.config.post_zone(scenario.post))

@@ -4,6 +4,9 @@ The format is documented in the README ("Sandbox"); in short:
 
     title: {fr: ..., en: ...}
     summary: {fr: ..., en: ...}
+    posts:                    # optional: posts the scenario brings (the sandbox's config only)
+      - {code: BJ-KRAKE, name: Kraké, country: BJ, timezone: Africa/Porto-Novo, language: fr,
+         services: [customs, police, health], partners: [NG-SEME]}
     post: NE-KONNI            # where the story happens: default location, shift changes, local times
     start: "06:30"            # optional: the clock starts at the next 06:30 at that post
     places: {NE-KONNI: [13.7961, 5.2497]}   # optional: the point a shared location falls on
@@ -24,6 +27,10 @@ The format is documented in the README ("Sandbox"); in short:
           - {who: [john, awa], sees: {fr: ALERTE, en: ALERT}}
           - {who: kader, not_sees: ALERT}
 
+A declared post takes config.yaml's keys for a post; its code must be new, its services configured ones,
+its partners configured or declared posts (a partnership goes both ways). It exists only in the sandbox:
+the bot the sandbox runs sees config.yaml's posts plus these, on the sandbox's own SQLite file.
+
 A text is either one string (the same for everyone; for `tap` and `press` an English label that each person
 reads translated by the bot's own catalogs) or a mapping {fr: ..., en: ...} picked by the person's language
 (for `say`, by the language the trainer plays the scenario in). A person without `language` speaks the
@@ -41,7 +48,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.config import Config
+from bot.config import Config, PostConfig
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 LANGUAGES = ("fr", "en")
@@ -66,6 +73,56 @@ def pick(text: Text | None, language: str) -> str | None:
     if text is None or isinstance(text, str):
         return text
     return text.get(language) or next(iter(text.values()), None)  # type: ignore[call-overload]
+
+
+class ScenarioPost(PostConfig):
+    """A post a scenario brings: config.yaml's keys for a post, its services named (for the sandbox only)."""
+
+    services: tuple[str, ...] = Field(min_length=1)
+
+
+def with_posts(config: Config, posts: Iterable[PostConfig]) -> Config:
+    """`config` plus new posts, partnerships made both ways; ValueError('posts[i]...: why') for a wrong one.
+
+    Nothing is written anywhere: the result is a new frozen Config for the sandbox's own bot.
+    """
+    posts = tuple(posts)
+    if not posts:
+        return config
+    configured = {p.code for p in config.posts}
+    services = [s.code for s in config.services]
+    declared: set[str] = set()
+    for index, post in enumerate(posts):
+        at = f"posts[{index}]"
+        if post.code in configured:
+            raise ValueError(
+                f"{at}: post {post.code!r} is already in the configuration (a scenario only adds new posts)"
+            )
+        if post.code in declared:
+            raise ValueError(f"{at}: post {post.code!r} is declared twice")
+        declared.add(post.code)
+        for code in post.services:
+            if code not in services:
+                raise ValueError(
+                    f"{at}.services: unknown service {code!r} (the services are: {', '.join(services)})"
+                )
+    for index, post in enumerate(posts):
+        for code in post.partners:
+            if code == post.code:
+                raise ValueError(f"posts[{index}].partners: a post is not its own partner")
+            if code not in configured and code not in declared:
+                raise ValueError(f"posts[{index}].partners: unknown post {code!r}")
+    # A partnership goes both ways: the partner (configured or declared) gets this post as a partner too.
+    partners = {p.code: list(p.partners) for p in (*config.posts, *posts)}
+    for post in posts:
+        for code in post.partners:
+            if post.code not in partners[code]:
+                partners[code].append(post.code)
+    merged = [
+        PostConfig.model_validate({**p.model_dump(), "partners": tuple(partners[p.code])})
+        for p in (*config.posts, *posts)
+    ]
+    return config.model_copy(update={"posts": tuple(merged)})
 
 
 class Person(_Strict):
@@ -159,6 +216,8 @@ class Scenario(_Strict):
     id: str
     title: dict[Language, str]
     summary: dict[Language, str] = Field(default_factory=dict)
+    # Posts only this scenario has (added to the sandbox's own configuration, never to config.yaml).
+    posts: tuple[ScenarioPost, ...] = ()
     post: str
     start: str | None = None
     places: dict[str, tuple[float, float]] = Field(default_factory=dict)
@@ -181,6 +240,17 @@ class Scenario(_Strict):
         if value is not None and not CLOCK_TIME.match(value):
             raise ValueError(f"{value!r}: use HH:MM")
         return value
+
+    @model_validator(mode="after")
+    def _posts_distinct(self) -> Scenario:
+        seen: set[str] = set()
+        for index, post in enumerate(self.posts):
+            if post.code in seen:
+                raise ValueError(f"posts[{index}]: post {post.code!r} is declared twice")
+            seen.add(post.code)
+            if post.code in post.partners:
+                raise ValueError(f"posts[{index}].partners: a post is not its own partner")
+        return self
 
     @model_validator(mode="after")
     def _people_known(self) -> Scenario:
@@ -210,8 +280,16 @@ class Scenario(_Strict):
         hours, minutes = self.start.split(":")
         return time(int(hours), int(minutes))
 
+    def sandbox_config(self, config: Config, source: str = "scenario") -> Config:
+        """The configuration the sandbox's bot runs this scenario on: `config` plus the declared posts."""
+        try:
+            return with_posts(config, self.posts)
+        except ValueError as exc:
+            raise ScenarioError(f"{source}: {exc}") from None
+
     def check_against(self, config: Config, source: str) -> None:
-        """Refuse posts, services and roles the configuration does not have."""
+        """Refuse posts, services and roles the configuration (plus the declared posts) does not have."""
+        config = self.sandbox_config(config, source)
         posts = {p.code for p in config.posts}
         problems: list[str] = []
         if self.post not in posts:
@@ -243,7 +321,8 @@ def parse_scenario(data: Any, scenario_id: str, source: str) -> Scenario:
         return Scenario.model_validate({"id": scenario_id, **data})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+        where = where.removeprefix(".") or "(top level)"
         raise ScenarioError(f"{source}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 

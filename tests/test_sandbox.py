@@ -31,9 +31,10 @@ from db.invites import Invite
 from db.meetings import ActionItem, ActionStatus, CopyKind, Meeting, MeetingCopy
 from db.members import Member
 from db.notices import Notice, NoticeRecipient
+from db.posts import Post
 from db.schedules import JobState, ScheduledJob
 from sandbox.clock import OffsetClock
-from sandbox.core import Sandbox, SandboxError
+from sandbox.core import POSTS_FILE, Sandbox, SandboxError
 from sandbox.emulator import BotApiEmulator, EmulatorEvent
 from sandbox.scenario import SCENARIOS_DIR, ScenarioError, load_scenarios, parse_scenario, texts_of
 from sandbox.web import serve
@@ -209,6 +210,16 @@ def _one_button(data: str) -> dict[str, Any]:
 # ----- scenarios ------------------------------------------------------------------------------------------
 
 
+NEW_POST: dict[str, Any] = {
+    "code": "BJ-KRAKE",
+    "name": "Kraké",
+    "country": "BJ",
+    "timezone": "Africa/Porto-Novo",
+    "language": "fr",
+    "services": ["customs", "police"],
+}
+
+
 def test_shipped_scenarios_are_valid_and_in_both_languages(config: Config) -> None:
     scenarios = load_scenarios(config)
     assert next(iter(scenarios)) == "free-play"
@@ -229,6 +240,13 @@ def test_shipped_scenarios_are_valid_and_in_both_languages(config: Config) -> No
         ({"steps": [{"do": [{"send": "x"}]}]}, "who does it?"),
         ({"steps": [{"expect": [{"who": "awa"}]}]}, "one of sees, not_sees"),
         ({"start": "25:00"}, "use HH:MM"),
+        # Posts a scenario declares: config.yaml's keys, checked as config.yaml checks them.
+        ({"posts": [{**NEW_POST, "timezone": "Africa/Atlantis"}]}, "posts[0].timezone: unknown time zone"),
+        ({"posts": [NEW_POST, {**NEW_POST, "name": "Again"}]}, "posts[1]: post 'BJ-KRAKE' is declared twice"),
+        ({"posts": [{**NEW_POST, "partners": ["BJ-KRAKE"]}]}, "posts[0].partners: a post is not its own"),
+        ({"posts": [{k: v for k, v in NEW_POST.items() if k != "services"}]}, "posts[0].services: Field req"),
+        ({"posts": [{**NEW_POST, "country": "Benin"}]}, "posts[0].country: String should match pattern"),
+        ({"posts": [{**NEW_POST, "region": "Ouémé"}]}, "posts[0].region: Extra inputs are not permitted"),
     ],
 )
 def test_a_bad_scenario_is_one_clear_line(data: dict[str, Any], message: str) -> None:
@@ -240,6 +258,71 @@ def test_a_bad_scenario_is_one_clear_line(data: dict[str, Any], message: str) ->
     with pytest.raises(ScenarioError, match=re.escape(message)) as caught:
         parse_scenario({**base, **data}, "bad", "bad.yaml")
     assert str(caught.value).startswith("bad.yaml: ") and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("posts", "person", "message"),
+    [
+        (
+            [{**NEW_POST, "services": ["customs", "navy"]}],
+            ("BJ-KRAKE", "customs"),
+            "posts[0].services: unknown service 'navy' (the services are: customs, police, health, forests,"
+            " gendarmerie)",
+        ),
+        (
+            [{**NEW_POST, "code": "NE-KONNI"}],
+            ("NE-KONNI", "customs"),
+            "posts[0]: post 'NE-KONNI' is already in the configuration (a scenario only adds new posts)",
+        ),
+        (
+            [{**NEW_POST, "partners": ["TG-NOWHERE"]}],
+            ("BJ-KRAKE", "customs"),
+            "posts[0].partners: unknown post 'TG-NOWHERE'",
+        ),
+        ([NEW_POST], ("NG-SEME", "customs"), "people[awa]: unknown post 'NG-SEME'"),
+        ([NEW_POST], ("BJ-KRAKE", "health"), "people[awa]: no service 'health' at BJ-KRAKE"),
+    ],
+)
+def test_declared_posts_are_checked_against_the_configuration(
+    config: Config, posts: list[dict[str, Any]], person: tuple[str, str], message: str
+) -> None:
+    post, service = person
+    data = {
+        "title": {"fr": "T", "en": "T"},
+        "posts": posts,
+        "post": posts[0]["code"],
+        "people": [{"id": "awa", "name": "Awa", "post": post, "service": service}],
+    }
+    scenario = parse_scenario(data, "bad", "bad.yaml")
+    with pytest.raises(ScenarioError) as caught:
+        scenario.check_against(config, "bad.yaml")
+    assert str(caught.value) == f"bad.yaml: {message}"
+
+
+def test_declared_posts_join_a_copy_of_the_configuration(config: Config) -> None:
+    shipped = (ROOT / "config.yaml").read_bytes()
+    seme = {**NEW_POST, "code": "NG-SEME", "name": "Seme", "country": "NG", "timezone": "Africa/Lagos"}
+    data = {
+        "title": {"fr": "T", "en": "T"},
+        "posts": [{**NEW_POST, "partners": ["NG-SEME", "NE-KONNI"]}, {**seme, "language": "en"}],
+        "post": "BJ-KRAKE",
+        "people": [{"id": "awa", "name": "Awa", "post": "NG-SEME", "service": "police"}],
+    }
+    scenario = parse_scenario(data, "ok", "ok.yaml")
+    scenario.check_against(config, "ok.yaml")
+    extended = scenario.sandbox_config(config)
+    assert [p.code for p in extended.posts] == [*(p.code for p in config.posts), "BJ-KRAKE", "NG-SEME"]
+    assert extended.post("NG-SEME").language == "en" and extended.post_zone("NG-SEME") == "Africa/Lagos"
+    assert extended.post_services("BJ-KRAKE") == ("customs", "police")
+    # A partnership goes both ways, a configured post's own partners first.
+    assert extended.post("BJ-KRAKE").partners == ("NG-SEME", "NE-KONNI")
+    assert extended.post("NG-SEME").partners == ("BJ-KRAKE",)
+    assert extended.post("NE-KONNI").partners == ("BJ-KRAKE",)
+    assert extended.post("NE-MAKALONDI").partners == ("BF-KANTCHARI",)
+    # The configuration it came from, and config.yaml, are untouched.
+    assert config.find_post("BJ-KRAKE") is None and config.post("NE-KONNI").partners == ()
+    assert (ROOT / "config.yaml").read_bytes() == shipped
+    assert scenario.sandbox_config(config) == extended and load_scenarios(config)["free-play"].posts == ()
 
 
 def test_a_scenario_is_checked_against_the_configuration(config: Config) -> None:
@@ -504,7 +587,45 @@ async def day_review_played(box: Sandbox, language: str) -> None:
     assert {"fr": "📎 5 entrées", "en": "📎 5 entries"}[language] in document["text"]
 
 
+async def seme_krake_played(box: Sandbox, language: str) -> None:
+    # The scenario's own posts: in the sandbox's database, next to config.yaml's, with their zones.
+    posts = {p.code: p for p in await rows(box, Post)}
+    assert {c: (p.country, p.timezone, p.language) for c, p in posts.items() if c[:2] in ("BJ", "NG")} == {
+        "BJ-KRAKE": ("BJ", "Africa/Porto-Novo", "fr"),
+        "NG-SEME": ("NG", "Africa/Lagos", "en"),
+    }
+    assert all(p.active for p in posts.values()) and "NE-KONNI" in posts
+    members = {m.display_name: m for m in await rows(box, Member)}
+    assert {n: (m.post_code, m.service_code, m.role) for n, m in members.items()} == {
+        "Kossi": ("BJ-KRAKE", "police", "chief"),
+        "Rachida": ("BJ-KRAKE", "health", "agent"),
+        "Bio": ("BJ-KRAKE", "customs", "agent"),
+        "Sènami": ("BJ-KRAKE", "customs", "agent"),
+        "Chinedu": ("NG-SEME", "health", "agent"),
+    }
+    # The alert raised at Seme reached its partner Kraké (declared on Kraké's side only: both ways).
+    [alert] = await rows(box, Alert)
+    assert (alert.post_code, alert.posts, alert.category) == ("NG-SEME", ["NG-SEME", "BJ-KRAKE"], "epidemic")
+    assert alert.state == "open" and alert.handled_at is not None and alert.escalation_level == 0
+    acks = {(a.post_code, a.service_code): (a.member_id, a.kind) for a in await rows(box, AlertAck)}
+    assert acks == {
+        ("NG-SEME", "health"): (members["Chinedu"].id, "seen"),  # the author counts as seen
+        ("BJ-KRAKE", "health"): (members["Rachida"].id, "action"),
+    }
+    # The handover at the 07:00 shift change, in Kraké's zone, taken over by the morning agent.
+    [handover] = await rows(box, Handover)
+    assert (handover.post_code, handover.service_code) == ("BJ-KRAKE", "customs")
+    change = handover.shift_change_at.astimezone(ZoneInfo("Africa/Porto-Novo"))
+    assert (change.hour, change.minute) == (7, 0)
+    assert handover.author_member_id == members["Bio"].id
+    assert handover.state == HandoverState.ACCEPTED and handover.taken_by_member_id == members["Sènami"].id
+    # Nothing of it outside the sandbox.
+    assert box.base_config.find_post("BJ-KRAKE") is None
+    assert "BJ-KRAKE" not in (ROOT / "config.yaml").read_text(encoding="utf-8")
+
+
 AFTER_PLAY: dict[str, Callable[[Sandbox, str], Awaitable[None]]] = {
+    "seme-krake": seme_krake_played,
     "missed-handover": missed_handover_played,
     "important-notice": important_notice_played,
     "weekly-meeting": weekly_meeting_played,
@@ -528,6 +649,64 @@ async def test_alert_scenario_leaves_the_database_as_the_phones_say(config: Conf
         assert any(t.startswith("Welcome to Liaison, Mariama.") for t in texts(box, "Mariama"))
     finally:
         await box.stop()
+
+
+async def test_declared_posts_live_in_the_sandbox_only(config: Config, tmp_path: Path) -> None:
+    shipped = (ROOT / "config.yaml").read_bytes()
+    box = Sandbox(config, tmp_path / "krake")
+    await box.start("seme-krake", "en")
+    try:
+        state = box.state()
+        krake = next(p for p in state["posts"] if p["code"] == "BJ-KRAKE")
+        assert krake == {**krake, "name": "Kraké", "zone": "Africa/Porto-Novo"}
+        assert krake["services"] == ["customs", "police", "health"]
+        assert state["clock"]["post"] == "BJ-KRAKE" and state["clock"]["zone"] == "Africa/Porto-Novo"
+        # The page's "+ Phone" joins the declared posts too; a shared location falls on the scenario's place.
+        ngozi = await box.add_phone("Ngozi", language="en", post="NG-SEME", service="police")
+        await box.settle()
+        assert any(t.startswith("Welcome to Liaison, Ngozi.") for t in texts(box, "Ngozi"))
+        await box.share_location(ngozi.id)
+        await box.settle()
+        shared = [m for m in box.phone_view(ngozi)["messages"] if m.get("kind") == "location"]
+        assert shared[0]["location"] == {"latitude": 6.4028, "longitude": 2.7094}
+        with pytest.raises(SandboxError, match="no service 'gendarmerie' at NG-SEME"):
+            await box.add_phone("Zoe", language="en", post="NG-SEME", service="gendarmerie")
+    finally:
+        await box.stop()
+    assert box.errors == []
+
+    # A later run on the same directory finds the posts again with the people.
+    again = Sandbox(config, tmp_path / "krake")
+    await again.start("free-play", "fr")
+    try:
+        assert again.config.post("BJ-KRAKE").partners == ("NG-SEME",)
+        assert {p.name: p.post for p in again.phones.values()}["Ngozi"] == "NG-SEME"
+        sènami = next(p for p in again.phones.values() if p.name == "Sènami")
+        await again.send(sènami.id, "/help")
+        await again.settle()
+        assert "What you can do" in texts(again, "Sènami")[-1]
+
+        # Another scenario: a fresh sandbox on config.yaml's posts alone.
+        await again.load("free-play", "fr")
+        assert "BJ-KRAKE" not in {p["code"] for p in again.state()["posts"]}
+        with pytest.raises(SandboxError, match="unknown post 'BJ-KRAKE'"):
+            await again.add_phone("Zoe", post="BJ-KRAKE", service="customs")
+        assert json.loads((again.directory / POSTS_FILE).read_text(encoding="utf-8"))["posts"] == []
+    finally:
+        await again.stop()
+    assert again.errors == []
+    assert config.find_post("BJ-KRAKE") is None and (ROOT / "config.yaml").read_bytes() == shipped
+
+
+async def test_a_broken_posts_file_is_refused_in_one_line(config: Config, tmp_path: Path) -> None:
+    box = Sandbox(config, tmp_path / "broken")
+    await box.start("free-play", "fr")
+    await box.stop()
+    (box.directory / POSTS_FILE).write_text(json.dumps({"posts": [{**NEW_POST, "code": "NE-KONNI"}]}))
+    again = Sandbox(config, tmp_path / "broken")
+    with pytest.raises(ScenarioError, match=r"sandbox-posts\.json: posts\[0\]: post 'NE-KONNI' is already"):
+        await again.start("free-play", "fr")
+    assert again.app is None
 
 
 # ----- the page's server ----------------------------------------------------------------------------------
