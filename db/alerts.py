@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     cast,
     func,
     insert,
@@ -293,9 +295,10 @@ async def get_recipient(session: AsyncSession, *, alert_id: int, member_id: int)
     """A member's copy of an alert, if they received one."""
     return (
         await session.exec(
-            select(AlertRecipient).where(
-                AlertRecipient.alert_id == alert_id, AlertRecipient.member_id == member_id
-            )
+            select(AlertRecipient)
+            .where(AlertRecipient.alert_id == alert_id, AlertRecipient.member_id == member_id)
+            # Current values, not a copy a rolled-back batch noted receipts on (set_committed_value).
+            .execution_options(populate_existing=True)
         )
     ).first()
 
@@ -331,23 +334,23 @@ async def list_recipients(session: AsyncSession, *, alert_id: int) -> list[Alert
     return list((await session.exec(query)).all())
 
 
-async def record_receipt(session: AsyncSession, *, recipient_id: int, kind: AckKind, now: datetime) -> bool:
-    """Record a member's own seen / taking-action; True when it is new for them."""
-    name = "seen_at" if kind == AckKind.SEEN else "action_at"
-    column = col(AlertRecipient.seen_at) if kind == AckKind.SEEN else col(AlertRecipient.action_at)
-    result = await session.exec(
-        update(AlertRecipient)
-        .where(col(AlertRecipient.id) == recipient_id, column.is_(None))
-        .values({name: now})
+async def record_receipts(session: AsyncSession, *, seen: list[int], acted: list[int], now: datetime) -> None:
+    """Write members' own receipts of a batch of presses, at most one statement per kind: taking action for
+    the copies in `acted`, seen for those in `seen` (a receipt already there is kept)."""
+    for column, ids in (("action_at", acted), ("seen_at", seen)):
+        if ids:
+            await session.exec(_receipt_statement(column), params=[{"copy": i, "at": now} for i in ids])
+
+
+@functools.cache
+def _receipt_statement(column: str) -> Any:
+    """UPDATE of one receipt column where it is still empty, built once (bound: copy id and moment)."""
+    table = table_of(AlertRecipient)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("copy"), table.c[column].is_(None))
+        .values({column: bindparam("at")})
     )
-    if kind == AckKind.ACTION:
-        # Taking action implies having seen it.
-        await session.exec(
-            update(AlertRecipient)
-            .where(col(AlertRecipient.id) == recipient_id, col(AlertRecipient.seen_at).is_(None))
-            .values(seen_at=now)
-        )
-    return bool(result.rowcount)
 
 
 # ----- acknowledgements -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from db.audit import AuditEntry
 from db.members import Member
 from db.outbox import DeliveryState, Notification
 from handlers.alerts.batching import Press, acknowledge_all, batcher
-from handlers.alerts.service import AckOutcome, AckResult
+from handlers.alerts.service import AckBatch, AckOutcome, AckResult
 from tests.factories import alert_copy, press
 from tests.harness import Harness
 
@@ -81,9 +81,10 @@ async def batch_setup(liaison: Harness, readers: int) -> tuple[Alert, list[Membe
 async def test_a_batch_reads_its_alerts_and_copies_once_and_writes_its_audit_entries_together(
     liaison: Harness,
 ) -> None:
-    """20 presses in one batch: the alert, the copies and the acknowledgements are read in one query each, the
-    audit entries go in one INSERT (each press read and wrote these alone before: about ten statements a
-    press, now between two and three)."""
+    """20 presses in one batch: the alert, the copies, the acknowledgements and the names they quote are
+    read in one query each, and the cards are redrawn from that read; the receipts go in one UPDATE, the
+    audit entries in one INSERT (each press read and wrote these alone before: about ten statements a press;
+    then between two and three; now a fixed number for the batch and one INSERT per first acknowledgement)."""
     alert, members = await batch_setup(liaison, 20)
     statements: list[str] = []
 
@@ -102,12 +103,16 @@ async def test_a_batch_reads_its_alerts_and_copies_once_and_writes_its_audit_ent
     assert outcomes.count(AckOutcome.SEEN) == 3 and outcomes.count(AckOutcome.ALREADY_OTHER) == 17
     # Alerts and copies: the batch's read, then the redraw of the alert's cards.
     assert sum(s.startswith("SELECT alert_recipients.") for s in statements) == 2
-    assert sum(s.startswith("SELECT alerts.") for s in statements) == 2
+    assert sum(s.startswith("SELECT alerts.") for s in statements) == 1
+    assert sum(s.startswith("SELECT members.id, members.display_name") for s in statements) == 1
+    assert sum(s.startswith("UPDATE alert_recipients") for s in statements) == 1
     assert sum(s.startswith("INSERT INTO audit_log") for s in statements) == 1
     assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
-    # A service that acknowledged already is known from the batch's read: only the first presses insert.
+    # A service that acknowledged already is known from the batch's read: only the first presses insert,
+    # each reading its row back (the card shows who and when).
     assert sum(s.startswith("INSERT INTO alert_acks") for s in statements) == 3
-    assert len(statements) <= 2 * len(presses) + 20, len(statements)
+    assert sum(s.startswith("SELECT alert_acks.") for s in statements) == 1 + 3
+    assert len(statements) <= 25, statements
     seen = await liaison.rows(AuditEntry, AuditEntry.action == "alert.seen")
     assert sorted(e.actor_member_id for e in seen) == sorted(m.id for m in members)
 
@@ -124,14 +129,14 @@ async def test_a_press_that_fails_inside_a_batch_fails_alone(
             AlertRecipient, AlertRecipient.member_id == unlucky.id, AlertRecipient.alert_id == alert.id
         )
     )[0]
-    record_receipt = alerts_store.record_receipt
+    receipt = AckBatch.receipt
 
-    async def failing(session: Any, *, recipient_id: int, kind: AckKind, now: Any) -> bool:
-        if recipient_id == unlucky_copy.id:
+    def failing(batch: AckBatch, recipient: AlertRecipient, kind: AckKind, now: Any) -> bool:
+        if recipient.id == unlucky_copy.id:
             raise RuntimeError("a bug meets this press")
-        return await record_receipt(session, recipient_id=recipient_id, kind=kind, now=now)
+        return receipt(batch, recipient, kind, now)
 
-    monkeypatch.setattr(alerts_store, "record_receipt", failing)
+    monkeypatch.setattr(AckBatch, "receipt", failing)
     presses = [Press(alert.id or 0, m, AckKind.SEEN) for m in members]
     async with liaison.db.transaction() as session:
         results = await acknowledge_all(session, liaison.runtime, presses)

@@ -40,18 +40,20 @@ async def acknowledge_all(
     one savepoint each, so that the failing press fails alone.
     """
     cards = CardChanges()
+    batch: AckBatch | None = None
     try:
         async with session.begin_nested():
             batch = await AckBatch.load(session, [(p.alert_id, p.member.id or 0) for p in presses])
             results: list[AckResult | Exception] = []
             for press in presses:
                 results.append(await _acknowledge(session, runtime, press, cards, batch))
-            await batch.write_actions(session)
+            await batch.write(session, runtime.clock.now())
     except Exception:
         logger.warning("a batch of %d acknowledgements failed: taking them one at a time", len(presses))
-        cards = CardChanges()
+        # What the failed batch read and noted went back with its savepoint.
+        cards, batch = CardChanges(), None
         results = await _one_at_a_time(session, runtime, presses, cards)
-    await cards.refresh(session, runtime, now=runtime.clock.now())
+    await cards.refresh(session, runtime, now=runtime.clock.now(), batch=batch)
     return results
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import (
@@ -388,23 +389,34 @@ class AckResult:
 
 @dataclass
 class AckBatch:
-    """What a batch of presses shares: its alerts and copies read in two queries, the names its answers quote
-    looked up once, and its audit entries written in one statement (instead of each of these per press)."""
+    """What a batch of presses shares: its alerts, copies, acknowledgements and the names they quote read in
+    four queries, its receipts and audit entries written in a statement or two (instead of each of these per
+    press)."""
 
     alerts: dict[int, Alert]
     recipients: dict[tuple[int, int], AlertRecipient]
     # The services' acknowledgements by (alert, post, service): a press for a service that acknowledged
-    # already is answered from here (acknowledgements are never taken back).
+    # already is answered from here (acknowledgements are never taken back). Kept current as presses add.
     acks: dict[tuple[int, str, str], AlertAck] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
+    # Copies whose own receipt (seen, taking action) the batch writes when it ends.
+    seen: list[int] = field(default_factory=list)
+    acted: list[int] = field(default_factory=list)
 
     @classmethod
     async def load(cls, session: AsyncSession, presses: list[tuple[int, int]]) -> AckBatch:
-        """Read (and lock, on PostgreSQL) the alerts of these (alert, member) presses, and their copies."""
+        """Read (and lock, on PostgreSQL) the alerts of these (alert, member) presses, their copies, their
+        acknowledgements and the names those quote."""
         alerts = await store.get_alerts(session, alert_ids={a for a, _ in presses}, lock=True)
         recipients = await store.get_recipients(session, pairs=set(presses))
-        return cls(alerts, recipients, await store.acks_of(session, alert_ids=set(alerts)))
+        acks = await store.acks_of(session, alert_ids=set(alerts))
+        quoted = {a.author_member_id for a in alerts.values()} | {
+            a.resolved_by_member_id for a in alerts.values()
+        }
+        quoted |= {a.member_id for a in acks.values()} | {a.action_member_id for a in acks.values()}
+        names = await member_names(session, member_ids={i for i in quoted if i is not None})
+        return cls(alerts, recipients, acks, names)
 
     async def name(self, session: AsyncSession, member_id: int) -> str:
         """A member's display name ('?' when gone), looked up once per batch."""
@@ -412,8 +424,39 @@ class AckBatch:
             self.names.update(await member_names(session, member_ids={member_id}))
         return self.names.get(member_id, "?")
 
-    async def write_actions(self, session: AsyncSession) -> None:
-        """Write the audit entries noted so far (before an entry that must follow them in the log)."""
+    def receipt(self, recipient: AlertRecipient, kind: AckKind, now: datetime) -> bool:
+        """Note a member's own receipt, written with the batch; True when it is new for them.
+
+        The copy was read under the alert's lock (SQLite: the write lock), so its receipts are current; the
+        noted ones are set on it without making it dirty, for a second press of the same batch."""
+        assert recipient.id is not None
+        new = (recipient.seen_at if kind == AckKind.SEEN else recipient.action_at) is None
+        if kind == AckKind.ACTION and recipient.action_at is None:
+            set_committed_value(recipient, "action_at", now)
+            self.acted.append(recipient.id)
+        # Taking action implies having seen it.
+        if recipient.seen_at is None:
+            set_committed_value(recipient, "seen_at", now)
+            self.seen.append(recipient.id)
+        return new
+
+    def acks_for(self, alert_id: int) -> list[AlertAck] | None:
+        """An alert's acknowledgements, first first, if the batch read that alert."""
+        if alert_id not in self.alerts:
+            return None
+        found = [ack for key, ack in self.acks.items() if key[0] == alert_id]
+        return sorted(found, key=lambda ack: (ack.acked_at, ack.id or 0))
+
+    def card_state(self, alert: Alert) -> CardState | None:
+        """What an alert's cards show, from what the batch holds (None for an alert it did not read)."""
+        acks = self.acks_for(alert.id or 0)
+        return None if acks is None else CardState(alert, acks, self.names)
+
+    async def write(self, session: AsyncSession, now: datetime) -> None:
+        """Write the receipts and audit entries noted so far (before an entry that must follow them)."""
+        if self.seen or self.acted:
+            await store.record_receipts(session, seen=self.seen, acted=self.acted, now=now)
+            self.seen, self.acted = [], []
         if self.actions:
             await record_actions(session, self.actions)
             self.actions = []
@@ -433,11 +476,18 @@ class CardChanges:
         members.add(member_id)
         self.alerts[alert.id] = (alert, was_handled or handled, members)
 
-    async def refresh(self, session: AsyncSession, runtime: Runtime, *, now: datetime) -> int:
-        """Queue the coalesced card edits of every alert noted; returns how many edits were queued."""
+    async def refresh(
+        self, session: AsyncSession, runtime: Runtime, *, now: datetime, batch: AckBatch | None = None
+    ) -> int:
+        """Queue the coalesced card edits of every alert noted; returns how many were queued. What `batch`
+        read (alerts, acknowledgements, names) is not read again."""
         queued = 0
-        for alert_id, (_alert, handled, members) in sorted(self.alerts.items()):
-            current = await store.get_alert(session, alert_id=alert_id)
+        for alert_id, (alert, handled, members) in sorted(self.alerts.items()):
+            state = batch.card_state(alert) if batch is not None else None
+            current: Alert | None = alert
+            if state is None or handled:
+                # Read again: the moment it was handled, or an alert the batch did not read.
+                current = await store.get_alert(session, alert_id=alert_id)
             if current is None:
                 continue
             queued += await refresh_cards(
@@ -450,6 +500,7 @@ class CardChanges:
                 member_ids=tuple(sorted(members)),
                 priority=Priority.HIGH if handled else Priority.NORMAL,
                 now=now,
+                state=batch.card_state(current) if batch is not None else None,
             )
         self.alerts.clear()
         return queued
@@ -469,12 +520,12 @@ async def acknowledge(
 
     With `cards`, the card edits are left to the caller (`CardChanges.refresh` in the same transaction);
     without, they are queued here. With `batch`, what the batch read already is not read again, and the
-    audit entries wait for `batch.write_actions`; without, the press is a batch of its own."""
+    receipts and audit entries wait for `batch.write`; without, the press is a batch of its own."""
     if batch is not None:
         return await _acknowledge(session, runtime, alert_id, member, kind, cards, batch)
     alone = AckBatch({}, {})
     result = await _acknowledge(session, runtime, alert_id, member, kind, cards, alone)
-    await alone.write_actions(session)
+    await alone.write(session, runtime.clock.now())
     return result
 
 
@@ -503,7 +554,7 @@ async def _acknowledge(
     if alert.state == AlertState.RESOLVED:
         return AckResult(AckOutcome.RESOLVED)
     now = runtime.clock.now()
-    new_receipt = await store.record_receipt(session, recipient_id=recipient.id, kind=kind, now=now)
+    new_receipt = batch.receipt(recipient, kind, now)
     service = member.service_code
     if not service:
         if new_receipt:
@@ -524,6 +575,7 @@ async def _acknowledge(
             now=now,
         )
         batch.acks[key] = ack
+        batch.names.setdefault(member.id, member.display_name)
     if outcome == "already":
         if new_receipt:
             _audit_ack(batch, alert, member, kind, now, service, outcome, None)
@@ -559,12 +611,15 @@ async def _mark_handled_if_complete(
 ) -> bool:
     """Record that every required service has acknowledged (once), and stop the escalation."""
     assert alert.id is not None
-    if store.pending_required(alert, await store.list_acks(session, alert_id=alert.id)):
+    acks = batch.acks_for(alert.id)
+    if acks is None:
+        acks = await store.list_acks(session, alert_id=alert.id)
+    if store.pending_required(alert, acks):
         return False
     if not await store.mark_handled(session, alert_id=alert.id, now=now):
         return False
     await cancel_escalation(session, alert.id)
-    await batch.write_actions(session)  # the acknowledgements come before "handled" in the log
+    await batch.write(session, now)  # the acknowledgements come before "handled" in the log
     await record_action(
         session,
         action="alert.handled",
@@ -675,14 +730,15 @@ async def refresh_cards(
     member_ids: tuple[int, ...] = (),
     priority: Priority = Priority.NORMAL,
     now: datetime | None = None,
+    state: CardState | None = None,
 ) -> int:
     """Queue coalesced edits of the copies that must change; returns how many were queued.
 
     `everyone` on a change of state (handled, resolved); otherwise only the full cards (author, chiefs,
-    coordinators: the ones showing every service's line) and `member_ids`.
+    coordinators: the ones showing every service's line) and `member_ids`. `state` when the caller knows it.
     """
     assert alert.id is not None
-    state = await load_card_state(session, alert=alert)
+    state = state or await load_card_state(session, alert=alert)
     counts = await store.delivery_counts(session, alert_id=alert.id)
     state.delivered = (
         counts["sent"],
