@@ -30,7 +30,7 @@ class CommitGuard(Protocol):
 COMMIT_GUARD: ContextVar[CommitGuard | None] = ContextVar("liaison_commit_guard", default=None)
 
 
-# SQLite connections kept for reads (each is a thread of aiosqlite's and a file handle).
+# SQLite connections kept for reads (each a file handle and its page cache).
 READ_CONNECTIONS = 8
 
 
@@ -42,8 +42,9 @@ def _tune_sqlite(engine: Engine, *, writer: bool = True) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # A writer may wait its turn behind a burst of fan-outs; 30 s before "database is locked".
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+        # No waiting in SQLite's busy handler: it would block the event loop's thread (statements run there),
+        # possibly while the lock's holder is a task of this loop. db/sqlite_inline.py waits instead.
+        for pragma in ("journal_mode=WAL", "busy_timeout=0", "foreign_keys=ON", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -71,7 +72,11 @@ def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncE
             kwargs.setdefault("pool_size", READ_CONNECTIONS)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        from db.sqlite_inline import inline_dbapi
+
+        # Statements run on the loop's thread, not aiosqlite's (db/sqlite_inline.py says why).
+        kwargs.setdefault("module", inline_dbapi())
+        engine = create_async_engine(url, connect_args={"timeout": 0}, **kwargs)
         _tune_sqlite(engine.sync_engine, writer=not read_only)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
