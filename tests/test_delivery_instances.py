@@ -136,12 +136,13 @@ async def test_each_chat_is_served_by_one_instance_at_a_time(liaison: Harness) -
         assert user.texts == ["consigne 0", "consigne 1", "consigne 2"]
 
 
-def _bot_process(
+def bot_process(
     api_url: str, database_url: str, config_path: Path, log: Path, instance_id: str | None = None
 ) -> subprocess.Popen[bytes]:
-    """The real bot (`liaison run`) in its own process, talking to the emulator over HTTP."""
+    """The real bot (`liaison run`) in its own process, talking to the emulator over HTTP; without
+    `instance_id`, named as an operator's single instance is (no LIAISON_INSTANCE_ID: from the host)."""
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key != "LIAISON_INSTANCE_ID"},
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "LIAISON_DATABASE_URL": database_url,
         "LIAISON_CONFIG": str(config_path),
@@ -178,7 +179,7 @@ async def test_bot_killed_mid_fan_out_loses_nothing(liaison: Harness, tmp_path: 
     liaison.emulator = emulator
     targets = await people(liaison, count)
     await enqueue(liaison, targets, "Alerte frontière")
-    first = _bot_process(api_url, liaison.database_url, config_path, log)
+    first = bot_process(api_url, liaison.database_url, config_path, log)
     second: subprocess.Popen[bytes] | None = None
     try:
         deadline = time.monotonic() + 60
@@ -191,7 +192,7 @@ async def test_bot_killed_mid_fan_out_loses_nothing(liaison: Harness, tmp_path: 
         sent_at_kill = emulator.stats.sent
         in_flight_at_kill = await _count(liaison, DeliveryState.SENDING)
         assert sent_at_kill < count, "killed mid-fan-out"
-        second = _bot_process(api_url, liaison.database_url, config_path, log)
+        second = bot_process(api_url, liaison.database_url, config_path, log)
         deadline = time.monotonic() + 90
         while await _count(liaison, DeliveryState.SENT) < count:
             assert time.monotonic() < deadline, log.read_text()[-3000:]
@@ -291,8 +292,8 @@ async def test_two_liaison_run_processes_share_the_budget_and_one_sigtermed_lose
     targets = await people(liaison, count)
     await enqueue(liaison, targets, "Alerte frontière")
     started = time.monotonic()
-    first = _bot_process(api_url, liaison.database_url, config_path, log, "instance-a")
-    second = _bot_process(api_url, liaison.database_url, config_path, log, "instance-b")
+    first = bot_process(api_url, liaison.database_url, config_path, log, "instance-a")
+    second = bot_process(api_url, liaison.database_url, config_path, log, "instance-b")
     try:
         deadline = time.monotonic() + 90
         while emulator.stats.sent < count // 3:

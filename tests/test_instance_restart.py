@@ -12,11 +12,9 @@ case the id exists for is PostgreSQL (LIAISON_TEST_DATABASE_URL).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,31 +30,13 @@ from sandbox.emulator.http import serve
 from tests.harness import TOKEN, Harness
 from tests.process_config import process_config
 from tests.test_delivery import enqueue, people
+from tests.test_delivery_instances import bot_process
 from tests.test_inbox_http import stop, tail, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 FAN_OUT = 150
 TEXT = "Consigne : contrôle renforcé à la barrière"
 STARTED = re.compile(r"Liaison started as @\S+ \(instance (\S+)\)")
-
-
-def unnamed_bot_process(
-    api_url: str, database_url: str, config_path: Path, log: Path
-) -> subprocess.Popen[bytes]:
-    """`liaison run` as an operator starts a single instance: no LIAISON_INSTANCE_ID in its environment."""
-    environment = {key: value for key, value in os.environ.items() if key != "LIAISON_INSTANCE_ID"}
-    environment.update(
-        TELEGRAM_BOT_TOKEN=TOKEN, LIAISON_DATABASE_URL=database_url, LIAISON_CONFIG=str(config_path)
-    )
-    code = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-c", code, "run", "--api-url", api_url],
-            env=environment,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def fan_out_rows(liaison: Harness, chats: set[int]) -> list[Notification]:
@@ -93,7 +73,7 @@ async def test_a_restarted_instance_without_an_id_takes_back_its_own_claims_at_o
     chats = {user.id for user, _ in targets}
     ((asker, _),) = await people(liaison, 1, prefix="Demandeur")
     await enqueue(liaison, targets, TEXT)
-    first = unnamed_bot_process(api_url, liaison.database_url, config_path, log)
+    first = bot_process(api_url, liaison.database_url, config_path, log)
     second: subprocess.Popen[bytes] | None = None
     try:
 
@@ -141,7 +121,7 @@ async def test_a_restarted_instance_without_an_id_takes_back_its_own_claims_at_o
         # Telegram answers again; the calls the dead process left held stay held (then dropped) until the end.
         emulator.faults.clear()
 
-        second = unnamed_bot_process(api_url, liaison.database_url, config_path, log)
+        second = bot_process(api_url, liaison.database_url, config_path, log)
 
         async def finished() -> bool:
             rows = await fan_out_rows(liaison, chats)
