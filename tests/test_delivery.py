@@ -21,6 +21,7 @@ from db.outbox import (
     build_card_edit,
     build_message,
     enqueue_card_edit,
+    enqueue_card_edits,
     enqueue_many,
     enqueue_message,
 )
@@ -444,6 +445,34 @@ async def test_a_newer_edit_replaces_an_older_one_held_in_the_buffer(liaison: Ha
     assert user.last.text == "v2 (yours)"
     edits = [c.params["text"] for c in liaison.emulator.calls if c.method == "editMessageText"]
     assert edits == ["v2 (yours)"]
+    states = {r.id: r.state for r in await outbox_rows(liaison)}
+    assert (states[held.id], states[newer.id]) == (DeliveryState.SUPERSEDED, DeliveryState.SENT)
+
+
+async def test_a_newer_edit_keeps_the_urgency_of_the_claimed_edit_it_replaces(liaison: Harness) -> None:
+    """A presser's own card edit (normal priority) claimed into the buffer, then the alert's "handled"
+    redraw of every copy (bulk): the newer edit replaces the claimed one and goes at normal priority, not
+    behind the bulk ones (in the alerts bench a presser's card waited 11 s that way)."""
+    [(user, member_id)] = await people(liaison, 1)
+    async with liaison.db.transaction() as session:
+        await enqueue_message(session, chat_id=user.id, member_id=member_id, text="v0", card_key="k")
+    await liaison.settle()
+    worker = liaison.runtime.delivery
+    assert worker is not None
+    async with liaison.db.transaction() as session:
+        await enqueue_card_edits(session, [("k", "v1 (yours)", None)], priority=Priority.NORMAL)
+    await worker._fill(paced=False)
+    [held] = worker._buffer.values()
+    async with liaison.db.transaction() as session:
+        await enqueue_card_edits(session, [("k", "v2 (handled)", None)], priority=Priority.BULK)
+    [newer] = [r for r in await outbox_rows(liaison) if r.state == DeliveryState.PENDING]
+    assert (newer.payload["text"], newer.priority) == ("v2 (handled)", Priority.NORMAL)
+    await worker._fill(paced=False)
+    assert [(j.payload["text"], j.priority) for j in worker._buffer.values()] == [
+        ("v2 (handled)", Priority.NORMAL)
+    ]
+    await liaison.settle()
+    assert user.last.text == "v2 (handled)"
     states = {r.id: r.state for r in await outbox_rows(liaison)}
     assert (states[held.id], states[newer.id]) == (DeliveryState.SUPERSEDED, DeliveryState.SENT)
 
