@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from db import alerts as alerts_store
 from db.alerts import AckKind, Alert, AlertAck, AlertRecipient
 from db.audit import AuditEntry
 from db.members import Member
