@@ -21,7 +21,12 @@ class Draft(SQLModel, table=True):
     """A conversation in progress: which flow, which step, and what was answered so far."""
 
     __tablename__ = "drafts"
-    __table_args__ = (UniqueConstraint("member_id", "flow", name="uq_draft_member_flow"),)
+    # Buttons name a draft by its id: SQLite must never give a deleted draft's id to a newer one (PostgreSQL's
+    # sequences never do), or an old message's button would act on the new draft.
+    __table_args__ = (
+        UniqueConstraint("member_id", "flow", name="uq_draft_member_flow"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="members.id", index=True)

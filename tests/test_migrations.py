@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlmodel import select
 
 from db import migrate
-from db.engine import create_engine
+from db.drafts import Draft, drop_draft, open_draft
+from db.engine import Database, create_engine
+from db.members import Member
 from db.metadata import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +92,48 @@ async def test_a_database_at_head_is_checked_without_importing_alembic(database_
     )
     out, _ = await process.communicate()
     assert process.returncode == 0 and out.decode().strip() == "[]"
+
+
+async def test_a_deleted_drafts_id_is_never_given_to_a_newer_draft(database_url: str) -> None:
+    # Buttons name a draft by its id: SQLite used to give the newest draft's id, once deleted, to the next.
+    db = Database(database_url)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+
+    async def draft(session, member_id: int, flow: str) -> Draft:
+        opened, _ = await open_draft(
+            session,
+            member_id=member_id,
+            flow=flow,
+            token=flow,
+            step="s",
+            data={"flow": flow},
+            now=now,
+            expires_at=now + timedelta(hours=1),
+        )
+        return opened
+
+    try:
+        # Drafts written before the upgrade are kept, ids and all.
+        await migrate.downgrade(db.engine, "0013_flood_counts")
+        async with db.transaction() as session:
+            member = Member(telegram_id=1, chat_id=1, display_name="Awa")
+            session.add(member)
+            await session.flush()
+            assert member.id is not None
+            kept, newest = await draft(session, member.id, "alert"), await draft(session, member.id, "notice")
+        await migrate.upgrade(db.engine)
+        async with db.transaction() as session:
+            rows = (await session.exec(select(Draft).order_by(Draft.id))).all()
+            assert [(d.id, d.flow, d.data) for d in rows] == [
+                (kept.id, "alert", {"flow": "alert"}),
+                (newest.id, "notice", {"flow": "notice"}),
+            ]
+            # The newest draft is sent or cancelled; the next one gets a new id.
+            assert await drop_draft(session, member_id=member.id, draft_id=newest.id)
+            following = await draft(session, member.id, "notice")
+            assert newest.id is not None and following.id is not None and following.id > newest.id
+            assert await drop_draft(session, member_id=member.id, draft_id=following.id)
+        async with db.transaction() as session:
+            assert (await draft(session, member.id, "notice")).id > following.id  # across transactions too
+    finally:
+        await db.dispose()

@@ -15,7 +15,7 @@ from db.notices import Notice, NoticeRecipient
 from db.outbox import Notification
 from db.schedules import ScheduledJob
 from sandbox.emulator import EmulatedUser
-from tests.factories import label, member_row, post_team, tap
+from tests.factories import label, member_row, post_team, press, tap
 from tests.harness import Harness
 
 FR_TEXT = (
@@ -855,6 +855,41 @@ async def test_the_draft_options_cancel_and_a_returning_member(liaison: Harness)
     await police.send("/help")
     await liaison.settle()
     assert sum("Réunion à 15 h." in t for t in police.texts) == 1
+
+
+async def test_an_old_cancel_button_touches_neither_the_sent_notice_nor_the_next_draft(
+    liaison: Harness,
+) -> None:
+    customs, _police, _health, chief = await post_team(liaison)
+    cancel = label(chief, "❌ Cancel")
+    await write_notice(liaison, chief, "Premier avis.")
+    # The question that asked for the text of notice 1 still shows its Cancel button.
+    [old] = [m for m in chief.inbox if cancel in m.buttons()]
+    old_id, old_text = old.message_id, old.text
+
+    def old_message() -> Any:
+        [message] = [m for m in chief.inbox if m.message_id == old_id]
+        return message
+
+    # Notice 2 is being written when the old button is pressed: its draft is left alone.
+    await write_notice(liaison, chief, "Deuxième avis.", send=False)
+    [second] = await liaison.rows(Draft)
+    await press(chief, "❌ Cancel", old_message())
+    assert await answer_of(liaison, chief) == label(chief, "This draft is closed.")
+    assert old_message().text == old_text
+    assert [d.id for d in await liaison.rows(Draft)] == [second.id]
+    await tap(liaison, chief, "✅ Send")
+    assert [n.texts["fr"] for n in await liaison.rows(Notice)] == ["Premier avis.", "Deuxième avis."]
+    assert sum("Deuxième avis." in t for t in customs.texts) == 1
+
+    # Notice 2 sent, its own old Cancel button: already sent, and its message still says what was asked.
+    [old] = [m for m in chief.inbox if cancel in m.buttons() and m.message_id != old_id]
+    old_id, old_text = old.message_id, old.text
+    await press(chief, "❌ Cancel", old_message())
+    assert await answer_of(liaison, chief) == label(chief, "Already sent: a notice is only sent once.")
+    assert old_message().text == old_text
+    assert label(chief, "Notice cancelled. Nothing was sent.") not in chief.texts
+    assert len(await liaison.rows(Notice)) == 2
 
 
 async def test_the_review_log_reads_notices(liaison: Harness) -> None:

@@ -538,6 +538,10 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
     if _refused(member, config):
         await answer(query, tr.gettext(NOT_ALLOWED), alert=True)
         return
+    if draft.step == Step.SENT:
+        # A button of a message from before Send (Cancel, a choice): the notice went; nothing changes.
+        await answer(query, tr.gettext("Already sent: a notice is only sent once."))
+        return
     answers = NoticeDraftData.of(draft)
     allowed = notice_posts(member, [p.code for p in config.posts])
     value = data.args[1] if len(data.args) > 1 else ""
