@@ -12,6 +12,7 @@ from db.audit import AuditEntry
 from db.drafts import Draft
 from db.members import Member, MemberStatus, set_member_status
 from db.outbox import Notification
+from db.schedules import ScheduledJob
 from sandbox.emulator import EmulatedUser
 from tests.factories import (
     alert_copy,
@@ -324,6 +325,13 @@ async def test_double_tap_resent_message_and_repeated_update_make_one_alert(liai
     assert "Déjà envoyée" in customs.callback_answers[-1]["text"]
     assert sum("ALERTE" in t for t in police.texts) == 0  # police reads English
     assert sum(t.startswith("🟠 IMPORTANT ALERT #1") for t in police.texts) == 1
+    # Cancel pressed on a message from before Send: already sent, and no message says it was cancelled.
+    [sent] = await liaison.rows(Draft)
+    shown = [m.text for m in customs.inbox]
+    await customs.tap_forged(f"al:no:{sent.id}", question.message_id)
+    await liaison.settle()
+    assert "Déjà envoyée" in customs.callback_answers[-1]["text"]
+    assert [m.text for m in customs.inbox] == shown and len(await liaison.rows(Alert)) == 1
 
     # The same message delivered twice (a redelivered update) and a resent identical one-liner.
     update = await police.send("/alert urgent security: armed man at the barrier")
@@ -885,3 +893,97 @@ async def test_a_partner_post_newcomer_sees_and_opens_an_open_cross_border_alert
     await outsider.tap_forged(f"al:open:{alert.id}", outsider.last.message_id)
     await liaison.settle()
     assert outsider.callback_answers[-1].get("show_alert")
+
+
+async def handled_entries(liaison: Harness, alert_id: int | None) -> list[AuditEntry]:
+    return await liaison.rows(
+        AuditEntry, AuditEntry.action == "alert.handled", AuditEntry.object_id == str(alert_id)
+    )
+
+
+async def test_an_alert_only_the_authors_service_must_acknowledge_is_handled_as_it_is_raised(
+    liaison: Harness,
+) -> None:
+    """Health raising a health case: handled at once (recorded, no ladder), never "handled" again later."""
+    _customs, police, health, _chief = await post_team(liaison)
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    await health.send("/alert urgent health: fièvre forte à la porte 2")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    assert alert.required == ["NE-KONNI/health"]
+    assert alert.handled_at == alert.raised_at
+    [handled] = await handled_entries(liaison, alert.id)
+    assert handled.details == {"seconds": 0.0}
+    jobs = await liaison.rows(ScheduledJob)
+    assert not [j for j in jobs if j.key.startswith(f"al:{alert.id}:esc:")]
+    assert "Handled" in alert_copy(police, alert.id).text
+
+    # Police, not required, presses 11 seconds later: its line shows, and nothing is "handled" again.
+    await liaison.advance(11)
+    await press(police, "👁 Seen", alert_copy(police, alert.id))
+    await liaison.settle()
+    assert len(await handled_entries(liaison, alert.id)) == 1
+    [row] = await liaison.rows(Alert)
+    assert row.handled_at == alert.raised_at
+    await liaison.advance(timedelta(minutes=30))
+    assert not any("Escalation" in t for t in coordinator.texts)
+
+
+async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: Harness) -> None:
+    """Security requires Police and Gendarmerie: with no gendarme at the post, Police alone is waited for,
+    the full cards say why, and nothing escalates once Police has acknowledged."""
+    customs = await liaison.member("Awa", service="customs", language="en")
+    police = await liaison.member("John", service="police", language="en")
+    chief = await liaison.member("Ibrahim", service="customs", role="chief", language="fr")
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    await customs.send("/alert urgent security: vehicle forcing the barrier")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    assert alert.required == ["NE-KONNI/police"] and alert.handled_at is None
+    [raised] = await liaison.rows(AuditEntry, AuditEntry.action == "alert.raised")
+    assert raised.details["unstaffed"] == ["NE-KONNI/gendarmerie"]
+    assert "Gendarmerie: no member at this post" in alert_copy(customs, alert.id).text
+    assert "Gendarmerie : aucun membre à ce poste" in alert_copy(chief, alert.id).text
+    assert "no member" not in alert_copy(police, alert.id).text  # an agent's card shows no service lines
+    assert "waiting for 1 required service" in alert_copy(customs, alert.id).text
+
+    await liaison.advance(60)
+    await press(police, "👁 Seen", alert_copy(police, alert.id))
+    await liaison.settle()
+    [row] = await liaison.rows(Alert)
+    assert row.handled_at is not None
+    assert len(await handled_entries(liaison, alert.id)) == 1
+    assert "Handled" in alert_copy(customs, alert.id).text
+    await liaison.advance(timedelta(minutes=30))
+    assert not any("Escalation" in t for t in coordinator.texts)
+
+
+async def test_an_alert_no_present_service_is_required_for_waits_for_a_first_acknowledgement(
+    liaison: Harness,
+) -> None:
+    """At Makalondi (no gendarme) with no policeman, security requires nobody: raised by Customs it is
+    handled at once; raised by a chief of no service it stays open until a service acknowledges."""
+    customs = await liaison.member("Fatou", post="NE-MAKALONDI", service="customs", language="en")
+    chief = await liaison.member("Moussa", post="NE-MAKALONDI", service=None, role="chief", language="en")
+    health = await liaison.member("Aïcha", post="NE-MAKALONDI", service="health", language="en")
+    await customs.send("/alert urgent security: vehicle forcing the barrier")
+    await liaison.settle()
+    [first] = await liaison.rows(Alert)
+    assert first.required == [] and first.handled_at == first.raised_at
+    assert len(await handled_entries(liaison, first.id)) == 1
+    assert "Police: no member at this post" in alert_copy(chief, first.id).text
+
+    await chief.send("/alert urgent security: shots heard north of the post")
+    await liaison.settle()
+    second = next(a for a in await liaison.rows(Alert) if a.id != first.id)
+    assert second.required == [] and second.handled_at is None
+    assert "waiting for a service to acknowledge" in alert_copy(chief, second.id).text
+    assert not [j for j in await liaison.rows(ScheduledJob) if j.key.startswith(f"al:{second.id}:esc:")]
+    await liaison.advance(30)
+    await press(health, "👁 Seen", alert_copy(health, second.id))
+    await liaison.settle()
+    [row] = [a for a in await liaison.rows(Alert) if a.id == second.id]
+    assert row.handled_at is not None
+    [handled] = await handled_entries(liaison, second.id)
+    assert handled.details == {"seconds": 30.0}
+    assert "Handled" in alert_copy(chief, second.id).text

@@ -69,6 +69,8 @@ async def batch_setup(liaison: Harness, readers: int) -> tuple[Alert, list[Membe
     people = [
         await liaison.member(f"Agent{n}", service=services[n % 4], language="en") for n in range(readers)
     ]
+    # Security also requires the Gendarmerie: one who does not press keeps the alert waiting (not handled).
+    await liaison.member("Gendarme", service="gendarmerie", language="en")
     author = await liaison.member("Awa", service="customs", language="en")
     await author.send("/alert urgent security: vehicle forcing the barrier")
     await liaison.settle()

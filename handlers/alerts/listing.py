@@ -42,11 +42,13 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
         # A post's members read times in their post's zone; coordinators in each alert's own post's zone.
         zone = config.post_zone(member.post_code, alert.post_code)
         pending = len(pending_required(alert, state.acks))
-        status = (
-            tr.ngettext("{n} service pending", "{n} services pending", pending).format(n=pending)
-            if pending
-            else tr.gettext("handled")
-        )
+        if pending:
+            status = tr.ngettext("{n} service pending", "{n} services pending", pending).format(n=pending)
+        elif state.acks or alert.handled_at is not None:
+            status = tr.gettext("handled")
+        else:
+            # No service required (none has anybody at the post), none acknowledged yet.
+            status = tr.gettext("waiting for a service")
         lines.append(
             f"{SEVERITY_ICONS.get(alert.severity, '')} {alert_number(tr, alert.id)} · "
             f"{html.escape(category_label(config, tr, alert.category))} · "

@@ -300,6 +300,10 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
     if draft is None or draft_id is None or draft.id != draft_id:
         await answer(query, tr.gettext("This draft is closed."), alert=True)
         return
+    if data.action == "no" and draft.step == Step.SENT:
+        # Cancel on a message from before Send: the alert went; its message must not say it was cancelled.
+        await answer(query, tr.gettext("Already sent: an alert is only sent once."))
+        return
     if data.action == "no":
         dropped = await conversations.close(context, draft)
         await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))

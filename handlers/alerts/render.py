@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
 from db.alerts import Alert, AlertAck, AlertState, pending_required
+from handlers.alerts.rules import unstaffed_pairs
 
 PREFIX = "al"
 # Formats a moment for the reader of a card (their zone, named where zones meet).
@@ -77,15 +78,26 @@ class Reader:
 
 
 def _ack_line(
-    config: Config, tr: Translator, state: CardState, post_code: str, service: str, when: Clock
+    config: Config,
+    tr: Translator,
+    state: CardState,
+    post_code: str,
+    service: str,
+    when: Clock,
+    *,
+    unstaffed: bool = False,
 ) -> str:
-    """One service's line: who acknowledged and when (in the reader's zone), or pending."""
+    """One service's line: who acknowledged and when (in the reader's zone), or pending; `unstaffed` for a
+    required service left out for having nobody at the post."""
     label = html.escape(config.service_name(service, tr.language))
     ack = next((a for a in state.acks if a.post_code == post_code and a.service_code == service), None)
     required = f"{post_code}/{service}" in state.alert.required
     if ack is None:
         if required:
             return tr.gettext("⏳ {service} — pending").format(service=label)
+        if unstaffed:
+            # TRANSLATORS: a service an alert would require, but nobody of it has joined the post.
+            return tr.gettext("▫️ {service}: no member at this post").format(service=label)
         return f"▫️ {label} —"
     acked = when(ack.acked_at)
     if ack.kind != "action" or ack.action_at is None:
@@ -128,10 +140,13 @@ def status_line(tr: Translator, state: CardState, when: Clock, *, full: bool = T
             outcome=html.escape(alert.outcome or ""),
         )
     pending = pending_required(alert, state.acks)
-    if not pending:
+    if not pending and (state.acks or alert.handled_at is not None):
         return tr.gettext("🟢 Handled: every required service has acknowledged.")
     if not full:
         return tr.gettext("⏳ Open: press a button below so the post knows your service has it.")
+    if not pending:
+        # No service is required (none has anybody at the post) and none has acknowledged yet.
+        return tr.gettext("⏳ Open: waiting for a service to acknowledge.")
     line = tr.ngettext(
         "⏳ Open: waiting for {n} required service.",
         "⏳ Open: waiting for {n} required services.",
@@ -179,11 +194,13 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
     many_posts = len(alert.posts) > 1
     if reader.full:
         lines.append("<b>" + html.escape(tr.gettext("Acknowledgements")) + "</b>")
+        unstaffed = unstaffed_pairs(config, alert)
         for post_code in alert.posts:
             if many_posts:
                 lines.append(f"<i>{html.escape(config.post_name(post_code))}</i>")
             for service in _services(config, post_code):
-                lines.append(_ack_line(config, tr, state, post_code, service, when))
+                left_out = f"{post_code}/{service}" in unstaffed
+                lines.append(_ack_line(config, tr, state, post_code, service, when, unstaffed=left_out))
     if reader.full and state.delivered and state.delivered[0]:
         sent, total = state.delivered
         lines.append(

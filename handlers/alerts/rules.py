@@ -6,7 +6,7 @@ import unicodedata
 
 from bot.config import AlertCategory, Config
 from db import alerts as store
-from db.alerts import Severity
+from db.alerts import Alert, Severity
 from db.outbox import Priority
 
 SEVERITY_PRIORITY = {
@@ -101,6 +101,15 @@ def required_pairs(config: Config, category: AlertCategory, posts: list[str]) ->
         )
         pairs += [store.pair(post_code, s) for s in wanted]
     return pairs
+
+
+def unstaffed_pairs(config: Config, alert: Alert) -> set[str]:
+    """Pairs the category requires but that were left out when raised: nobody of the service was at the post
+    (alerts raised before this rule required every pair, so they have none)."""
+    if not config.has_category(alert.category) or any(config.find_post(p) is None for p in alert.posts):
+        return set()
+    wanted = required_pairs(config, config.category(alert.category), alert.posts)
+    return {p for p in wanted if p not in alert.required}
 
 
 def alert_posts(config: Config, category: AlertCategory, post_code: str) -> list[str]:

@@ -144,6 +144,12 @@ async def raise_alert(
         return Raised(existing, created=False)
     definition = config.category(category)
     posts = alert_posts(config, definition, post_code)
+    members = await _post_members(session, posts, author)
+    # A required service with nobody at a post cannot acknowledge there: it is left out (and said so).
+    staffed = {store.pair(p, m.service_code) for m, p in members if m.service_code}
+    if author.service_code:
+        staffed.add(store.pair(post_code, author.service_code))
+    wanted = required_pairs(config, definition, posts)
     alert = Alert(
         client_token=token,
         post_code=post_code,
@@ -156,7 +162,7 @@ async def raise_alert(
         longitude=longitude,
         photo_file_id=photo,
         posts=posts,
-        required=required_pairs(config, definition, posts),
+        required=[p for p in wanted if p in staffed],
         raised_at=now,
     )
     created = await store.create_alert(session, alert=alert)
@@ -164,7 +170,9 @@ async def raise_alert(
         again = await store.get_alert_by_token(session, client_token=token)
         assert again is not None
         return Raised(again, created=False)
-    return Raised(created, created=True, recipients=await _publish(session, runtime, author, created))
+    unstaffed = [p for p in wanted if p not in staffed]
+    recipients = await _publish(session, runtime, author, created, members, unstaffed)
+    return Raised(created, created=True, recipients=recipients)
 
 
 async def recipient_count(session: AsyncSession, raised: Raised) -> int:
@@ -174,16 +182,29 @@ async def recipient_count(session: AsyncSession, raised: Raised) -> int:
     return len(await store.list_recipients(session, alert_id=raised.alert.id or 0))
 
 
-async def _publish(session: AsyncSession, runtime: Runtime, author: Member, alert: Alert) -> int:
-    """Fan a new alert out: copies for every recipient, the author's service ack, escalation steps."""
-    assert alert.id is not None and author.id is not None
-    now = alert.raised_at
+async def _post_members(session: AsyncSession, posts: list[str], author: Member) -> list[tuple[Member, str]]:
+    """The active members of an alert's posts, each once with the post they read it for (author included)."""
     recipients: list[tuple[Member, str]] = []
-    for post_code in alert.posts:
+    for post_code in posts:
         recipients += [(m, post_code) for m in await list_members(session, post_code=post_code)]
     recipients = list({m.id: (m, p) for m, p in recipients}.values())
     if author.id not in {m.id for m, _ in recipients}:
-        recipients.append((author, alert.post_code))
+        recipients.append((author, posts[0]))
+    return recipients
+
+
+async def _publish(
+    session: AsyncSession,
+    runtime: Runtime,
+    author: Member,
+    alert: Alert,
+    recipients: list[tuple[Member, str]],
+    unstaffed: list[str],
+) -> int:
+    """Fan a new alert out: copies for every recipient, the author's service ack, escalation steps; handled
+    at once when the author's service was the last one required."""
+    assert alert.id is not None and author.id is not None
+    now = alert.raised_at
     # The author's own service knows: it counts as that service having seen the alert.
     # The alert is new: that acknowledgement is its only one.
     acks: list[AlertAck] = []
@@ -198,6 +219,12 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
             now=now,
         )
         acks.append(ack)
+    # Nothing left to wait for once the author's service knows: handled as it is raised (no later press
+    # records it again). With no acknowledgement at all (an author of no service), the first service's does.
+    handled = bool(acks) and not store.pending_required(alert, acks)
+    if handled:
+        await store.mark_handled(session, alert_id=alert.id, now=now)
+        set_committed_value(alert, "handled_at", now)
     state = CardState(alert, acks, {author.id: author.display_name})
     priority = priority_of(alert.severity)
     silent = alert.severity == Severity.INFO
@@ -244,6 +271,8 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
             "service": author.service_code,
             "posts": alert.posts,
             "required": alert.required,
+            # Required services with no member at the post: nobody there could acknowledge.
+            "unstaffed": unstaffed,
             "location": alert.latitude is not None,
             "photo": alert.photo_file_id is not None,
             "recipients": len(recipients),
@@ -251,6 +280,16 @@ async def _publish(session: AsyncSession, runtime: Runtime, author: Member, aler
             "silent": silent,
         },
     )
+    if handled:
+        await record_action(
+            session,
+            action="alert.handled",
+            at=now,
+            object_type="alert",
+            object_id=alert.id,
+            post_code=alert.post_code,
+            details={"seconds": 0.0},
+        )
     return len(recipients)
 
 
