@@ -409,10 +409,66 @@ async def test_agents_cannot_read_the_log(liaison: Harness) -> None:
     assert (
         who["awa"].last.text == "Seuls les chefs de poste et les coordonnateurs peuvent consulter le journal."
     )
+    # /digest has its own refusal, about the digest, in each reader's language.
+    await who["awa"].send("/digest")
+    await liaison.settle()
+    assert (
+        who["awa"].last.text
+        == "Seuls les chefs de poste et les coordonnateurs peuvent consulter la synthèse."
+    )
     await who["john"].send("/digest")
     await liaison.settle()
-    assert who["john"].last.text == "Only post chiefs and coordinators can read the log."
+    assert who["john"].last.text == "Only post chiefs and coordinators can see the digest."
     assert not await liaison.rows(ReviewView)
+
+
+async def test_the_log_names_the_members_a_chief_suspended_never_their_ids(liaison: Harness) -> None:
+    """A chief suspends Awa and Bintou <Ba> (a name that is also HTML): /log, an opened entry and the CSV
+    name them and their service, never "member #3" nor the action's code, in French and in English."""
+    who = await people(liaison)
+    bintou = await liaison.member("Bintou <Ba>", post="NE-MAKALONDI", service="police", language="fr")
+    moussa = who["moussa"]
+    for name in ("Awa", "Bintou <Ba>"):
+        await moussa.send("/members")
+        await liaison.settle()
+        await tap_text(liaison, moussa, f"⚙ {name}")
+        await tap(liaison, moussa, "Suspend")
+    suspended = await liaison.rows(AuditEntry, AuditEntry.action == "member.suspended")
+    ids = {str((await member_row(liaison, u)).id) for u in (who["awa"], bintou)}
+    assert {e.object_id for e in suspended} == ids
+    for reader, expected, kind, raw_id in (
+        (
+            "fatou",
+            {"A suspendu Awa": "Douane", "A suspendu Bintou <Ba>": "Police nationale"},
+            "Type : Membres",
+            "n°",
+        ),
+        (
+            "peter",
+            {"Suspended Awa": "Customs", "Suspended Bintou <Ba>": "National Police"},
+            "Kind: Members",
+            "#",
+        ),
+    ):
+        user = who[reader]
+        await user.send("/log")
+        await liaison.settle()
+        await tap(liaison, user, "🗂 Kind")
+        await tap(liaison, user, "Members")
+        page = lines_of(user.last)
+        for summary, service in expected.items():
+            assert any(line.endswith(f"{service} · Moussa — {summary}") for line in page), page
+        assert not any(raw_id in line for line in page), page
+        # Opened (the newest: Bintou's): the entry's kind, without the internal action code.
+        await tap_text(liaison, user, "1")
+        opened = plain(user.last.text)
+        assert kind in opened and "member.suspended" not in opened, opened
+        assert opened.split("\n")[0].endswith(f"— {list(expected)[1]}"), opened
+        await tap(liaison, user, "◀ Back to the list")
+        await tap(liaison, user, "⬇ CSV")
+        raw = _document(liaison, user).decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(raw), delimiter=";" if reader == "fatou" else ","))
+        assert {r[8]: r[6] for r in rows[1:] if r[5] == "member.suspended"} == expected, rows
 
 
 # ----- exports ----------------------------------------------------------------------------------------------
@@ -772,6 +828,49 @@ async def test_digest_figures_and_chart_labels_are_the_readers_numbers(
         assert all(figure in konni for figure in expected), konni
         assert user.last.photo is not None
         assert [label.strip() for label in labels] == [numbers]
+        labels.clear()
+
+
+async def test_digest_chart_shows_seconds_when_acknowledgements_take_under_a_minute(
+    liaison: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Police seeing alerts after 12 and 45 seconds: the chart's label reads seconds, not "0 / 0"."""
+    import matplotlib.axes
+
+    who = await people(liaison)
+    now = liaison.clock.now()
+    async with liaison.db.transaction() as session:
+        await record_actions(
+            session,
+            [
+                Action(
+                    action=action,
+                    at=now - timedelta(minutes=i + 1),
+                    post_code="NE-KONNI",
+                    object_type="alert",
+                    object_id=i,
+                    details=details,
+                )
+                for i, seconds in enumerate((12, 12, 45))
+                for action, details in (
+                    ("alert.raised", {"category": "smuggling", "severity": "urgent", "service": "customs"}),
+                    ("alert.seen", {"service": "police", "outcome": "first", "seconds_to_ack": seconds}),
+                )
+            ],
+        )
+    labels: list[str] = []
+    text = matplotlib.axes.Axes.text
+
+    def recorded(self: Any, x: float, y: float, s: str, *args: Any, **kwargs: Any) -> Any:
+        labels.append(plain(s).strip())
+        return text(self, x, y, s, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", recorded)
+    for reader, expected in (("fatou", "12 s / 38 s"), ("peter", "12 sec / 38 sec")):
+        await who[reader].send("/digest")
+        await liaison.settle()
+        assert who[reader].last.photo is not None
+        assert labels == [expected], labels
         labels.clear()
 
 

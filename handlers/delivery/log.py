@@ -26,9 +26,11 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     """One line for a delivery failure, in the reader's language (plain text)."""
     details = entry.details or {}
     if entry.action == "member.unreachable":
-        return tr.gettext("Member #{id} cannot be reached: they blocked the bot").format(
-            id=entry.object_id or "?"
-        )
+        # The review log names the member when it shows the entry (details["member_name"]), never their id.
+        name = details.get("member_name")
+        if not name:
+            return tr.gettext("A member cannot be reached: they blocked the bot")
+        return tr.gettext("{name} cannot be reached: they blocked the bot").format(name=name)
     total = sum(int(details.get(k, 0) or 0) for k in ("sent", "pending", "failed", "unreachable"))
     return tr.ngettext(
         "Alert #{id}: {failed} failed, {unreachable} unreachable, of {total} copy",

@@ -30,6 +30,20 @@ def _role_and_service(tr: Translator, runtime: Runtime, entry: AuditEntry) -> st
     return f"{role}, {runtime.config.service_name(str(service), tr.language)}"
 
 
+def member_name(entry: AuditEntry, tr: Translator) -> str:
+    """The member an entry is about, as the review log names them when it shows the entry (never their id)."""
+    name = (entry.details or {}).get("member_name")
+    return str(name) if name else tr.gettext("a member")
+
+
+def unreachable_line(entry: AuditEntry, tr: Translator) -> str:
+    """'Awa cannot be reached: they blocked the bot' (plain text)."""
+    name = (entry.details or {}).get("member_name")
+    if not name:
+        return tr.gettext("A member cannot be reached: they blocked the bot")
+    return tr.gettext("{name} cannot be reached: they blocked the bot").format(name=name)
+
+
 def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     """One line for a member or invite entry, in the reader's language (plain text)."""
     action = entry.action
@@ -40,15 +54,13 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
             role=_role_and_service(tr, runtime, entry)
         )
     if action == "member.suspended":
-        return tr.gettext("Suspended member #{id}").format(id=entry.object_id or "?")
+        return tr.gettext("Suspended {name}").format(name=member_name(entry, tr))
     if action == "member.active":
-        return tr.gettext("Reinstated member #{id}").format(id=entry.object_id or "?")
+        return tr.gettext("Reinstated {name}").format(name=member_name(entry, tr))
     if action == "member.removed":
-        return tr.gettext("Removed member #{id}").format(id=entry.object_id or "?")
+        return tr.gettext("Removed {name}").format(name=member_name(entry, tr))
     if action == "member.unreachable":
-        return tr.gettext("Member #{id} cannot be reached: they blocked the bot").format(
-            id=entry.object_id or "?"
-        )
+        return unreachable_line(entry, tr)
     return tr.gettext("Member: {action}").format(action=action)
 
 

@@ -17,6 +17,7 @@ from handlers.review import cli, digesting, logview
 from handlers.review.render import PREFIX
 
 NOT_ALLOWED = N_("Only post chiefs and coordinators can read the log.")
+NO_DIGEST = N_("Only post chiefs and coordinators can see the digest.")
 
 FEATURE = Feature(
     name="review",
@@ -33,7 +34,7 @@ FEATURE = Feature(
             N_("This week's figures"),
             digesting.digest_command,
             action=Action.REVIEW_POST,
-            refusal=NOT_ALLOWED,
+            refusal=NO_DIGEST,
             openable=True,
         ),
     ),

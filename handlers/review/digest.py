@@ -359,7 +359,10 @@ def has_chart(digest: Digest) -> bool:
 
 
 def bar_label(tr: Translator, median: float, p90: float) -> str:
-    """A bar's figures on the chart, whole minutes the reader's way: '1 234 / 1 500' or '1,234 / 1,500'."""
+    """A bar's figures on the chart (in minutes), whole minutes the reader's way: '1 234 / 1 500' or
+    '1,234 / 1,500'; with a figure under a minute, both as durations: '12 s / 2 min' (never '0 / 0')."""
+    if round(median * 60) < 60 or round(p90 * 60) < 60:
+        return f"{tr.duration(median * 60)} / {tr.duration(p90 * 60)}"
     return f"{tr.number(round(median))} / {tr.number(round(p90))}"
 
 

@@ -405,13 +405,14 @@ async def write_export(
         )
     result = ExportResult(path=path)
     names: dict[int, str] = {}
+    subjects: dict[int, tuple[str, str | None]] = {}
     cells = _Cells(runtime, tr, sheet_kinds, names)
 
     def render(rows: list[tuple[Any, ...]]) -> int:
         for start in range(0, len(rows), YIELD_EVERY):
             lines = []
             for row in rows[start : start + YIELD_EVERY]:
-                entry = logged(row)
+                entry = service.with_subject(logged(row), subjects)
                 if kind is None or kind.only is None or kind.only(entry):  # type: ignore[arg-type]
                     lines.append(cells.line(entry))
             result.rows += len(lines)
@@ -428,6 +429,10 @@ async def write_export(
             wanted = {row[2] for row in entries if row[2] and row[2] not in names}
             if wanted:
                 names.update(await member_names(session, member_ids=wanted))
+            # The members entries are about (the row's object type and id): named and placed in their service.
+            about = [logged(row) for row in entries if row[5] == "member"]
+            if about:
+                subjects.update(await service.member_subjects(session, about))
             size = await _off_loop(render, entries, background=background)
             if progress is not None:
                 progress(result.rows)

@@ -159,6 +159,7 @@ async def _open(update: Update, context: LiaisonContext, view: ReviewView, data:
         if entry is None:
             await answer(query, tr.gettext(NO_ENTRY), alert=True)
             return
+        entry = service.with_subject(entry, await service.member_subjects(session, [entry]))
         kind = service.kind_of(runtime, entry)
         detail = None
         if kind is not None and kind.detail is not None:

@@ -260,9 +260,7 @@ def entry_text(
         tr.gettext("Post: {post}").format(
             post=runtime.config.post_name(entry.post_code) if entry.post_code else tr.gettext("All posts")
         ),
-        tr.gettext("Kind: {kind} ({action})").format(
-            kind=tr.gettext(kind.label) if kind else "—", action=entry.action
-        ),
+        tr.gettext("Kind: {kind}").format(kind=tr.gettext(kind.label) if kind else "—"),
     ]
     if entry.service_code:
         facts.append(

@@ -6,10 +6,12 @@ Every function takes a session and plain values and never commits. The features 
 
 from __future__ import annotations
 
+import dataclasses
 import time as clock
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,8 +22,8 @@ from bot.i18n import Translator
 from bot.runtime import Runtime
 from db import review as store
 from db.audit import AuditEntry
-from db.members import Member, member_names
-from db.review import EntryFilter, ReviewView
+from db.members import Member, list_members_by_ids, member_names
+from db.review import EntryFilter, LoggedEntry, ReviewView
 
 PERIODS = ("today", "7", "30")
 # A filter with a Python condition (a kind's `only`) reads candidates in batches of this size.
@@ -142,6 +144,45 @@ def summary_of(runtime: Runtime, entry: AuditEntry, tr: Translator, kind: LogKin
             pass  # an entry older than its feature's current form: say what we know
     subject = f" {entry.object_type} #{entry.object_id}" if entry.object_type else ""
     return f"{entry.action}{subject}"
+
+
+# ----- subjects: the member an entry is about, named at render time ---------------------------------------
+
+E = TypeVar("E", AuditEntry, LoggedEntry)
+# The key a rendered copy's details name the member with (the stored entry only has the member's id).
+MEMBER_NAME = "member_name"
+
+
+def _member_id(entry: AuditEntry | LoggedEntry) -> int | None:
+    if entry.object_type != "member" or not (entry.object_id or "").isdigit():
+        return None
+    return int(entry.object_id or "")
+
+
+async def member_subjects(
+    session: AsyncSession, entries: Iterable[AuditEntry | LoggedEntry]
+) -> dict[int, tuple[str, str | None]]:
+    """The display name and service of the members the entries are about, by id."""
+    wanted = {i for i in (_member_id(e) for e in entries) if i is not None}
+    if not wanted:
+        return {}
+    found = await list_members_by_ids(session, member_ids=sorted(wanted))
+    return {m.id: (m.display_name, m.service_code) for m in found if m.id is not None}
+
+
+def with_subject(entry: E, subjects: dict[int, tuple[str, str | None]]) -> E:
+    """A copy of an entry about a member that names them (details[MEMBER_NAME]) and, when the entry does not
+    say, their service; the entry itself when it is about no known member. The stored entry is untouched."""
+    member_id = _member_id(entry)
+    if member_id is None or member_id not in subjects:
+        return entry
+    name, service_code = subjects[member_id]
+    details = {**(entry.details or {}), MEMBER_NAME: name}
+    service = entry.service_code or service_code
+    if isinstance(entry, AuditEntry):
+        # A transient copy, never added to a session.
+        return AuditEntry(**{**entry.model_dump(), "details": details, "service_code": service})
+    return dataclasses.replace(entry, details=details, service_code=service)
 
 
 # ----- pages ------------------------------------------------------------------------------------------------
@@ -307,6 +348,8 @@ async def load_page(
     names = await member_names(
         session, member_ids={e.actor_member_id for e in entries if e.actor_member_id is not None}
     )
+    subjects = await member_subjects(session, entries)
+    entries = [with_subject(e, subjects) for e in entries]
     return Page(entries, max(1, number), has_newer, has_older, total, names)
 
 
