@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,9 @@ class Command:
     # A rule that also reads config.yaml (the roles a post opens a command to), checked after `action`;
     # the menu, /help and the command itself follow it (bot/access.py holds the rule).
     allowed: Callable[[Member, Config], bool] | None = None
+    # Members a reminder that opens this command need not reach when it falls due (their part is done: a
+    # service that sent its handover for that shift change), read in the reminder's transaction.
+    done_for: Callable[[AsyncSession, Runtime, str | None, datetime], Awaitable[set[int]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -1025,3 +1025,75 @@ async def test_a_chief_of_no_service_gets_the_shift_reminder_without_the_handove
     assert "/handovers —" in deputy.last.text and "/handover —" not in deputy.last.text
     await send(liaison, deputy, "/handover")
     assert deputy.last.text == "Seuls les agents d'un service au poste rédigent les passations."
+
+
+async def test_the_shift_reminder_skips_a_service_whose_handover_is_already_sent(liaison: Harness) -> None:
+    awa = await liaison.member("Awa", service="customs", language="fr")
+    moussa = await liaison.member("Moussa", service="customs", language="fr")
+    ali = await liaison.member("Ali", service="police", language="fr")
+    chief = await liaison.member("Ibrahim", service="gendarmerie", role="chief", language="en")
+    # 06:30 in Niamey: Customs sends its handover for the 07:00 change before the reminder.
+    await move(liaison, at(24, 5, 30))
+    await send(liaison, awa, "/handover")
+    await tap(liaison, awa, "✅ Nothing to report")
+    await move(liaison, at(24, 5, 45))
+    # Customs is done with this change: neither its author nor its other agent is reminded of it.
+    assert not any("Relève de 07:00 : rédigez" in t for t in awa.texts + moussa.texts)
+    assert ali.find("Relève de 07:00 : rédigez").button_data() == ["go:handover"]
+    assert chief.find("7:00 AM shift change").buttons() == [label(chief, REMINDER_BUTTON)]
+    # The evening change is another one: Customs is reminded of it.
+    await move(liaison, at(24, 17, 45))
+    assert awa.find("Relève de 19:00 : rédigez").button_data() == ["go:handover"]
+
+
+async def test_a_handover_nobody_else_can_take_over_tells_its_author(liaison: Harness) -> None:
+    # The only Police member at the post is its chief: nobody of an incoming shift exists.
+    chief = await liaison.member("Ibrahim", service="police", role="chief", language="fr")
+    await move(liaison, at(24, 5, 50))
+    await send(liaison, chief, "/handover")
+    await tap(liaison, chief, "✅ Nothing to report")
+    told = chief.texts[-2]
+    assert "Personne d'autre de Police nationale n'est au poste pour la reprendre" in told, chief.texts
+    assert "envoyée à 1 personne" not in told
+    # Still recorded, and the author still has his copy.
+    police = await handover(liaison, "NE-KONNI", "police")
+    assert police.nothing_to_report and police.author_member_id == (await member_row(liaison, chief)).id
+    assert has_copy(liaison, chief, "police")
+    # In English too.
+    john = await liaison.member("John", post="BF-KANTCHARI", service="police", language="en")
+    await move(liaison, at(24, 6, 50))
+    await send(liaison, john, "/handover")
+    await tap(liaison, john, "✅ Nothing to report")
+    assert "Nobody else of National Police is at the post to take it over" in john.texts[-2], john.texts
+    # With an incoming agent, the usual count.
+    ali = await liaison.member("Ali", service="customs", language="fr")
+    await liaison.member("Moussa", service="customs", language="fr")
+    await move(liaison, at(24, 17, 50))
+    await send(liaison, ali, "/handover")
+    await tap(liaison, ali, "✅ Nothing to report")
+    assert "Passation envoyée à 3 personnes" in ali.texts[-2]
+
+
+async def test_a_service_that_joined_after_a_shift_change_is_not_missing_for_it(liaison: Harness) -> None:
+    chief = await liaison.member("Ibrahim", service="police", role="chief", language="fr")
+    await liaison.member("Ali", service="gendarmerie", language="fr")
+    # 07:15: Gendarmerie, at the post since 06:00, wrote nothing: missing. Nobody else was there.
+    await move(liaison, at(24, 6, 15))
+    assert chief.find("Passation manquante").text == (
+        "⚠️ Passation manquante · Birni N'Konni\n"
+        "Relève de 07:00, 24 nov. : 15 min après la relève, aucune passation de : Gendarmerie."
+    )
+    # 18:08: Customs and Health agents join, after the morning change.
+    await move(liaison, at(24, 17, 8))
+    await liaison.member("Awa", service="customs", language="fr")
+    await liaison.member("Mariama", service="health", language="fr")
+    await move(liaison, at(24, 18, 20))
+    view = await send(liaison, chief, "/handovers")
+    morning, evening = view.split("\n\n")[1:]
+    # The morning change: they were not there, so not missing (as the 07:15 check found).
+    assert "Douane : — aucun agent" in morning and "Police sanitaire : — aucun agent" in morning, view
+    assert "Gendarmerie : ❌ manquante" in morning
+    # The evening change: they were, and wrote nothing.
+    assert "Douane : ❌ manquante" in evening and "Police sanitaire : ❌ manquante" in evening, view
+    missing = [e.details["service"] for e in await audit(liaison, "handover.missing")]
+    assert missing == ["gendarmerie", "customs", "health", "gendarmerie"]

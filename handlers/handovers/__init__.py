@@ -47,6 +47,7 @@ FEATURE = Feature(
             action=Action.WRITE_HANDOVER,
             refusal=render.NOT_ALLOWED,
             openable=True,
+            done_for=service.reminded_already,
         ),
         Command(
             "handovers",

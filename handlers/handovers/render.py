@@ -703,6 +703,14 @@ def sent_text(tr: Translator, count: int) -> str:
     ).format(n=count)
 
 
+def sent_alone_text(config: Config, tr: Translator, service_code: str) -> str:
+    """What the author reads when nobody else of the service is at the post to take the handover over."""
+    return tr.gettext(
+        "✅ Handover recorded. ⚠️ Nobody else of {service} is at the post to take it over: it stays on "
+        "record, but no incoming shift will accept it."
+    ).format(service=service_label(config, tr, service_code))
+
+
 def already_sent_text(config: Config, tr: Translator, handover: Handover, author: str) -> str:
     """'Customs' handover for the 07:00 shift change was already sent by Awa at 06:52.'"""
     zone = config.post_zone(handover.post_code)

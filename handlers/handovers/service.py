@@ -125,6 +125,21 @@ def change_for(runtime: Runtime, member: Member) -> datetime:
     return shifts.nearest_change(runtime.config, member.post_code or "", runtime.clock.now())
 
 
+async def reminded_already(
+    session: AsyncSession, runtime: Runtime, post_code: str | None, due_at: datetime
+) -> set[int]:
+    """Members a shift-change reminder due at `due_at` need not reach: those of the services that already
+    sent their handover for the change it is about (the nearest one)."""
+    if not post_code or runtime.config.find_post(post_code) is None:
+        return set()
+    change_at = shifts.nearest_change(runtime.config, post_code, due_at)
+    written = await store.services_written(session, post_code=post_code, shift_change_at=change_at)
+    if not written:
+        return set()
+    members = await list_members(session, post_code=post_code)
+    return {m.id for m in members if m.id is not None and m.service_code in written}
+
+
 # ----- sending ----------------------------------------------------------------------------------------------
 
 
@@ -145,6 +160,9 @@ class SendResult:
     handover: Handover | None = None
     recipients: int = 0
     author: str = ""
+    # Readers of the incoming shift (the service's members other than the author): 0 when nobody can take it
+    # over (the author is the service's only member at the post).
+    incoming: int = 0
 
 
 async def readers_at_post(session: AsyncSession, runtime: Runtime, handover: Handover) -> list[Member]:
@@ -257,7 +275,8 @@ async def send_handover(
             "recipients": len(readers),
         },
     )
-    return SendResult(SendOutcome.SENT, created, len(readers), author.display_name)
+    incoming = sum(1 for m in readers if may_accept(m, created))
+    return SendResult(SendOutcome.SENT, created, len(readers), author.display_name, incoming)
 
 
 async def _already(session: AsyncSession, handover: Handover) -> SendResult:
@@ -533,10 +552,14 @@ async def run_escalation(
         await refresh_cards(session, runtime, fresh, priority=Priority.BULK, now=now)
 
 
-async def staffed_services(session: AsyncSession, post_code: str) -> set[str]:
-    """Services with at least one active agent at the post (the ones expected to write a handover)."""
-    agents = await list_members(session, post_code=post_code, roles=(Role.AGENT,))
-    return {m.service_code for m in agents if m.service_code}
+async def staffed_services(session: AsyncSession, post_code: str, change_at: datetime) -> set[str]:
+    """Services with at least one active agent at the post who had joined by the shift change (the ones
+    expected to write a handover for it: an agent who arrived later had no shift to hand over)."""
+    return _staffed(await list_members(session, post_code=post_code, roles=(Role.AGENT,)), change_at)
+
+
+def _staffed(agents: list[Member], change_at: datetime) -> set[str]:
+    return {m.service_code for m in agents if m.service_code and m.joined_at <= change_at}
 
 
 async def run_missing(
@@ -549,7 +572,7 @@ async def run_missing(
         return
     minutes = int(payload.get("minutes", 0))
     change_at = due_at - timedelta(minutes=minutes)
-    staffed = await staffed_services(session, post_code)
+    staffed = await staffed_services(session, post_code, change_at)
     written = await store.services_written(session, post_code=post_code, shift_change_at=change_at)
     missing = [s for s in config.post_services(post_code) if s in staffed and s not in written]
     if not missing:
@@ -590,7 +613,7 @@ async def day_statuses(
     config, now = runtime.config, runtime.clock.now()
     changes = shifts.day_view(config, post_code, now)
     handovers = await store.list_for_changes(session, post_code=post_code, shift_changes=changes)
-    staffed = await staffed_services(session, post_code)
+    agents = await list_members(session, post_code=post_code, roles=(Role.AGENT,))
     overdue_after = timedelta(minutes=config.handovers.missing_after_minutes)
     found = {(h.shift_change_at, h.service_code): h for h in handovers}
     view = [
@@ -600,7 +623,7 @@ async def day_statuses(
                 ServiceStatus(
                     service,
                     found.get((change_at, service)),
-                    staffed=service in staffed,
+                    staffed=service in _staffed(agents, change_at),
                     overdue=now >= change_at + overdue_after,
                 )
                 for service in config.post_services(post_code)

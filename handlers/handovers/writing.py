@@ -338,7 +338,12 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
         await _not_sent(update, context, refused.result)
         return
     await answer(query, tr.gettext("Sent."))
-    await edit_message(query, render.sent_text(tr, result.recipients))
+    await edit_message(
+        query,
+        render.sent_text(tr, result.recipients)
+        if result.incoming
+        else render.sent_alone_text(context.runtime.config, tr, answers.service_code),
+    )
 
 
 async def _not_sent(update: Update, context: LiaisonContext, result: SendResult | None) -> None:

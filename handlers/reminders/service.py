@@ -82,7 +82,14 @@ async def run_reminder(
     default_language = runtime.config.bot.default_language
     rendered: dict[tuple[str, bool], tuple[str, InlineKeyboardMarkup | None]] = {}
     copies = []
+    done = (
+        await opens.done_for(session, runtime, job.post_code, due_at)
+        if opens is not None and opens.done_for is not None
+        else set()
+    )
     for member_id, chat_id, language, may_open in cache[cache_key]:
+        if member_id in done:
+            continue
         language = language or default_language
         if (language, may_open) not in rendered:
             rendered[language, may_open] = (
