@@ -281,15 +281,7 @@ async def _publish(
         },
     )
     if handled:
-        await record_action(
-            session,
-            action="alert.handled",
-            at=now,
-            object_type="alert",
-            object_id=alert.id,
-            post_code=alert.post_code,
-            details={"seconds": 0.0},
-        )
+        await _record_handled(session, alert, now)
     return len(recipients)
 
 
@@ -659,6 +651,12 @@ async def _mark_handled_if_complete(
         return False
     await cancel_escalation(session, alert.id)
     await batch.write(session, now)  # the acknowledgements come before "handled" in the log
+    await _record_handled(session, alert, now)
+    return True
+
+
+async def _record_handled(session: AsyncSession, alert: Alert, now: datetime) -> None:
+    """The audit entry of the moment every required service had acknowledged (0 s when raised so)."""
     await record_action(
         session,
         action="alert.handled",
@@ -668,7 +666,6 @@ async def _mark_handled_if_complete(
         post_code=alert.post_code,
         details={"seconds": (now - alert.raised_at).total_seconds()},
     )
-    return True
 
 
 async def late_recipient(
