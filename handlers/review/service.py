@@ -200,19 +200,19 @@ class Query:
         return self.kind is None or self.kind.only is None or self.kind.only(entry)
 
 
-# The actions present in the log, per database, and when they were read: a new action (a feature's first
-# entry) shows in kind filters within this many seconds.
+# The actions present in the log, and when they were read, kept with the runtime (not per process: two
+# runtimes on one database URL, as the PostgreSQL test pass has one after another, must not share a stale
+# list): a new action (a feature's first entry) shows in kind filters within this many seconds.
 ACTIONS_TTL = 30.0
-_actions: dict[str, tuple[float, list[str]]] = {}
+ACTIONS_KEY = "review.known_actions"
 
 
 async def known_actions(session: AsyncSession, runtime: Runtime, prefixes: Sequence[str] | None) -> list[str]:
     """The log's actions (starting with a prefix), read again every ACTIONS_TTL seconds."""
-    key = runtime.db.url
-    cached = _actions.get(key)
+    cached: tuple[float, list[str]] | None = runtime.extras.get(ACTIONS_KEY)
     if cached is None or clock.monotonic() - cached[0] > ACTIONS_TTL:
         cached = (clock.monotonic(), await store.distinct_actions(session))
-        _actions[key] = cached
+        runtime.extras[ACTIONS_KEY] = cached
     return [a for a in cached[1] if prefixes is None or a.startswith(tuple(prefixes))]
 
 
