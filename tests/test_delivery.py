@@ -421,16 +421,22 @@ async def test_older_edit_never_lands_after_newer(liaison: Harness) -> None:
     ] == ["v2", "v4"]
 
 
-async def test_a_newer_edit_replaces_an_older_one_held_in_the_buffer(liaison: Harness) -> None:
-    """A bulk edit claimed but not yet sent does not hold back a newer edit of its card: the newer one (a
-    press's own card, say) is claimed in its place and only it goes out. The older one held it back for up
-    to 9 s in the alerts bench: while a card's edit is claimed, no other edit of that card can be."""
+async def sent_card(liaison: Harness) -> tuple[EmulatedUser, DeliveryWorker]:
+    """One member whose card "k" (text "v0") is on their phone, and the worker that will send its edits."""
     [(user, member_id)] = await people(liaison, 1)
     async with liaison.db.transaction() as session:
         await enqueue_message(session, chat_id=user.id, member_id=member_id, text="v0", card_key="k")
     await liaison.settle()
     worker = liaison.runtime.delivery
     assert worker is not None
+    return user, worker
+
+
+async def test_a_newer_edit_replaces_an_older_one_held_in_the_buffer(liaison: Harness) -> None:
+    """A bulk edit claimed but not yet sent does not hold back a newer edit of its card: the newer one (a
+    press's own card, say) is claimed in its place and only it goes out. The older one held it back for up
+    to 9 s in the alerts bench: while a card's edit is claimed, no other edit of that card can be."""
+    user, worker = await sent_card(liaison)
     async with liaison.db.transaction() as session:
         await enqueue_card_edit(session, card_key="k", text="v1 (bulk)", priority=Priority.BULK)
     await worker._fill(paced=False)  # claimed into the buffer; the loop has not launched it yet
@@ -453,12 +459,7 @@ async def test_a_newer_edit_keeps_the_urgency_of_the_claimed_edit_it_replaces(li
     """A presser's own card edit (normal priority) claimed into the buffer, then the alert's "handled"
     redraw of every copy (bulk): the newer edit replaces the claimed one and goes at normal priority, not
     behind the bulk ones (in the alerts bench a presser's card waited 11 s that way)."""
-    [(user, member_id)] = await people(liaison, 1)
-    async with liaison.db.transaction() as session:
-        await enqueue_message(session, chat_id=user.id, member_id=member_id, text="v0", card_key="k")
-    await liaison.settle()
-    worker = liaison.runtime.delivery
-    assert worker is not None
+    user, worker = await sent_card(liaison)
     async with liaison.db.transaction() as session:
         await enqueue_card_edits(session, [("k", "v1 (yours)", None)], priority=Priority.NORMAL)
     await worker._fill(paced=False)
