@@ -65,6 +65,10 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_ready", "state", "priority", "fanout_rank", "id"),
         Index("ix_outbox_lease", "state", "lease_until"),
+        # A card's rows by kind and state: the claim's "original sent?" / "edit in flight?" checks and the
+        # look-ups for a card's newest edit. On card_key alone, SQLite chose the state index instead and
+        # walked every pending row (2.5 ms a claim behind 4,000 queued edits, 0.16 ms with this one).
+        Index("ix_outbox_card", "card_key", "method", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -87,7 +91,7 @@ class Notification(SQLModel, table=True):
     ref_type: str | None = Field(default=None, max_length=32, index=True)
     ref_id: int | None = Field(default=None, index=True)
     # A status card's identity on one recipient's phone, e.g. "alert:17:m42": edits target the sent copy.
-    card_key: str | None = Field(default=None, max_length=64, index=True)
+    card_key: str | None = Field(default=None, max_length=64)
     # Position within its fan-out (0 for a lone message). Rows go out by priority, then rank, then age: two
     # urgent alerts raised together reach their first readers together, instead of the second waiting for
     # every copy of the first.
