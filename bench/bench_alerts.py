@@ -48,6 +48,9 @@ FIRST_ID = 500_000
 IN_FLIGHT = 16
 # Alerts raised at the very same moment at one post (each fans out to every agent in one transaction).
 ALERTS_IN_FLIGHT = 4
+# Phase 3: alerts raised together whose copies go out while agents press Seen, that many presses a second.
+FANOUT_ALERTS = 10
+PRESS_RATE = 20.0
 
 
 def post_codes(posts: int) -> list[str]:
@@ -122,12 +125,17 @@ class Probe:
         self.press_queries: dict[tuple[int, int], str] = {}
         self.card_edits: dict[tuple[int, int], float] = {}
         self.answers: dict[str, str] = {}
+        # Copies (chat, message) of the alerts raised while presses come (phase 3), as they arrive.
+        self.fresh: list[tuple[int, int]] = []
         original = emulator.handle
 
         async def handle(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
             result = await original(method, params)
             if method in ("sendMessage", "sendPhoto"):
-                self._seen(_marker(str(params.get("text") or params.get("caption") or "")))
+                marker = _marker(str(params.get("text") or params.get("caption") or ""))
+                self._seen(marker)
+                if marker and marker.startswith("f") and result[0] == 200 and "al:seen:" in str(params):
+                    self.fresh.append((int(params["chat_id"]), int(result[1]["result"]["message_id"])))
             elif method == "answerCallbackQuery":
                 self.answers[str(params.get("callback_query_id"))] = str(params.get("text") or "")
                 self._seen(str(params.get("callback_query_id")))
@@ -216,6 +224,74 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q) - 1))]
 
 
+async def presses_during_fanout(
+    probe: Probe,
+    users: list[EmulatedUser],
+    rng: random.Random,
+    *,
+    posts: int,
+    alerts: int,
+    rate: float,
+    pid: int,
+) -> dict[str, float]:
+    """Raise `alerts` urgent alerts at once; while their copies go out, press Seen on copies already
+    delivered, `rate` presses a second; returns the presses' answer times and the fan-out's pace."""
+    by_id = {u.id: u for u in users}
+    probe.fresh.clear()
+    sent_before = probe.emulator.stats.as_dict().get("sent", 0)
+    started, cpu = time.monotonic(), cpu_seconds(pid)
+    authors = rng.sample(users, alerts)
+    raising = [
+        asyncio.create_task(author.send(f"/alert urgent security: bench ⟦f{n}⟧ vehicle forcing the barrier"))
+        for n, author in enumerate(authors)
+    ]
+    # Every member of the author's post but the author gets a copy with a Seen button.
+    expected = sum(sum(1 for u in users if (u.id - a.id) % posts == 0) - 1 for a in authors)
+    latencies: list[float] = []
+    taps: list[asyncio.Task[None]] = []
+
+    async def tap_seen(chat_id: int, message_id: int) -> None:
+        user = by_id[chat_id]
+        card = next(m for m in reversed(user.inbox) if m.message_id == message_id)
+        data = next(d for d in card.button_data() if d and d.startswith("al:seen:"))
+        pressed = time.monotonic()
+        result = await user.tap(data, message_id=message_id)
+        key = str(result["callback_query"]["id"])
+        if key not in probe.answers:  # not answered yet: wait for it
+            event = probe.expect(key)
+            if key not in probe.answers:
+                await asyncio.wait_for(event.wait(), 120)
+        latencies.append(time.monotonic() - pressed)
+
+    # Taken in random order (swap-remove), each copy pressed at most once.
+    waiting: list[tuple[int, int]] = []
+    taken = 0
+    next_at = time.monotonic()
+    while len(probe.fresh) < expected:
+        if time.monotonic() - started > 300:
+            raise SystemExit(f"FAIL: {len(probe.fresh)} of {expected} copies delivered in 300 s")
+        waiting.extend(probe.fresh[taken:])
+        taken = len(probe.fresh)
+        next_at += 1 / rate
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))  # the bench's own pace, not the bot's
+        if waiting:
+            index = rng.randrange(len(waiting))
+            waiting[index], waiting[-1] = waiting[-1], waiting[index]
+            taps.append(asyncio.create_task(tap_seen(*waiting.pop())))
+    busy = time.monotonic() - started
+    busy_cpu = cpu_seconds(pid) - cpu
+    await asyncio.gather(*raising, *taps)
+    copies = probe.emulator.stats.as_dict().get("sent", 0) - sent_before
+    return {
+        "fan_presses": len(latencies),
+        "fan_p50": percentile(latencies, 50) if latencies else math.nan,
+        "fan_p99": percentile(latencies, 99) if latencies else math.nan,
+        "fan_copies": copies,
+        "fan_copies_per_second": copies / busy,
+        "fan_busy": busy_cpu / busy,
+    }
+
+
 async def start_process(*args: str, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
     """A bot process; its log goes to a file (a pipe nobody reads would block it once full)."""
     with log.open("wb") as handle:
@@ -285,6 +361,8 @@ async def run_liaison(
     send_rate: float,
     alerts_in_flight: int = ALERTS_IN_FLIGHT,
     posts: int = 1,
+    fanout_alerts: int = FANOUT_ALERTS,
+    press_rate: float = PRESS_RATE,
 ) -> dict[str, float]:
     """Liaison against the emulator: raise alerts (one-line form), then acknowledge them; returns figures."""
     emulator = BotApiEmulator(TOKEN, "liaison_bench_bot")
@@ -374,6 +452,13 @@ async def run_liaison(
             ]
             card_latencies = [probe.card_edits[c] for c in recorded if c in probe.card_edits]
             never_edited = len(recorded) - len(card_latencies)
+
+            # Phase 3: a tap while alerts fan out. New urgent alerts are raised at once; while their copies go
+            # out, agents who got one press Seen at a steady rate (open loop: a press does not wait for the
+            # previous one's answer, as on a post's phones).
+            fanout = await presses_during_fanout(
+                probe, users, rng, posts=posts, alerts=fanout_alerts, rate=press_rate, pid=process.pid or 0
+            )
         except SystemExit:
             print(tail(log), file=sys.stderr)
             raise
@@ -399,6 +484,7 @@ async def run_liaison(
         "press_cpu": phase2_cpu / max(1, len(ack_latencies)),
         "alert_cpu": phase1_cpu / max(1, len(alert_latencies)),
         "press_busy": phase2_cpu / phase2_busy,
+        **fanout,
         "sent": emulator.stats.as_dict().get("sent", 0),
         "edits": emulator.stats.as_dict().get("edits", 0),
     }
@@ -459,6 +545,8 @@ async def main(
     sizes: tuple[int, int, int] | None,
     alerts_in_flight: int = ALERTS_IN_FLIGHT,
     posts: int = 1,
+    fanout_alerts: int = FANOUT_ALERTS,
+    press_rate: float = PRESS_RATE,
 ) -> None:
     """Run both bots and print the figures side by side."""
     # A terminated bench still stops the bot it started (the finally blocks run on cancellation).
@@ -466,7 +554,9 @@ async def main(
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     agents, alerts, acks = sizes or ((30, 4, 1) if quick else (200, 20, 2))
-    liaison = await run_liaison(agents, alerts, acks, database_url, send_rate, alerts_in_flight, posts)
+    liaison = await run_liaison(
+        agents, alerts, acks, database_url, send_rate, alerts_in_flight, posts, fanout_alerts, press_rate
+    )
     echo = await run_echo(agents, int(liaison["updates"]))
     backend = "PostgreSQL" if database_url else "SQLite"
     load = f"{alerts} urgent alerts ({alerts_in_flight} at a time), {acks} acknowledgement(s) per agent"
@@ -491,6 +581,12 @@ async def main(
     print(
         f"            {1000 * liaison['press_cpu']:.1f} ms of CPU per press (its card edits included; "
         f"goal <= 10); the process {100 * liaison['press_busy']:.0f} % busy while pressed"
+    )
+    print(
+        f"            while {fanout_alerts} more alerts fan out ({liaison['fan_copies']:.0f} copies, "
+        f"{liaison['fan_copies_per_second']:.0f}/s), Seen pressed {press_rate:g} times a second (open loop): "
+        f"answered p50 {1000 * liaison['fan_p50']:7.1f} ms, p99 {1000 * liaison['fan_p99']:7.1f} ms over "
+        f"{liaison['fan_presses']:.0f} presses; the process {100 * liaison['fan_busy']:.0f} % busy"
     )
     print(
         f"            by phase: {liaison['alerts_per_second']:.1f} alerts/s "
@@ -531,6 +627,12 @@ if __name__ == "__main__":
     )
     parser.add_argument("--sizes", help="agents,alerts,acks-per-agent (default 200,20,2; --quick 30,4,1)")
     parser.add_argument("--posts", type=int, default=1, help="spread the agents over this many posts (1)")
+    parser.add_argument(
+        "--fanout-alerts", type=int, help=f"alerts fanning out while Seen is pressed ({FANOUT_ALERTS}; --quick 4)"
+    )
+    parser.add_argument(
+        "--press-rate", type=float, default=PRESS_RATE, help=f"presses a second meanwhile ({PRESS_RATE:g})"
+    )
     arguments = parser.parse_args()
     # The emulator's access log would flood the figures; failures are reported by the bench itself.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
@@ -544,5 +646,7 @@ if __name__ == "__main__":
                 sizes,
                 arguments.alerts_in_flight,
                 arguments.posts,
+                arguments.fanout_alerts or (4 if arguments.quick else FANOUT_ALERTS),
+                arguments.press_rate,
             )  # type: ignore[arg-type]
         )
