@@ -628,7 +628,9 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", help="agents,alerts,acks-per-agent (default 200,20,2; --quick 30,4,1)")
     parser.add_argument("--posts", type=int, default=1, help="spread the agents over this many posts (1)")
     parser.add_argument(
-        "--fanout-alerts", type=int, help=f"alerts fanning out while Seen is pressed ({FANOUT_ALERTS}; --quick 4)"
+        "--fanout-alerts",
+        type=int,
+        help=f"alerts fanning out while Seen is pressed ({FANOUT_ALERTS}; --quick 4)",
     )
     parser.add_argument(
         "--press-rate", type=float, default=PRESS_RATE, help=f"presses a second meanwhile ({PRESS_RATE:g})"

@@ -22,14 +22,13 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
-from db.types import table_of, utc_column
+from db.types import dialect_insert, table_of, utc_column
 
 
 class Severity(StrEnum):
@@ -379,8 +378,7 @@ async def acknowledge(
         "action_member_id": member_id if kind == AckKind.ACTION else None,
         "action_at": now if kind == AckKind.ACTION else None,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     # One atomic statement: of two members of a service pressing at once, exactly one row is written.
     result = await session.exec(insert(AlertAck).values(**values).on_conflict_do_nothing())
     outcome = "first" if result.rowcount else "already"

@@ -7,12 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.types import UTC_NOW, table_of, utc_column
+from db.types import UTC_NOW, dialect_insert, table_of, utc_column
 
 
 class JobState(StrEnum):
@@ -79,8 +77,7 @@ async def insert_jobs_if_absent(session: AsyncSession, *, rows: list[dict[str, A
     """Insert rows in one statement, skipping keys that exist; returns how many were inserted."""
     if not rows:
         return 0
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     inserted = 0
     # Chunks keep each statement under SQLite's limit on bound parameters.
     for start in range(0, len(rows), 500):
