@@ -393,6 +393,12 @@ async def run_liaison(
 
             # Phase 1: distinct agents raise urgent alerts (one-line form); the first copy is the effect.
             loop = ClosedLoop(probe, alerts_in_flight)
+            # py-spy on the alerts' phase instead of the presses' when LIAISON_BENCH_SPY_PHASE is 1.
+            spy = (
+                await sample_presses(process.pid or 0)
+                if os.environ.get("LIAISON_BENCH_SPY_PHASE") == "1"
+                else None
+            )
             phase1, phase1_cpu = time.monotonic(), cpu_seconds(process.pid or 0)
             # Distinct authors while there are enough agents; an agent's post is its index modulo `posts`.
             authors = rng.sample(users, alerts) if alerts <= agents else rng.choices(users, k=alerts)
@@ -402,6 +408,9 @@ async def run_liaison(
             await loop.drain()
             phase1_busy = time.monotonic() - phase1
             phase1_cpu = cpu_seconds(process.pid or 0) - phase1_cpu
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
             alert_latencies = list(loop.latencies)
             raised_at = [sum(1 for a in authors if (a.id - FIRST_ID) % posts == p) for p in range(posts)]
 
@@ -416,7 +425,11 @@ async def run_liaison(
 
             # Phase 2: each agent acknowledges a few alerts (Seen or Taking action); the answer is the effect.
             loop = ClosedLoop(probe, IN_FLIGHT)
-            spy = await sample_presses(process.pid or 0)
+            spy = (
+                await sample_presses(process.pid or 0)
+                if os.environ.get("LIAISON_BENCH_SPY_PHASE") != "1"
+                else None
+            )
             phase2, phase2_cpu = time.monotonic(), cpu_seconds(process.pid or 0)
             for user in users:
                 cards = [
@@ -582,12 +595,19 @@ async def main(
         f"            {1000 * liaison['press_cpu']:.1f} ms of CPU per press (its card edits included; "
         f"goal <= 10); the process {100 * liaison['press_busy']:.0f} % busy while pressed"
     )
-    print(
-        f"            while {fanout_alerts} more alerts fan out ({liaison['fan_copies']:.0f} copies, "
-        f"{liaison['fan_copies_per_second']:.0f}/s), Seen pressed {press_rate:g} times a second (open loop): "
-        f"answered p50 {1000 * liaison['fan_p50']:7.1f} ms, p99 {1000 * liaison['fan_p99']:7.1f} ms over "
-        f"{liaison['fan_presses']:.0f} presses; the process {100 * liaison['fan_busy']:.0f} % busy"
-    )
+    if liaison["fan_presses"]:
+        print(
+            f"            while {fanout_alerts} more alerts fan out ({liaison['fan_copies']:.0f} copies, "
+            f"{liaison['fan_copies_per_second']:.0f}/s), Seen pressed {press_rate:g} times a second "
+            "(open loop): "
+            f"answered p50 {1000 * liaison['fan_p50']:7.1f} ms, p99 {1000 * liaison['fan_p99']:7.1f} ms over "
+            f"{liaison['fan_presses']:.0f} presses; the process {100 * liaison['fan_busy']:.0f} % busy"
+        )
+    else:
+        print(
+            f"            the {fanout_alerts} more alerts' fan-out ended before a press could come "
+            "(raise --fanout-alerts)"
+        )
     print(
         f"            by phase: {liaison['alerts_per_second']:.1f} alerts/s "
         f"(each fanned out to {agents // posts}), "
