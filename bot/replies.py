@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest
 
 NOT_MODIFIED = "message is not modified"
@@ -21,6 +21,23 @@ async def edit_message(
     except BadRequest as exc:
         if NOT_MODIFIED not in str(exc).lower():
             raise
+
+
+async def clear_buttons(query: CallbackQuery) -> bool:
+    """Take the inline buttons off the pressed text message, its text kept; False when they were gone already
+    (a repeated press), so the caller does not send its follow-up twice."""
+    message = query.message
+    if not isinstance(message, Message) or message.text is None:
+        return True  # too old to be read back, so not editable either: only the follow-up is left
+    try:
+        # The text again rather than editMessageReplyMarkup: PTB adds the bot's default parse_mode to every
+        # edit, and that method takes none.
+        await query.edit_message_text(message.text_html, reply_markup=None)
+    except BadRequest as exc:
+        if NOT_MODIFIED not in str(exc).lower():
+            raise
+        return False
+    return True
 
 
 async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:

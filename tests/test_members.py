@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from db.members import Member
-from tests.factories import link_code
+from db.outbox import DeliveryState, Notification
+from tests.factories import button_data, link_code, member_row, press, press_text
 from tests.harness import Harness
 
 
@@ -71,3 +72,123 @@ async def test_delivery_report_names_reminders_and_join_notes_in_the_reader_lang
     report = chief.last.text
     assert "Rappel n°" in report and "Nouveau membre n°" in report, report
     assert "schedule" not in report and "member #" not in report
+
+
+async def test_a_member_card_goes_back_to_the_roster_it_came_from(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", role="chief", service="police", language="fr")
+    agent = await liaison.member("Awa", language="fr")
+    coordinator = await liaison.member("Moussa", role="coordinator", language="en")
+    other_chief = await liaison.member("Ali", post="NE-MAKALONDI", role="chief", language="en")
+
+    # A chief: roster, card, Back: the same message shows the roster again, buttons included.
+    await chief.send("/members")
+    await liaison.settle()
+    roster = chief.last
+    listed, listed_buttons = roster.text, roster.buttons()
+    await press_text(chief, "⚙ Awa", roster)
+    await liaison.settle()
+    assert roster.text != listed and "↩️ Retour" in roster.buttons()
+    back = button_data(roster, "↩️ Retour")
+    await press(chief, "↩️ Back", roster)
+    await liaison.settle()
+    assert chief.last.message_id == roster.message_id
+    assert (roster.text, roster.buttons()) == (listed, listed_buttons)
+
+    # A coordinator came from the post they picked: Back lands on that post's roster.
+    await coordinator.send("/members")
+    await liaison.settle()
+    picked = coordinator.last
+    await press_text(coordinator, "Birni N'Konni", picked)
+    await liaison.settle()
+    konni = picked.text
+    await press_text(coordinator, "⚙ Awa", picked)
+    await liaison.settle()
+    await press(coordinator, "↩️ Back", picked)
+    await liaison.settle()
+    assert picked.text == konni and coordinator.last.message_id == picked.message_id
+
+    # Someone who may not see that roster is refused, like every other members button.
+    for outsider, refusal in (
+        (agent, "Vous n'êtes pas autorisé à faire cela."),
+        (other_chief, "You are not allowed to do this."),
+    ):
+        shown = outsider.texts
+        await outsider.tap_forged(back, outsider.last.message_id)
+        await liaison.settle()
+        answer = outsider.callback_answers[-1]
+        assert (answer["text"], answer["show_alert"]) == (refusal, True)
+        assert outsider.texts == shown  # no roster, neither edited in nor sent
+
+    # After a removal, Back shows the roster without the removed member.
+    await press_text(chief, "⚙ Awa", roster)
+    await liaison.settle()
+    await press(chief, "Remove", roster)
+    await liaison.settle()
+    await press(chief, "Yes, remove", roster)
+    await liaison.settle()
+    assert roster.text == "Awa a été retiré."
+    await press(chief, "↩️ Back", roster)
+    await liaison.settle()
+    assert roster.text.startswith("Birni N'Konni : 1 membre") and "Awa" not in roster.text
+    assert (await member_row(liaison, agent)).status == "removed"
+
+
+async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaison: Harness) -> None:
+    chief = await liaison.member("Ibrahim", role="chief", service="police", language="en")
+    awa = await liaison.member("Awa", language="fr")
+    john = await liaison.member("John", service="health", language="en")
+    coordinator = await liaison.member("Moussa", role="coordinator", language="fr")
+
+    await chief.send("/members")
+    await liaison.settle()
+    roster = chief.last
+    await press_text(chief, "⚙ Awa", roster)
+    await liaison.settle()
+    await press(chief, "Suspend", roster)
+    await liaison.settle()
+    assert awa.last.text == (
+        "Votre accès à Liaison au poste de Birni N'Konni a été suspendu par un chef de poste. "
+        "Contactez votre chef de poste."
+    )
+    # Suspended, she reaches nothing else; the note still came to her.
+    await awa.send("/help")
+    await liaison.settle()
+    assert awa.last.text == "Votre accès à Liaison est suspendu. Contactez votre chef de poste."
+
+    await press(chief, "Reinstate", roster)
+    await liaison.settle()
+    assert awa.texts[-1] == (
+        "Votre accès à Liaison au poste de Birni N'Konni a été rétabli par un chef de poste. "
+        "Envoyez /help pour voir ce que vous pouvez faire."
+    )
+    # A double tap suspends (and tells) once.
+    await press(chief, "Suspend", roster)
+    await chief.tap_forged(button_data(roster, "Suspend"), roster.message_id)
+    await liaison.settle()
+    assert awa.texts[-1].startswith("Votre accès à Liaison au poste de Birni N'Konni a été suspendu")
+    assert sum(t.startswith("Votre accès à Liaison au poste") for t in awa.texts) == 3
+
+    # A coordinator suspends John, who reads English; neither note names who did it.
+    await coordinator.send("/members")
+    await liaison.settle()
+    await press_text(coordinator, "Birni N'Konni")
+    await liaison.settle()
+    await press_text(coordinator, "⚙ John")
+    await liaison.settle()
+    await press(coordinator, "Suspend")
+    await liaison.settle()
+    assert john.last.text == (
+        "Your access to Liaison at the Birni N'Konni post has been suspended by a coordinator. "
+        "Contact your post chief."
+    )
+    assert not any(name in text for text in awa.texts + john.texts for name in ("Ibrahim", "Moussa"))
+
+    # Each note is an outbox row of its own, delivered, which /delivery names.
+    rows = await liaison.rows(Notification, Notification.ref_type == "access")
+    awa_id, john_id = (await member_row(liaison, awa)).id, (await member_row(liaison, john)).id
+    assert sorted(r.member_id for r in rows) == sorted([awa_id] * 3 + [john_id])
+    assert {r.state for r in rows} == {DeliveryState.SENT}
+    assert {(await member_row(liaison, u)).status for u in (awa, john)} == {"suspended"}
+    await chief.send("/delivery")
+    await liaison.settle()
+    assert f"Access change #{awa_id}" in chief.last.text

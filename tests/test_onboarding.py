@@ -11,6 +11,7 @@ from db.audit import AuditEntry
 from db.invites import Invite
 from db.members import Member
 from handlers import FEATURES
+from sandbox.emulator import ReceivedMessage
 from tests.factories import link_code, members_by_name, press, press_text
 from tests.harness import Harness
 
@@ -398,3 +399,48 @@ async def test_tapping_a_language_button_twice_is_quiet(liaison: Harness) -> Non
     await liaison.settle()  # a handler error or a second answer to one press would fail here
     assert [a["text"] for a in agent.callback_answers[-2:]] == ["Language set: English."] * 2
     assert agent.last.text == "Language set: English."
+
+
+def reply_keys(message: ReceivedMessage) -> list[str] | None:
+    """The labels of the persistent reply keyboard a message carries (None: it carries none)."""
+    rows = (message.reply_markup or {}).get("keyboard")
+    return None if rows is None else [key["text"] for row in rows for key in row]
+
+
+@pytest.mark.parametrize(
+    ("before", "choice", "after", "confirmation", "key"),
+    [
+        ("fr", "🇬🇧 English", "en", "Language set: English.", "🚨 Alert"),
+        ("en", "🇫🇷 Français", "fr", "Langue choisie : français.", "🚨 Alerte"),
+    ],
+)
+async def test_switching_language_brings_the_alert_key_in_the_new_language(
+    liaison: Harness, before: str, choice: str, after: str, confirmation: str, key: str
+) -> None:
+    agent = await liaison.member("Awa", language=before)
+    old_key = "🚨 Alerte" if before == "fr" else "🚨 Alert"
+    assert reply_keys(agent.last) == [old_key]  # the welcome put the keys under the text field
+    await agent.send("/language")
+    await liaison.settle()
+    question = agent.last
+    await agent.tap(choice)
+    await agent.tap(choice)  # a double tap confirms once
+    await liaison.settle()
+
+    assert reply_keys(agent.last) == [key] and agent.last.text == confirmation
+    assert (await members_by_name(liaison))["Awa"].language == after
+    assert agent.last.message_id != question.message_id and agent.texts.count(confirmation) == 1
+    assert (agent.last.reply_markup or {}).get("is_persistent") is True
+    assert question.buttons() == []  # no language buttons left to press again
+    # The new key raises an alert like the old one.
+    await agent.send(key)
+    await liaison.settle()
+    assert liaison.config.category_name("health", after) in agent.last.buttons()
+
+    # A coordinator has no post, hence no alert key: the confirmation comes without one.
+    coordinator = await liaison.member("Moussa", role="coordinator", language=before)
+    await coordinator.send("/language")
+    await liaison.settle()
+    await coordinator.tap(choice)
+    await liaison.settle()
+    assert coordinator.last.text == confirmation and reply_keys(coordinator.last) is None

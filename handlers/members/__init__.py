@@ -1,6 +1,7 @@
 """Members: chiefs list and manage their post's members; coordinators every post's.
 
-Commands: /members. Buttons (mb:): post <code>, open/sus/rei/rm/rmok <member id>.
+Commands: /members. Buttons (mb:): post <code> (also a card's Back), open/sus/rei/rm/rmok <member id>.
+A suspended or reinstated member is told through the outbox (ref "access").
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from bot.features import Command, Feature
 from bot.i18n import N_
 from handlers.members import handlers, log
 from handlers.members.render import PREFIX
+from handlers.members.service import ACCESS_NOTE
 
 FEATURE = Feature(
     name="members",
@@ -17,4 +19,5 @@ FEATURE = Feature(
     callback_prefix=PREFIX,
     on_button=handlers.on_button,
     log_kinds=(log.LOG_KIND,),
+    labels={ACCESS_NOTE: N_("Access change")},
 )

@@ -71,7 +71,7 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
         plain, shown = render.status_changed(tr, CHANGES[data.action], target.display_name)
         await answer(query, plain)
         if data.action == "rmok":
-            await edit_message(query, shown)
+            await edit_message(query, shown, render.back_keyboard(tr, target))
             return
     else:
         await answer(query)

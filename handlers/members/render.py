@@ -9,13 +9,23 @@ from telegram import InlineKeyboardMarkup
 
 from bot.callbacks import encode
 from bot.config import Config, PostConfig
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline
 from bot.texts import fit_lines, role_name
 from db.members import Member, MemberStatus
 
 PREFIX = "mb"
 MAX_BUTTONS = 40  # beyond this a keyboard is unusable on a small phone
+# Who changed a member's access, as that member is told: the role only, never the person (the audit log
+# keeps who pressed the button; the member's question goes to their post chief either way).
+ACTOR_ROLES = {
+    # TRANSLATORS: who suspended or reinstated someone, inside "...suspended by {actor}".
+    "chief": N_("a post chief"),
+    # TRANSLATORS: who suspended or reinstated someone, inside "...suspended by {actor}".
+    "coordinator": N_("a coordinator"),
+    # TRANSLATORS: who suspended or reinstated someone, inside "...suspended by {actor}".
+    "admin": N_("an administrator"),
+}
 
 
 def member_line(config: Config, tr: Translator, member: Member) -> str:
@@ -56,8 +66,22 @@ def member_card(config: Config, tr: Translator, target: Member) -> tuple[str, In
         if target.status == MemberStatus.SUSPENDED
         else (tr.gettext("Suspend"), encode(PREFIX, "sus", target.id))
     )
-    keyboard = inline([[toggle, (tr.gettext("Remove"), encode(PREFIX, "rm", target.id))]])
-    return member_line(config, tr, target), keyboard
+    rows = [[toggle, (tr.gettext("Remove"), encode(PREFIX, "rm", target.id))], *_back_row(tr, target)]
+    return member_line(config, tr, target), inline(rows)
+
+
+def _back_row(tr: Translator, target: Member) -> list[list[tuple[str, str]]]:
+    """The button back to the roster the member was opened from: their post's (none for a member of no post,
+    who is on no roster). The press is the list's own, re-checked like a coordinator's choice of post."""
+    if not target.post_code:
+        return []
+    return [[(tr.gettext("↩️ Back"), encode(PREFIX, "post", target.post_code))]]
+
+
+def back_keyboard(tr: Translator, target: Member) -> InlineKeyboardMarkup | None:
+    """Only the way back to the roster (under a removal's outcome: nothing else is left to do there)."""
+    rows = _back_row(tr, target)
+    return inline(rows) if rows else None
 
 
 def removal_question(tr: Translator, target: Member) -> tuple[str, InlineKeyboardMarkup]:
@@ -84,3 +108,29 @@ def status_changed(tr: Translator, status: MemberStatus, name: str) -> tuple[str
         MemberStatus.REMOVED: tr.gettext("{name} was removed."),
     }[status]
     return template.format(name=name), template.format(name=html.escape(name))
+
+
+def access_notice(
+    config: Config, tr: Translator, status: MemberStatus, actor_role: str, post_code: str | None
+) -> str:
+    """What a suspended or reinstated member is told, in their language (HTML): the post, the actor's role."""
+    actor = tr.gettext(ACTOR_ROLES.get(actor_role, ACTOR_ROLES["coordinator"]))  # agents manage nobody
+    post = html.escape(config.post_name(post_code))
+    if status == MemberStatus.SUSPENDED:
+        if post_code:
+            template = tr.gettext(
+                "Your access to Liaison at the {post} post has been suspended by {actor}. "
+                "Contact your post chief."
+            )
+        else:
+            template = tr.gettext("Your access to Liaison has been suspended by {actor}.")
+    elif post_code:
+        template = tr.gettext(
+            "Your access to Liaison at the {post} post is back: {actor} reinstated it. "
+            "Send /help to see what you can do."
+        )
+    else:
+        template = tr.gettext(
+            "Your access to Liaison is back: {actor} reinstated it. Send /help to see what you can do."
+        )
+    return template.format(post=post, actor=actor)

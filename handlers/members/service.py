@@ -12,6 +12,13 @@ from bot.config import Config
 from bot.runtime import Runtime
 from db.audit import record_action
 from db.members import Member, MemberStatus, get_member, list_members, set_member_status
+from db.outbox import enqueue_message
+from handlers.members import render
+
+# The outbox ref of the note telling a member their access changed (/delivery names it).
+ACCESS_NOTE = "access"
+# The changes the member is told of; a removed person is not written to.
+TOLD = frozenset({MemberStatus.SUSPENDED, MemberStatus.ACTIVE})
 
 
 @dataclass(frozen=True)
@@ -62,5 +69,28 @@ async def change_status(
             object_id=target.id,
             post_code=target.post_code,
         )
+        if status in TOLD:
+            await _tell_member(session, runtime, actor, target, status)
     target.status = status
     return changed
+
+
+async def _tell_member(
+    session: AsyncSession, runtime: Runtime, actor: Member, target: Member, status: MemberStatus
+) -> None:
+    """Queue the note telling a member their access was suspended or is back, in their language.
+
+    The outbox sends a row whatever its member's status (nothing in db/outbox or bot/delivery reads it),
+    so a suspended member still receives this one message, though the gate refuses everything they send.
+    """
+    text = render.access_notice(
+        runtime.config, runtime.translator_for(target), status, actor.role, target.post_code
+    )
+    await enqueue_message(
+        session,
+        chat_id=target.chat_id,
+        member_id=target.id,
+        text=text,
+        ref=(ACCESS_NOTE, target.id or 0),
+        now=runtime.clock.now(),
+    )

@@ -10,7 +10,7 @@ from bot.callbacks import CallbackData
 from bot.i18n import Translator, supported_language, translator
 from bot.keyboards import main_keyboard
 from bot.menu import publish_member_commands
-from bot.replies import answer, edit_message, reply
+from bot.replies import answer, clear_buttons, edit_message, reply
 from bot.runtime import LiaisonContext
 from bot.texts import bilingual
 from db.invites import CODE_PATTERN
@@ -127,6 +127,13 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
     # TRANSLATORS: confirmation after choosing a language; name the language of the translation.
     confirmation = tr.gettext("Language set: English.")
     await answer(query, confirmation)
-    await edit_message(query, confirmation)
+    keyboard = _main_keyboard(tr, member)
     if data.action == "first":
-        await reply(query, welcome_text(context.runtime, tr, member), reply_markup=_main_keyboard(tr, member))
+        await edit_message(query, confirmation)
+        await reply(query, welcome_text(context.runtime, tr, member), reply_markup=keyboard)
+        return
+    # An edited message cannot carry a reply keyboard, and the persistent keys would stay in the old language
+    # until some later message replaced them: the confirmation comes as a new message with the new keys, and
+    # the question only loses its buttons (already gone: a repeated press, confirmed once).
+    if await clear_buttons(query):
+        await reply(query, confirmation, reply_markup=keyboard)
