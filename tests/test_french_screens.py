@@ -101,3 +101,32 @@ async def test_a_french_post_walks_through_every_screen(liaison: Harness) -> Non
     assert_french(newcomer.last.text or "")
     assert_french(chief.find("Issa a rejoint").text or "")
     assert translator("fr").gettext("Next: {moment}") != "Next: {moment}"
+
+
+async def test_french_screens_call_the_coordinators_coordinateurs(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="fr")
+    agent = await liaison.member("Awa", service="customs", language="fr")
+    await chief.send("/notice")
+    await liaison.settle()
+    await tap(liaison, chief, "👥 Everyone")
+    await chief.send("Contrôle renforcé à la porte 2.")
+    await liaison.settle()
+    await tap(liaison, chief, "✅ Send")
+
+    # Every refusal that names the role names it the same way (the catalog's word: "coordinateur").
+    refusals = []
+    for command in ("/notice", "/meeting", "/log", "/digest", "/remind"):
+        await agent.send(command)
+        await liaison.settle()
+        refusals.append(agent.last.text or "")
+    await agent.tap_forged("nt:who:1", agent.last.message_id)
+    await liaison.settle()
+    refusals.append(agent.callback_answers[-1]["text"] or "")
+    assert refusals == [
+        "Seuls les chefs de poste et les coordinateurs envoient des avis.",
+        "Seuls les chefs de poste et les coordinateurs rédigent les comptes rendus de réunion.",
+        "Seuls les chefs de poste et les coordinateurs peuvent consulter le journal.",
+        "Seuls les chefs de poste et les coordinateurs peuvent consulter la synthèse.",
+        "Seuls les chefs de poste et les coordinateurs peuvent créer ou modifier des rappels.",
+        "Seuls l'auteur, les chefs du poste et les coordinateurs suivent cet avis.",
+    ]

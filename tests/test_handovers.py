@@ -628,6 +628,25 @@ async def test_double_taps_and_redelivered_updates_make_nothing_twice(liaison: H
     assert "I only understand commands" not in bintou.last.text
 
 
+async def test_an_author_trying_again_is_told_they_sent_it_not_their_own_name(liaison: Harness) -> None:
+    awa, moussa, _bintou, _chief = await customs_team(liaison)
+    john = await liaison.member("John", service="police", language="en")
+    await liaison.member("Kofi", service="police", language="en")
+    await write(liaison, awa, "Véhicule AB-123 retenu porte 2")
+    await write(liaison, john, "Radio 2 charging in the office")
+
+    # Trying again: the author hears it was them, in their language; a colleague still hears who.
+    await send(liaison, awa, "/handover")
+    assert awa.last.text == "Vous avez déjà envoyé la passation Douane de la relève de 07:00, à 06:00."
+    assert awa.last.buttons() == ["📋 Ouvrir la passation"]
+    await send(liaison, john, "/handover")
+    assert john.last.text == (
+        "You already sent National Police's handover for the 7:00\u202fAM shift change, at 6:00\u202fAM."
+    )
+    await send(liaison, moussa, "/handover")
+    assert moussa.last.text == "La passation Douane de la relève de 07:00 a déjà été envoyée par Awa à 06:00."
+
+
 async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: Harness) -> None:
     awa, moussa, _bintou, _chief = await customs_team(liaison)
     for user in (awa, moussa):

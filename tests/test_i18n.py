@@ -49,6 +49,15 @@ def test_translations_keep_placeholders_and_markup(language: str) -> None:
             assert sorted(TAG.findall(string)) == sorted(TAG.findall(ids[0])), (message.id, string)
 
 
+def test_french_names_the_coordinator_role_one_way() -> None:
+    # One role, one word: "coordinateur" (most of the catalog's), never "coordonnateur" beside it.
+    strings = [
+        s for m in catalog("fr") if m.id for s in (m.string if isinstance(m.string, tuple) else (m.string,))
+    ]
+    assert [s for s in strings if "coordonnat" in (s or "").lower()] == []
+    assert any("coordinateur" in (s or "") for s in strings)
+
+
 @pytest.mark.parametrize(
     ("n", "french", "english"),
     [

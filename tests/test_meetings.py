@@ -641,7 +641,7 @@ async def test_agents_do_not_write_minutes_unless_the_config_allows_them(liaison
     awa = await liaison.member("Awa", service="customs", language="fr")
     assert "/meeting" not in await say(liaison, awa, "/help")
     assert "/actions" in awa.last.text
-    assert "Seuls les chefs de poste et les coordonnateurs" in await say(liaison, awa, "/meeting")
+    assert "Seuls les chefs de poste et les coordinateurs" in await say(liaison, awa, "/meeting")
     assert await liaison.rows(Draft) == []
 
     config = liaison.config.model_copy(

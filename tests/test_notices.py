@@ -477,7 +477,7 @@ async def test_forged_foreign_and_stale_presses_change_nothing(liaison: Harness)
     # Agents do not send notices; the command says who does.
     await customs.send("/notice")
     await liaison.settle()
-    assert customs.last.text == "Seuls les chefs de poste et les coordonnateurs envoient des avis."
+    assert customs.last.text == "Seuls les chefs de poste et les coordinateurs envoient des avis."
 
     # Someone of another post presses Seen (a forwarded or forged button): refused, nothing recorded.
     for data in ("nt:seen:1", "nt:seen:1:l", "nt:seen:1:o", "nt:read:1"):
@@ -770,7 +770,7 @@ async def test_the_notices_list_confirms_and_opens_copies(liaison: Harness) -> N
     listing = police.last
     assert listing.text.startswith("Notices in force · 1 unread")
     # Unread first: #1 (unread) above #2 (seen).
-    assert listing.text.index("#1") < listing.text.index("#2") and "«First notice: hours.»" in listing.text
+    assert listing.text.index("#1") < listing.text.index("#2") and "“First notice: hours.”" in listing.text
     assert listing.buttons() == ["☑️ Seen #1", "📖 Read #1", "📖 Read #2"]
 
     # Read #1 again: the photo with the English caption and its Seen button.
@@ -1161,3 +1161,42 @@ async def test_every_notice_screen_reads_in_the_readers_language(liaison: Harnes
         in_language(text, ENGLISH_WORDS)
     for text in seen_by["en"]:
         in_language(text, FRENCH_WORDS)
+
+
+async def test_the_senders_confirmation_comes_under_the_card_it_points_to(liaison: Harness) -> None:
+    _customs, _police, _health, chief = await post_team(liaison)
+    english_chief = await liaison.member("Halima", service="health", role="chief", language="en")
+
+    # The confirmation says the card is above it, and on the phone it is: card, then confirmation, last.
+    await write_notice(liaison, chief, FR_TEXT)
+    assert chief.inbox[-2] is copy_of(chief, 1)
+    assert (
+        chief.last.text == "✅ Avis n°1 envoyé à 4 personnes (1 poste). La fiche ci-dessus compte qui l'a lu."
+    )
+    await write_notice(liaison, english_chief, EN_TEXT)
+    assert english_chief.inbox[-2] is copy_of(english_chief, 2)
+    assert english_chief.last.text == (
+        "✅ Notice #2 sent to 4 people (1 post). The card above counts who has read it."
+    )
+
+
+async def test_quotation_marks_follow_the_readers_language(liaison: Harness) -> None:
+    customs, police, _health, _chief = await post_team(liaison)
+    english_chief = await liaison.member("Halima", service="health", role="chief", language="en")
+    await write_notice(liaison, english_chief, EN_TEXT, second=FR_TEXT)
+
+    # The English sender's card quotes the text the English way.
+    card = copy_of(english_chief, 1).text
+    assert f"“{EN_TEXT}”" in card and "«" not in card
+    # Reminders: English quotes for John, French ones for Awa, each around their own version.
+    await tap(liaison, english_chief, "🔔 Remind them")
+    [john] = reminders_of(police, 1)
+    [awa] = reminders_of(customs, 1)
+    assert f"“{EN_TEXT}”" in john.text and "«" not in john.text
+    assert f"« {FR_TEXT} »" in awa.text and "“" not in awa.text
+    # The lists of notices in force: the same.
+    await police.send("/notices")
+    await customs.send("/notices")
+    await liaison.settle()
+    assert f"   “{EN_TEXT}”" in police.last.text and "«" not in police.last.text
+    assert f"   « {FR_TEXT[:90].rstrip()}… »" in customs.last.text and "“" not in customs.last.text

@@ -407,14 +407,13 @@ async def test_agents_cannot_read_the_log(liaison: Harness) -> None:
     await who["awa"].send("/log")
     await liaison.settle()
     assert (
-        who["awa"].last.text == "Seuls les chefs de poste et les coordonnateurs peuvent consulter le journal."
+        who["awa"].last.text == "Seuls les chefs de poste et les coordinateurs peuvent consulter le journal."
     )
     # /digest has its own refusal, about the digest, in each reader's language.
     await who["awa"].send("/digest")
     await liaison.settle()
     assert (
-        who["awa"].last.text
-        == "Seuls les chefs de poste et les coordonnateurs peuvent consulter la synthèse."
+        who["awa"].last.text == "Seuls les chefs de poste et les coordinateurs peuvent consulter la synthèse."
     )
     await who["john"].send("/digest")
     await liaison.settle()

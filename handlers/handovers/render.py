@@ -711,17 +711,25 @@ def sent_alone_text(config: Config, tr: Translator, service_code: str) -> str:
     ).format(service=service_label(config, tr, service_code))
 
 
-def already_sent_text(config: Config, tr: Translator, handover: Handover, author: str) -> str:
-    """'Customs' handover for the 07:00 shift change was already sent by Awa at 06:52.'"""
+def already_sent_text(
+    config: Config, tr: Translator, handover: Handover, author: str, *, reader_id: int | None
+) -> str:
+    """'Customs' handover for the 07:00 shift change was already sent by Awa at 06:52.', or to Awa herself
+    'You already sent Customs' handover for the 07:00 shift change, at 06:52.'"""
     zone = config.post_zone(handover.post_code)
+    values = {
+        "service": service_label(config, tr, handover.service_code),
+        "time": tr.time(handover.shift_change_at, zone),
+        "sent": tr.time(handover.written_at, zone),
+    }
+    if handover.author_member_id == reader_id:
+        # Told "already sent by <their own name>", people took it for someone else's handover.
+        return tr.gettext(
+            "You already sent {service}'s handover for the {time} shift change, at {sent}."
+        ).format(**values)
     return tr.gettext(
         "{service}'s handover for the {time} shift change was already sent by {name} at {sent}."
-    ).format(
-        service=service_label(config, tr, handover.service_code),
-        time=tr.time(handover.shift_change_at, zone),
-        name=html.escape(author),
-        sent=tr.time(handover.written_at, zone),
-    )
+    ).format(name=html.escape(author), **values)
 
 
 # ----- receiving --------------------------------------------------------------------------------------------

@@ -138,6 +138,7 @@ async def handover_command(update: Update, context: LiaisonContext) -> None:
                 tr,
                 existing,
                 (await service.load_view(session, existing)).names.get(existing.author_member_id, "?"),
+                reader_id=member.id,
             )
             if existing is not None
             else None
@@ -355,7 +356,9 @@ async def _not_sent(update: Update, context: LiaisonContext, result: SendResult 
         await answer(query, tr.gettext("Your service's handover was already sent."), alert=True)
         await reply(
             query,
-            render.already_sent_text(config, tr, result.handover, result.author)
+            render.already_sent_text(
+                config, tr, result.handover, result.author, reader_id=context.active_member.id
+            )
             + "\n"
             + tr.gettext("Yours was not sent; your draft is kept (/handover, or ❌ Cancel)."),
             reply_markup=render.open_markup(tr, result.handover.id or 0),

@@ -15,7 +15,7 @@ from bot.replies import edit_message
 from bot.runtime import LiaisonContext
 from bot.texts import fit_lines
 from handlers.notices import service
-from handlers.notices.render import PREFIX, NoticeView, Tally, cut, posts_label, seen_line, title
+from handlers.notices.render import PREFIX, NoticeView, Tally, posts_label, quoted, seen_line, title
 
 
 def count_markup(tr: Translator, view: NoticeView, tally: Tally, *, now: datetime) -> InlineKeyboardMarkup:
@@ -54,7 +54,7 @@ async def render_list(context: LiaisonContext) -> tuple[str, InlineKeyboardMarku
                 f"{state} {title(tr, view)} · {tr.short_datetime(view.sent_at, zone)} · "
                 f"{html.escape(view.author_name)}"
             )
-            lines.append("   «" + cut(view.text_for(recipient.language), 90) + "»")
+            lines.append("   " + quoted(tr, view.text_for(recipient.language), 90))
             if recipient.seen_at is not None:
                 lines.append("   " + seen_line(tr, recipient.seen_at, zone))
             row = [(tr.gettext("📖 Read #{id}").format(id=view.id), encode(PREFIX, "read", view.id))]

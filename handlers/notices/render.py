@@ -29,6 +29,8 @@ HEADING_MARGIN = 16
 EXCERPT = 160
 
 SEEN_BUTTON = N_("☑️ Seen")
+# TRANSLATORS: an excerpt of a notice between your language's quotation marks (French: « {text} »).
+QUOTED = N_("“{text}”")
 AUDIENCE_NAMES = {
     # TRANSLATORS: who a notice is for, after "To:".
     "everyone": N_("everyone"),
@@ -47,6 +49,11 @@ def cut(text: str, limit: int = EXCERPT) -> str:
     """The beginning of a text on one line, escaped."""
     flat = " ".join(text.split())
     return html.escape(flat if len(flat) <= limit else flat[:limit].rstrip() + "…")
+
+
+def quoted(tr: Translator, text: str, limit: int = EXCERPT) -> str:
+    """The beginning of a text on one line, escaped, between the reader's quotation marks: “…” or « … »."""
+    return tr.gettext(QUOTED).format(text=cut(text, limit))
 
 
 @dataclass(frozen=True)
@@ -305,7 +312,7 @@ def render_card(
     zone, named = card_clock(config, view.posts, reader_post)
     many = len(view.posts) > 1
     if full_text is None:
-        shown = "<i>«" + cut(view.text_for(view.language)) + "»</i>"
+        shown = "<i>" + quoted(tr, view.text_for(view.language)) + "</i>"
     else:
         text = view.text_for(language)
         shown = html.escape(text if len(text) <= full_text else text[:full_text].rstrip() + "…")
@@ -409,7 +416,7 @@ def render_reminder(
         + "</b>",
         "<i>" + author_line(config, tr, view, zone) + "</i>",
         "",
-        "«" + cut(view.text_for(language), 300) + "»",
+        quoted(tr, view.text_for(language), 300),
         "",
         tr.gettext("Read it above (or with /notices), then press Seen."),
     ]

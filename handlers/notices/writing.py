@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot import conversations
@@ -29,6 +30,7 @@ from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db.drafts import Draft
 from db.members import Member
+from db.outbox import Priority, enqueue_message
 from handlers.notices import service
 from handlers.notices.render import (
     CAPTION_LIMIT,
@@ -436,8 +438,26 @@ def sent_text(tr: Translator, result: service.SendResult) -> str:
     people = tr.ngettext("{n} person", "{n} people", result.recipients).format(n=tr.number(result.recipients))
     posts = tr.ngettext("{n} post", "{n} posts", result.posts).format(n=result.posts)
     return tr.gettext(
-        "✅ Notice #{id} sent to {people} ({posts}). The card below counts who has read it."
+        "✅ Notice #{id} sent to {people} ({posts}). The card above counts who has read it."
     ).format(id=result.notice.id, people=people, posts=posts)
+
+
+async def queue_confirmation(
+    session: AsyncSession, member: Member, tr: Translator, result: service.SendResult, *, now: datetime
+) -> None:
+    """Queue the sender's confirmation right behind their card, in the transaction that queued the card.
+
+    The outbox sends a chat's messages one at a time, in order, so the card is always just above it; a
+    direct reply raced the delivery worker, and landed above or below the card depending on the network.
+    """
+    await enqueue_message(
+        session,
+        chat_id=member.chat_id,
+        member_id=member.id,
+        text=sent_text(tr, result),
+        priority=Priority.NORMAL,  # the card's: behind it in the chat's queue, never ahead
+        now=now,
+    )
 
 
 # ----- starting ---------------------------------------------------------------------------------------------
@@ -750,6 +770,8 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
             # neither a sent draft without its notice nor a notice whose draft could send it again.
             assert result.notice is not None
             answers.notice_id = result.notice.id
+            if result.outcome == service.SendOutcome.SENT:
+                await queue_confirmation(session, member, tr, result, now=runtime.clock.now())
             await conversations.advance_in(
                 session,
                 context,
@@ -778,7 +800,8 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
     )
     # The summary stays readable, without its buttons.
     await edit_message(query, summary_text(context, answers, result.recipients))
-    await reply(query, sent_text(tr, result))
+    if result.outcome == service.SendOutcome.ALREADY:
+        await reply(query, sent_text(tr, result))  # no new card: nothing to keep it in order with
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------
