@@ -725,10 +725,10 @@ def already_sent_text(
     if handover.author_member_id == reader_id:
         # Told "already sent by <their own name>", people took it for someone else's handover.
         return tr.gettext(
-            "You already sent {service}'s handover for the {time} shift change, at {sent}."
+            "You already sent the {service} handover for the {time} shift change, at {sent}."
         ).format(**values)
     return tr.gettext(
-        "{service}'s handover for the {time} shift change was already sent by {name} at {sent}."
+        "The {service} handover for the {time} shift change was already sent by {name} at {sent}."
     ).format(name=html.escape(author), **values)
 
 
