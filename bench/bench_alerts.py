@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -290,6 +290,31 @@ async def presses_during_fanout(
         "fan_copies_per_second": copies / busy,
         "fan_busy": busy_cpu / busy,
     }
+
+
+@contextlib.asynccontextmanager
+async def private_database(url: str | None) -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database next to the one given (dropped after), or None for SQLite."""
+    if url is None:
+        yield None
+        return
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from db.engine import create_engine
+
+    name = f"liaison_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 async def start_process(*args: str, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
@@ -567,9 +592,11 @@ async def main(
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     agents, alerts, acks = sizes or ((30, 4, 1) if quick else (200, 20, 2))
-    liaison = await run_liaison(
-        agents, alerts, acks, database_url, send_rate, alerts_in_flight, posts, fanout_alerts, press_rate
-    )
+    # PostgreSQL: a database of its own beside the one named (a previous run's or the tests' rows stay out).
+    async with private_database(database_url) as url:
+        liaison = await run_liaison(
+            agents, alerts, acks, url, send_rate, alerts_in_flight, posts, fanout_alerts, press_rate
+        )
     echo = await run_echo(agents, int(liaison["updates"]))
     backend = "PostgreSQL" if database_url else "SQLite"
     load = f"{alerts} urgent alerts ({alerts_in_flight} at a time), {acks} acknowledgement(s) per agent"

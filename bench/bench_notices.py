@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from bench_alerts import (
     cpu_seconds,
     liaison_command,
     percentile,
+    private_database,
     sample_presses,
     start_process,
     stop_process,
@@ -192,31 +193,6 @@ async def step(user: EmulatedUser, label: str, then: str, what: str) -> None:
 def seen_copy(user: EmulatedUser) -> Any:
     """The reader's copy of the notice (its Seen button), or None."""
     return next((m for m in user.inbox if "nt:seen:1" in m.button_data()), None)
-
-
-@contextlib.asynccontextmanager
-async def private_database(url: str | None) -> AsyncIterator[str | None]:
-    """A fresh PostgreSQL database next to the one given (dropped after), or None for SQLite."""
-    if url is None:
-        yield None
-        return
-    import uuid
-
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from db.engine import create_engine
-
-    name = f"liaison_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def run_liaison(
