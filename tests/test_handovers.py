@@ -637,14 +637,20 @@ async def test_an_author_trying_again_is_told_they_sent_it_not_their_own_name(li
 
     # Trying again: the author hears it was them, in their language; a colleague still hears who.
     await send(liaison, awa, "/handover")
-    assert awa.last.text == "Vous avez déjà envoyé la passation du service Douane pour la relève de 07:00, à 06:00."
+    assert (
+        awa.last.text
+        == "Vous avez déjà envoyé la passation du service Douane pour la relève de 07:00, à 06:00."
+    )
     assert awa.last.buttons() == ["📋 Ouvrir la passation"]
     await send(liaison, john, "/handover")
     assert john.last.text == (
         "You already sent the National Police handover for the 7:00\u202fAM shift change, at 6:00\u202fAM."
     )
     await send(liaison, moussa, "/handover")
-    assert moussa.last.text == "La passation du service Douane pour la relève de 07:00 a déjà été envoyée par Awa à 06:00."
+    assert (
+        moussa.last.text
+        == "La passation du service Douane pour la relève de 07:00 a déjà été envoyée par Awa à 06:00."
+    )
 
 
 async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: Harness) -> None:
@@ -665,7 +671,9 @@ async def test_two_outgoing_agents_sending_together_make_one_handover(liaison: H
     assert (await draft_of(liaison, loser, "handover")).step == "compose"
     # /handover brings the kept draft back, saying the service's handover went already.
     resumed = await send(liaison, loser, "/handover")
-    assert resumed.startswith("⚠️ La passation du service Douane pour la relève de 07:00 a déjà été envoyée par ")
+    assert resumed.startswith(
+        "⚠️ La passation du service Douane pour la relève de 07:00 a déjà été envoyée par "
+    )
     assert "▶️ Votre brouillon, tel que vous l'avez laissé." in resumed
     assert len(await audit(liaison, "handover.written")) == 1
 
