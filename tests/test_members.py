@@ -150,6 +150,8 @@ async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaiso
         "Votre accès à Liaison au poste de Birni N'Konni a été suspendu par un chef de poste. "
         "Contactez votre chef de poste."
     )
+    # The 🚨 key leaves her phone with the access.
+    assert awa.last.reply_markup == {"remove_keyboard": True}
     # Suspended, she reaches nothing else; the note still came to her.
     await awa.send("/help")
     await liaison.settle()
@@ -161,6 +163,8 @@ async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaiso
         "Votre accès à Liaison au poste de Birni N'Konni a été rétabli par un chef de poste. "
         "Envoyez /help pour voir ce que vous pouvez faire."
     )
+    # ...and comes back with it, in her language.
+    assert awa.inbox[-1].buttons() == ["🚨 Alerte"]
     # A double tap suspends (and tells) once.
     await press(chief, "Suspend", roster)
     await chief.tap_forged(button_data(roster, "Suspend"), roster.message_id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.callbacks import encode
 from bot.config import Config, PostConfig
 from bot.i18n import N_, Translator
-from bot.keyboards import columns, inline
+from bot.keyboards import columns, inline, main_keyboard
 from bot.texts import fit_lines, role_name
 from db.members import Member, MemberStatus
 
@@ -134,3 +134,13 @@ def access_notice(
             "Your access to Liaison is back: {actor} reinstated it. Send /help to see what you can do."
         )
     return template.format(post=post, actor=actor)
+
+
+def access_keyboard(
+    tr: Translator, status: MemberStatus, post_code: str | None
+) -> ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    """The persistent keys that go with the access note: the 🚨 key leaves with the access (a suspended agent
+    tapping it was only refused) and comes back with it (a member of no post never had it)."""
+    if status == MemberStatus.SUSPENDED:
+        return ReplyKeyboardRemove()
+    return main_keyboard(tr) if post_code else None

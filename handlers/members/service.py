@@ -83,14 +83,14 @@ async def _tell_member(
     The outbox sends a row whatever its member's status (nothing in db/outbox or bot/delivery reads it),
     so a suspended member still receives this one message, though the gate refuses everything they send.
     """
-    text = render.access_notice(
-        runtime.config, runtime.translator_for(target), status, actor.role, target.post_code
-    )
+    tr = runtime.translator_for(target)
+    text = render.access_notice(runtime.config, tr, status, actor.role, target.post_code)
     await enqueue_message(
         session,
         chat_id=target.chat_id,
         member_id=target.id,
         text=text,
+        reply_markup=render.access_keyboard(tr, status, target.post_code),
         ref=(ACCESS_NOTE, target.id or 0),
         now=runtime.clock.now(),
     )
