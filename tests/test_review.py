@@ -157,6 +157,45 @@ def plain(text: str | None) -> str:
     return (text or "").replace("\u202f", " ").replace("\xa0", " ").replace("\u2009", " ")
 
 
+async def seed_police_acks(liaison: Harness, seconds: list[int], *, every: timedelta) -> None:
+    """An urgent alert at Birni N'Konni per entry, `every` apart, seen by the police so many seconds in."""
+    now = liaison.clock.now()
+    async with liaison.db.transaction() as session:
+        await record_actions(
+            session,
+            [
+                Action(
+                    action=action,
+                    at=now - every * (i + 1),
+                    post_code="NE-KONNI",
+                    object_type="alert",
+                    object_id=i,
+                    details=details,
+                )
+                for i, delay in enumerate(seconds)
+                for action, details in (
+                    ("alert.raised", {"category": "smuggling", "severity": "urgent", "service": "customs"}),
+                    ("alert.seen", {"service": "police", "outcome": "first", "seconds_to_ack": delay}),
+                )
+            ],
+        )
+
+
+def record_chart_labels(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The labels the digest's charts write (matplotlib's Axes.text), as plain stripped text."""
+    import matplotlib.axes
+
+    labels: list[str] = []
+    text = matplotlib.axes.Axes.text
+
+    def recorded(self: Any, x: float, y: float, s: str, *args: Any, **kwargs: Any) -> Any:
+        labels.append(plain(s).strip())
+        return text(self, x, y, s, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", recorded)
+    return labels
+
+
 def last_week(liaison: Harness) -> tuple[datetime, datetime]:
     """The '7 days' window of a Niamey reader now: six days ago at midnight to tomorrow at midnight, UTC."""
     local = liaison.clock.now().astimezone(NIAMEY)
@@ -783,38 +822,9 @@ async def test_digest_figures_and_chart_labels_are_the_readers_numbers(
 ) -> None:
     """1,234 alerts at Konni, each first seen by the police after 1,234 minutes: "1 234" in French, "1,234"
     in English, in the figures and on the chart."""
-    import matplotlib.axes
-
     who = await people(liaison)
-    now = liaison.clock.now()
-    alerts = 1234
-    async with liaison.db.transaction() as session:
-        await record_actions(
-            session,
-            [
-                Action(
-                    action=action,
-                    at=now - timedelta(seconds=i + 1),
-                    post_code="NE-KONNI",
-                    object_type="alert",
-                    object_id=i,
-                    details=details,
-                )
-                for i in range(alerts)
-                for action, details in (
-                    ("alert.raised", {"category": "smuggling", "severity": "urgent", "service": "customs"}),
-                    ("alert.seen", {"service": "police", "outcome": "first", "seconds_to_ack": 1234 * 60}),
-                )
-            ],
-        )
-    labels: list[str] = []
-    text = matplotlib.axes.Axes.text
-
-    def recorded(self: Any, x: float, y: float, s: str, *args: Any, **kwargs: Any) -> Any:
-        labels.append(plain(s))
-        return text(self, x, y, s, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "text", recorded)
+    await seed_police_acks(liaison, [1234 * 60] * 1234, every=timedelta(seconds=1))
+    labels = record_chart_labels(monkeypatch)
     for reader, numbers, expected in (
         ("fatou", "1 234 / 1 234", ("1 234 alertes (🔴 1 234)", "(1 234 alertes)")),
         ("peter", "1,234 / 1,234", ("1,234 alerts (🔴 1,234)", "(1,234 alerts)")),
@@ -826,7 +836,7 @@ async def test_digest_figures_and_chart_labels_are_the_readers_numbers(
         konni = plain(digest.text).split("🏢 Birni N'Konni")[1].split("🏢")[0]
         assert all(figure in konni for figure in expected), konni
         assert user.last.photo is not None
-        assert [label.strip() for label in labels] == [numbers]
+        assert labels == [numbers]
         labels.clear()
 
 
@@ -834,37 +844,9 @@ async def test_digest_chart_shows_seconds_when_acknowledgements_take_under_a_min
     liaison: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Police seeing alerts after 12 and 45 seconds: the chart's label reads seconds, not "0 / 0"."""
-    import matplotlib.axes
-
     who = await people(liaison)
-    now = liaison.clock.now()
-    async with liaison.db.transaction() as session:
-        await record_actions(
-            session,
-            [
-                Action(
-                    action=action,
-                    at=now - timedelta(minutes=i + 1),
-                    post_code="NE-KONNI",
-                    object_type="alert",
-                    object_id=i,
-                    details=details,
-                )
-                for i, seconds in enumerate((12, 12, 45))
-                for action, details in (
-                    ("alert.raised", {"category": "smuggling", "severity": "urgent", "service": "customs"}),
-                    ("alert.seen", {"service": "police", "outcome": "first", "seconds_to_ack": seconds}),
-                )
-            ],
-        )
-    labels: list[str] = []
-    text = matplotlib.axes.Axes.text
-
-    def recorded(self: Any, x: float, y: float, s: str, *args: Any, **kwargs: Any) -> Any:
-        labels.append(plain(s).strip())
-        return text(self, x, y, s, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "text", recorded)
+    await seed_police_acks(liaison, [12, 12, 45], every=timedelta(minutes=1))
+    labels = record_chart_labels(monkeypatch)
     for reader, expected in (("fatou", "12 s / 38 s"), ("peter", "12 sec / 38 sec")):
         await who[reader].send("/digest")
         await liaison.settle()
