@@ -355,6 +355,25 @@ def _receipt_statement(column: str) -> Any:
 # ----- acknowledgements -------------------------------------------------------------------------------------
 
 
+async def record_author_ack(
+    session: AsyncSession, *, alert: Alert, service_code: str, member_id: int
+) -> AlertAck:
+    """The author's service acknowledgement of the alert just raised: its only one, so a plain INSERT (no
+    conflict to settle, nothing to read back); the row is returned as written, detached."""
+    assert alert.id is not None
+    ack = AlertAck(
+        alert_id=alert.id,
+        post_code=alert.post_code,
+        service_code=service_code,
+        kind=AckKind.SEEN,
+        member_id=member_id,
+        acked_at=alert.raised_at,
+        seconds_to_ack=0.0,
+    )
+    await session.exec(insert(table_of(AlertAck)).values(ack.model_dump(exclude={"id"})))
+    return ack
+
+
 async def acknowledge(
     session: AsyncSession,
     *,

@@ -77,17 +77,15 @@ async def insert_jobs_if_absent(session: AsyncSession, *, rows: list[dict[str, A
     """Insert rows in one statement, skipping keys that exist; returns how many were inserted."""
     if not rows:
         return 0
-    insert = dialect_insert(session)
-    inserted = 0
-    # Chunks keep each statement under SQLite's limit on bound parameters.
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
-        statement = (
-            insert(table_of(ScheduledJob)).values(chunk).on_conflict_do_nothing(index_elements=["key"])
-        )
-        result = await session.exec(statement)
-        inserted += int(result.rowcount or 0)
-    return inserted
+    # An executemany of one statement, compiled once (SQLAlchemy sends it as multi-row INSERTs): a VALUES
+    # list is never cached, so every alert's escalation ladder was compiled anew. RETURNING counts the new
+    # rows (an executemany's rowcount is not reliable on every driver).
+    table = table_of(ScheduledJob)
+    statement = (
+        dialect_insert(session)(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+    )
+    result = await session.exec(statement, params=rows)
+    return len(result.all())
 
 
 async def get_job(session: AsyncSession, *, job_id: int) -> ScheduledJob | None:

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from bot.inbox import inbox_row
 from db import inbox as store
+from db.alerts import Alert
 from db.audit import Action, record_actions
 from db.engine import Database
+from db.schedules import ScheduledJob
 from tests.harness import Harness
 
 
@@ -94,3 +96,19 @@ async def test_audit_bursts_of_any_size_are_inserted_by_one_statement_compiled_o
             await session.exec(sa.text("SELECT object_id FROM audit_log WHERE action = 'test.burst'"))  # type: ignore[call-overload]
         ).all()
     assert sorted(i for (i,) in ids) == sorted(f"{s}-{n}" for s in (2, 4, 7) for n in range(s))
+
+
+async def test_escalation_ladders_are_inserted_by_one_statement_compiled_once(liaison: Harness) -> None:
+    """Three alerts raised one after the other: each ladder one INSERT INTO schedules, compiled once (a
+    VALUES list is never cached: every alert's ladder was compiled anew)."""
+    author = await liaison.member("Awa", service="customs", language="en")
+    await liaison.member("Bintou", service="police", language="fr")
+    with cache_statuses(liaison.db, "INSERT INTO SCHEDULES") as inserts:
+        for n in range(3):
+            await author.send(f"/alert urgent security: vehicle {n} forcing the barrier")
+            await liaison.process_updates()
+    assert len(inserts) == 3 and all(status.endswith("CACHE_HIT") for status in inserts[1:]), inserts
+    keys = {job.key for job in await liaison.rows(ScheduledJob)}
+    alerts = await liaison.rows(Alert)
+    assert len(alerts) == 3
+    assert all({f"al:{a.id}:esc:1", f"al:{a.id}:dlv:1"} <= keys for a in alerts), keys

@@ -80,12 +80,16 @@ async def schedule_all_once(
     source: str = JobSource.SYSTEM,
     created_by: int | None = None,
     now: datetime | None = None,
+    timezone: str | None = None,
 ) -> None:
-    """Schedule several single runs for one post in one statement; keys that exist change nothing."""
+    """Schedule several single runs for one post in one statement; keys that exist change nothing.
+
+    `timezone`: the post's zone when the caller has it from the config (saves reading the post's row).
+    """
     if not jobs:
         return
     stamp = now or datetime.now(UTC)
-    zone = await _post_zone(session, post_code)
+    zone = timezone or await _post_zone(session, post_code)
     rows = [
         {
             "key": job.key,

@@ -209,16 +209,11 @@ async def _publish(
     # The alert is new: that acknowledgement is its only one.
     acks: list[AlertAck] = []
     if author.service_code:
-        ack, _ = await store.acknowledge(
-            session,
-            alert=alert,
-            post_code=alert.post_code,
-            service_code=author.service_code,
-            member_id=author.id,
-            kind=AckKind.SEEN,
-            now=now,
+        acks.append(
+            await store.record_author_ack(
+                session, alert=alert, service_code=author.service_code, member_id=author.id
+            )
         )
-        acks.append(ack)
     # Nothing left to wait for once the author's service knows: handled as it is raised (no later press
     # records it again). With no acknowledgement at all (an author of no service), the first service's does.
     handled = bool(acks) and not store.pending_required(alert, acks)
@@ -255,7 +250,10 @@ async def _publish(
     await enqueue_many(session, rows)  # one statement for the whole fan-out, in the order above
     # The escalation ladder and the first delivery check: one statement.
     checks = [*escalation_steps(runtime, alert, acks), delivery_check(alert, attempt=1)]
-    await schedule_all_once(session, checks, post_code=alert.post_code, now=now)
+    post = runtime.config.find_post(alert.post_code)
+    await schedule_all_once(
+        session, checks, post_code=alert.post_code, now=now, timezone=post.timezone if post else None
+    )
     await record_action(
         session,
         action="alert.raised",
