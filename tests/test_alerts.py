@@ -50,7 +50,8 @@ async def test_urgent_health_alert_full_story(liaison):
     )
     assert alert.severity == "urgent" and alert.category == "health"
     assert alert.photo_file_id == file_id and alert.latitude == 13.79512
-    assert customs.find("Alerte n°1 envoyée à 4 personnes")
+    # Sent to the three others of the post (the author's own copy is not counted).
+    assert customs.find("Alerte n°1 envoyée à 3 personnes")
 
     # Each reader in their own language; the free text as written (escaped); the location as a map link.
     police_copy = alert_copy(police, alert.id)
@@ -929,6 +930,27 @@ async def test_an_alert_only_the_authors_service_must_acknowledge_is_handled_as_
     assert not any("Escalation" in t for t in coordinator.texts)
 
 
+async def test_the_authors_confirmation_counts_the_others_and_says_when_nobody_else_is_there(
+    liaison: Harness,
+) -> None:
+    """Alone at the post, the author is told to warn people another way (not "sent to 1 person": that
+    person was themself); once a colleague has joined, "sent to 1 person", in each author's language."""
+    awa = await liaison.member("Awa", service="customs", language="en")
+    await awa.send("/alert urgent security: vehicle forcing the barrier")
+    await liaison.settle()
+    assert awa.find("Alert #1 recorded, but nobody else at the post has joined Liaison yet")
+    assert not any("sent to" in t for t in awa.texts)
+    [copy] = await liaison.rows(AlertRecipient)
+    [member] = await liaison.rows(Member, Member.telegram_id == awa.id)
+    assert copy.member_id == member.id  # her own card all the same
+
+    ali = await liaison.member("Ali", service="police", language="fr")
+    await ali.send("/alert urgent security: a second vehicle at the barrier")
+    await liaison.settle()
+    assert ali.find("✅ Alerte n°2 envoyée à 1 personne.")
+    assert len(await liaison.rows(AlertRecipient, AlertRecipient.alert_id == 2)) == 2
+
+
 async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: Harness) -> None:
     """Security requires Police and Gendarmerie: with no gendarme at the post, Police alone is waited for,
     the full cards say why, and nothing escalates once Police has acknowledged."""
@@ -944,6 +966,9 @@ async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: H
     assert raised.details["unstaffed"] == ["NE-KONNI/gendarmerie"]
     assert "Gendarmerie: no member at this post" in alert_copy(customs, alert.id).text
     assert "Gendarmerie : aucun membre à ce poste" in alert_copy(chief, alert.id).text
+    # A service the alert reaches without asking it to acknowledge says so (a bare dash read as blank).
+    assert "▫️ Health Police — for information" in alert_copy(customs, alert.id).text.splitlines()
+    assert "▫️ Police sanitaire — pour information" in alert_copy(chief, alert.id).text.splitlines()
     assert "no member" not in alert_copy(police, alert.id).text  # an agent's card shows no service lines
     assert "waiting for 1 required service" in alert_copy(customs, alert.id).text
 

@@ -155,12 +155,17 @@ def summary_text(config: Config, tr: Translator, data: AlertDraftData, *, sent: 
 
 
 def sent_text(tr: Translator, alert: Alert, count: int, created: bool) -> str:
-    """The author's confirmation."""
+    """The author's confirmation: how many people other than them it reached."""
     number = alert_number(tr, alert.id)
     if not created:
         return tr.gettext("This alert was already sent ({number}); it was not sent twice.").format(
             number=number
         )
+    if count == 0:
+        return tr.gettext(
+            "✅ Alert {number} recorded, but nobody else at the post has joined Liaison yet: warn them "
+            "another way."
+        ).format(number=number)
     return tr.ngettext(
         "✅ Alert {number} sent to {n} person.", "✅ Alert {number} sent to {n} people.", count
     ).format(number=number, n=count)
@@ -271,9 +276,8 @@ async def alert_command(update: Update, context: LiaisonContext) -> None:
             severity=severity,
             text=text,
         )
-        count = await service.recipient_count(session, raised)
     await message.reply_text(
-        sent_text(tr, raised.alert, count, raised.created), reply_markup=main_keyboard(tr)
+        sent_text(tr, raised.alert, raised.others, raised.created), reply_markup=main_keyboard(tr)
     )
 
 
@@ -419,7 +423,7 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
             await conversations.advance_in(
                 session, context, RAISE, draft, step=Step.SENT, from_steps=(Step.SENT,), data=answers
             )
-            count = await service.recipient_count(session, raised)
+            count = raised.others
     if alert is None:
         await _not_moved(update, context, draft.id)
         return

@@ -98,7 +98,8 @@ def _ack_line(
         if unstaffed:
             # TRANSLATORS: a service an alert would require, but nobody of it has joined the post.
             return tr.gettext("▫️ {service}: no member at this post").format(service=label)
-        return f"▫️ {label} —"
+        # TRANSLATORS: a service the alert reaches but does not ask to acknowledge.
+        return tr.gettext("▫️ {service} — for information").format(service=label)
     acked = when(ack.acked_at)
     if ack.kind != "action" or ack.action_at is None:
         return tr.gettext("✅ {service} ✓ {time} ({name})").format(

@@ -107,11 +107,13 @@ def new_recipient(alert: Alert, member: Member, post_code: str, now: datetime) -
 
 @dataclass(frozen=True)
 class Raised:
-    """What raising did: the alert, whether this call created it, and how many copies it sent."""
+    """What raising did: the alert, whether this call created it, and how many others it reached."""
 
     alert: Alert
     created: bool
-    recipients: int | None = None  # known when this call created it; a repeat counts them again
+    # People other than the author who got a copy (the author's own copy is not news to them): known when
+    # this call created the alert; a repeat is answered without a count.
+    others: int = 0
 
 
 async def raise_alert(
@@ -171,15 +173,9 @@ async def raise_alert(
         assert again is not None
         return Raised(again, created=False)
     unstaffed = [p for p in wanted if p not in staffed]
-    recipients = await _publish(session, runtime, author, created, members, unstaffed)
-    return Raised(created, created=True, recipients=recipients)
-
-
-async def recipient_count(session: AsyncSession, raised: Raised) -> int:
-    """How many people received a copy (counted again only for an alert raised earlier)."""
-    if raised.recipients is not None:
-        return raised.recipients
-    return len(await store.list_recipients(session, alert_id=raised.alert.id or 0))
+    copies = await _publish(session, runtime, author, created, members, unstaffed)
+    # The author is always among the copies (_post_members adds them).
+    return Raised(created, created=True, others=copies - 1)
 
 
 async def _post_members(session: AsyncSession, posts: list[str], author: Member) -> list[tuple[Member, str]]:
