@@ -12,11 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from bot.inbox import inbox_row
 from db import inbox as store
 from db.alerts import Alert
-from db.audit import Action, record_actions
+from db.audit import Action, AuditEntry, record_action, record_actions
 from db.engine import Database
 from db.schedules import ScheduledJob
 from tests.harness import Harness
@@ -112,3 +113,25 @@ async def test_escalation_ladders_are_inserted_by_one_statement_compiled_once(li
     alerts = await liaison.rows(Alert)
     assert len(alerts) == 3
     assert all({f"al:{a.id}:esc:1", f"al:{a.id}:dlv:1"} <= keys for a in alerts), keys
+
+
+async def test_a_single_audit_entry_is_written_without_an_orm_flush(liaison: Harness) -> None:
+    """record_action writes through record_actions' statement: no unit-of-work flush for one object (it
+    cost more than the INSERT, in every alert raised), and the entries are sealed into the post's chain."""
+    flushes: list[int] = []
+
+    def count(_session: Any, _context: Any, _instances: Any) -> None:
+        flushes.append(1)
+
+    now = liaison.clock.now()
+    sa.event.listen(Session, "before_flush", count)
+    try:
+        for n in range(3):
+            async with liaison.db.transaction() as session:
+                await record_action(session, action="test.single", at=now, post_code="NE-KONNI", object_id=n)
+    finally:
+        sa.event.remove(Session, "before_flush", count)
+    assert flushes == []
+    singles = await liaison.rows(AuditEntry, AuditEntry.action == "test.single")
+    assert sorted(e.object_id for e in singles) == ["0", "1", "2"]
+    assert all(e.hash and e.seq for e in singles)
