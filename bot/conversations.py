@@ -13,11 +13,12 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Update
+from telegram import MaybeInaccessibleMessage, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.features import Command, Conversation
 from bot.i18n import N_
+from bot.replies import remove_buttons
 from bot.runtime import LiaisonContext, Runtime
 from db import drafts as store
 from db.drafts import Draft
@@ -25,12 +26,18 @@ from db.drafts import Draft
 logger = logging.getLogger(__name__)
 
 CANCEL_WORDS = ("cancel", "annuler")
+# The newest prompts a draft remembers: a long conversation's oldest questions lost their use long before.
+PROMPTS_KEPT = 40
 
 
 class DraftData(BaseModel):
     """Base of a conversation's typed answers, stored as the draft's JSON data."""
 
     model_config = ConfigDict(extra="ignore")
+
+    # The bot's messages carrying this draft's buttons, (chat id, message id), stored under
+    # db.drafts.PROMPTS_KEY: their buttons are taken off when the conversation ends (clear_prompts).
+    prompts: list[tuple[int, int]] | None = None
 
     @classmethod
     def of(cls, draft: Draft) -> Self:
@@ -65,6 +72,7 @@ async def begin(
     assert member.id is not None
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
+        previous = await store.get_draft(session, member_id=member.id, flow=conversation.flow)
         draft, fresh = await store.open_draft(
             session,
             member_id=member.id,
@@ -77,6 +85,9 @@ async def begin(
         )
         left = await store.unfocus_drafts(session, member_id=member.id, keep_id=draft.id) if fresh else []
     await _tell_left(update, context, left)
+    if fresh and previous is not None and previous.id != draft.id:
+        # The fresh start replaced the draft: the buttons of its questions would only say it is closed.
+        await clear_prompts(context, previous)
     return draft, fresh
 
 
@@ -99,6 +110,7 @@ async def _tell_left(update: Update, context: LiaisonContext, left: list[Draft])
             await conversation.on_left(update, context, other)
         elif other.step in conversation.typed_steps and await close(context, other):
             await say_cancelled(update, context, conversation)
+            await clear_prompts(context, other)
 
 
 async def say_cancelled(update: Update, context: LiaisonContext, conversation: Conversation) -> None:
@@ -167,11 +179,53 @@ async def current(context: LiaisonContext, conversation: Conversation) -> Draft 
 
 
 async def close(context: LiaisonContext, draft: Draft) -> bool:
-    """Delete a draft (finished or abandoned); False when it was already gone."""
+    """Delete a draft (finished or abandoned); False when it was already gone.
+
+    Its prompts keep their buttons until the caller, once it has answered, calls clear_prompts.
+    """
     member = context.active_member
     assert member.id is not None and draft.id is not None
     async with context.runtime.db.transaction() as session:
         return await store.drop_draft(session, member_id=member.id, draft_id=draft.id)
+
+
+async def remember_prompt(
+    context: LiaisonContext, draft_id: int | None, message: MaybeInaccessibleMessage | None
+) -> None:
+    """Note a message just sent with a draft's buttons, so that they can be taken off when the draft ends."""
+    member = context.active_member
+    if message is None or draft_id is None or member.id is None:
+        return
+    async with context.runtime.db.transaction() as session:
+        await store.add_prompt(
+            session,
+            draft_id=draft_id,
+            member_id=member.id,
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            keep=PROMPTS_KEPT,
+        )
+
+
+def prompts_of(source: Draft | DraftData) -> list[tuple[int, int]]:
+    """The (chat id, message id) of the prompts a draft (or its answers) remembers."""
+    raw = source.prompts if isinstance(source, DraftData) else (source.data or {}).get(store.PROMPTS_KEY)
+    return [(int(chat_id), int(message_id)) for chat_id, message_id in raw or []]
+
+
+def pressed_message_id(update: Update) -> int | None:
+    """The message whose button made this update, if it is a press (its handler edits that one itself)."""
+    query = update.callback_query
+    return query.message.message_id if query is not None and query.message is not None else None
+
+
+async def clear_prompts(
+    context: LiaisonContext, source: Draft | DraftData, *, keep: int | None = None
+) -> None:
+    """The conversation ended: take the buttons off its prompts (but `keep`), so none is left to press."""
+    for chat_id, message_id in prompts_of(source):
+        if message_id != keep and not await remove_buttons(context.bot, chat_id, message_id):
+            return  # a flood wait or a blocked bot: the rest would be refused the same way
 
 
 def _command_of(text: str) -> str | None:
@@ -216,10 +270,11 @@ async def cancel_command(update: Update, context: LiaisonContext) -> None:
             session, member_id=member.id, draft_id=draft.id
         )
     conversation = runtime.features.conversation(draft.flow) if draft is not None and dropped else None
-    if conversation is None:
+    if draft is None or conversation is None:
         await message.reply_text(context.tr.gettext("Nothing to cancel."))
         return
     await say_cancelled(update, context, conversation)
+    await clear_prompts(context, draft)
 
 
 CANCEL = Command("cancel", N_("Cancel what you are doing"), cancel_command, aliases=CANCEL_WORDS[1:])

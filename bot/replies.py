@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
-from telegram.error import BadRequest
+import logging
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+logger = logging.getLogger(__name__)
 
 NOT_MODIFIED = "message is not modified"
 # A press answered already (an update handled a second time) or too old to answer: nothing left to do.
@@ -53,9 +64,27 @@ async def reply(
     query: CallbackQuery,
     text: str,
     reply_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None,
-) -> None:
+) -> Message | None:
     """Send a new message into the chat where a button was pressed (the pressed message may be too old to
-    reply to: Telegram then only tells which chat it was in)."""
+    reply to: Telegram then only tells which chat it was in); the message sent."""
     if query.message is None:
-        return
-    await query.get_bot().send_message(query.message.chat.id, text, reply_markup=reply_markup)
+        return None
+    return await query.get_bot().send_message(query.message.chat.id, text, reply_markup=reply_markup)
+
+
+async def remove_buttons(bot: Bot, chat_id: int, message_id: int) -> bool:
+    """Take the inline buttons off an earlier message of the bot, at best; False: leave the chat alone now."""
+    try:
+        # Without reply_markup the keyboard goes. PTB adds the bot's default parse_mode to every message
+        # call, and this method takes none: a None given here replaces it, and PTB drops None parameters.
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, api_kwargs={"parse_mode": None}
+        )
+    except (RetryAfter, Forbidden) as exc:
+        # A flood wait or a blocked bot: every further edit would be refused the same way.
+        logger.debug("buttons left on message %s in chat %s: %s", message_id, chat_id, exc)
+        return False
+    except TelegramError as exc:
+        # Too old, deleted, or without buttons already ("not modified"): a leftover never stops a flow.
+        logger.debug("buttons left on message %s in chat %s: %s", message_id, chat_id, exc)
+    return True

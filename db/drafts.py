@@ -16,6 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.types import utc_column
 
+# The key of a draft's data listing the bot messages that carry its buttons, as [chat id, message id] pairs:
+# when the conversation ends, their buttons are taken off.
+PROMPTS_KEY = "prompts"
+
 
 class Draft(SQLModel, table=True):
     """A conversation in progress: which flow, which step, and what was answered so far."""
@@ -138,6 +142,22 @@ async def advance_draft(
         .values(**values)
     )
     return bool(result.rowcount)
+
+
+async def add_prompt(
+    session: AsyncSession, *, draft_id: int, member_id: int, chat_id: int, message_id: int, keep: int
+) -> bool:
+    """Add a message to the draft's prompts (the newest `keep` are kept); False when the draft is gone."""
+    query = select(Draft).where(col(Draft.id) == draft_id, col(Draft.member_id) == member_id)
+    # Locked: a read-then-write of the JSON that must not lose another update's change (PostgreSQL).
+    draft = (await session.exec(query.with_for_update().execution_options(populate_existing=True))).first()
+    if draft is None:
+        return False
+    pair = [chat_id, message_id]
+    prompts = [list(p) for p in draft.data.get(PROMPTS_KEY) or [] if list(p) != pair]
+    data = {**draft.data, PROMPTS_KEY: [*prompts, pair][-keep:]}
+    await session.exec(update(Draft).where(col(Draft.id) == draft_id).values(data=data))
+    return True
 
 
 async def focus_draft(session: AsyncSession, *, draft_id: int, member_id: int) -> list[Draft]:

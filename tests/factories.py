@@ -76,6 +76,16 @@ async def press(
     await press_text(user, press_label(user, english, **values), message)
 
 
+def with_buttons(user: EmulatedUser) -> list[ReceivedMessage]:
+    """The user's messages that still show inline buttons (a reply keyboard is not one)."""
+    return [m for m in user.inbox if (m.reply_markup or {}).get("inline_keyboard")]
+
+
+def no_buttons(*messages: ReceivedMessage) -> bool:
+    """Whether none of these messages (kept live: edits show) shows an inline button any more."""
+    return not any((m.reply_markup or {}).get("inline_keyboard") for m in messages)
+
+
 async def say(liaison: Harness, user: EmulatedUser, text: str) -> str:
     """Send a message, let the bot answer, return the newest message's text."""
     await user.send(text)

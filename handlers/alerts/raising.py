@@ -220,14 +220,15 @@ async def start_conversation(update: Update, context: LiaisonContext) -> None:
     if not fresh:
         return  # the same message delivered twice: its question is already on screen
     if own_post is None:
-        await message.reply_text(
+        asked = await message.reply_text(
             tr.gettext("🚨 New alert. At which post?"), reply_markup=post_keyboard(config, tr, draft.id or 0)
         )
-        return
-    await message.reply_text(
-        tr.gettext("🚨 New alert. What is it about?"),
-        reply_markup=category_keyboard(config, tr, draft.id or 0),
-    )
+    else:
+        asked = await message.reply_text(
+            tr.gettext("🚨 New alert. What is it about?"),
+            reply_markup=category_keyboard(config, tr, draft.id or 0),
+        )
+    await conversations.remember_prompt(context, draft.id, asked)
 
 
 async def alert_command(update: Update, context: LiaisonContext) -> None:
@@ -260,10 +261,11 @@ async def alert_command(update: Update, context: LiaisonContext) -> None:
             update, context, RAISE, token=f"{message.chat_id}:{message.message_id}", step=Step.POST, data=data
         )
         if fresh:
-            await message.reply_text(
+            asked = await message.reply_text(
                 tr.gettext("🚨 New alert. At which post?"),
                 reply_markup=post_keyboard(runtime.config, tr, draft.id or 0),
             )
+            await conversations.remember_prompt(context, draft.id, asked)
         return
     async with runtime.db.transaction() as session:
         raised = await service.raise_alert(
@@ -313,6 +315,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
         if dropped:
             await edit_message(query, tr.gettext(CANCELLED))
+            await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
             await reply(query, tr.gettext("Ready when you need it."), reply_markup=main_keyboard(tr))
         return
     if data.action == "ok":
@@ -357,9 +360,10 @@ async def _after_choice(
         post = html.escape(config.post_name(value))
         if draft.step == Step.DETAILS:
             await edit_message(query, tr.gettext("Post: {post}").format(post=post))
-            await reply(
+            summary = await reply(
                 query, summary_text(config, tr, AlertDraftData.of(draft)), confirm_keyboard(tr, draft.id)
             )
+            await conversations.remember_prompt(context, draft.id, summary)
             return
         await edit_message(
             query,
@@ -391,6 +395,7 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
         await answer(query, tr.gettext("Already sent: an alert is only sent once."))
         return
     answers = AlertDraftData.of(draft)
+    asked = DraftData(prompts=answers.prompts)
     if draft.step != Step.DETAILS or not answers.text or not answers.post:
         await _not_moved(update, context, draft.id)
         return
@@ -419,7 +424,8 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
                 photo=answers.photo_file_id,
             )
             alert, created = raised.alert, raised.created
-            answers.alert_id = alert.id
+            # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
+            answers.alert_id, answers.prompts = alert.id, None
             await conversations.advance_in(
                 session, context, RAISE, draft, step=Step.SENT, from_steps=(Step.SENT,), data=answers
             )
@@ -433,6 +439,8 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
     # The summary stays readable, without its buttons; the alert button comes back under the text field.
     await edit_message(query, summary_text(runtime.config, tr, answers, sent=True))
     await reply(query, sent_text(tr, alert, count, created), reply_markup=main_keyboard(tr))
+    # A summary sent before a later detail, and the questions, lose their buttons too.
+    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------
@@ -475,9 +483,10 @@ async def _show_progress(message: Message, context: LiaisonContext, draft: Draft
     tr, config = context.tr, context.runtime.config
     answers = AlertDraftData.of(draft)
     if answers.text:
-        await message.reply_text(
+        summary = await message.reply_text(
             summary_text(config, tr, answers), reply_markup=confirm_keyboard(tr, draft.id or 0)
         )
+        await conversations.remember_prompt(context, draft.id, summary)
         return
     added = (
         tr.gettext("📍 Location added.") if answers.latitude is not None else tr.gettext("📷 Photo added.")

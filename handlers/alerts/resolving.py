@@ -59,7 +59,7 @@ async def resolve_button(update: Update, context: LiaisonContext, alert_id: int 
             alert=True,
         )
         return
-    await conversations.begin(
+    draft, _ = await conversations.begin(
         update,
         context,
         OUTCOME,
@@ -68,13 +68,14 @@ async def resolve_button(update: Update, context: LiaisonContext, alert_id: int 
         data=OutcomeData(alert_id=alert.id),
     )
     await answer(query)
-    await reply(
+    asked = await reply(
         query,
         tr.gettext("Resolving alert #{id}. Send the outcome in one line (up to {limit} characters).").format(
             id=alert.id, limit=OUTCOME_MAX_LENGTH
         ),
         reply_markup=inline([[(tr.gettext("❌ Cancel"), encode(PREFIX, "nores", alert.id))]]),
     )
+    await conversations.remember_prompt(context, draft.id, asked)
 
 
 async def cancel_button(update: Update, context: LiaisonContext) -> None:
@@ -84,8 +85,9 @@ async def cancel_button(update: Update, context: LiaisonContext) -> None:
     draft = await conversations.current(context, OUTCOME)
     dropped = draft is not None and await conversations.close(context, draft)
     await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
-    if dropped:
+    if dropped and draft is not None:
         await edit_message(query, tr.gettext("Cancelled."))
+        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
 
 
 async def receive_outcome(update: Update, context: LiaisonContext, draft: Draft) -> bool:
@@ -107,7 +109,8 @@ async def receive_outcome(update: Update, context: LiaisonContext, draft: Draft)
     alert_id = OutcomeData.of(draft).alert_id
     async with runtime.db.transaction() as session:
         # Taken out of the table first: of two deliveries of the same message, only one resolves.
-        if await consume_draft(session, draft_id=draft.id, member_id=member.id, step=draft.step) is None:
+        taken = await consume_draft(session, draft_id=draft.id, member_id=member.id, step=draft.step)
+        if taken is None:
             return True
         result = await service.resolve(session, runtime, alert_id=alert_id, member=member, outcome=outcome)
     replies = {
@@ -123,6 +126,8 @@ async def receive_outcome(update: Update, context: LiaisonContext, draft: Draft)
     reply = replies[result]
     if reply is not None:
         await message.reply_text(reply, reply_markup=main_keyboard(tr))
+    # The question answered, its Cancel button goes.
+    await conversations.clear_prompts(context, taken)
     return True
 
 

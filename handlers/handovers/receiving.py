@@ -96,8 +96,9 @@ async def card_button(update: Update, context: LiaisonContext, data: CallbackDat
             waiting is not None
             and waiting.step != ReplyStep.DONE
             and ReplyData.of(waiting).handover_id == handover_id
+            and await conversations.close(context, waiting)
         ):
-            await conversations.close(context, waiting)
+            await conversations.clear_prompts(context, waiting)
         return
     check = await _check(context, handover_id)
     if data.action == "cno":
@@ -171,8 +172,9 @@ async def _ask(
     markup = render.reply_cancel_markup(tr, draft.id or 0)
     if edit:
         await edit_message(query, text, markup)
+        await conversations.remember_prompt(context, draft.id, query.message)
     else:
-        await reply(query, text, reply_markup=markup)
+        await conversations.remember_prompt(context, draft.id, await reply(query, text, reply_markup=markup))
 
 
 async def _cancel_reply(update: Update, context: LiaisonContext, draft_id: int | None) -> None:
@@ -185,6 +187,7 @@ async def _cancel_reply(update: Update, context: LiaisonContext, draft_id: int |
     await conversations.close(context, draft)
     await answer(query)
     await edit_message(query, tr.gettext(render.REPLY_CANCELLED))
+    await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
 
 
 def _result_text(context: LiaisonContext, result: TakeResult, *, contest: bool) -> str:
@@ -217,15 +220,18 @@ async def reply_input(update: Update, context: LiaisonContext, draft: Draft) -> 
     contest = draft.step == ReplyStep.REASON
     limit = runtime.config.handovers.max_remarks_length
     if not text:
-        await message.reply_text(
+        again = await message.reply_text(
             render.reply_prompt(tr, contest=contest, item=data.item, limit=limit),
             reply_markup=render.reply_cancel_markup(tr, draft.id or 0),
         )
+        await conversations.remember_prompt(context, draft.id, again)
         return True
     if len(text) > limit:
         await message.reply_text(render.text_too_long(tr, len(text), limit))
         return True
-    data.last_message_id = message.message_id
+    # Kept at DONE only to recognise the message delivered again: its question's Cancel goes below, once.
+    asked = DraftData(prompts=data.prompts)
+    data.last_message_id, data.prompts = message.message_id, None
     async with runtime.db.transaction() as session:
         if not await conversations.advance_in(session, context, REPLY, draft, step=ReplyStep.DONE, data=data):
             return True
@@ -240,6 +246,7 @@ async def reply_input(update: Update, context: LiaisonContext, draft: Draft) -> 
             reason=text if contest else None,
         )
     await message.reply_text(html.escape(_result_text(context, result, contest=contest), quote=False))
+    await conversations.clear_prompts(context, asked)
     return True
 
 

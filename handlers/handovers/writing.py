@@ -122,6 +122,7 @@ async def handover_command(update: Update, context: LiaisonContext) -> None:
             member.service_code,
         ):
             await conversations.close(context, draft)
+            await conversations.clear_prompts(context, draft)
             draft = None
         elif draft.token == token and (not query or now - draft.updated_at < REPEAT_WINDOW):
             return  # the same update again, or a double tap on the reminder: the draft is on screen
@@ -212,9 +213,10 @@ async def _show_draft(
     config, tr = context.runtime.config, context.tr
     view = _view(data, await _alerts(context))
     text = render.draft_text(config, tr, view, resumed=resumed)
-    await message.reply_text(
+    shown = await message.reply_text(
         f"⚠️ {note}\n\n{text}" if note else text, reply_markup=render.draft_markup(config, tr, draft_id, view)
     )
+    await conversations.remember_prompt(context, draft_id, shown)
 
 
 # ----- the draft's buttons ----------------------------------------------------------------------------------
@@ -293,6 +295,7 @@ async def _cancel(update: Update, context: LiaisonContext, draft: Draft) -> None
     await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
     if dropped:
         await edit_message(query, tr.gettext(render.CANCELLED))
+        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
 
 
 class _NotSent(Exception):
@@ -307,6 +310,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
     """Send once: the draft leaves its step and the handover is written in one transaction."""
     query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
     assert query is not None and query.message is not None
+    asked = DraftData(prompts=answers.prompts)
     try:
         async with runtime.db.transaction() as session:
             if not await conversations.advance_in(
@@ -331,7 +335,8 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
                     # Kept readable after the rollback that puts the draft back where it was.
                     session.expunge(result.handover)
                 raise _NotSent(result)
-            answers.handover_id = result.handover.id
+            # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
+            answers.handover_id, answers.prompts = result.handover.id, None
             await conversations.advance_in(
                 session, context, WRITE, draft, step=Step.SENT, from_steps=(Step.SENT,), data=answers
             )
@@ -345,6 +350,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
         if result.incoming
         else render.sent_alone_text(context.runtime.config, tr, answers.service_code),
     )
+    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
 
 
 async def _not_sent(update: Update, context: LiaisonContext, result: SendResult | None) -> None:
@@ -487,10 +493,11 @@ async def draft_input(update: Update, context: LiaisonContext, draft: Draft) -> 
     if draft.step == Step.REMARKS:
         text = (message.text or message.caption or "").strip()
         if not text:
-            await message.reply_text(
+            asked = await message.reply_text(
                 render.remarks_prompt(tr, limits.max_remarks_length),
                 reply_markup=render.back_markup(tr, draft.id or 0),
             )
+            await conversations.remember_prompt(context, draft.id, asked)
             return True
         if len(text) > limits.max_remarks_length:
             await message.reply_text(render.text_too_long(tr, len(text), limits.max_remarks_length))
@@ -499,12 +506,13 @@ async def draft_input(update: Update, context: LiaisonContext, draft: Draft) -> 
         if await _move(context, draft, Step.COMPOSE, answers) is None:
             return True
         view = _view(answers, [])
-        await message.reply_text(
+        saved = await message.reply_text(
             tr.gettext("💬 Remarks saved ({n} characters).").format(n=tr.number(len(text)))
             + "\n"
             + render.draft_counts(config, tr, view),
             reply_markup=render.draft_markup(config, tr, draft.id or 0, view),
         )
+        await conversations.remember_prompt(context, draft.id, saved)
         return True
     text = message.text if message.text is not None else (message.caption or "")
     if not message.photo and message.text is None:
@@ -533,7 +541,8 @@ async def draft_input(update: Update, context: LiaisonContext, draft: Draft) -> 
         if lines
         else tr.gettext("📷 Photo attached.") + "\n" + render.draft_counts(config, tr, view)
     )
-    await message.reply_text(reply, reply_markup=render.draft_markup(config, tr, draft.id or 0, view))
+    added = await message.reply_text(reply, reply_markup=render.draft_markup(config, tr, draft.id or 0, view))
+    await conversations.remember_prompt(context, draft.id, added)
     return True
 
 

@@ -118,7 +118,9 @@ async def fix_input(update: Update, context: LiaisonContext, draft: Draft) -> bo
             ]
         ]
     )
-    await message.reply_text(preview, reply_markup=markup)
+    await conversations.remember_prompt(
+        context, fresh.id, await message.reply_text(preview, reply_markup=markup)
+    )
     return True
 
 
@@ -135,6 +137,7 @@ async def _confirm(update: Update, context: LiaisonContext, data: CallbackData) 
         await conversations.close(context, draft)
         await answer(query)
         await edit_message(query, tr.gettext(CANCELLED))
+        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
         return
     assert draft.id is not None and member.id is not None
     async with runtime.db.transaction() as session:
@@ -166,6 +169,8 @@ async def _confirm(update: Update, context: LiaisonContext, data: CallbackData) 
             n=readers
         ),
     )
+    if taken is not None:
+        await conversations.clear_prompts(context, taken, keep=conversations.pressed_message_id(update))
 
 
 FIX = Conversation(

@@ -184,13 +184,15 @@ def _limits(context: LiaisonContext) -> Any:
 
 
 async def _send(
-    update: Update, context: LiaisonContext, text: str, markup: InlineKeyboardMarkup | None = None
+    update: Update, context: LiaisonContext, d: int, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Say something in the chat (after answering a pressed button)."""
+    """Say something in the chat (after answering a pressed button); draft d's buttons go when it ends."""
     if update.callback_query is not None:
         await answer(update.callback_query)
     assert update.effective_chat is not None
-    await update.effective_chat.send_message(text, reply_markup=markup)
+    sent = await update.effective_chat.send_message(text, reply_markup=markup)
+    if markup is not None:
+        await conversations.remember_prompt(context, d, sent)
 
 
 async def _people(context: LiaisonContext, data: MinutesData) -> list[Person]:
@@ -291,7 +293,7 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
             if may_write_minutes(context.active_member, p.code, writers=config.meetings.writers)
         ]
         markup = columns([(p.name, encode(PREFIX, "post", d, p.code)) for p in posts], 2)
-        await _send(update, context, "\n".join(lines), markup)
+        await _send(update, context, d, "\n".join(lines), markup)
         return
     if step == Step.JOINT:
         partner = config.post(data.post or "").partners[0]
@@ -345,7 +347,7 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
         lines.append(
             tr.gettext("👥 Who attended? Tick the services present; the others are recorded as absent.")
         )
-        await _send(update, context, "\n".join(lines), _attendance_markup(context, data, d))
+        await _send(update, context, d, "\n".join(lines), _attendance_markup(context, data, d))
         return
     elif step == Step.NOTES:
         limit = _limits(context).max_notes_chars
@@ -422,7 +424,7 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
             buttons.append([("📅 " + moment_label(tr, offer, zone), encode(PREFIX, "nm", d))])
         buttons.append([(tr.gettext("⏭ No date"), encode(PREFIX, "nmno", d))])
     elif step == Step.CONFIRM:
-        await _send(update, context, await _summary(context, data), _confirm_markup(tr, d))
+        await _send(update, context, d, await _summary(context, data), _confirm_markup(tr, d))
         return
     elif step == Step.EDIT:
         lines.append(tr.gettext("✏️ What do you want to change?"))
@@ -448,7 +450,7 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft, intro:
                 (tr.gettext("⬅️ No, keep it"), encode(PREFIX, "delno", d)),
             ]
         ]
-    await _send(update, context, "\n".join(lines), inline(buttons) if buttons else None)
+    await _send(update, context, d, "\n".join(lines), inline(buttons) if buttons else None)
 
 
 def _section_buttons(
@@ -662,7 +664,7 @@ async def meeting_command(update: Update, context: LiaisonContext) -> None:
         data = MinutesData.of(draft)
         title = data.title or tr.gettext("untitled")
         zone = _zone(context, data) if data.post else "UTC"
-        await message.reply_text(
+        offered = await message.reply_text(
             tr.gettext("📋 You have minutes in progress: “{title}”, started {moment}.").format(
                 title=html.escape(cut(title, 80)), moment=tr.short_datetime(draft.created_at, zone)
             ),
@@ -673,6 +675,7 @@ async def meeting_command(update: Update, context: LiaisonContext) -> None:
                 ]
             ),
         )
+        await conversations.remember_prompt(context, draft.id, offered)
         return
     await _start(update, context, token=f"{message.chat_id}:{message.message_id}")
 
@@ -1121,6 +1124,7 @@ async def _on_delete(
     elif await conversations.close(context, draft):
         await answer(query)
         await edit_message(query, context.tr.gettext(CANCELLED))
+        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
     else:
         await answer(query, context.tr.gettext(CLOSED))
 
@@ -1156,6 +1160,7 @@ async def _on_publish(
         ],
         next_meeting_at=datetime.fromisoformat(data.next_at) if data.next_at else None,
     )
+    asked = DraftData(prompts=data.prompts)
     try:
         async with runtime.db.transaction() as session:
             if not await conversations.advance_in(
@@ -1164,7 +1169,8 @@ async def _on_publish(
                 published = None
             else:
                 published = await service.publish(session, runtime, member, minutes)
-                data.meeting_id = published.meeting.id
+                # The published draft stays only to answer a second tap: its prompts are cleared below, once.
+                data.meeting_id, data.prompts = published.meeting.id, None
                 await conversations.advance_in(
                     session,
                     context,
@@ -1201,6 +1207,7 @@ async def _on_publish(
         ).format(n=len(data.items))
     assert update.effective_chat is not None
     await update.effective_chat.send_message(text)
+    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
 
 
 _BUTTONS = {
@@ -1494,9 +1501,10 @@ async def _typed_actions(
     d = draft.id or 0
     markup = inline(_section_buttons(context, data, d, Step.ACTIONS, bool(data.items or data.pending)))
     assert update.effective_message is not None
-    await update.effective_message.reply_text(
+    shown = await update.effective_message.reply_text(
         "\n".join(lines) or tr.gettext(USE_BUTTONS), reply_markup=markup
     )
+    await conversations.remember_prompt(context, d, shown)
 
 
 async def _typed_what(

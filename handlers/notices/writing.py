@@ -496,15 +496,16 @@ async def notice_command(update: Update, context: LiaisonContext) -> None:
     if refusal is not None:
         await message.reply_text(refusal)
     if step == Step.POSTS:
-        await message.reply_text(
+        asked = await message.reply_text(
             posts_question(config, tr, data),
             reply_markup=posts_keyboard(config, tr, data, draft.id or 0, allowed),
         )
     else:
-        await message.reply_text(
+        asked = await message.reply_text(
             audience_question(config, tr, data),
             reply_markup=audience_keyboard(config, tr, data, draft.id or 0),
         )
+    await conversations.remember_prompt(context, draft.id, asked)
 
 
 # ----- buttons ----------------------------------------------------------------------------------------------
@@ -573,6 +574,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
         if dropped:
             await edit_message(query, tr.gettext(CANCELLED))
+            await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
         return
     if action == "ok":
         await _send(update, context, draft)
@@ -745,6 +747,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
         await _stale(update, context, draft.id)
         return
     answers = NoticeDraftData.of(draft)
+    asked = DraftData(prompts=answers.prompts)
     expires = datetime.fromisoformat(answers.expires_at) if answers.expires_at else None
     if expires is not None and expires <= runtime.clock.now():
         await answer(
@@ -769,7 +772,8 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
             # The draft moves to SENT with the notice, in the same transaction: a crash in between leaves
             # neither a sent draft without its notice nor a notice whose draft could send it again.
             assert result.notice is not None
-            answers.notice_id = result.notice.id
+            # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
+            answers.notice_id, answers.prompts = result.notice.id, None
             if result.outcome == service.SendOutcome.SENT:
                 await queue_confirmation(session, member, tr, result, now=runtime.clock.now())
             await conversations.advance_in(
@@ -798,8 +802,9 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
         if result.outcome == service.SendOutcome.SENT
         else tr.gettext("Already sent: a notice is only sent once."),
     )
-    # The summary stays readable, without its buttons.
+    # The summary stays readable, without its buttons; the earlier questions lose theirs.
     await edit_message(query, summary_text(context, answers, result.recipients))
+    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
     if result.outcome == service.SendOutcome.ALREADY:
         await reply(query, sent_text(tr, result))  # no new card: nothing to keep it in order with
 
@@ -907,10 +912,11 @@ async def _typed_move(
     if to_step == Step.TEXT:
         await message.reply_text(tr.gettext("📎 Received. Now write the text of the notice."))
         return
-    await message.reply_text(
+    summary = await message.reply_text(
         summary_text(context, answers, await recipient_count(context, answers)),
         reply_markup=summary_keyboard(tr, answers, draft.id),
     )
+    await conversations.remember_prompt(context, draft.id, summary)
 
 
 CONVERSATION = Conversation("notice", draft_input, cancelled=CANCELLED, typed_steps=frozenset(TYPED_STEPS))

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from babel.dates import get_day_names
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot import conversations
 from bot.access import Action, can, is_global
@@ -95,16 +95,27 @@ class RemindData(DraftData):
 
 async def _ask(
     update: Update, context: LiaisonContext, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
+) -> Message:
     """Ask the next question in the chat (after acknowledging a button press)."""
     if update.callback_query is not None:
         await answer(update.callback_query)
     assert update.effective_chat is not None
-    await update.effective_chat.send_message(text, reply_markup=markup)
+    return await update.effective_chat.send_message(text, reply_markup=markup)
 
 
 async def _ask_for(update: Update, context: LiaisonContext, draft: Draft) -> None:
-    """Ask the question of the draft's step."""
+    """Ask the question of the draft's step (its buttons go when the conversation ends)."""
+    question = _question(context, draft)
+    if question is None:
+        return
+    text, markup = question
+    asked = await _ask(update, context, text, markup)
+    if markup is not None:
+        await conversations.remember_prompt(context, draft.id, asked)
+
+
+def _question(context: LiaisonContext, draft: Draft) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """The question of the draft's step and its buttons (None at a step that asks nothing)."""
     tr, runtime = context.tr, context.runtime
     data = RemindData.of(draft)
     draft_id = draft.id or 0
@@ -112,57 +123,47 @@ async def _ask_for(update: Update, context: LiaisonContext, draft: Draft) -> Non
     step = draft.step
     if step == Step.POST:
         buttons = [(p.name, encode(PREFIX, "post", draft_id, p.code)) for p in runtime.config.posts]
-        await _ask(update, context, tr.gettext("For which post is this reminder?"), columns(buttons, 2))
-    elif step == Step.TEXT:
-        await _ask(
-            update,
-            context,
-            tr.gettext(
-                "What should the reminder say? Send the text (at most {limit} characters), or /cancel."
-            ).format(limit=service.MAX_TEXT_LENGTH),
+        return tr.gettext("For which post is this reminder?"), columns(buttons, 2)
+    if step == Step.TEXT:
+        text = tr.gettext(
+            "What should the reminder say? Send the text (at most {limit} characters), or /cancel."
         )
-    elif step == Step.REPEAT:
+        return text.format(limit=service.MAX_TEXT_LENGTH), None
+    if step == Step.REPEAT:
         buttons = [(tr.gettext(REPEAT_LABELS[r]), encode(PREFIX, "rep", draft_id, r)) for r in REPEATS]
-        await _ask(update, context, tr.gettext("When? Once, or repeating?"), columns(buttons, 2))
-    elif step == Step.WEEKDAY:
+        return tr.gettext("When? Once, or repeating?"), columns(buttons, 2)
+    if step == Step.WEEKDAY:
         names = get_day_names("abbreviated", locale=tr.language)
         buttons = [(str(names[i]), encode(PREFIX, "day", draft_id, day)) for i, day in enumerate(WEEKDAYS)]
-        await _ask(update, context, tr.gettext("On which day of the week?"), columns(buttons, 4))
-    elif step == Step.MONTHDAY:
+        return tr.gettext("On which day of the week?"), columns(buttons, 4)
+    if step == Step.MONTHDAY:
         buttons = [(str(d), encode(PREFIX, "mday", draft_id, d)) for d in range(1, 29)]
-        await _ask(update, context, tr.gettext("On which day of the month (1 to 28)?"), columns(buttons, 7))
-    elif step == Step.TIME:
-        await _ask(
-            update,
-            context,
-            tr.gettext(
-                "At what time, in the time of {post}? Send hours and minutes, for example 07:30."
-            ).format(post=html.escape(runtime.config.post_name(post))),
-        )
-    elif step == Step.ONCE_AT:
+        return tr.gettext("On which day of the month (1 to 28)?"), columns(buttons, 7)
+    if step == Step.TIME:
+        text = tr.gettext("At what time, in the time of {post}? Send hours and minutes, for example 07:30.")
+        return text.format(post=html.escape(runtime.config.post_name(post))), None
+    if step == Step.ONCE_AT:
         zone = runtime.config.post_zone(post)
-        await _ask(
-            update,
-            context,
-            tr.gettext(
-                "Send the date and time, in the time of {post} ({zone}). "
-                "For example: {example} or 2026-11-28 14:30."
-            ).format(
-                post=html.escape(runtime.config.post_name(post)),
-                zone=zone,
-                example=example_moment(zone=zone, now=runtime.clock.now()),
-            ),
+        text = tr.gettext(
+            "Send the date and time, in the time of {post} ({zone}). "
+            "For example: {example} or 2026-11-28 14:30."
         )
-    elif step == Step.AUDIENCE:
+        return text.format(
+            post=html.escape(runtime.config.post_name(post)),
+            zone=zone,
+            example=example_moment(zone=zone, now=runtime.clock.now()),
+        ), None
+    if step == Step.AUDIENCE:
         buttons = [(tr.gettext("Whole post"), encode(PREFIX, "aud", draft_id, "post"))]
         buttons += [
             (runtime.config.service_name(code, tr.language), encode(PREFIX, "aud", draft_id, "svc", code))
             for code in runtime.config.post_services(post)
         ]
         buttons.append((tr.gettext("Post chiefs"), encode(PREFIX, "aud", draft_id, "chief")))
-        await _ask(update, context, tr.gettext("Who should receive it?"), columns(buttons, 2))
-    elif step == Step.CONFIRM:
-        await _ask(update, context, _summary(context, data), _confirm_keyboard(context, draft_id))
+        return tr.gettext("Who should receive it?"), columns(buttons, 2)
+    if step == Step.CONFIRM:
+        return _summary(context, data), _confirm_keyboard(context, draft_id)
+    return None
 
 
 def _summary(context: LiaisonContext, data: RemindData) -> str:
@@ -300,6 +301,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await edit_message(query, f"{_summary(context, answers)}\n✖")
         assert update.effective_chat is not None
         await update.effective_chat.send_message(tr.gettext(CANCELLED))
+        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
     else:
         await answer(query, tr.gettext("This button is no longer valid."), alert=True)
 
@@ -324,6 +326,8 @@ async def _save(update: Update, context: LiaisonContext, draft: Draft) -> None:
     if not data.post or not can(member, Action.MANAGE_REMINDERS, data.post):
         await answer(query, tr.gettext(NOT_ALLOWED), alert=True)
         return
+    # The saved draft stays only to answer a second tap: its prompts are cleared below, once.
+    asked, data.prompts = DraftData(prompts=data.prompts), None
     reminder = service.NewReminder(
         draft_id=data.key,
         post_code=data.post,
@@ -333,7 +337,7 @@ async def _save(update: Update, context: LiaisonContext, draft: Draft) -> None:
     )
     async with runtime.db.transaction() as session:
         if not await conversations.advance_in(
-            session, context, REMIND, draft, step=Step.SAVED, from_steps=(Step.CONFIRM,)
+            session, context, REMIND, draft, step=Step.SAVED, from_steps=(Step.CONFIRM,), data=data
         ):
             job = None
         else:
@@ -350,6 +354,7 @@ async def _save(update: Update, context: LiaisonContext, draft: Draft) -> None:
             moment=next_text
         )
     )
+    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------
