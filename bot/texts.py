@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from bot.config import Config
 from bot.i18n import N_, Translator, translator
@@ -21,13 +22,20 @@ def role_name(tr: Translator, role: str) -> str:
     return tr.gettext(ROLE_NAMES.get(role, role))
 
 
+def role_and_service(
+    tr: Translator, config: Config, role: str, service: str | None, separator: str = ", "
+) -> str:
+    """'agent, Customs', or the role alone for someone of no service (a chief of the whole post, a
+    coordinator): never 'post chief, —' (plain text)."""
+    if not service:
+        return role_name(tr, role)
+    return f"{role_name(tr, role)}{separator}{config.service_name(service, tr.language)}"
+
+
 def membership(tr: Translator, config: Config, role: str, service: str | None, post: str | None) -> str:
     """'agent · Customs · Birni N'Konni': role, then service and post when there are (HTML-safe)."""
-    parts = [role_name(tr, role)]
-    if service:
-        parts.append(html.escape(config.service_name(service, tr.language)))
-    parts.append(html.escape(config.post_name(post)) if post else tr.gettext("every post"))
-    return " · ".join(parts)
+    where = config.post_name(post) if post else tr.gettext("every post")
+    return html.escape(f"{role_and_service(tr, config, role, service, ' · ')} · {where}")
 
 
 def member_translator(member: Member | None, telegram_language: str | None = None) -> Translator:
@@ -74,3 +82,37 @@ def fit_lines(
         extra = total - len(kept)
         kept.append(tr.ngettext("…and {n} more", "…and {n} more", extra).format(n=extra))
     return kept
+
+
+# How far back an excerpt looks for the end of a word: further, the word is a long link or number, cut inside.
+WORD_BACKOFF = 25
+# Characters that go on with the word (or bot command) before them.
+_WORD_GOES_ON = re.compile(r"[\w@'’]")
+# A bot command ending a cut text: a phone shows a half "/ale" as a command, which sends /ale if tapped.
+_COMMAND_TAIL = re.compile(r"(?<![\w/])/\w*(?:@\w*)?$")
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The beginning of `text` in at most `limit` characters, ending between words, with an ellipsis.
+
+    Not escaped: escape the result, so that an HTML entity is never cut in two.
+    """
+    if len(text) <= limit:
+        return text
+    room = max(limit - 1, 0)  # the ellipsis takes one character
+    return text[: _cut_point(text, room)].rstrip().rstrip(",;:").rstrip() + "…"
+
+
+def _cut_point(text: str, room: int) -> int:
+    """Where an excerpt of at most `room` characters ends: before a word it would cut when that word starts
+    close enough, and before a command it would cut wherever it starts (unless nothing would be left)."""
+    head = text[:room]
+    if not _WORD_GOES_ON.match(text[room]):
+        return room
+    command = _COMMAND_TAIL.search(head)
+    if command is not None and command.start() > 0:
+        return command.start()
+    space = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
+    if space > 0 and room - space <= min(WORD_BACKOFF, room // 3):
+        return space
+    return room

@@ -146,6 +146,8 @@ async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaiso
     await liaison.settle()
     await press(chief, "Suspend", roster)
     await liaison.settle()
+    await press(chief, "Yes, suspend", roster)
+    await liaison.settle()
     assert awa.last.text == (
         "Votre accès à Liaison au poste de Birni N'Konni a été suspendu par un chef de poste. "
         "Contactez votre chef de poste."
@@ -165,9 +167,12 @@ async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaiso
     )
     # ...and comes back with it, in her language.
     assert awa.inbox[-1].buttons() == ["🚨 Alerte"]
-    # A double tap suspends (and tells) once.
+    # A double tap on the confirmation suspends (and tells) once.
     await press(chief, "Suspend", roster)
-    await chief.tap_forged(button_data(roster, "Suspend"), roster.message_id)
+    await liaison.settle()
+    confirm = button_data(roster, "Yes, suspend")
+    await press(chief, "Yes, suspend", roster)
+    await chief.tap_forged(confirm, roster.message_id)
     await liaison.settle()
     assert awa.texts[-1].startswith("Votre accès à Liaison au poste de Birni N'Konni a été suspendu")
     assert sum(t.startswith("Votre accès à Liaison au poste") for t in awa.texts) == 3
@@ -180,6 +185,8 @@ async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaiso
     await press_text(coordinator, "⚙ John")
     await liaison.settle()
     await press(coordinator, "Suspend")
+    await liaison.settle()
+    await press(coordinator, "Yes, suspend")
     await liaison.settle()
     assert john.last.text == (
         "Your access to Liaison at the Birni N'Konni post has been suspended by a coordinator. "
@@ -196,3 +203,56 @@ async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaiso
     await chief.send("/delivery")
     await liaison.settle()
     assert f"Access change #{awa_id}" in chief.last.text
+
+
+async def test_a_member_of_no_service_reads_as_their_role_alone(liaison: Harness) -> None:
+    """A chief of the whole post and a coordinator have no service: their line names the role only, never
+    "(chef de poste, —)", on the roster, the card and the log's opened entry, in French and in English."""
+    chief = await liaison.member("Ibrahim", role="chief", service=None, language="fr")
+    await liaison.member("Awa", language="fr")
+    coordinator = await liaison.member("Moussa", role="coordinator", language="en")
+
+    await chief.send("/members")
+    await liaison.settle()
+    roster = chief.last.text.splitlines()
+    # (Members of no service come first on SQLite, last on PostgreSQL: NULLs sort differently.)
+    assert sorted(roster[1:]) == ["• Awa (agent, Douane)", "• Ibrahim (chef de poste)"], roster
+
+    await coordinator.send("/members")
+    await liaison.settle()
+    await press_text(coordinator, "Birni N'Konni")
+    await liaison.settle()
+    listed = coordinator.last
+    assert sorted(listed.text.splitlines()[1:]) == ["• Awa (agent, Customs)", "• Ibrahim (post chief)"]
+    await press_text(coordinator, "⚙ Ibrahim", listed)
+    await liaison.settle()
+    assert listed.text == "• Ibrahim (post chief)"
+
+    # The coordinator suspends the chief; the log's entry opens on who the chief is.
+    await press(coordinator, "Suspend", listed)
+    await liaison.settle()
+    await press(coordinator, "Yes, suspend", listed)
+    await liaison.settle()
+    await coordinator.send("/log")
+    await liaison.settle()
+    await press_text(coordinator, "1")
+    await liaison.settle()
+    opened = coordinator.last.text.splitlines()
+    assert opened[-3:-1] == ["Ibrahim", "post chief · Birni N'Konni"], opened
+
+    # An invite for a chief of the whole post opens the same way, in French too.
+    fatou = await liaison.member("Fatou", role="coordinator", language="fr")
+    await coordinator.send("/invite")
+    await liaison.settle()
+    for choice in ("post chief", "Birni N'Konni", "Whole post (no service)"):
+        await press_text(coordinator, choice)
+        await liaison.settle()
+    for reader, expected in (
+        (coordinator, "For a new member: post chief · Birni N'Konni"),
+        (fatou, "Pour un nouveau membre : chef de poste · Birni N'Konni"),
+    ):
+        await reader.send("/log")
+        await liaison.settle()
+        await press_text(reader, "1")
+        await liaison.settle()
+        assert expected in reader.last.text.splitlines(), reader.last.text

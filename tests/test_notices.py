@@ -1204,4 +1204,6 @@ async def test_quotation_marks_follow_the_readers_language(liaison: Harness) -> 
     await customs.send("/notices")
     await liaison.settle()
     assert f"   “{EN_TEXT}”" in police.last.text and "«" not in police.last.text
-    assert f"   « {FR_TEXT[:90].rstrip()}… »" in customs.last.text and "“" not in customs.last.text
+    # Cut to 90 characters between words: "...de chaque service…", never "...service ob…".
+    shown = FR_TEXT.removesuffix(" obligatoire.")
+    assert f"   « {shown}… »" in customs.last.text and "“" not in customs.last.text

@@ -232,6 +232,8 @@ async def test_suspended_then_removed_member_loses_access(liaison: Harness) -> N
     await liaison.settle()
     await chief.tap("Suspend")
     await liaison.settle()
+    await chief.tap("Yes, suspend")
+    await liaison.settle()
     assert chief.callback_answers[-1]["text"] == "Awa is suspended."
     assert (await members_by_name(liaison))["Awa"].status == "suspended"
     assert liaison.emulator.get_commands({"type": "chat", "chat_id": agent.id}) == []  # the menu empties
@@ -382,8 +384,10 @@ async def test_a_failed_menu_update_never_hides_the_welcome_or_the_suspension(li
     await liaison.settle()
     await press_text(chief, f"⚙ {awa.display_name}")
     await liaison.settle()
-    liaison.emulator.faults.inject(500, method="deleteMyCommands", count=1)
     await press(chief, "Suspend")
+    await liaison.settle()
+    liaison.emulator.faults.inject(500, method="deleteMyCommands", count=1)
+    await press(chief, "Yes, suspend")
     await liaison.settle()
     assert chief.callback_answers[-1]["text"] == "Awa is suspended."
     [suspended] = await liaison.rows(Member, Member.display_name == "Awa")

@@ -471,6 +471,7 @@ async def test_the_log_names_the_members_a_chief_suspended_never_their_ids(liais
         await liaison.settle()
         await tap_text(liaison, moussa, f"⚙ {name}")
         await tap(liaison, moussa, "Suspend")
+        await tap(liaison, moussa, "Yes, suspend")
     suspended = await liaison.rows(AuditEntry, AuditEntry.action == "member.suspended")
     ids = {str((await member_row(liaison, u)).id) for u in (who["awa"], bintou)}
     assert {e.object_id for e in suspended} == ids

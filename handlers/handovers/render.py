@@ -23,7 +23,7 @@ from bot.callbacks import encode
 from bot.config import Config
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
-from bot.texts import MESSAGE_BUDGET, fit_lines
+from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines
 from db.handovers import Handover, HandoverState
 
 PREFIX = "ho"
@@ -53,9 +53,9 @@ NOT_YOURS = N_("This handover is not for you.")
 
 
 def shorten(text: str, limit: int) -> str:
-    """A text cut to `limit` characters with an ellipsis (not escaped)."""
+    """A text cut between words to `limit` characters with an ellipsis (not escaped)."""
     text = " ".join(text.split()) if "\n" not in text else text
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return excerpt(text, limit)
 
 
 def item_tag(text: str) -> str:

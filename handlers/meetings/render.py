@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.dates import local_today
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
+from bot.texts import excerpt
 from db.meetings import ActionItem, ActionStatus, CopyKind, Meeting
 
 PREFIX = "mt"
@@ -47,9 +48,9 @@ def _units(text: str) -> int:
 
 
 def cut(text: str, limit: int) -> str:
-    """A text cut to `limit` characters with an ellipsis (not escaped)."""
+    """A text cut between words to `limit` characters with an ellipsis (not escaped)."""
     text = " ".join(text.split()) if "\n" in text else text
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return excerpt(text, limit)
 
 
 def pieces(raw: str, limit: int) -> list[str]:

@@ -1,6 +1,7 @@
 """Members: chiefs list and manage their post's members; coordinators every post's.
 
-Commands: /members. Buttons (mb:): post <code> (also a card's Back), open/sus/rei/rm/rmok <member id>.
+Commands: /members. Buttons (mb:): post <code> (also a card's Back), open/sus/susok/rei/rm/rmok <member id>
+(sus and rm only ask: susok and rmok confirm).
 A suspended or reinstated member is told through the outbox (ref "access").
 """
 

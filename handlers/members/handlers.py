@@ -11,7 +11,11 @@ from bot.runtime import LiaisonContext
 from db.members import MemberStatus
 from handlers.members import render, service
 
-CHANGES = {"sus": MemberStatus.SUSPENDED, "rei": MemberStatus.ACTIVE, "rmok": MemberStatus.REMOVED}
+# The presses that change a member's status. Suspending and removing are asked first (QUESTIONS): only
+# their confirmations, "susok" and "rmok", change anything; reinstating restores, in one tap.
+CHANGES = {"susok": MemberStatus.SUSPENDED, "rei": MemberStatus.ACTIVE, "rmok": MemberStatus.REMOVED}
+QUESTIONS = {"sus": render.suspension_question, "rm": render.removal_question}
+SUSPENDING = frozenset({"sus", "susok"})
 
 
 async def members_command(update: Update, context: LiaisonContext) -> None:
@@ -36,43 +40,58 @@ async def _roster(context: LiaisonContext, post_code: str) -> tuple[str, InlineK
 
 async def on_button(update: Update, context: LiaisonContext, data: CallbackData) -> None:
     """Handle the members buttons; every press is re-checked against the database."""
-    query, actor, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
+    query, tr = update.callback_query, context.tr
     assert query is not None
-    denied = tr.gettext("You are not allowed to do this.")
-    if not data.args:
+    if not data.args or data.action not in ("post", "open", *QUESTIONS, *CHANGES):
         await answer(query, tr.gettext("This button is no longer valid."), alert=True)
         return
     if data.action == "post":
-        post_code = data.args[0]
-        if not service.may_list(runtime.config, actor, post_code):
-            await answer(query, denied, alert=True)
-            return
-        await answer(query)
-        await edit_message(query, *await _roster(context, post_code))
+        await _show_post(update, context, data.args[0])
         return
-    if data.action not in ("open", "rm", *CHANGES):
-        await answer(query, tr.gettext("This button is no longer valid."), alert=True)
+    await _on_member(update, context, data)
+
+
+async def _show_post(update: Update, context: LiaisonContext, post_code: str) -> None:
+    """Show a post's roster (a coordinator's choice, or a card's Back), if the presser may list it."""
+    query, tr = update.callback_query, context.tr
+    assert query is not None
+    if not service.may_list(context.runtime.config, context.active_member, post_code):
+        await answer(query, tr.gettext("You are not allowed to do this."), alert=True)
         return
+    await answer(query)
+    await edit_message(query, *await _roster(context, post_code))
+
+
+async def _on_member(update: Update, context: LiaisonContext, data: CallbackData) -> None:
+    """Open a member's card, ask before suspending or removing them, or change their status."""
+    query, actor, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
+    assert query is not None
+    changed = False
     async with runtime.db.transaction() as session:
         target = await service.manageable_member(session, actor, data.int_arg(0))
         if target is not None and data.action in CHANGES:
-            await service.change_status(session, runtime, actor, target, CHANGES[data.action])
+            changed = await service.change_status(session, runtime, actor, target, CHANGES[data.action])
     if target is None:
-        await answer(query, denied, alert=True)
+        await answer(query, tr.gettext("You are not allowed to do this."), alert=True)
         return
-    if data.action in CHANGES:
-        # A suspended or removed person's menu empties; a reinstated one gets theirs back.
-        await publish_member_commands(context.bot, runtime.features, target)
-    if data.action == "rm":
-        await answer(query)
-        await edit_message(query, *render.removal_question(tr, target))
+    if data.action in SUSPENDING and target.status == MemberStatus.SUSPENDED and not changed:
+        # Suspended meanwhile (a stale card, a doubled or late confirmation): refused, and the card shows why.
+        await answer(query, tr.gettext("This button is no longer valid."), alert=True)
+        await edit_message(query, *render.member_card(runtime.config, tr, target))
         return
-    if data.action in CHANGES:
-        plain, shown = render.status_changed(tr, CHANGES[data.action], target.display_name)
-        await answer(query, plain)
-        if data.action == "rmok":
-            await edit_message(query, shown, render.back_keyboard(tr, target))
-            return
-    else:
+    if data.action in QUESTIONS:
         await answer(query)
+        await edit_message(query, *QUESTIONS[data.action](tr, target))
+        return
+    if data.action not in CHANGES:
+        await answer(query)
+        await edit_message(query, *render.member_card(runtime.config, tr, target))
+        return
+    # A suspended or removed person's menu empties; a reinstated one gets theirs back.
+    await publish_member_commands(context.bot, runtime.features, target)
+    plain, shown = render.status_changed(tr, CHANGES[data.action], target.display_name)
+    await answer(query, plain)
+    if data.action == "rmok":
+        await edit_message(query, shown, render.back_keyboard(tr, target))
+        return
     await edit_message(query, *render.member_card(runtime.config, tr, target))

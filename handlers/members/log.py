@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.features import LogKind
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
-from bot.texts import role_name
+from bot.texts import membership, role_and_service
 from db.audit import AuditEntry
 from db.invites import get_invite
 from db.members import Member, MemberStatus, get_member
@@ -22,12 +22,12 @@ STATUS_NAMES = {
 
 
 def _role_and_service(tr: Translator, runtime: Runtime, entry: AuditEntry) -> str:
+    """The role and service an entry names (plain text)."""
     details = entry.details or {}
-    role = role_name(tr, str(details.get("role", "agent")))
     service = details.get("service")
-    if not service:
-        return role
-    return f"{role}, {runtime.config.service_name(str(service), tr.language)}"
+    return role_and_service(
+        tr, runtime.config, str(details.get("role", "agent")), str(service) if service else None
+    )
 
 
 def member_name(entry: AuditEntry, tr: Translator) -> str:
@@ -83,16 +83,11 @@ async def detail(
             member = await get_member(session, member_id=entry.actor_member_id)
         else:
             zone = runtime.config.post_zone(invite.post_code)
+            who = membership(tr, runtime.config, invite.role, invite.service_code, invite.post_code)
             return "\n".join(
                 [
                     "<b>" + html.escape(tr.gettext("Invite #{id}").format(id=invite.id)) + "</b>",
-                    html.escape(
-                        tr.gettext("For a new {role} at {post}, {service}").format(
-                            role=role_name(tr, invite.role),
-                            post=runtime.config.post_name(invite.post_code),
-                            service=runtime.config.service_name(invite.service_code, tr.language),
-                        )
-                    ),
+                    html.escape(tr.gettext("For a new member: {who}")).format(who=who),
                     html.escape(
                         tr.gettext("Used {uses} of {max} times, valid until {time}").format(
                             uses=invite.uses, max=invite.max_uses, time=tr.datetime(invite.expires_at, zone)
@@ -105,13 +100,7 @@ async def detail(
     zone = runtime.config.post_zone(member.post_code, entry.post_code)
     lines = [
         "<b>" + html.escape(member.display_name) + "</b>",
-        html.escape(
-            tr.gettext("{role} · {service} · {post}").format(
-                role=role_name(tr, member.role),
-                service=runtime.config.service_name(member.service_code, tr.language),
-                post=runtime.config.post_name(member.post_code),
-            )
-        ),
+        membership(tr, runtime.config, member.role, member.service_code, member.post_code),
         html.escape(
             tr.gettext("Joined {time} · now {status}").format(
                 time=tr.datetime(member.joined_at, zone),

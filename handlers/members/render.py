@@ -1,4 +1,5 @@
-"""What /members shows: a post's roster, one member's card with its buttons, and the confirmations."""
+"""What /members shows: a post's roster, one member's card with its buttons, the questions before suspending
+or removing someone, and the confirmations."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.callbacks import encode
 from bot.config import Config, PostConfig
 from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline, main_keyboard
-from bot.texts import fit_lines, role_name
+from bot.texts import fit_lines, role_and_service
 from db.members import Member, MemberStatus
 
 PREFIX = "mb"
@@ -29,7 +30,7 @@ ACTOR_ROLES = {
 
 
 def member_line(config: Config, tr: Translator, member: Member) -> str:
-    """One member: name, role, service, and status flags."""
+    """One member: name, role, service (when they have one), and status flags."""
     flags = []
     if member.status == MemberStatus.SUSPENDED:
         flags.append(tr.gettext("suspended"))
@@ -37,8 +38,8 @@ def member_line(config: Config, tr: Translator, member: Member) -> str:
         flags.append(tr.gettext("unreachable (blocked the bot)"))
     suffix = f" — <i>{', '.join(flags)}</i>" if flags else ""
     name = html.escape(member.display_name)
-    service_label = html.escape(config.service_name(member.service_code, tr.language))
-    return f"• {name} ({role_name(tr, member.role)}, {service_label}){suffix}"
+    role = html.escape(role_and_service(tr, config, member.role, member.service_code))
+    return f"• {name} ({role}){suffix}"
 
 
 def post_question(tr: Translator, posts: Sequence[PostConfig]) -> tuple[str, InlineKeyboardMarkup]:
@@ -86,18 +87,28 @@ def back_keyboard(tr: Translator, target: Member) -> InlineKeyboardMarkup | None
 
 def removal_question(tr: Translator, target: Member) -> tuple[str, InlineKeyboardMarkup]:
     """Ask before removing someone: it cannot be undone from the bot."""
-    text = tr.gettext("Remove {name} from Liaison? They will no longer be able to use anything.").format(
-        name=html.escape(target.display_name)
+    text = tr.gettext("Remove {name} from Liaison? They will no longer be able to use anything.")
+    return _question(tr, text, target, (tr.gettext("Yes, remove"), "rmok"))
+
+
+def suspension_question(tr: Translator, target: Member) -> tuple[str, InlineKeyboardMarkup]:
+    """Ask before suspending someone: a slip of the thumb on a small phone must not lock a colleague out."""
+    text = tr.gettext(
+        "Suspend {name}? They will no longer receive alerts or notices and will not be able to use Liaison "
+        "until reinstated. They will be told."
     )
+    return _question(tr, text, target, (tr.gettext("Yes, suspend"), "susok"))
+
+
+def _question(
+    tr: Translator, template: str, target: Member, yes: tuple[str, str]
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A question about a member with its two answers: yes (label, action) and No, back to their card."""
+    label, action = yes
     keyboard = inline(
-        [
-            [
-                (tr.gettext("Yes, remove"), encode(PREFIX, "rmok", target.id)),
-                (tr.gettext("No"), encode(PREFIX, "open", target.id)),
-            ]
-        ]
+        [[(label, encode(PREFIX, action, target.id)), (tr.gettext("No"), encode(PREFIX, "open", target.id))]]
     )
-    return text, keyboard
+    return template.format(name=html.escape(target.display_name)), keyboard
 
 
 def status_changed(tr: Translator, status: MemberStatus, name: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from bot.callbacks import encode
 from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
-from bot.texts import fit_lines, role_name
+from bot.texts import excerpt, fit_lines, role_name
 from db.notices import Notice
 
 PREFIX = "nt"
@@ -27,6 +27,7 @@ CAPTION_LIMIT = 1024
 # Room kept for what a copy's heading may still grow by (a longer month name, an expiry typed later...).
 HEADING_MARGIN = 16
 EXCERPT = 160
+REMINDER_EXCERPT = 300  # a reminder quotes more: it may be all the reader needs
 
 SEEN_BUTTON = N_("☑️ Seen")
 # TRANSLATORS: an excerpt of a notice between your language's quotation marks (French: « {text} »).
@@ -46,9 +47,8 @@ def plain_length(text: str) -> int:
 
 
 def cut(text: str, limit: int = EXCERPT) -> str:
-    """The beginning of a text on one line, escaped."""
-    flat = " ".join(text.split())
-    return html.escape(flat if len(flat) <= limit else flat[:limit].rstrip() + "…")
+    """The beginning of a text on one line, cut between words, escaped."""
+    return html.escape(excerpt(" ".join(text.split()), limit))
 
 
 def quoted(tr: Translator, text: str, limit: int = EXCERPT) -> str:
@@ -315,7 +315,7 @@ def render_card(
         shown = "<i>" + quoted(tr, view.text_for(view.language)) + "</i>"
     else:
         text = view.text_for(language)
-        shown = html.escape(text if len(text) <= full_text else text[:full_text].rstrip() + "…")
+        shown = html.escape(excerpt(text, full_text))
     lines = [
         f"{title(tr, view)} · {posts_label(config, tr, view.posts)}",
         tr.gettext("To: {audience} · sent {time}").format(
@@ -416,10 +416,21 @@ def render_reminder(
         + "</b>",
         "<i>" + author_line(config, tr, view, zone) + "</i>",
         "",
-        quoted(tr, view.text_for(language), 300),
+        quoted(tr, view.text_for(language), REMINDER_EXCERPT),
         "",
-        tr.gettext("Read it above (or with /notices), then press Seen."),
+        reminder_hint(tr, view, language) if seen_at is None else seen_line(tr, seen_at, zone),
     ]
-    if seen_at is not None:
-        lines[-1] = seen_line(tr, seen_at, zone)
     return "\n".join(lines)
+
+
+def reminder_hint(tr: Translator, view: NoticeView, language: str) -> str:
+    """What a reminder asks, true to what it shows: the whole notice it quotes, or where the rest is (a text
+    longer than the quote, a photo or a document)."""
+    whole = (
+        len(" ".join(view.text_for(language).split())) <= REMINDER_EXCERPT and view.attachment_kind is None
+    )
+    if whole:
+        return tr.gettext("Press Seen once you have read it.")
+    return tr.gettext(
+        "The whole notice is in the message you received, and in /notices. Press Seen once you have read it."
+    )

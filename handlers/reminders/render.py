@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.features import Command
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
+from bot.texts import excerpt
 from db.members import Role
 from db.schedules import ScheduledJob
 
@@ -111,5 +112,5 @@ def describe_audience(config: Config, tr: Translator, audience: dict[str, Any]) 
 
 
 def shorten(text: str, limit: int = 60) -> str:
-    """A text cut to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A text cut between words to `limit` characters with an ellipsis (not escaped)."""
+    return excerpt(text, limit)

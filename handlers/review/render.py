@@ -16,7 +16,7 @@ from bot.callbacks import encode
 from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline
 from bot.runtime import Runtime
-from bot.texts import MESSAGE_BUDGET, fit_lines
+from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines
 from db.audit import AuditEntry
 from db.review import ReviewView
 from handlers.review import service
@@ -48,9 +48,8 @@ def entry_zone(runtime: Runtime, entry: AuditEntry) -> str:
 
 
 def shorten(text: str, limit: int = SUMMARY_LIMIT) -> str:
-    """A summary cut to fit a phone line."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A summary on one line, cut between words to fit a phone line (not escaped)."""
+    return excerpt(" ".join(text.split()), limit)
 
 
 def window_text(tr: Translator, since: datetime, until: datetime, zone: str) -> str:

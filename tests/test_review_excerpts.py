@@ -1,0 +1,43 @@
+"""The review log's one-line summaries are cut between words: never in the middle of a word, nor of a command
+that the phone would show as a tappable "/ale"; the ellipsis stays, and the HTML around it stays whole."""
+
+from __future__ import annotations
+
+from tests.factories import alert_copy, post_team, press, raise_guided
+from tests.harness import Harness
+
+# The summary's 110 characters end inside "/alerts" in French ("…suivi des cas : /ale"), just after it in
+# English; "&" and "<...>" must reach the phone as written.
+OUTCOME = (
+    "Voyageur orienté vers le CSI & la <Police sanitaire> ; suivi des cas : "
+    "/alerts puis ouvrir la fiche de l'alerte n°1"
+)
+
+
+async def test_a_log_summary_is_cut_between_words_never_inside_a_command(liaison: Harness) -> None:
+    customs, _police, _health, chief = await post_team(liaison)
+    coordinator = await liaison.member("Peter", role="coordinator", language="en")
+    alert, _ = await raise_guided(liaison, customs, category="health", severity="urgent")
+    await liaison.advance(300)
+    await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
+    await liaison.settle()
+    await chief.send(OUTCOME)
+    await liaison.settle()
+
+    for reader, expected in (
+        (
+            chief,
+            "1. 09:05 · Alertes · Ibrahim — Alerte n°1 clôturée après 5 min : "
+            "Voyageur orienté vers le CSI & la <Police sanitaire> ; suivi des cas…",
+        ),
+        (
+            coordinator,
+            "1. 9:05\u202fAM · Birni N'Konni · Alerts · Ibrahim — Alert #1 resolved after 5 min: "
+            "Voyageur orienté vers le CSI & la <Police sanitaire> ; suivi des cas : /alerts…",
+        ),
+    ):
+        await reader.send("/log")
+        await liaison.settle()
+        [line] = [line for line in reader.last.text.splitlines() if line.startswith("1. ")]
+        assert line == expected
+        assert "/ale…" not in reader.last.text and "/aler…" not in reader.last.text
