@@ -88,7 +88,11 @@ async def list_members(
     include_inactive: bool = False,
 ) -> list[Member]:
     """Members, filtered by post, service and roles; active ones only unless asked."""
-    query = select(Member).order_by(col(Member.post_code), col(Member.service_code), col(Member.display_name))
+    # Members of no service (a chief of the whole post) first on every database: SQLite sorts NULL first,
+    # PostgreSQL last, and a roster read in another order on each looked shuffled.
+    query = select(Member).order_by(
+        col(Member.post_code).nulls_first(), col(Member.service_code).nulls_first(), col(Member.display_name)
+    )
     if post_code is not None:
         query = query.where(Member.post_code == post_code)
     if service_code is not None:

@@ -155,3 +155,13 @@ async def test_an_escalation_racing_an_acknowledgement_never_escalates_the_ackno
     )
     assert [e.details["pending"] for e in control] == [["NE-KONNI/health"]]
     await liaison.settle()
+
+
+def test_an_escalation_excerpt_ends_between_words_and_is_escaped() -> None:
+    """The alert's text quoted in an escalation notice: cut after a whole word, never inside '&amp;'."""
+    from handlers.alerts.render import excerpt
+
+    alert = Alert(text="Camion & remorque " + "véhicule suspect " * 30, post_code="NE-KONNI")
+    quoted = excerpt(alert, limit=58)  # the old cut: "...suspect véhic…"
+    assert quoted.startswith("Camion &amp; remorque véhicule suspect")
+    assert quoted.endswith("suspect…") and len(quoted) <= 58 + len("amp;")

@@ -1086,3 +1086,23 @@ async def test_an_overdue_report_missed_while_the_bot_was_down_does_not_stop_the
     await liaison.settle()
     [report] = await audit(liaison, "action.overdue")
     assert report.details["days"] == 8 and cards(john, "⚠️ Overdue") and cards(chief, "⚠️ Action en retard")
+
+
+async def test_a_person_of_no_service_is_offered_by_name_alone(liaison: Harness) -> None:
+    """A chief of the whole post picking an action's owner: 'Ibrahim', not 'Ibrahim · —'; agents by name and
+    service."""
+    chief = await liaison.member("Ibrahim", service=None, role="chief", language="fr")
+    await liaison.member("Awa", service="customs", language="fr")
+    await say(liaison, chief, "/meeting")
+    await press(liaison, chief, "Réunion de coordination hebdomadaire")
+    await press(liaison, chief, "🕘 Maintenant")
+    await press(liaison, chief, "▫️ Douane")
+    await press(liaison, chief, "➡️ Continuer")
+    await say(liaison, chief, "Point sur les saisies de la semaine.")
+    await press(liaison, chief, "➡️ Suite : décisions")
+    await press(liaison, chief, "⏭ Pas de décision")
+    await press(liaison, chief, "➕ Ajouter avec des boutons")
+    await press(liaison, chief, "👤 Une personne")
+    people = chief.last.buttons()
+    assert "Ibrahim" in people and "Awa · Douane" in people, people
+    assert not any("—" in label for label in people), people

@@ -13,6 +13,7 @@ from bot.callbacks import encode
 from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
+from bot.texts import excerpt as cut_text
 from db.alerts import Alert, AlertAck, AlertState, pending_required
 from handlers.alerts.rules import unstaffed_pairs
 
@@ -245,8 +246,7 @@ def card_markup(tr: Translator, alert: Alert, *, can_resolve: bool) -> InlineKey
 
 def excerpt(alert: Alert, limit: int = 280) -> str:
     """The alert's text, cut for an escalation notice, escaped."""
-    text = alert.text if len(alert.text) <= limit else alert.text[:limit].rstrip() + "…"
-    return html.escape(text)
+    return html.escape(cut_text(alert.text, limit))
 
 
 def escalation_text(

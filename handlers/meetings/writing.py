@@ -21,6 +21,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import conversations
 from bot.access import is_global, may_write_minutes
 from bot.callbacks import CallbackData, encode
+from bot.config import Config
 from bot.conversations import DraftData
 from bot.dates import (
     Direction,
@@ -193,6 +194,16 @@ async def _send(
     sent = await update.effective_chat.send_message(text, reply_markup=markup)
     if markup is not None:
         await conversations.remember_prompt(context, d, sent)
+
+
+def _person_label(config: Config, tr: Translator, person: Person, *, with_post: bool) -> str:
+    """'Awa · Customs' on an owner button; a chief of no service by name alone (never 'Ibrahim · —')."""
+    parts = [person.name]
+    if person.service_code:
+        parts.append(config.service_name(person.service_code, tr.language))
+    if with_post:
+        parts.append(config.post_name(person.post_code))
+    return " · ".join(parts)
 
 
 async def _people(context: LiaisonContext, data: MinutesData) -> list[Person]:
@@ -995,8 +1006,7 @@ async def _on_people(
     rows = [
         [
             (
-                f"{p.name} · {config.service_name(p.service_code, tr.language)}"
-                + (f" · {config.post_name(p.post_code)}" if data.partner else ""),
+                _person_label(config, tr, p, with_post=bool(data.partner)),
                 encode(PREFIX, "aown", d, "m", p.member_id),
             )
         ]

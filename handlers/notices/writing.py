@@ -28,6 +28,7 @@ from bot.i18n import N_, Translator
 from bot.keyboards import inline
 from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
+from bot.texts import excerpt
 from db.drafts import Draft
 from db.members import Member
 from db.outbox import Priority, enqueue_message
@@ -365,7 +366,7 @@ def summary_keyboard(tr: Translator, data: NoticeDraftData, draft_id: int) -> In
 
 
 def _preview(text: str, limit: int) -> str:
-    return html.escape(text if len(text) <= limit else text[:limit].rstrip() + "…")
+    return html.escape(excerpt(text, limit))
 
 
 def summary_text(context: LiaisonContext, data: NoticeDraftData, count: int) -> str:
@@ -407,7 +408,7 @@ def summary_text(context: LiaisonContext, data: NoticeDraftData, count: int) -> 
     text = data.text or ""
     preview = render_copy(
         config,
-        replace(view, texts={data.language: text if len(text) <= PREVIEW else text[:PREVIEW].rstrip() + "…"}),
+        replace(view, texts={data.language: excerpt(text, PREVIEW)}),
         language=data.language,
         post_code=data.posts[0] if data.posts else "",
     )
