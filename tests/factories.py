@@ -86,6 +86,13 @@ def no_buttons(*messages: ReceivedMessage) -> bool:
     return not any((m.reply_markup or {}).get("inline_keyboard") for m in messages)
 
 
+async def type_in(liaison: Harness, user: EmulatedUser, text: str) -> ReceivedMessage:
+    """Type a message, let the bot answer; its newest message."""
+    await user.send(text)
+    await liaison.settle()
+    return user.last
+
+
 async def say(liaison: Harness, user: EmulatedUser, text: str) -> str:
     """Send a message, let the bot answer, return the newest message's text."""
     await user.send(text)

@@ -13,7 +13,7 @@ from bot.config import Config
 from db.drafts import PROMPTS_KEY
 from db.handovers import Handover
 from sandbox.emulator import EmulatedUser, ReceivedMessage
-from tests.factories import drafts_of, label, no_buttons, press, press_text, with_buttons
+from tests.factories import drafts_of, label, no_buttons, press, press_text, type_in, with_buttons
 from tests.harness import Harness
 
 
@@ -26,13 +26,6 @@ async def liaison(config: Config, database_url: str) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await harness.stop()
-
-
-async def type_in(liaison: Harness, user: EmulatedUser, text: str) -> ReceivedMessage:
-    """Type a message; the bot's answer."""
-    await user.send(text)
-    await liaison.settle()
-    return user.last
 
 
 async def write_two_messages(liaison: Harness, agent: EmulatedUser) -> list[ReceivedMessage]:

@@ -6,15 +6,8 @@ from __future__ import annotations
 from db.drafts import PROMPTS_KEY
 from db.meetings import Meeting, MeetingAddendum
 from sandbox.emulator import EmulatedUser, ReceivedMessage
-from tests.factories import button_data, drafts_of, label, minutes_to_notes, no_buttons, with_buttons
+from tests.factories import button_data, drafts_of, label, minutes_to_notes, no_buttons, type_in, with_buttons
 from tests.harness import Harness
-
-
-async def type_in(liaison: Harness, user: EmulatedUser, text: str) -> ReceivedMessage:
-    """Type a message; the bot's answer."""
-    await user.send(text)
-    await liaison.settle()
-    return user.last
 
 
 async def first_button(liaison: Harness, user: EmulatedUser) -> ReceivedMessage:

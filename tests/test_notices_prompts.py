@@ -14,16 +14,10 @@ from tests.factories import (
     post_team,
     press,
     press_text,
+    type_in,
     with_buttons,
 )
 from tests.harness import Harness
-
-
-async def type_in(liaison: Harness, user: EmulatedUser, text: str) -> ReceivedMessage:
-    """Type a message; the bot's answer."""
-    await user.send(text)
-    await liaison.settle()
-    return user.last
 
 
 async def pressed(liaison: Harness, user: EmulatedUser, english: str, message: ReceivedMessage) -> None:

@@ -18,16 +18,10 @@ from tests.factories import (
     press,
     press_text,
     service_label,
+    type_in,
     with_buttons,
 )
 from tests.harness import Harness
-
-
-async def type_in(liaison: Harness, user: EmulatedUser, text: str) -> ReceivedMessage:
-    """Type a message; the bot's answer."""
-    await user.send(text)
-    await liaison.settle()
-    return user.last
 
 
 async def choose(liaison: Harness, user: EmulatedUser, text: str) -> ReceivedMessage:
