@@ -463,18 +463,20 @@ async def ack_times(
     return [tuple(row) for row in (await session.exec(query)).all()]  # type: ignore[misc]
 
 
-async def delivery_counts(session: AsyncSession, *, alert_id: int) -> dict[str, Any]:
-    """How an alert's copies (cards, not edits or photos) reached people: counts by state, last send."""
-    rows = await session.exec(
-        select(Notification.state, func.count(), func.max(Notification.sent_at))
-        .where(
-            Notification.ref_type == "alert",
-            Notification.ref_id == alert_id,
-            col(Notification.card_key).is_not(None),
-            col(Notification.method).in_(("sendMessage", "sendPhoto")),
-        )
-        .group_by(Notification.state)
+async def delivery_counts(
+    session: AsyncSession, *, alert_id: int, except_member_id: int | None = None
+) -> dict[str, Any]:
+    """How an alert's copies (cards, not edits or photos) reached people: counts by state, last send;
+    `except_member_id`: leave out that member's copy (the author's, on the cards: they know)."""
+    query = select(Notification.state, func.count(), func.max(Notification.sent_at)).where(
+        Notification.ref_type == "alert",
+        Notification.ref_id == alert_id,
+        col(Notification.card_key).is_not(None),
+        col(Notification.method).in_(("sendMessage", "sendPhoto")),
     )
+    if except_member_id is not None:
+        query = query.where(col(Notification.member_id).is_distinct_from(except_member_id))
+    rows = await session.exec(query.group_by(Notification.state))
     counts: dict[str, Any] = {"sent": 0, "pending": 0, "failed": 0, "unreachable": 0, "last_sent_at": None}
     for state, count, last in rows.all():
         names: dict[str, str] = {

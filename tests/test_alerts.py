@@ -86,7 +86,8 @@ async def test_urgent_health_alert_full_story(liaison):
     author_card = alert_copy(customs, alert.id)
     assert "Police nationale ✓ 09:02 (John)" in author_card.text
     assert "⏳ Police sanitaire — en attente" in author_card.text
-    assert "📬 Reçue par 4 sur 4 personnes." in author_card.text
+    # The three others, as her confirmation counted them (her own copy is not news to her).
+    assert "📬 Reçue par 3 sur 3 personnes." in author_card.text
     delivered = (await liaison.rows(AuditEntry, AuditEntry.action == "alert.delivered"))[0].details
     assert delivered["sent"] == 4 and delivered["pending"] == 0 and delivered["seconds_to_last_delivery"] == 0
 
@@ -950,6 +951,35 @@ async def test_the_authors_confirmation_counts_the_others_and_says_when_nobody_e
     await liaison.settle()
     assert ali.find("✅ Alerte n°2 envoyée à 1 personne.")
     assert len(await liaison.rows(AlertRecipient, AlertRecipient.alert_id == 2)) == 2
+
+
+async def test_a_service_the_alert_only_informs_is_not_asked_to_press(liaison: Harness) -> None:
+    """Security requires Police: the Police agent's copy asks for a press; Health's (in French and English)
+    says it is for information; a Health press is still recorded (Health may act) and handles nothing."""
+    customs = await liaison.member("Awa", service="customs", language="fr")
+    police = await liaison.member("John", service="police", language="en")
+    mariama = await liaison.member("Mariama", service="health", language="fr")
+    mary = await liaison.member("Mary", service="health", language="en")
+    await customs.send("/alert urgent security: vehicle forcing the barrier")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    assert "NE-KONNI/police" in alert.required and "NE-KONNI/health" not in alert.required
+    assert "press a button below" in alert_copy(police, alert.id).text
+    assert (
+        "ℹ️ Pour information : votre service n'est pas tenu d'accuser réception de cette alerte."
+        in alert_copy(mariama, alert.id).text.splitlines()
+    )
+    assert (
+        "ℹ️ For information: your service is not asked to acknowledge this alert."
+        in alert_copy(mary, alert.id).text.splitlines()
+    )
+    await press(mary, "👁 Seen", alert_copy(mary, alert.id))
+    await liaison.settle()
+    assert [(a.service_code, a.kind) for a in await liaison.rows(AlertAck) if a.service_code == "health"] == [
+        ("health", "seen")
+    ]
+    [row] = await liaison.rows(Alert)
+    assert row.handled_at is None
 
 
 async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: Harness) -> None:

@@ -110,3 +110,33 @@ async def test_an_alert_started_again_or_cancelled_leaves_no_button(liaison: Har
     await tap(liaison, john, "❌ Cancel")
     assert with_buttons(john) == []
     assert await liaison.rows(Alert) == [] and await liaison.rows(Draft) == []
+
+
+async def test_long_category_names_get_a_row_of_their_own(liaison: Harness) -> None:
+    """On a phone about 35 characters wide, two buttons of a row show some 16 characters each: a long
+    category name ("Contrebande ou fraude douanière") gets its own row, in French and in English."""
+    for name, language in (("Awa", "fr"), ("John", "en")):
+        user = await liaison.member(name, service="customs", language=language)
+        await user.send("/alert")
+        await liaison.settle()
+        rows = [[b["text"] for b in row] for row in (user.last.reply_markup or {})["inline_keyboard"]]
+        assert all(len(row) == 1 or max(map(len, row)) <= 16 for row in rows), rows
+        long_names = [label for row in rows for label in row if len(label) > 16]
+        assert long_names and all([label] in rows for label in long_names), rows
+
+
+async def test_an_unsent_alert_replaced_by_a_new_one_is_said_discarded(liaison: Harness) -> None:
+    """Fatima's draft is at its details (the location key up): /alert again tells her the unsent one was
+    discarded and brings the 🚨 key back before the new question; nothing was sent."""
+    fatima = await liaison.member("Fatima", service="health", language="fr")
+    await draft_to_details(liaison, fatima, "health", "urgent")
+    assert (fatima.last.reply_markup or {}).get("keyboard")  # the location key
+    await fatima.send("/alert")
+    await liaison.settle()
+    told, question = fatima.inbox[-2:]
+    assert told.text == "🗑 Votre alerte non envoyée a été abandonnée. En voici une nouvelle."
+    assert [k["text"] for row in (told.reply_markup or {})["keyboard"] for k in row] == ["🚨 Alerte"]
+    assert "De quoi s'agit-il" in (question.text or "")
+    assert await liaison.rows(Alert) == []
+    [draft] = await liaison.rows(Draft)
+    assert draft.step == "category"

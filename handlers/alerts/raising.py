@@ -27,7 +27,7 @@ from bot.config import Config
 from bot.conversations import DraftData
 from bot.features import Conversation
 from bot.i18n import N_, Translator
-from bot.keyboards import inline, main_keyboard
+from bot.keyboards import fitted_rows, inline, main_keyboard
 from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db.alerts import Alert, Severity
@@ -87,8 +87,8 @@ def category_keyboard(config: Config, tr: Translator, draft_id: int) -> InlineKe
         (category_label(config, tr, c.code), encode(PREFIX, "cat", draft_id, c.code))
         for c in config.alerts.categories
     ]
-    # Two to a row: thumb-sized on small phones, and the six categories fit on one screen.
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    # Short names two to a row (thumb-sized, one screen), long ones alone so they are read whole.
+    rows = fitted_rows(buttons)
     return inline([*rows, [(tr.gettext("❌ Cancel"), encode(PREFIX, "no", draft_id))]])
 
 
@@ -209,6 +209,7 @@ async def start_conversation(update: Update, context: LiaisonContext) -> None:
         await message.reply_text(tr.gettext(NOT_ALLOWED))
         return
     own_post = None if is_global(member) else member.post_code
+    previous = await conversations.current(context, RAISE)
     draft, fresh = await conversations.begin(
         update,
         context,
@@ -219,6 +220,13 @@ async def start_conversation(update: Update, context: LiaisonContext) -> None:
     )
     if not fresh:
         return  # the same message delivered twice: its question is already on screen
+    if previous is not None and previous.id != draft.id and previous.step != Step.SENT:
+        # Its summary lost its buttons but still reads as a draft, and the location key may still be up:
+        # say it went, and put the 🚨 key back.
+        await message.reply_text(
+            tr.gettext("🗑 Your unsent alert was discarded. Here is a new one."),
+            reply_markup=main_keyboard(tr),
+        )
     if own_post is None:
         asked = await message.reply_text(
             tr.gettext("🚨 New alert. At which post?"), reply_markup=post_keyboard(config, tr, draft.id or 0)

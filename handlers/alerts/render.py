@@ -132,8 +132,11 @@ def author_line(config: Config, tr: Translator, state: CardState) -> str:
     return tr.gettext("From: {name} ({service})").format(name=name, service=html.escape(service))
 
 
-def status_line(tr: Translator, state: CardState, when: Clock, *, full: bool = True) -> str:
-    """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack)."""
+def status_line(
+    tr: Translator, state: CardState, when: Clock, *, full: bool = True, informed: bool = False
+) -> str:
+    """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack);
+    `informed`: the reader's service is not asked to acknowledge."""
     alert = state.alert
     if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
         return tr.gettext("✔️ <b>Resolved</b> {time} by {name}: {outcome}").format(
@@ -144,6 +147,9 @@ def status_line(tr: Translator, state: CardState, when: Clock, *, full: bool = T
     pending = pending_required(alert, state.acks)
     if not pending and (state.acks or alert.handled_at is not None):
         return tr.gettext("🟢 Handled: every required service has acknowledged.")
+    if not full and informed:
+        # A press still records the service (it may act), but nobody waits for it.
+        return tr.gettext("ℹ️ For information: your service is not asked to acknowledge this alert.")
     if not full:
         return tr.gettext("⏳ Open: press a button below so the post knows your service has it.")
     if not pending:
@@ -221,7 +227,10 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
         if own_acked:
             lines.append(_ack_line(config, tr, state, reader.post_code, reader.service_code, when))
     if reader.full or not own_acked or alert.state != AlertState.OPEN or alert.handled_at is not None:
-        lines.append(status_line(tr, state, when, full=reader.full))
+        informed = (
+            bool(reader.service_code) and f"{reader.post_code}/{reader.service_code}" not in alert.required
+        )
+        lines.append(status_line(tr, state, when, full=reader.full, informed=informed))
     return "\n".join(lines)
 
 

@@ -769,7 +769,8 @@ async def refresh_cards(
     """
     assert alert.id is not None
     state = state or await load_card_state(session, alert=alert)
-    counts = await store.delivery_counts(session, alert_id=alert.id)
+    # Counted as the author's confirmation counts: the people other than the author.
+    counts = await store.delivery_counts(session, alert_id=alert.id, except_member_id=alert.author_member_id)
     state.delivered = (
         counts["sent"],
         counts["sent"] + counts["pending"] + counts["failed"] + counts["unreachable"],
