@@ -207,6 +207,26 @@ async def test_a_bilingual_notice_with_a_photo_is_read_counted_and_reminded(liai
     assert delivered[0].details["sent"] == 4 and delivered[0].details["pending"] == 0
 
 
+async def test_a_post_nobody_has_joined_is_named_not_counted(liaison: Harness) -> None:
+    """A notice to every post while nobody has joined at Kantchari: the confirmation counts the two posts it
+    reached and names the one it did not, in the sender's language."""
+    await liaison.member("Awa", post="NE-KONNI", service="customs", language="fr")
+    await liaison.member("Moussa", post="NE-MAKALONDI", service="police", language="fr")
+    coordinator = await liaison.member("Claire", role="coordinator", language="en")
+    await coordinator.send("/notice")
+    await liaison.settle()
+    await tap(liaison, coordinator, "🌍 All posts")
+    await tap(liaison, coordinator, "Next ▶")
+    await tap(liaison, coordinator, "👥 Everyone")
+    await coordinator.send("Mission d'évaluation des postes frontaliers la semaine prochaine.")
+    await liaison.settle()
+    await tap(liaison, coordinator, "✅ Send")
+    told = coordinator.find("Notice #1 sent to 2 people (2 posts).").text
+    kantchari = liaison.config.post_name("BF-KANTCHARI")
+    assert f"Nobody it is meant for has joined at {kantchari} yet: it reached nobody there." in told
+    assert [len(n.posts) for n in await liaison.rows(Notice)] == [3]
+
+
 async def test_a_coordinator_notice_to_every_post_is_counted_per_post(liaison: Harness) -> None:
     konni_customs = await liaison.member("Awa", post="NE-KONNI", service="customs", language="fr")
     konni_chief = await liaison.member("Ibrahim", post="NE-KONNI", service="gendarmerie", role="chief")

@@ -154,8 +154,10 @@ class SendResult:
     outcome: SendOutcome
     notice: Notice | None = None
     recipients: int = 0
-    posts: int = 0
+    posts: int = 0  # the posts it reached (someone there got a copy)
     limit: int = 0
+    # Posts chosen where nobody it was meant for has joined yet: the sender must know none was reached there.
+    unreached: tuple[str, ...] = ()
 
 
 def validity_end(runtime: Runtime, sent_at: datetime, expires_at: datetime | None) -> datetime:
@@ -257,7 +259,10 @@ async def send_notice(session: AsyncSession, runtime: Runtime, author: Member, n
             post_code=post_code,
             details=sent_details(created, by_post.get(post_code, 0)),
         )
-    return SendResult(SendOutcome.SENT, created, len(members), len(created.posts))
+    unreached = tuple(p for p in created.posts if not by_post.get(p))
+    return SendResult(
+        SendOutcome.SENT, created, len(members), len(created.posts) - len(unreached), 0, unreached
+    )
 
 
 def sent_details(notice: Notice, recipients: int) -> dict[str, Any]:

@@ -429,7 +429,7 @@ async def recipient_count(context: LiaisonContext, data: NoticeDraftData) -> int
     return len(members)
 
 
-def sent_text(tr: Translator, result: service.SendResult) -> str:
+def sent_text(config: Config, tr: Translator, result: service.SendResult) -> str:
     """The sender's confirmation."""
     assert result.notice is not None
     if result.outcome == service.SendOutcome.ALREADY:
@@ -438,13 +438,25 @@ def sent_text(tr: Translator, result: service.SendResult) -> str:
         )
     people = tr.ngettext("{n} person", "{n} people", result.recipients).format(n=tr.number(result.recipients))
     posts = tr.ngettext("{n} post", "{n} posts", result.posts).format(n=result.posts)
-    return tr.gettext(
+    text = tr.gettext(
         "✅ Notice #{id} sent to {people} ({posts}). The card above counts who has read it."
     ).format(id=result.notice.id, people=people, posts=posts)
+    if result.unreached:
+        names = ", ".join(html.escape(config.post_name(code)) for code in result.unreached)
+        text += "\n" + tr.gettext(
+            "Nobody it is meant for has joined at {posts} yet: it reached nobody there."
+        ).format(posts=names)
+    return text
 
 
 async def queue_confirmation(
-    session: AsyncSession, member: Member, tr: Translator, result: service.SendResult, *, now: datetime
+    session: AsyncSession,
+    config: Config,
+    member: Member,
+    tr: Translator,
+    result: service.SendResult,
+    *,
+    now: datetime,
 ) -> None:
     """Queue the sender's confirmation right behind their card, in the transaction that queued the card.
 
@@ -455,7 +467,7 @@ async def queue_confirmation(
         session,
         chat_id=member.chat_id,
         member_id=member.id,
-        text=sent_text(tr, result),
+        text=sent_text(config, tr, result),
         priority=Priority.NORMAL,  # the card's: behind it in the chat's queue, never ahead
         now=now,
     )
@@ -776,7 +788,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
             # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
             answers.notice_id, answers.prompts = result.notice.id, None
             if result.outcome == service.SendOutcome.SENT:
-                await queue_confirmation(session, member, tr, result, now=runtime.clock.now())
+                await queue_confirmation(session, runtime.config, member, tr, result, now=runtime.clock.now())
             await conversations.advance_in(
                 session,
                 context,
@@ -807,7 +819,9 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
     await edit_message(query, summary_text(context, answers, result.recipients))
     await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
     if result.outcome == service.SendOutcome.ALREADY:
-        await reply(query, sent_text(tr, result))  # no new card: nothing to keep it in order with
+        await reply(
+            query, sent_text(runtime.config, tr, result)
+        )  # no new card: nothing to keep it in order with
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------
