@@ -19,6 +19,9 @@ class HandoverState(StrEnum):
     """Where a sent handover stands; only PENDING may change, once."""
 
     PENDING = "pending"
+    # Sent when nobody else of the service was at the post: kept on record, nobody to take it over, never
+    # escalated (a colleague who joins later finds it recorded, not waiting for them).
+    RECORDED = "recorded"
     ACCEPTED = "accepted"
     # Taken over, with one item (or the whole) disputed: the author and the chiefs are told at once.
     CONTESTED = "contested"

@@ -176,7 +176,8 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
     )
     assert awa.last.buttons() == ["✅ Envoyer", "✏️ Modifier", "❌ Annuler"]
     await tap(liaison, awa, "✅ Send")
-    assert "Passation envoyée à 4 personnes" in awa.texts[-2]
+    # Moussa, Bintou and the chief: the count leaves out Awa, who needs no telling that she has her copy.
+    assert "Passation envoyée à 3 personnes" in awa.texts[-2]
 
     # The incoming Customs agents and the chief receive it, each in their language; Police does not.
     customs = await handover(liaison, "NE-KONNI", "customs")
@@ -206,7 +207,8 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
     await tap(liaison, john, "✅ Nothing to report")
     police = await handover(liaison, "NE-KONNI", "police")
     assert police.nothing_to_report and police.items == []
-    assert "Handover sent to 3 people" in john.texts[-2]
+    # Ali and the chief (John's own copy is not counted).
+    assert "Handover sent to 2 people" in john.texts[-2]
     nothing = copy_of(liaison, ali, "police").text or ""
     assert "📋 Passation · Police nationale · RAS" in nothing
     assert "\n\n\n" not in nothing  # no item: no empty section left on the phone
@@ -281,7 +283,7 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
     await move(liaison, at(24, 7, 15))
     assert kabore.find("Passation manquante").text == (
         "⚠️ Passation manquante · Kantchari\n"
-        "Relève de 07:00, 24 nov. : 15 min après la relève, aucune passation de : Police nationale."
+        "Relève de 07:00, 24 nov. : 15\xa0min après la relève, aucune passation de : Police nationale."
     )
     assert sum("Missing handover" in t for t in chief.texts) == 1
 
@@ -293,7 +295,7 @@ async def test_a_day_at_birni_nkonni_and_kantchari(liaison: Harness) -> None:
         "Customs: ✍️ 6:45\u202fAM Awa → ✅ 7:04\u202fAM Moussa 💬\n"
         "National Police: 🆗 nothing to report, 6:47\u202fAM John → ✅ 7:10\u202fAM Ali\n"
         "Health Police: ❌ missing\n"
-        "Water and Forests: — no agent\n"
+        "Water and Forests: no agent at the post\n"
         "Gendarmerie: ✍️ 6:52\u202fAM Sani → ⏰ not taken over (reported 7:30\u202fAM)"
     ), view
     await chief.tap("📋 7:00\u202fAM · Customs")
@@ -750,9 +752,9 @@ async def test_remarks_photo_and_a_late_handover_escalate_on_its_own_deadline(li
     await move(liaison, at(24, 7, 9))
     assert not any("Handover not taken over" in t for t in chief.texts)
     await move(liaison, at(24, 7, 10))
-    assert "not taken over 70 min after the change" in chief.find("Handover not taken over").text.replace(
-        "\n", " "
-    )
+    assert "not taken over 1 hr 10 min after the change" in chief.find(
+        "Handover not taken over"
+    ).text.replace("\n", " ")
     [escalated] = await audit(liaison, "handover.escalated")
     assert escalated.details["minutes"] == 70
     # Accepted afterwards: late.
@@ -966,7 +968,7 @@ async def test_chief_history_and_log_lines(liaison: Harness) -> None:
     lines = [kind.summary(e, tr_en, liaison.runtime) for e in sorted(entries, key=lambda e: e.id or 0)]
     assert lines == [
         "Customs handover for the 7:00\u202fAM shift change: 1 item",
-        "Customs handover taken over after 65 min",
+        "Customs handover taken over after 1 hr 5 min",
         "Customs handover for the 7:00\u202fPM shift change: nothing to report",
     ]
     assert kind.label == "Handovers" and features.label("handover") == "Handover"
@@ -1098,7 +1100,8 @@ async def test_a_handover_nobody_else_can_take_over_tells_its_author(liaison: Ha
     await move(liaison, at(24, 17, 50))
     await send(liaison, ali, "/handover")
     await tap(liaison, ali, "✅ Nothing to report")
-    assert "Passation envoyée à 3 personnes" in ali.texts[-2]
+    # Moussa and the chief: Ali, the author, is not counted among those it was sent to.
+    assert "Passation envoyée à 2 personnes" in ali.texts[-2]
 
 
 async def test_a_service_that_joined_after_a_shift_change_is_not_missing_for_it(liaison: Harness) -> None:
@@ -1108,7 +1111,7 @@ async def test_a_service_that_joined_after_a_shift_change_is_not_missing_for_it(
     await move(liaison, at(24, 6, 15))
     assert chief.find("Passation manquante").text == (
         "⚠️ Passation manquante · Birni N'Konni\n"
-        "Relève de 07:00, 24 nov. : 15 min après la relève, aucune passation de : Gendarmerie."
+        "Relève de 07:00, 24 nov. : 15\xa0min après la relève, aucune passation de : Gendarmerie."
     )
     # 18:08: Customs and Health agents join, after the morning change.
     await move(liaison, at(24, 17, 8))
@@ -1118,9 +1121,79 @@ async def test_a_service_that_joined_after_a_shift_change_is_not_missing_for_it(
     view = await send(liaison, chief, "/handovers")
     morning, evening = view.split("\n\n")[1:]
     # The morning change: they were not there, so not missing (as the 07:15 check found).
-    assert "Douane : — aucun agent" in morning and "Police sanitaire : — aucun agent" in morning, view
+    assert "Douane : aucun agent au poste" in morning, view
+    assert "Police sanitaire : aucun agent au poste" in morning, view
     assert "Gendarmerie : ❌ manquante" in morning
     # The evening change: they were, and wrote nothing.
     assert "Douane : ❌ manquante" in evening and "Police sanitaire : ❌ manquante" in evening, view
     missing = [e.details["service"] for e in await audit(liaison, "handover.missing")]
     assert missing == ["gendarmerie", "customs", "health", "gendarmerie"]
+
+
+async def test_a_handover_nobody_can_take_over_is_recorded_never_escalated(liaison: Harness) -> None:
+    # Awa is the only Customs agent at the post; the chief is of another service.
+    awa = await liaison.member("Awa", service="customs", language="fr")
+    chief = await liaison.member("Ibrahim", service="gendarmerie", role="chief", language="fr")
+    await move(liaison, at(24, 5, 50))
+    await write(liaison, awa, "Véhicule AB-123 retenu porte 2")
+    assert "Personne d'autre de Douane n'est au poste pour la reprendre" in awa.texts[-2], awa.texts
+    recorded = "📁 Enregistrée : personne d'autre de Douane au poste pour la reprendre."
+    for user in (awa, chief):
+        copy = copy_of(liaison, user, "customs").text or ""
+        assert recorded in copy and "En attente" not in copy, copy
+    assert (await handover(liaison, "NE-KONNI", "customs")).state == "recorded"
+    # 07:30, the shift's escalation time: nothing for the chief, nothing on the copies.
+    await move(liaison, at(24, 6, 30))
+    assert not any("Passation non reprise" in t for t in chief.texts), chief.texts
+    assert "Non reprise" not in (copy_of(liaison, chief, "customs").text or "")
+    view = await send(liaison, chief, "/handovers")
+    assert "Douane : ✍️ 06:50 Awa → 📁 enregistrée, personne d'autre du service pour la reprendre" in view, (
+        view
+    )
+    assert "en attente" not in view
+    # A colleague who joins afterwards finds it recorded, not waiting for him: it stays as it was.
+    moussa = await liaison.member("Moussa", service="customs", language="fr")
+    await move(liaison, at(24, 7, 0))
+    assert not has_copy(liaison, moussa, "customs")
+    morning = await handover(liaison, "NE-KONNI", "customs")
+    await moussa.send("/handover")
+    await liaison.settle()
+    await moussa.tap_forged(f"ho:acc:{morning.id}", moussa.last.message_id)
+    await liaison.settle()
+    assert moussa.callback_answers[-1]["text"].startswith(
+        "Personne d'autre de Douane n'était au poste quand cette passation a été envoyée"
+    )
+    assert (await handover(liaison, "NE-KONNI", "customs")).state == "recorded"
+    await chief.tap("📋 07:00 · Douane")
+    await liaison.settle()
+    assert recorded in (chief.last.text or "") and chief.last.buttons() == []
+    # Written late for the evening change (after its escalation time): no escalation of its own either.
+    await move(liaison, at(24, 18, 40))
+    moussa_row = await member_row(liaison, moussa)
+    async with liaison.db.transaction() as session:
+        # Moussa leaves: Awa is alone again.
+        await set_member_status(session, member_id=moussa_row.id or 0, status=MemberStatus.SUSPENDED)
+    evening = await write(liaison, awa, "Radio 2 en panne")
+    assert evening.state == "recorded"
+    assert not await liaison.rows(ScheduledJob, col(ScheduledJob.key) == f"ho:{evening.id}:esc")
+    await move(liaison, at(24, 23, 59))
+    assert not any("Passation non reprise" in t for t in chief.texts), chief.texts
+    assert not await audit(liaison, "handover.escalated")
+
+
+async def test_delays_of_an_hour_or_more_read_in_hours_and_minutes(liaison: Harness) -> None:
+    awa = await liaison.member("Awa", service="customs", language="fr")
+    await liaison.member("Moussa", service="customs", language="fr")
+    chief = await liaison.member("Ibrahim", service="gendarmerie", role="chief", language="fr")
+    # Written at 08:29, long after the 07:00 change: its own deadline is 08:59, 1 h 59 min after the change.
+    await move(liaison, at(24, 7, 29))
+    await write(liaison, awa, "Véhicule AB-123 retenu porte 2")
+    await move(liaison, at(24, 7, 59))
+    notice = chief.find("Passation non reprise").text or ""
+    assert "toujours pas reprise 1\u202fh 59\xa0min après la relève." in notice, notice
+    assert "119 min" not in notice
+    [kind] = [k for k in liaison.runtime.features.log_kinds if k.key == "handovers"]
+    [escalated] = await audit(liaison, "handover.escalated")
+    assert kind.summary(escalated, translator("fr"), liaison.runtime) == (
+        "Passation Douane non reprise 1\u202fh 59\xa0min après la relève : chefs prévenus"
+    )

@@ -490,9 +490,10 @@ async def missed_handover_played(box: Sandbox, language: str) -> None:
     customs, police = handovers["customs"], handovers["police"]
     change = local(box, customs.shift_change_at)
     assert (change.hour, change.minute) == (7, 0) and police.shift_change_at == customs.shift_change_at
-    # John handed over at the change with nothing to report; nobody of his service came to take it over.
+    # John handed over at the change with nothing to report; nobody else of his service is at the post to
+    # take it over: it stays on record, and nobody is chased for it.
     assert police.nothing_to_report and police.author_member_id == john.id
-    assert police.state == HandoverState.PENDING
+    assert police.state == HandoverState.RECORDED
     # Awa wrote hers late, after the missing report; Halima (not the author) took it over.
     assert customs.author_member_id == awa.id and not customs.nothing_to_report
     assert customs.written_at - customs.shift_change_at >= timedelta(minutes=20)

@@ -14,11 +14,11 @@ from db.members import Member
 from handlers.handovers import render, service
 
 
-def _minutes(seconds: object) -> int:
+def _seconds(seconds: object) -> float:
     try:
-        return round(float(seconds) / 60)  # type: ignore[arg-type]
+        return float(seconds)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return 0
+        return 0.0
 
 
 def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
@@ -41,8 +41,8 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
             items,
         ).format(service=service_name, time=shift, n=items)
     if action == "handover.accepted":
-        line = tr.gettext("{service} handover taken over after {minutes} min").format(
-            service=service_name, minutes=tr.number(_minutes(details.get("seconds_to_accept")))
+        line = tr.gettext("{service} handover taken over after {delay}").format(
+            service=service_name, delay=tr.duration(_seconds(details.get("seconds_to_accept")))
         )
         if details.get("with_remarks"):
             line += " · " + tr.gettext("with remarks")
@@ -59,9 +59,9 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
             service=service_name, time=shift
         )
     if action == "handover.escalated":
-        return tr.gettext(
-            "{service} handover not taken over {minutes} min after the change: chiefs told"
-        ).format(service=service_name, minutes=tr.number(int(details.get("minutes") or 0)))
+        return tr.gettext("{service} handover not taken over {delay} after the change: chiefs told").format(
+            service=service_name, delay=tr.duration(int(details.get("minutes") or 0) * 60)
+        )
     return action
 
 

@@ -59,6 +59,11 @@ def take_answer(context: LiaisonContext, result: TakeResult) -> str:
         return tr.gettext("You already took this handover over.")
     if result.outcome == TakeOutcome.TAKEN:
         return render.taken_by_text(config, tr, handover, result.taker)
+    if result.outcome == TakeOutcome.RECORDED:
+        return tr.gettext(
+            "Nobody else of {service} was at the post when this handover was sent: it stays on record, "
+            "nobody takes it over."
+        ).format(service=config.service_name(handover.service_code, tr.language))
     if handover.state == HandoverState.CONTESTED:
         return tr.gettext(
             "⚠️ Contest recorded: the author and the chiefs are told. You are the incoming agent."

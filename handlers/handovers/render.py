@@ -262,6 +262,12 @@ def status_lines(config: Config, tr: Translator, view: HandoverView, *, excerpt:
         text = text or ""
         return html.escape(shorten(text, excerpt) if excerpt else text)
 
+    if handover.state == HandoverState.RECORDED:
+        return [
+            tr.gettext("📁 <b>Recorded</b>: nobody else of {service} at the post to take it over.").format(
+                service=service_label(config, tr, handover.service_code)
+            )
+        ]
     if handover.state == HandoverState.PENDING or handover.taken_at is None:
         lines = [
             tr.gettext("⏳ <b>Waiting for the incoming shift</b> (expected by {time}).").format(
@@ -845,14 +851,14 @@ def escalation_notice(config: Config, tr: Translator, view: HandoverView, minute
                 post=html.escape(config.post_name(handover.post_code)),
             ),
             tr.gettext(
-                "{shift}: sent at {sent} by {name}, still not taken over {minutes} min after the change."
+                "{shift}: sent at {sent} by {name}, still not taken over {delay} after the change."
             ).format(
                 shift=html.escape(
                     capitalized(shift_label(config, tr, handover.post_code, handover.shift_change_at))
                 ),
                 sent=tr.time(handover.written_at, zone),
                 name=view.name(handover.author_member_id),
-                minutes=tr.number(minutes),
+                delay=tr.duration(minutes * 60),
             ),
         ]
     )
@@ -870,10 +876,10 @@ def missing_notice(
                 "⚠️ <b>Missing handovers</b> · {post}",
                 len(services),
             ).format(post=html.escape(config.post_name(post_code))),
-            tr.gettext("{shift}: {minutes} min after the change, no handover from: {services}.").format(
+            tr.gettext("{shift}: {delay} after the change, no handover from: {services}.").format(
                 shift=html.escape(capitalized(shift_label(config, tr, post_code, change_at))),
                 services=html.escape(names),
-                minutes=tr.number(minutes),
+                delay=tr.duration(minutes * 60),
             ),
         ]
     )
@@ -906,7 +912,7 @@ def state_text(
     handover = status.handover
     if handover is None:
         if not status.staffed:
-            return html.escape(tr.gettext("— no agent"))
+            return html.escape(tr.gettext("no agent at the post"))
         if status.overdue:
             return html.escape(tr.gettext("❌ missing"))
         return html.escape(tr.gettext("… not written yet"))
@@ -933,6 +939,8 @@ def state_text(
         taken = tr.gettext("⚠️ contested {time} {name}").format(
             time=tr.time(handover.taken_at, zone), name=name(handover.taken_by_member_id)
         )
+    elif handover.state == HandoverState.RECORDED:
+        taken = html.escape(tr.gettext("📁 recorded, nobody else of the service to take it over"))
     elif handover.escalated_at is not None:
         taken = tr.gettext("⏰ not taken over (reported {time})").format(
             time=tr.time(handover.escalated_at, zone)

@@ -158,6 +158,7 @@ class SendResult:
 
     outcome: SendOutcome
     handover: Handover | None = None
+    # Who received it besides the author (the author's own copy is no news to them).
     recipients: int = 0
     author: str = ""
     # Readers of the incoming shift (the service's members other than the author): 0 when nobody can take it
@@ -216,6 +217,11 @@ async def send_handover(
         # A handover written after the change still leaves the incoming shift the whole delay.
         accept_by=max(change_at, now) + delay,
     )
+    readers = await readers_at_post(session, runtime, handover)
+    incoming = sum(1 for m in readers if may_accept(m, handover))
+    if not incoming:
+        # Nobody to take it over: recorded as such, so that no chief is told it was "not taken over".
+        handover.state = HandoverState.RECORDED
     created = await store.create_handover(session, handover=handover)
     if created is None:
         again = await store.get_for_shift(
@@ -224,7 +230,6 @@ async def send_handover(
         assert again is not None
         return await _already(session, again)
     assert created.id is not None
-    readers = await readers_at_post(session, runtime, created)
     if author.id not in {m.id for m in readers}:
         readers.append(author)
     # The incoming shift reads it first, the chiefs next, the author (who knows) last.
@@ -241,7 +246,7 @@ async def send_handover(
     for member, card_key in zip(readers, card_keys, strict=True):
         rows += _copy_rows(runtime, view, member, card_key, rendered, now=now)
     await enqueue_many(session, rows)
-    if created.accept_by > change_at + delay:
+    if created.state == HandoverState.PENDING and created.accept_by > change_at + delay:
         # Written late: its own escalation, at its own deadline (the shift's heartbeat has passed).
         await schedule_once(
             session,
@@ -273,10 +278,11 @@ async def send_handover(
             "photo": photo is not None,
             "alerts": [a["id"] for a in created.alerts],
             "recipients": len(readers),
+            "incoming": incoming,
         },
     )
-    incoming = sum(1 for m in readers if may_accept(m, created))
-    return SendResult(SendOutcome.SENT, created, len(readers), author.display_name, incoming)
+    others = sum(1 for m in readers if m.id != author.id)
+    return SendResult(SendOutcome.SENT, created, others, author.display_name, incoming)
 
 
 async def _already(session: AsyncSession, handover: Handover) -> SendResult:
@@ -364,6 +370,7 @@ class TakeOutcome(StrEnum):
     NOT_INCOMING = "not_incoming"  # a reader who is not of the incoming shift (a chief of another service)
     MINE = "mine"  # taken over by this member already
     TAKEN = "taken"  # taken over by someone else first
+    RECORDED = "recorded"  # sent when nobody could take it over: on record only
     WON = "won"
 
 
@@ -383,6 +390,11 @@ async def check_take(session: AsyncSession, runtime: Runtime, member: Member, ha
         return TakeResult(TakeOutcome.GONE)
     if not may_read(runtime, member, handover):
         return TakeResult(TakeOutcome.NOT_YOURS, handover)
+    if handover.state == HandoverState.RECORDED:
+        # A reader of another service learns what it would for any handover; its service, why nobody takes it.
+        if member.id != handover.author_member_id and not may_accept(member, handover):
+            return TakeResult(TakeOutcome.NOT_INCOMING, handover)
+        return TakeResult(TakeOutcome.RECORDED, handover)
     if handover.state != HandoverState.PENDING:
         taker = handover.taken_by_member_id
         names = await member_names(session, member_ids={taker} if taker else set())
