@@ -7,6 +7,7 @@ import logging
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
+from bot.access import is_global, is_post_chief
 from bot.features import MemberEvent
 from bot.inbox.dispatcher import CURRENT_ATTEMPT
 from bot.replies import answer
@@ -72,7 +73,12 @@ async def _turn_away(update: Update, context: LiaisonContext, member: Member | N
     suspended = member is not None and member.status == MemberStatus.SUSPENDED
     if suspended and member is not None:
         context.member = member  # for the reader's language only
-        text = context.tr.gettext("Your access to Liaison is suspended. Contact your post chief.")
+        # A chief (or a member of no post) has no post chief to turn to: a coordinator restores them.
+        text = (
+            context.tr.gettext("Your access to Liaison is suspended. Contact your post chief.")
+            if member.post_code and not is_post_chief(member) and not is_global(member)
+            else context.tr.gettext("Your access to Liaison is suspended. Contact a coordinator.")
+        )
         context.member = None
     if update.callback_query is not None:
         await answer(update.callback_query, text if suspended else bilingual(SHORT_HOW_TO_JOIN), alert=True)

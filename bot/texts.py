@@ -90,6 +90,8 @@ WORD_BACKOFF = 25
 _WORD_GOES_ON = re.compile(r"[\w@'’]")
 # A bot command ending a cut text: a phone shows a half "/ale" as a command, which sends /ale if tapped.
 _COMMAND_TAIL = re.compile(r"(?<![\w/])/\w*(?:@\w*)?$")
+# Opening brackets and quotes an excerpt must not end with.
+_OPENERS = "([«“'\""
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -100,7 +102,11 @@ def excerpt(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     room = max(limit - 1, 0)  # the ellipsis takes one character
-    return text[: _cut_point(text, room)].rstrip().rstrip(",;:").rstrip() + "…"
+    head = text[: _cut_point(text, room)].rstrip().rstrip(",;:").rstrip()
+    # An opening bracket or quote left before the ellipsis opens nothing: "(…" reads as a typo.
+    while head and head[-1] in _OPENERS:
+        head = head[:-1].rstrip().rstrip(",;:").rstrip()
+    return head + "…"
 
 
 def _cut_point(text: str, room: int) -> int:

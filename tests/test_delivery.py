@@ -654,8 +654,10 @@ async def test_delivery_command_for_chief_and_coordinator(liaison: Harness) -> N
     await liaison.settle()
     text = chief.last.text
     assert "Alert #17" in text and "1 of 2 received" in text and "1 unreachable" in text
-    assert "Reminder #4" in text and "0 of 1 received" in text and "1 failed" in text
-    assert text.index("Reminder #4") < text.index("Alert #17"), "newest first"
+    # A reminder is named by its words; this one's row is gone: its kind alone, never its row id.
+    assert "• Reminder (" in text and "0 of 1 received" in text and "1 failed" in text
+    assert "#4" not in text
+    assert text.index("• Reminder (") < text.index("Alert #17"), "newest first"
     assert "1 member cannot be reached" in text and "<Bob & co> (Customs), since" in text
     assert "&lt;Bob &amp; co&gt;" in (chief.last.html or "")
 

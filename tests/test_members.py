@@ -70,7 +70,9 @@ async def test_delivery_report_names_reminders_and_join_notes_in_the_reader_lang
     await chief.send("/delivery")
     await liaison.settle()
     report = chief.last.text
-    assert "Rappel n°" in report and "Nouveau membre n°" in report, report
+    # The reminder is quoted (cut between words), never numbered by its row.
+    assert "Rappel « Relève de 19:00 : rédigez votre… »" in report and "Nouveau membre n°" in report, report
+    assert "Rappel n°" not in report
     assert "schedule" not in report and "member #" not in report
 
 
@@ -126,7 +128,7 @@ async def test_a_member_card_goes_back_to_the_roster_it_came_from(liaison: Harne
     await liaison.settle()
     await press(chief, "Yes, remove", roster)
     await liaison.settle()
-    assert roster.text == "Awa a été retiré."
+    assert roster.text == "Awa ne fait plus partie de Liaison."
     await press(chief, "↩️ Back", roster)
     await liaison.settle()
     assert roster.text.startswith("Birni N'Konni : 1 membre") and "Awa" not in roster.text
@@ -190,7 +192,7 @@ async def test_a_suspended_or_reinstated_member_is_told_in_their_language(liaiso
     await liaison.settle()
     assert john.last.text == (
         "Your access to Liaison at the Birni N'Konni post has been suspended by a coordinator. "
-        "Contact your post chief."
+        "Contact a coordinator."
     )
     assert not any(name in text for text in awa.texts + john.texts for name in ("Ibrahim", "Moussa"))
 

@@ -73,9 +73,9 @@ async def test_suspend_asks_first_and_no_leaves_the_card_as_it_was(liaison: Harn
     await liaison.settle()
     await press(chief, "Yes, suspend", card)
     await liaison.settle()
-    assert chief.callback_answers[-1]["text"] == "Awa est suspendu."
+    assert chief.callback_answers[-1]["text"] == "Awa : accès suspendu."
     assert (card.text, card.buttons()) == (
-        "• Awa (agent, Douane) — suspendu",
+        "• Awa (agent, Douane) — accès suspendu",
         ["Rétablir", "Retirer", "↩️ Retour"],
     )
     assert awa.last.text == NOTE_FR and awa.last.reply_markup == {"remove_keyboard": True}
@@ -151,7 +151,7 @@ async def test_a_forged_or_stale_confirmation_suspends_nobody(liaison: Harness) 
         answer = chief.callback_answers[-1]
         assert (answer["text"], answer["show_alert"]) == ("Ce bouton n'est plus valable.", True)
         assert (message.text, message.buttons()) == (
-            "• Awa (agent, Douane) — suspendu",
+            "• Awa (agent, Douane) — accès suspendu",
             ["Rétablir", "Retirer", "↩️ Retour"],
         )
     assert awa.texts.count(NOTE_FR) == 1

@@ -3,6 +3,8 @@ beginning and where the rest is (a longer text, a photo), in the reader's langua
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sandbox.emulator import EmulatedUser
 from tests.factories import post_team, tap
 from tests.harness import Harness
@@ -67,3 +69,17 @@ async def test_a_reminder_says_what_it_shows(liaison: Harness) -> None:
     for user in (customs, police):
         reminders = [m.text for n in (1, 2, 3) for m in reminders_of(user, n)]
         assert not any("above" in text or "plus haut" in text for text in reminders), reminders
+
+
+async def test_a_coordinator_told_to_wait_reads_the_next_reminder_in_the_posts_time(liaison: Harness) -> None:
+    """A coordinator has no post: the next possible reminder is in the notice's post zone, named."""
+    await liaison.member("Awa", post="NE-KONNI", service="customs", language="fr")
+    coordinator = await liaison.member("Peter", role="coordinator", language="en")
+    liaison.clock.set(datetime(2026, 11, 30, 22, 32, tzinfo=UTC))  # 11:32 PM UTC, 12:32 AM at Konni
+    await write_notice(liaison, coordinator, FR_TEXT, posts=["Birni N'Konni"])
+    await tap(liaison, coordinator, "🔔 Remind them")
+    await tap(liaison, coordinator, "🔔 Remind them")
+    assert coordinator.callback_answers[-1]["text"] == (
+        "They were reminded less than 60 minutes ago. "
+        "Next reminder possible at 12:32\u202fAM (Birni N'Konni time)."
+    )

@@ -234,7 +234,7 @@ async def test_suspended_then_removed_member_loses_access(liaison: Harness) -> N
     await liaison.settle()
     await chief.tap("Yes, suspend")
     await liaison.settle()
-    assert chief.callback_answers[-1]["text"] == "Awa is suspended."
+    assert chief.callback_answers[-1]["text"] == "Awa's access suspended."
     assert (await members_by_name(liaison))["Awa"].status == "suspended"
     assert liaison.emulator.get_commands({"type": "chat", "chat_id": agent.id}) == []  # the menu empties
 
@@ -252,7 +252,7 @@ async def test_suspended_then_removed_member_loses_access(liaison: Harness) -> N
     await liaison.settle()
     await chief.tap("Yes, remove")
     await liaison.settle()
-    assert chief.last.text == "Awa was removed."
+    assert chief.last.text == "Awa was removed from Liaison."
     await agent.send("/alert")
     await liaison.settle()
     assert HOW_TO_JOIN_FR in agent.last.text
@@ -389,7 +389,7 @@ async def test_a_failed_menu_update_never_hides_the_welcome_or_the_suspension(li
     liaison.emulator.faults.inject(500, method="deleteMyCommands", count=1)
     await press(chief, "Yes, suspend")
     await liaison.settle()
-    assert chief.callback_answers[-1]["text"] == "Awa is suspended."
+    assert chief.callback_answers[-1]["text"] == "Awa's access suspended."
     [suspended] = await liaison.rows(Member, Member.display_name == "Awa")
     assert suspended.status == "suspended"
 

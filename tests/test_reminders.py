@@ -13,6 +13,7 @@ from db.outbox import Notification
 from db.schedules import JobState, ScheduledJob
 from handlers.reminders.render import WEEKDAYS
 from tests.factories import (
+    button_data,
     chief_reminders,
     draft_of,
     label,
@@ -104,14 +105,18 @@ async def test_chief_creates_weekly_reminder_for_one_service(liaison: Harness) -
 
 async def test_one_off_reminder_read_in_the_post_time_zone(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="BF-KANTCHARI", service="customs", role="chief")
+    liaison.clock.set(at(30, 23, 30))  # 23:30 at Kantchari (UTC+0): tomorrow is 1 December
     await start_reminder(liaison, chief)
     await tap(liaison, chief, "Once")
-    assert "Africa/Ouagadougou" in (chief.last.text or "")
-    await say(liaison, chief, "28/11 14:30")
+    # The post names the zone (never its raw id), and both examples are tomorrow, as the parser reads them.
+    assert chief.last.text == (
+        "Envoyez la date et l'heure, à l'heure de Kantchari. Par exemple : 01/12 08:00 ou 2026-12-01 14:30."
+    )
+    await say(liaison, chief, "2026-12-01 14:30")
     await tap(liaison, chief, "Whole post")
     await tap(liaison, chief, "✅ Save")
     [row] = await chief_rows(liaison)
-    assert row.trigger == "date" and row.next_run_at == at(28, 14, 30)  # Ouagadougou is UTC+0
+    assert row.trigger == "date" and row.next_run_at == at(1, 14, 30, month=12)  # Ouagadougou is UTC+0
 
 
 async def test_one_off_iso_date_in_niamey_and_daily_weekdays_monthly(liaison: Harness) -> None:
@@ -272,6 +277,9 @@ async def test_list_pause_resume_delete(liaison: Harness) -> None:
     resumed = (await chief_rows(liaison))[0]
     assert resumed.state == JobState.ACTIVE and resumed.next_run_at == at(24, 9)  # nothing missed is replayed
     await tap(liaison, chief, "🗑 Delete {n}", n=number_of(chief.last.text, "Briefing"))
+    assert chief.last.text == "Delete the reminder “Briefing”?"
+    await tap(liaison, chief, "Yes, delete")
+    assert chief.callback_answers[-1].get("text") == "Deleted"
     assert (await chief_rows(liaison))[0].state == JobState.CANCELLED
     assert "Briefing" not in (await say(liaison, chief, "/reminders"))
     actions = [e.action for e in await liaison.rows(AuditEntry) if e.action.startswith("reminder.")]
@@ -312,6 +320,8 @@ async def test_forged_buttons_change_nothing(liaison: Harness) -> None:
         (other_chief, "rm:del:999999:0"),  # no such row
         (other_chief, "rm:x:1"),
         (other_chief, "rm:del:abc:0"),
+        (other_chief, f"rm:delok:{row.id}:0"),  # a forged confirmation
+        (agent, f"rm:delok:{row.id}:0"),
     ):
         await user.tap_forged(data, user.last.message_id)
         await liaison.settle()
@@ -473,3 +483,77 @@ async def test_a_coordinator_turns_the_pages_of_a_long_list(liaison: Harness) ->
     await press(coordinator, "◀ Previous", listing)
     await liaison.settle()
     assert listing.text == first and listing.buttons()[-1] == "Suivant ▶"
+
+
+async def test_delete_asks_first_and_the_confirmation_deletes_that_reminder_only(liaison: Harness) -> None:
+    """🗑 asks, quoting the reminder; No leaves the list as it was; Yes carries the reminder's id, so a list
+    renumbered meanwhile never makes it delete another; a confirmation pressed again is refused."""
+    chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="fr")
+    long_text = "Relève de 07:00 : rédigez votre passation de service (« J+1 ») avant 07:30 <urgent>"
+    for text in ("Briefing", long_text, "Ronde de nuit"):
+        await start_reminder(liaison, chief, text)
+        await tap(liaison, chief, "Every day")
+        await say(liaison, chief, "10:00")
+        await tap(liaison, chief, "Whole post")
+        await tap(liaison, chief, "✅ Save")
+
+    listing = await say(liaison, chief, "/reminders")
+    message = chief.last
+    buttons = message.buttons()
+    number = number_of(listing, "Relève de 07:00")
+    await press(chief, "🗑 Delete {n}", message, n=number)
+    await liaison.settle()
+    assert (
+        message.text
+        == "Supprimer le rappel « Relève de 07:00 : rédigez votre passation de service (« J+1… » ?"
+    )
+    assert message.buttons() == ["Oui, supprimer", "Non"]
+    assert all(job.state == JobState.ACTIVE for job in await chief_rows(liaison))
+
+    # No: the list comes back as it was, nothing deleted.
+    await press(chief, "No", message)
+    await liaison.settle()
+    assert message.text == listing and message.buttons() == buttons
+    assert not [e for e in await liaison.rows(AuditEntry) if e.action == "reminder.deleted"]
+
+    # Ask about "Briefing", then delete the long one from another list: the numbers below it move up, but
+    # Yes deletes "Briefing", the reminder it was asked about.
+    await press(chief, "🗑 Delete {n}", message, n=number_of(listing, "Briefing"))
+    await liaison.settle()
+    confirm = button_data(message, "Oui, supprimer")
+    other = await say(liaison, chief, "/reminders")
+    await press(chief, "🗑 Delete {n}", chief.last, n=number_of(other, "Relève de 07:00"))
+    await liaison.settle()
+    await press(chief, "Yes, delete", chief.last)
+    await liaison.settle()
+    await chief.tap_forged(confirm, message.message_id)
+    await liaison.settle()
+    states = {job.payload["text"]: job.state for job in await chief_rows(liaison)}
+    assert states == {
+        "Briefing": JobState.CANCELLED,
+        long_text: JobState.CANCELLED,
+        "Ronde de nuit": JobState.ACTIVE,
+    }
+
+    # The same confirmation pressed again: refused, clearly, and nothing else deleted.
+    await chief.tap_forged(confirm, message.message_id)
+    await liaison.settle()
+    assert chief.callback_answers[-1].get("show_alert")
+    assert chief.callback_answers[-1].get("text") == "Ce rappel a déjà été supprimé : rien n'a changé."
+    assert "Ronde de nuit" in (message.text or "") and "Briefing" not in (message.text or "")
+    assert {job.payload["text"]: job.state for job in await chief_rows(liaison)} == states
+
+
+async def test_the_review_log_quotes_a_reminder_never_its_row_id(liaison: Harness) -> None:
+    chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="fr")
+    row = await _one_weekly(liaison, chief)
+    await say(liaison, chief, "/reminders")
+    await tap(liaison, chief, "⏸ Pause {n}", n=number_of(chief.last.text, "Briefing"))
+    await tap(liaison, chief, "🗑 Delete {n}", n=number_of(chief.last.text, "Briefing"))
+    await tap(liaison, chief, "Yes, delete")
+
+    log = await say(liaison, chief, "/log")
+    for said in ("Rappel « Briefing » créé : Chaque jour à 10:00", "Rappel « Briefing » suspendu"):
+        assert said in log, log
+    assert "Rappel « Briefing » supprimé" in log
+    assert f"n°{row.id}" not in log and f"#{row.id}" not in log

@@ -271,12 +271,16 @@ async def test_coordinator_filters_by_post_kind_and_service_and_opens_an_alert(l
     assert (view.post_code, view.kind, view.service_code) == ("BF-KANTCHARI", "alerts", "police")
 
     # Open the newest acknowledgement: the alert's card with every service's acknowledgement and its delay.
-    number = next(line.split(".")[0] for line in lines_of(page) if "Intervient sur l'alerte" in line)
+    line = next(line for line in lines_of(page) if "Intervient sur l'alerte" in line)
+    number, time = line.split(".")[0], line.split(" ")[1]
     entry_id = page_ids(page)[int(number) - 1]
     await tap_text(liaison, fatou, number)
     opened = fatou.last
     entry = (await liaison.rows(AuditEntry, AuditEntry.id == entry_id))[0]
-    assert f"Entrée n°{entry.id}" in opened.text and "Kantchari" in opened.text
+    # Titled by its kind and time, as its line read: never by its row id (not its number in the list).
+    title = opened.text.splitlines()[0]
+    assert title.startswith(f"Alertes, {time} — ") and str(entry.id) not in title.split(" — ")[0]
+    assert "Kantchari" in opened.text
     assert f"ALERTE 🟠 IMPORTANT N°{entry.object_id}" in opened.text.upper()
     # The newest migration alert (Saturday's): Makalondi's police saw it after 8 min, Kantchari's took
     # action after 14; Awa's own service raised it.

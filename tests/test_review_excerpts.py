@@ -41,3 +41,16 @@ async def test_a_log_summary_is_cut_between_words_never_inside_a_command(liaison
         [line] = [line for line in reader.last.text.splitlines() if line.startswith("1. ")]
         assert line == expected
         assert "/ale…" not in reader.last.text and "/aler…" not in reader.last.text
+
+
+def test_an_excerpt_never_ends_with_an_opening_bracket_or_quote() -> None:
+    """'… de service (…' opens nothing: the bracket (or quote) and the space before it go too."""
+    from bot.texts import excerpt
+
+    text = "Relève de 07:00 : rédigez votre passation de service (« J+1 ») avant 07:30"
+    cut = excerpt(text, text.index("(") + 2)
+    assert cut == "Relève de 07:00 : rédigez votre passation de service…"
+    for opener in ("(", "[", "«", "“", "'", '"'):
+        text = f"Relève de 07:00 : rédigez votre passation {opener}- voir note) ce soir"
+        cut = excerpt(text, text.index(opener) + 2)
+        assert cut == "Relève de 07:00 : rédigez votre passation…", (opener, cut)

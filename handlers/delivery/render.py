@@ -4,26 +4,43 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
 
 from bot.config import Config
 from bot.features import FeatureSet
 from bot.i18n import Translator
-from bot.texts import MESSAGE_BUDGET, fit_lines
+from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines
 from db.members import Member
 from db.outbox.reporting import DeliveryTally
-from handlers.delivery.service import PostDelivery
+from handlers.delivery.service import SCHEDULE_REF, PostDelivery
 
 MAX_NAMES = 30  # unreachable names listed per post before "and N more"
+QUOTE_LIMIT = 40  # characters of a reminder's words quoted in its line
 
 
-def ref_label(features: FeatureSet, tr: Translator, tally: DeliveryTally) -> str:
-    """'Alert #17' in the reader's language (each feature names its own notifications)."""
+def quote_text(tr: Translator, words: Any) -> str:
+    """A reminder's words in the reader's language (a config reminder carries both), cut and escaped."""
+    if isinstance(words, dict):
+        words = words.get(tr.language) or words.get("fr") or ""
+    return html.escape(excerpt(" ".join(str(words).split()), QUOTE_LIMIT))
+
+
+def ref_label(features: FeatureSet, tr: Translator, tally: DeliveryTally, quote: Any = None) -> str:
+    """'Alert #17', or 'Reminder “Briefing”' for what is named by its words, in the reader's language (each
+    feature names its own notifications)."""
     kind = features.label(tally.ref_type)
     name = tr.gettext(kind) if kind else html.escape(tally.ref_type)
+    if quote:
+        # TRANSLATORS: a notification named by its words, e.g. Reminder “Weekly briefing”.
+        return tr.gettext("{kind} “{quote}”").format(kind=name, quote=quote_text(tr, quote))
+    if tally.ref_type == SCHEDULE_REF:
+        return name  # a reminder deleted since: its row number would mean nothing either
     return tr.gettext("{kind} #{number}").format(kind=name, number=tally.ref_id)
 
 
-def tally_line(features: FeatureSet, tr: Translator, tally: DeliveryTally, zone: str) -> str:
+def tally_line(
+    features: FeatureSet, tr: Translator, tally: DeliveryTally, zone: str, quote: Any = None
+) -> str:
     """One notification: what it was, when, and how it reached people."""
     parts = [
         tr.ngettext("{sent} of {total} received", "{sent} of {total} received", tally.total).format(
@@ -39,7 +56,7 @@ def tally_line(features: FeatureSet, tr: Translator, tally: DeliveryTally, zone:
             tr.ngettext("{n} unreachable", "{n} unreachable", tally.unreachable).format(n=tally.unreachable)
         )
     when = tr.short_datetime(tally.first_at, zone)
-    return f"• <b>{ref_label(features, tr, tally)}</b> ({when}): {', '.join(parts)}"
+    return f"• <b>{ref_label(features, tr, tally, quote)}</b> ({when}): {', '.join(parts)}"
 
 
 def unreachable_lines(
@@ -85,7 +102,16 @@ def post_report(
     if with_tallies:
         if delivery.tallies:
             lines.append(tr.gettext("Last notifications:"))
-            lines.extend(tally_line(features, tr, tally, zone) for tally in delivery.tallies)
+            lines.extend(
+                tally_line(
+                    features,
+                    tr,
+                    tally,
+                    zone,
+                    delivery.quotes.get(tally.ref_id) if tally.ref_type == SCHEDULE_REF else None,
+                )
+                for tally in delivery.tallies
+            )
         else:
             lines.append(tr.gettext("No notifications yet."))
     unreachable = delivery.unreachable

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import is_global
 from db.members import Member, list_members
 from db.outbox.reporting import DeliveryTally, delivery_tallies
+from db.schedules import get_job
+
+# A scheduled job's notifications (a reminder) are named by their words: a row id means nothing to a chief.
+SCHEDULE_REF = "schedule"
 
 RECENT = 5  # notifications shown: enough to spot a problem, short enough for a phone screen
 
@@ -21,6 +26,8 @@ class PostDelivery:
     members: list[Member]
     # Empty when not asked for (a coordinator's overview shows only who cannot be reached).
     tallies: list[DeliveryTally]
+    # The words of the reminders among the tallies, by job id (a text, or a text per language).
+    quotes: dict[int, Any] = field(default_factory=dict)
 
     @property
     def unreachable(self) -> list[Member]:
@@ -41,4 +48,10 @@ async def post_delivery(session: AsyncSession, *, post_code: str, with_tallies: 
         if with_tallies and members
         else []
     )
-    return PostDelivery(post_code, members, tallies)
+    quotes: dict[int, Any] = {}
+    for tally in tallies:
+        if tally.ref_type == SCHEDULE_REF and tally.ref_id not in quotes:
+            job = await get_job(session, job_id=tally.ref_id)
+            if job is not None and job.payload.get("text"):
+                quotes[tally.ref_id] = job.payload["text"]
+    return PostDelivery(post_code, members, tallies, quotes)

@@ -2,7 +2,7 @@
 
 Commands: /members. Buttons (mb:): post <code> (also a card's Back), open/sus/susok/rei/rm/rmok <member id>
 (sus and rm only ask: susok and rmok confirm).
-A suspended or reinstated member is told through the outbox (ref "access").
+A suspended, reinstated or removed member is told through the outbox (ref "access").
 """
 
 from __future__ import annotations

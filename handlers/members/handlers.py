@@ -66,11 +66,17 @@ async def _on_member(update: Update, context: LiaisonContext, data: CallbackData
     """Open a member's card, ask before suspending or removing them, or change their status."""
     query, actor, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
     assert query is not None
-    changed = False
+    changed, removed = False, None
     async with runtime.db.transaction() as session:
         target = await service.manageable_member(session, actor, data.int_arg(0))
-        if target is not None and data.action in CHANGES:
+        if target is None:
+            removed = await service.removed_member(session, actor, data.int_arg(0))
+        elif data.action in CHANGES:
             changed = await service.change_status(session, runtime, actor, target, CHANGES[data.action])
+    if removed is not None:
+        # A button from before the removal (an old roster, card or question): say what happened.
+        await answer(query, render.removed_text(tr).format(name=removed.display_name), alert=True)
+        return
     if target is None:
         await answer(query, tr.gettext("You are not allowed to do this."), alert=True)
         return

@@ -12,13 +12,15 @@ from bot.runtime import Runtime
 from bot.texts import membership, role_and_service
 from db.audit import AuditEntry
 from db.invites import get_invite
-from db.members import Member, MemberStatus, get_member
+from db.members import Member, MemberStatus, Role, get_member
 
+# Worded about the access, not the person, so French needs no gender.
 STATUS_NAMES = {
-    MemberStatus.ACTIVE: N_("active"),
-    MemberStatus.SUSPENDED: N_("suspended"),
-    MemberStatus.REMOVED: N_("removed"),
+    MemberStatus.ACTIVE: N_("access active"),
+    MemberStatus.SUSPENDED: N_("access suspended"),
+    MemberStatus.REMOVED: N_("access removed"),
 }
+GLOBAL_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 
 def _role_and_service(tr: Translator, runtime: Runtime, entry: AuditEntry) -> str:
@@ -48,7 +50,11 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     """One line for a member or invite entry, in the reader's language (plain text)."""
     action = entry.action
     if action == "member.joined":
-        return tr.gettext("Joined the post ({role})").format(role=_role_and_service(tr, runtime, entry))
+        role = _role_and_service(tr, runtime, entry)
+        if str((entry.details or {}).get("role")) in GLOBAL_ROLES:
+            # Coordinators and administrators join no post: they follow every one.
+            return tr.gettext("Joined Liaison ({role})").format(role=role)
+        return tr.gettext("Joined the post ({role})").format(role=role)
     if action == "invite.created":
         return tr.gettext("Invite created for a new member ({role})").format(
             role=_role_and_service(tr, runtime, entry)
@@ -97,12 +103,14 @@ async def detail(
             )
     if member is None:
         return None
-    zone = runtime.config.post_zone(member.post_code, entry.post_code)
+    # A coordinator belongs to no post: their times in the coordinators' zone, as the entry's "When" is.
+    home = member.post_code or entry.post_code
+    zone = runtime.config.post_zone(home) if home else runtime.config.review.timezone
     lines = [
         "<b>" + html.escape(member.display_name) + "</b>",
         membership(tr, runtime.config, member.role, member.service_code, member.post_code),
         html.escape(
-            tr.gettext("Joined {time} · now {status}").format(
+            tr.gettext("Member since {time} · {status}").format(
                 time=tr.datetime(member.joined_at, zone),
                 status=tr.gettext(STATUS_NAMES.get(MemberStatus(member.status), member.status)),
             )

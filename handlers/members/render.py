@@ -13,18 +13,18 @@ from bot.config import Config, PostConfig
 from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline, main_keyboard
 from bot.texts import fit_lines, role_and_service
-from db.members import Member, MemberStatus
+from db.members import Member, MemberStatus, Role
 
 PREFIX = "mb"
 MAX_BUTTONS = 40  # beyond this a keyboard is unusable on a small phone
 # Who changed a member's access, as that member is told: the role only, never the person (the audit log
-# keeps who pressed the button; the member's question goes to their post chief either way).
+# keeps who pressed the button).
 ACTOR_ROLES = {
-    # TRANSLATORS: who suspended or reinstated someone, inside "...suspended by {actor}".
+    # TRANSLATORS: who suspended, reinstated or removed someone, inside "...suspended by {actor}".
     "chief": N_("a post chief"),
-    # TRANSLATORS: who suspended or reinstated someone, inside "...suspended by {actor}".
+    # TRANSLATORS: who suspended, reinstated or removed someone, inside "...suspended by {actor}".
     "coordinator": N_("a coordinator"),
-    # TRANSLATORS: who suspended or reinstated someone, inside "...suspended by {actor}".
+    # TRANSLATORS: who suspended, reinstated or removed someone, inside "...suspended by {actor}".
     "admin": N_("an administrator"),
 }
 
@@ -33,7 +33,8 @@ def member_line(config: Config, tr: Translator, member: Member) -> str:
     """One member: name, role, service (when they have one), and status flags."""
     flags = []
     if member.status == MemberStatus.SUSPENDED:
-        flags.append(tr.gettext("suspended"))
+        # TRANSLATORS: a member's flag on the roster and their card; worded so it needs no gender in French.
+        flags.append(tr.gettext("access suspended"))
     if not member.reachable:
         flags.append(tr.gettext("unreachable (blocked the bot)"))
     suffix = f" — <i>{', '.join(flags)}</i>" if flags else ""
@@ -112,46 +113,65 @@ def _question(
 
 
 def status_changed(tr: Translator, status: MemberStatus, name: str) -> tuple[str, str]:
-    """What a change of status says: as the press's answer (plain text) and as a message (HTML)."""
+    """What a change of status says: as the press's answer (plain text) and as a message (HTML). Worded
+    about the access, not the person, so French needs no gender ("suspendu" or "suspendue")."""
     template = {
-        MemberStatus.SUSPENDED: tr.gettext("{name} is suspended."),
-        MemberStatus.ACTIVE: tr.gettext("{name} is active again."),
-        MemberStatus.REMOVED: tr.gettext("{name} was removed."),
+        MemberStatus.SUSPENDED: tr.gettext("{name}'s access suspended."),
+        MemberStatus.ACTIVE: tr.gettext("{name}'s access restored."),
+        MemberStatus.REMOVED: removed_text(tr),
     }[status]
     return template.format(name=name), template.format(name=html.escape(name))
 
 
+def removed_text(tr: Translator) -> str:
+    """'{name} was removed from Liaison.': a removal's outcome, and the answer to a button about someone
+    removed meanwhile (a template: the caller fills in the name)."""
+    # TRANSLATORS: worded so it needs no gender in French ("ne fait plus partie de Liaison").
+    return tr.gettext("{name} was removed from Liaison.")
+
+
 def access_notice(
-    config: Config, tr: Translator, status: MemberStatus, actor_role: str, post_code: str | None
+    config: Config, tr: Translator, status: MemberStatus, actor_role: str, target: Member
 ) -> str:
-    """What a suspended or reinstated member is told, in their language (HTML): the post, the actor's role."""
+    """What a suspended, reinstated or removed member is told, in their language (HTML): the post, the
+    actor's role, and whom to ask (a chief's questions, and any about a coordinator's decision, go to a
+    coordinator; an agent's to their post chief)."""
     actor = tr.gettext(ACTOR_ROLES.get(actor_role, ACTOR_ROLES["coordinator"]))  # agents manage nobody
+    post_code = target.post_code
     post = html.escape(config.post_name(post_code))
+    if status == MemberStatus.ACTIVE:
+        if post_code:
+            return tr.gettext(
+                "Your access to Liaison at the {post} post is back: {actor} reinstated it. "
+                "Send /help to see what you can do."
+            ).format(post=post, actor=actor)
+        return tr.gettext(
+            "Your access to Liaison is back: {actor} reinstated it. Send /help to see what you can do."
+        ).format(post=post, actor=actor)
     if status == MemberStatus.SUSPENDED:
         if post_code:
-            template = tr.gettext(
-                "Your access to Liaison at the {post} post has been suspended by {actor}. "
-                "Contact your post chief."
-            )
+            template = tr.gettext("Your access to Liaison at the {post} post has been suspended by {actor}.")
         else:
             template = tr.gettext("Your access to Liaison has been suspended by {actor}.")
     elif post_code:
-        template = tr.gettext(
-            "Your access to Liaison at the {post} post is back: {actor} reinstated it. "
-            "Send /help to see what you can do."
-        )
+        template = tr.gettext("Your access to Liaison at the {post} post has been removed by {actor}.")
     else:
-        template = tr.gettext(
-            "Your access to Liaison is back: {actor} reinstated it. Send /help to see what you can do."
-        )
-    return template.format(post=post, actor=actor)
+        template = tr.gettext("Your access to Liaison has been removed by {actor}.")
+    text = template.format(post=post, actor=actor)
+    if not post_code:
+        return text  # a coordinator or an administrator: they know whom to ask
+    if target.role == Role.AGENT and actor_role == Role.CHIEF:
+        contact = tr.gettext("Contact your post chief.")
+    else:
+        contact = tr.gettext("Contact a coordinator.")
+    return f"{text} {contact}"
 
 
 def access_keyboard(
     tr: Translator, status: MemberStatus, post_code: str | None
 ) -> ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
-    """The persistent keys that go with the access note: the 🚨 key leaves with the access (a suspended agent
-    tapping it was only refused) and comes back with it (a member of no post never had it)."""
-    if status == MemberStatus.SUSPENDED:
+    """The persistent keys that go with the access note: the 🚨 key leaves with the access (a suspended or
+    removed agent tapping it was only refused) and comes back with it (a member of no post never had it)."""
+    if status in (MemberStatus.SUSPENDED, MemberStatus.REMOVED):
         return ReplyKeyboardRemove()
     return main_keyboard(tr) if post_code else None

@@ -17,8 +17,6 @@ from handlers.members import render
 
 # The outbox ref of the note telling a member their access changed (/delivery names it).
 ACCESS_NOTE = "access"
-# The changes the member is told of; a removed person is not written to.
-TOLD = frozenset({MemberStatus.SUSPENDED, MemberStatus.ACTIVE})
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,15 @@ async def manageable_member(session: AsyncSession, actor: Member, member_id: int
     return target
 
 
+async def removed_member(session: AsyncSession, actor: Member, member_id: int | None) -> Member | None:
+    """The member behind a stale button if they were removed meanwhile and `actor` could manage them
+    otherwise; None for anyone else (a forged press about another post's member learns nothing)."""
+    target = await get_member(session, member_id=member_id) if member_id is not None else None
+    if target is None or target.status != MemberStatus.REMOVED or not can_manage(actor, target):
+        return None
+    return target
+
+
 async def change_status(
     session: AsyncSession, runtime: Runtime, actor: Member, target: Member, status: MemberStatus
 ) -> bool:
@@ -69,8 +76,7 @@ async def change_status(
             object_id=target.id,
             post_code=target.post_code,
         )
-        if status in TOLD:
-            await _tell_member(session, runtime, actor, target, status)
+        await _tell_member(session, runtime, actor, target, status)
     target.status = status
     return changed
 
@@ -78,13 +84,14 @@ async def change_status(
 async def _tell_member(
     session: AsyncSession, runtime: Runtime, actor: Member, target: Member, status: MemberStatus
 ) -> None:
-    """Queue the note telling a member their access was suspended or is back, in their language.
+    """Queue the note telling a member their access was suspended, is back or was removed, in their language.
 
     The outbox sends a row whatever its member's status (nothing in db/outbox or bot/delivery reads it),
-    so a suspended member still receives this one message, though the gate refuses everything they send.
+    so a suspended or removed member still receives this one message, though the gate refuses everything
+    they send.
     """
     tr = runtime.translator_for(target)
-    text = render.access_notice(runtime.config, tr, status, actor.role, target.post_code)
+    text = render.access_notice(runtime.config, tr, status, actor.role, target)
     await enqueue_message(
         session,
         chat_id=target.chat_id,

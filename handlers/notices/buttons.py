@@ -7,15 +7,20 @@ notice (the others)? Forged and foreign presses get a clear answer and change no
 
 from __future__ import annotations
 
+import html
+
 from telegram import Message, Update
 from telegram.error import BadRequest
 
 from bot.callbacks import CallbackData
 from bot.replies import NOT_MODIFIED, answer, edit_message, reply
 from bot.runtime import LiaisonContext
+from db import notices as store
 from handlers.notices import listing, service, writing
 from handlers.notices.batching import batcher
 from handlers.notices.render import (
+    card_clock,
+    clock_note,
     copy_markup,
     render_card,
     render_copy,
@@ -155,7 +160,10 @@ async def remind_button(update: Update, context: LiaisonContext, notice_id: int 
     assert query is not None
     async with runtime.db.transaction() as session:
         result = await service.remind(session, runtime, notice_id=notice_id or 0, member=member)
-    zone = runtime.config.post_zone(member.post_code)
+        notice = await store.get_notice(session, notice_id=notice_id or 0)
+    # The notice's post clock (the presser's own post when it is one of them), named when it may be taken for
+    # another zone's: a coordinator has no post, and a post's zone is not UTC.
+    zone, named = card_clock(runtime.config, notice.posts if notice is not None else (), member.post_code)
     if result.outcome == RemindOutcome.NOT_ALLOWED:
         await answer(query, not_followed(context), alert=True)
     elif result.outcome == RemindOutcome.EXPIRED:
@@ -164,6 +172,7 @@ async def remind_button(update: Update, context: LiaisonContext, notice_id: int 
         await answer(query, tr.gettext("✅ Everyone has read it."))
     elif result.outcome == RemindOutcome.TOO_SOON:
         when = tr.time(result.next_at, zone) if result.next_at else "?"
+        when += html.unescape(clock_note(runtime.config, tr, named))
         await answer(
             query,
             tr.gettext(

@@ -1,7 +1,8 @@
 """Reminders: recurring coordination reminders from config.yaml and from chiefs, in each post's time zone.
 
 Commands: /remind (a conversation kept in a database draft), /reminders (paged list; pause, resume, delete).
-Buttons (rm:): post/rep/day/mday/aud/ok/no (the /remind draft), pg/pause/resume/del (the list).
+Buttons (rm:): post/rep/day/mday/aud/ok/no (the /remind draft), pg/pause/resume/del/delok (the list;
+del asks, delok deletes).
 Scheduled kind: reminder (keys config:<id>:<post> from config.yaml, chief:<post>:<key> from /remind).
 """
 
@@ -23,7 +24,7 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
     assert update.callback_query is not None
     if data.action in conversation.BUTTON_STEPS:
         await conversation.draft_button(update, context, data)
-    elif data.action == "pg" or data.action in listing.VERBS:
+    elif data.action in listing.ACTIONS:
         await listing.list_button(update, context, data)
     else:
         await answer(update.callback_query, context.tr.gettext("This button is no longer valid."), alert=True)

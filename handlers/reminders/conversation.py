@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import html
 import uuid
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -37,10 +39,19 @@ TIME_EXAMPLE = N_("I could not read this time. Send hours and minutes, for examp
 MONTHDAY_EXAMPLE = N_(
     "Send a day between 1 and 28, for example 25 (the 29th to 31st do not exist every month)."
 )
+
+
+def iso_example(*, zone: str, now: datetime) -> str:
+    """A second example, year first as the parser also reads it: tomorrow at the post, 14:30 (never a date
+    already past, as a fixed one would become)."""
+    tomorrow = now.astimezone(ZoneInfo(zone)) + timedelta(days=1)
+    return f"{tomorrow:%Y-%m-%d} 14:30"
+
+
 MOMENT_PROBLEMS = {
     TimeProblem.UNREADABLE: N_(
         "I could not read this date. Send the day/month and the time, for example {example} "
-        "(or 2026-11-28 14:30)."
+        "(or {iso_example})."
     ),
     TimeProblem.NONEXISTENT: N_("This date does not exist. For example: {example}."),
     TimeProblem.PAST: N_(
@@ -143,15 +154,14 @@ def _question(context: LiaisonContext, draft: Draft) -> tuple[str, InlineKeyboar
         text = tr.gettext("At what time, in the time of {post}? Send hours and minutes, for example 07:30.")
         return text.format(post=html.escape(runtime.config.post_name(post))), None
     if step == Step.ONCE_AT:
-        zone = runtime.config.post_zone(post)
+        zone, now = runtime.config.post_zone(post), runtime.clock.now()
         text = tr.gettext(
-            "Send the date and time, in the time of {post} ({zone}). "
-            "For example: {example} or 2026-11-28 14:30."
+            "Send the date and time, in the time of {post}. For example: {example} or {iso_example}."
         )
         return text.format(
             post=html.escape(runtime.config.post_name(post)),
-            zone=zone,
-            example=example_moment(zone=zone, now=runtime.clock.now()),
+            example=example_moment(zone=zone, now=now),
+            iso_example=iso_example(zone=zone, now=now),
         ), None
     if step == Step.AUDIENCE:
         buttons = [(tr.gettext("Whole post"), encode(PREFIX, "aud", draft_id, "post"))]
@@ -402,7 +412,11 @@ async def draft_input(update: Update, context: LiaisonContext, draft: Draft) -> 
             moment = parse_moment(text, zone=zone, now=now)
         except TimeRefused as refused:
             example = example_moment(zone=zone, now=now)
-            await message.reply_text(tr.gettext(MOMENT_PROBLEMS[refused.problem]).format(example=example))
+            await message.reply_text(
+                tr.gettext(MOMENT_PROBLEMS[refused.problem]).format(
+                    example=example, iso_example=iso_example(zone=zone, now=now)
+                )
+            )
             return True
         answers.run_at = moment.isoformat()
         await _move(update, context, draft, answers, Step.AUDIENCE)

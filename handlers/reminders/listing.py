@@ -8,6 +8,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.access import is_global
 from bot.callbacks import CallbackData, encode
+from bot.i18n import N_
 from bot.keyboards import inline
 from bot.replies import answer, edit_message
 from bot.runtime import LiaisonContext
@@ -17,7 +18,10 @@ from handlers.reminders import service
 from handlers.reminders.conversation import PREFIX
 from handlers.reminders.render import describe_audience, describe_repeat, reminder_text, shorten
 
-VERBS = {"pause": "paused", "resume": "resumed", "del": "deleted"}
+# "del" only asks; "delok" (the confirmation, carrying the reminder's id) deletes.
+VERBS = {"pause": "paused", "resume": "resumed", "delok": "deleted"}
+ACTIONS = ("pg", "del", *VERBS)
+CANNOT_CHANGE = N_("You cannot change this reminder.")
 
 
 def render_page(
@@ -105,11 +109,20 @@ async def list_button(update: Update, context: LiaisonContext, data: CallbackDat
         await edit_message(query, text, markup)
         return
     job_id, page = data.int_arg(0), data.int_arg(1) or 0
+    if data.action == "del":
+        await ask_delete(update, context, job_id or 0, page)
+        return
     verb = VERBS[data.action]
     async with runtime.db.transaction() as session:
         job, changed = await service.change_reminder(session, runtime, member, job_id=job_id or 0, verb=verb)
     if job is None:
-        await answer(query, tr.gettext("You cannot change this reminder."), alert=True)
+        await answer(query, tr.gettext(CANNOT_CHANGE), alert=True)
+        return
+    if verb == "deleted" and not changed:
+        # A confirmation shown before the reminder was deleted (twice tapped, or deleted from another list).
+        await answer(query, tr.gettext("This reminder was already deleted: nothing changed."), alert=True)
+        text, markup = render_page(context, member, await _jobs(context, member), page)
+        await edit_message(query, text, markup)
         return
     done = {
         "paused": tr.gettext("Paused"),
@@ -119,3 +132,27 @@ async def list_button(update: Update, context: LiaisonContext, data: CallbackDat
     await answer(query, done[verb] if changed else tr.gettext("Already done."))
     text, markup = render_page(context, member, await _jobs(context, member), page)
     await edit_message(query, text, markup)
+
+
+async def ask_delete(update: Update, context: LiaisonContext, job_id: int, page: int) -> None:
+    """Ask before deleting: the question quotes the reminder, Yes carries its id (never its number)."""
+    query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
+    assert query is not None
+    async with runtime.db.reading() as session:
+        job = await service.deletable_reminder(session, member, job_id=job_id)
+    if job is None or job.id is None:
+        await answer(query, tr.gettext(CANNOT_CHANGE), alert=True)
+        return
+    await answer(query)
+    question = tr.gettext("Delete the reminder “{text}”?").format(
+        text=html.escape(shorten(reminder_text(job, tr.language)))
+    )
+    markup = inline(
+        [
+            [
+                (tr.gettext("Yes, delete"), encode(PREFIX, "delok", job.id, page)),
+                (tr.gettext("No"), encode(PREFIX, "pg", page)),
+            ]
+        ]
+    )
+    await edit_message(query, question, markup)

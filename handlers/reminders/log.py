@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,11 +16,29 @@ from db.members import Member
 from db.schedules import ScheduledJob, get_job
 from handlers.reminders.render import describe_audience, describe_repeat, reminder_text, shorten
 
+# A reminder is named by its words (the entry keeps them): its row id means nothing to a reader.
 VERBS = {
-    "reminder.paused": N_("Reminder #{id} paused"),
-    "reminder.resumed": N_("Reminder #{id} resumed"),
-    "reminder.deleted": N_("Reminder #{id} deleted"),
+    "reminder.paused": N_("Reminder “{text}” paused"),
+    "reminder.resumed": N_("Reminder “{text}” resumed"),
+    "reminder.deleted": N_("Reminder “{text}” deleted"),
 }
+# Entries written before they kept the words.
+UNQUOTED_VERBS = {
+    "reminder.paused": N_("Reminder paused"),
+    "reminder.resumed": N_("Reminder resumed"),
+    "reminder.deleted": N_("Reminder deleted"),
+}
+QUOTE_LIMIT = 40
+
+
+def quoted_words(tr: Translator, details: dict[str, Any]) -> str | None:
+    """The reminder's words an entry keeps, in the reader's language, cut between words (not escaped)."""
+    words = details.get("text")
+    if isinstance(words, dict):
+        words = words.get(tr.language) or words.get("fr")
+    if not words:
+        return None
+    return shorten(" ".join(str(words).split()), QUOTE_LIMIT)
 
 
 def skipped_kind(tr: Translator, runtime: Runtime, kind: str) -> str:
@@ -32,12 +51,17 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     """One line for a reminder or schedule entry, in the reader's language (plain text)."""
     details = entry.details or {}
     zone = runtime.config.post_zone(entry.post_code, None)
+    words = quoted_words(tr, details)
     if entry.action == "reminder.created":
         repeat = details.get("repeat") or {}
         when = html.unescape(describe_repeat(tr, repeat, zone=zone, near=entry.at)) if repeat else ""
-        return tr.gettext("Reminder #{id} created: {when}").format(id=entry.object_id or "?", when=when)
+        if words is None:
+            return tr.gettext("Reminder created: {when}").format(when=when)
+        return tr.gettext("Reminder “{text}” created: {when}").format(text=words, when=when)
     if entry.action in VERBS:
-        return tr.gettext(VERBS[entry.action]).format(id=entry.object_id or "?")
+        if words is None:
+            return tr.gettext(UNQUOTED_VERBS[entry.action])
+        return tr.gettext(VERBS[entry.action]).format(text=words)
     if entry.action == "schedule.skipped":
         due = details.get("due_at")
         moment = tr.short_datetime(datetime.fromisoformat(due), zone) if due else "?"
@@ -68,7 +92,7 @@ async def detail(
         return None
     repeat = job.payload.get("repeat") or {}
     lines = [
-        "<b>" + html.escape(tr.gettext("Reminder #{id}").format(id=job.id)) + "</b>",
+        "<b>" + html.escape(tr.gettext("Reminder")) + "</b>",
         html.escape(shorten(reminder_text(job, tr.language), 500)),
         tr.gettext("For: {audience}").format(
             audience=describe_audience(runtime.config, tr, job.payload.get("audience") or {})

@@ -25,7 +25,7 @@ from bot.scheduler.triggers import cron_args
 from db.audit import record_action
 from db.members import Member, list_coordinators, list_members
 from db.outbox import Priority, build_message, enqueue_many
-from db.schedules import JobSource, ScheduledJob, get_job, get_job_by_key, list_jobs
+from db.schedules import JobSource, JobState, ScheduledJob, get_job, get_job_by_key, list_jobs
 from handlers.reminders.render import open_markup, render_copy
 
 KIND = "reminder"
@@ -175,7 +175,8 @@ async def save_reminder(
         object_type="schedule",
         object_id=job.id,
         post_code=reminder.post_code,
-        details={"key": key, "repeat": repeat},
+        # The text lets the log quote the reminder instead of naming its row.
+        details={"key": key, "repeat": repeat, "text": reminder.text},
     )
     return job
 
@@ -208,6 +209,14 @@ def may_change(member: Member, job: ScheduledJob) -> bool:
     return job.kind == KIND and may_change_reminder(member, post_code=job.post_code)
 
 
+async def deletable_reminder(session: AsyncSession, member: Member, *, job_id: int) -> ScheduledJob | None:
+    """The reminder a member asks to delete, if they may and it is still scheduled (None otherwise)."""
+    job = await get_job(session, job_id=job_id)
+    if job is None or not may_change(member, job) or job.source == JobSource.CONFIG:
+        return None
+    return job if job.state in (JobState.ACTIVE, JobState.PAUSED) else None
+
+
 async def change_reminder(
     session: AsyncSession, runtime: Runtime, member: Member, *, job_id: int, verb: str
 ) -> tuple[ScheduledJob | None, bool]:
@@ -233,5 +242,6 @@ async def change_reminder(
             object_type="schedule",
             object_id=job.id,
             post_code=job.post_code,
+            details={"text": job.payload.get("text")},
         )
     return job, changed

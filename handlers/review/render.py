@@ -98,7 +98,10 @@ def entry_line(
     when = tr.time(entry.at, zone) + (f" {zone_label(entry.at, zone)}" if zones else "")
     parts = []
     if posts:
-        parts.append(runtime.config.post_name(entry.post_code))
+        # An entry of no post (a coordinator joining, a notice to several posts) concerns them all.
+        parts.append(
+            runtime.config.post_name(entry.post_code) if entry.post_code else tr.gettext("All posts")
+        )
     kind = service.kind_named(runtime, view.kind) or service.kind_of(runtime, entry)
     if view.kind is None:
         parts.append(tr.gettext(kind.label) if kind else entry.action.split(".")[0])
@@ -268,7 +271,10 @@ def entry_text(
             )
         )
     facts.append(tr.gettext("By: {name}").format(name=who or tr.gettext(SYSTEM)))
-    title = tr.gettext("Entry #{id}").format(id=entry.id)
+    # Titled by what it is and when, as its line read in the list: the row id means nothing to a reader.
+    kind_name = tr.gettext(kind.label) if kind else entry.action.split(".")[0]
+    # TRANSLATORS: an opened log entry's title: its kind and its time, e.g. "Alerts, 09:42".
+    title = tr.gettext("{kind}, {time}").format(kind=kind_name, time=tr.time(entry.at, zone))
     lines = [
         f"<b>{html.escape(title)}</b> — {html.escape(service.summary_of(runtime, entry, tr, kind))}",
         *(html.escape(f) for f in facts),
