@@ -38,6 +38,14 @@ async def change(liaison: Harness, user: EmulatedUser, message: ReceivedMessage,
         await liaison.settle()
 
 
+async def act_on(liaison: Harness, coordinator: EmulatedUser, name: str, *buttons: str) -> None:
+    """A coordinator opens Birni N'Konni's roster, then `name`'s card, and presses these buttons on it."""
+    roster = await roster_of(liaison, coordinator, post="Birni N'Konni")
+    await press_text(coordinator, f"⚙ {name}", roster)
+    await liaison.settle()
+    await change(liaison, coordinator, roster, *buttons)
+
+
 async def access_notes(liaison: Harness, user: EmulatedUser) -> list[Notification]:
     """The outbox rows telling `user` their access changed."""
     member_id = (await member_row(liaison, user)).id
@@ -78,10 +86,7 @@ async def test_a_chief_or_a_coordinator_decision_sends_the_member_to_a_coordinat
     awa = await liaison.member("Awa", language="fr")
 
     # A chief suspended by a coordinator has no post chief to ask but themselves.
-    roster = await roster_of(liaison, coordinator, post="Birni N'Konni")
-    await press_text(coordinator, "⚙ Ibrahim", roster)
-    await liaison.settle()
-    await change(liaison, coordinator, roster, "Suspend", "Yes, suspend")
+    await act_on(liaison, coordinator, "Ibrahim", "Suspend", "Yes, suspend")
     assert chief.last.text == (
         "Votre accès à Liaison au poste de Birni N'Konni a été suspendu par un coordinateur. "
         "Contactez un coordinateur."
@@ -90,25 +95,19 @@ async def test_a_chief_or_a_coordinator_decision_sends_the_member_to_a_coordinat
     await chief.send("/help")
     await liaison.settle()
     assert chief.last.text == "Votre accès à Liaison est suspendu. Contactez un coordinateur."
-    await change(liaison, coordinator, roster, "Reinstate")
+    await act_on(liaison, coordinator, "Ibrahim", "Reinstate")
     assert chief.last.text == (
         "Votre accès à Liaison au poste de Birni N'Konni a été rétabli par un coordinateur. "
         "Envoyez /help pour voir ce que vous pouvez faire."
     )
     # An agent suspended by a coordinator is sent to a coordinator too (the chief did not decide it).
-    roster = await roster_of(liaison, coordinator, post="Birni N'Konni")
-    await press_text(coordinator, "⚙ Awa", roster)
-    await liaison.settle()
-    await change(liaison, coordinator, roster, "Suspend", "Yes, suspend")
+    await act_on(liaison, coordinator, "Awa", "Suspend", "Yes, suspend")
     assert awa.last.text == (
         "Votre accès à Liaison au poste de Birni N'Konni a été suspendu par un coordinateur. "
         "Contactez un coordinateur."
     )
     # The chief removed by the coordinator: the same.
-    roster = await roster_of(liaison, coordinator, post="Birni N'Konni")
-    await press_text(coordinator, "⚙ Ibrahim", roster)
-    await liaison.settle()
-    await change(liaison, coordinator, roster, "Remove", "Yes, remove")
+    await act_on(liaison, coordinator, "Ibrahim", "Remove", "Yes, remove")
     assert chief.last.text == (
         "Votre accès à Liaison au poste de Birni N'Konni a été retiré par un coordinateur. "
         "Contactez un coordinateur."

@@ -207,17 +207,22 @@ async def test_a_bilingual_notice_with_a_photo_is_read_counted_and_reminded(liai
     assert delivered[0].details["sent"] == 4 and delivered[0].details["pending"] == 0
 
 
+async def to_every_post(liaison: Harness, coordinator: EmulatedUser) -> None:
+    """/notice, 🌍 All posts, Next, 👥 Everyone: the coordinator's draft then waits for its text."""
+    await coordinator.send("/notice")
+    await liaison.settle()
+    await tap(liaison, coordinator, "🌍 All posts")
+    await tap(liaison, coordinator, "Next ▶")
+    await tap(liaison, coordinator, "👥 Everyone")
+
+
 async def test_a_post_nobody_has_joined_is_named_not_counted(liaison: Harness) -> None:
     """A notice to every post while nobody has joined at Kantchari: the confirmation counts the two posts it
     reached and names the one it did not, in the sender's language."""
     await liaison.member("Awa", post="NE-KONNI", service="customs", language="fr")
     await liaison.member("Moussa", post="NE-MAKALONDI", service="police", language="fr")
     coordinator = await liaison.member("Claire", role="coordinator", language="en")
-    await coordinator.send("/notice")
-    await liaison.settle()
-    await tap(liaison, coordinator, "🌍 All posts")
-    await tap(liaison, coordinator, "Next ▶")
-    await tap(liaison, coordinator, "👥 Everyone")
+    await to_every_post(liaison, coordinator)
     await coordinator.send("Mission d'évaluation des postes frontaliers la semaine prochaine.")
     await liaison.settle()
     await tap(liaison, coordinator, "✅ Send")
@@ -1072,11 +1077,7 @@ async def test_an_important_notice_is_pinned_while_valid_and_unpinned_at_expiry(
 async def test_a_notice_with_a_document_goes_as_the_file_with_its_caption(liaison: Harness) -> None:
     customs, police, _health, _chief = await post_team(liaison)
     coordinator = await liaison.member("Claire", role="coordinator", language="en")
-    await coordinator.send("/notice")
-    await liaison.settle()
-    await tap(liaison, coordinator, "🌍 All posts")
-    await tap(liaison, coordinator, "Next ▶")
-    await tap(liaison, coordinator, "👥 Everyone")
+    await to_every_post(liaison, coordinator)
     file_id = await coordinator.send_document(
         caption="New customs tariff attached: read it before Monday.", file_name="tarif.pdf"
     )
