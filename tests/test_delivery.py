@@ -704,3 +704,19 @@ async def test_two_fan_outs_of_one_priority_interleave(liaison: Harness) -> None
     assert order[:20].count("second") >= 8
     ranks = sorted((r.fanout_rank, r.id) for r in await outbox_rows(liaison))
     assert [rank for rank, _ in ranks[:2]] == [0, 0]
+
+
+def test_a_delivery_line_follows_the_readers_punctuation(liaison: Harness) -> None:
+    """French sets a space before the colon ("(30 nov., 23:36) : remis…"); English does not."""
+    from bot.i18n import translator
+    from db.outbox.reporting import DeliveryTally
+    from handlers.delivery.render import tally_line
+
+    tally = DeliveryTally(ref_type="alert", ref_id=17, first_at=liaison.clock.now(), sent=3, pending=1)
+    features = liaison.runtime.features
+    french = tally_line(features, translator("fr"), tally, "Africa/Niamey")
+    english = tally_line(features, translator("en"), tally, "Africa/Niamey")
+    assert french.startswith("• <b>Alerte n°17</b> (") and ") : remis à 3 sur 4, 1 en cours" in french, french
+    assert english.startswith("• <b>Alert #17</b> (") and "): 3 of 4 received, 1 on the way" in english, (
+        english
+    )

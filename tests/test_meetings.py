@@ -459,7 +459,7 @@ async def test_unreadable_action_lines_come_back_with_the_reason_and_an_example(
     assert "J'ai lu 1 action :\n1. Douane — transmettre la liste des véhicules saisis — sam. 12 déc." in reply
     assert "Je n'ai pas pu lire 9 lignes" in reply
     expected = [
-        "« Action : Police — faire un point — demain » : « Police » peut désigner Police nationale, "
+        "« Action : Police — faire un point — demain » : « Police » peut désigner Police nationale ou "
         "Police sanitaire : écrivez le nom complet",
         "« Action : Gendarmerie — patrouille — 31/11 » : « 31/11 » n'est pas une date qui existe.",
         "« Action : Douane — rapport — hier » : « hier » est déjà passé.",
@@ -1056,7 +1056,7 @@ async def test_an_english_writer_reads_everything_in_english(liaison: Harness) -
     await press(liaison, chief, "⏭ No notes")
     await press(liaison, chief, "⏭ No decisions")
     reply = await say(liaison, chief, "Police — check the barrier — tomorrow\nForêts — x — Friday")
-    assert "“Police” could be National Police, Health Police: write the full name" in reply
+    assert "“Police” could be National Police or Health Police: write the full name" in reply
     assert "“Forêts” could be Water and Forests: write the full name" in reply
     assert "Example: Action: Customs — send the list of seized vehicles — Friday" in reply
     for french in ("Police nationale", "Douane", "vendredi", "« "):

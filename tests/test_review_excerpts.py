@@ -27,7 +27,7 @@ async def test_a_log_summary_is_cut_between_words_never_inside_a_command(liaison
     for reader, expected in (
         (
             chief,
-            "1. 09:05 · Alertes · Ibrahim — Alerte n°1 clôturée après 5 min : "
+            "1. 09:05 · Alertes · Ibrahim — Alerte n°1 résolue après 5 min : "
             "Voyageur orienté vers le CSI & la <Police sanitaire> ; suivi des cas…",
         ),
         (

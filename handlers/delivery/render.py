@@ -56,7 +56,10 @@ def tally_line(
             tr.ngettext("{n} unreachable", "{n} unreachable", tally.unreachable).format(n=tally.unreachable)
         )
     when = tr.short_datetime(tally.first_at, zone)
-    return f"• <b>{ref_label(features, tr, tally, quote)}</b> ({when}): {', '.join(parts)}"
+    # TRANSLATORS: one notification in /delivery: what it was, when it went, how it reached people.
+    return tr.gettext("• {what} ({when}): {how}").format(
+        what=f"<b>{ref_label(features, tr, tally, quote)}</b>", when=when, how=", ".join(parts)
+    )
 
 
 def unreachable_lines(

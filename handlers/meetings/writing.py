@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from pydantic import Field
 from telegram import InlineKeyboardMarkup, Update
 
@@ -1425,11 +1426,16 @@ def _problem_text(context: LiaisonContext, line: ReadLine) -> str:
         return tr.gettext("“{owner}” could be {names}: write the full name").format(
             owner=html.escape(cut(line.owner_text, 40)),
             names=html.escape(
-                ", ".join(
-                    context.runtime.config.service_name(c.removeprefix(SERVICE), tr.language)
-                    if c.startswith(SERVICE)
-                    else c
-                    for c in line.candidates
+                # "Police nationale ou Police sanitaire": the reader's own way of offering a choice.
+                format_list(
+                    [
+                        context.runtime.config.service_name(c.removeprefix(SERVICE), tr.language)
+                        if c.startswith(SERVICE)
+                        else c
+                        for c in line.candidates
+                    ],
+                    style="or",
+                    locale=tr.language,
                 )
             ),
         )
