@@ -88,6 +88,8 @@ async def begin(
     if fresh and previous is not None and previous.id != draft.id:
         # The fresh start replaced the draft: the buttons of its questions would only say it is closed.
         await clear_prompts(context, previous)
+        if conversation.on_replaced is not None:
+            await conversation.on_replaced(update, context, previous)
     return draft, fresh
 
 

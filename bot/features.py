@@ -115,6 +115,8 @@ class Conversation:
     on_left: LeftCallback | None = None
     # Replaces the plain `cancelled` answer (to bring a keyboard back, for example).
     on_cancel: UpdateCallback | None = None
+    # Told when a fresh start replaced the member's draft of this flow (its buttons are cleared already).
+    on_replaced: LeftCallback | None = None
 
 
 @dataclass(frozen=True)

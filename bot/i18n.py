@@ -163,6 +163,18 @@ class Translator:
 
         return format_percent(value, locale=self.language)
 
+    def all_of(self, items: list[str]) -> str:
+        """A list the reader's way: 'A, B et C', 'A, B, and C'."""
+        from babel.lists import format_list
+
+        return format_list(items, locale=self.language)
+
+    def either(self, items: list[str]) -> str:
+        """A choice the reader's way: 'A ou B', 'A, B, or C'."""
+        from babel.lists import format_list
+
+        return format_list(items, style="or", locale=self.language)
+
     def duration(self, seconds: float) -> str:
         """A duration the reader's way, to the unit that matters: '45 s', '12 min', '2 h 05 min', '3 j'."""
 

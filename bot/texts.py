@@ -38,6 +38,14 @@ def membership(tr: Translator, config: Config, role: str, service: str | None, p
     return html.escape(f"{role_and_service(tr, config, role, service, ' · ')} · {where}")
 
 
+def in_language(words: object, language: str) -> str:
+    """Stored words in the reader's language: a dict by language (config texts carry both, French by
+    default), or the text as written; "" for none."""
+    if isinstance(words, dict):
+        return str(words.get(language) or words.get("fr") or "")
+    return str(words or "")
+
+
 def member_translator(member: Member | None, telegram_language: str | None = None) -> Translator:
     """The translator for a member, or for Telegram's language when the member has not chosen one."""
     from bot.i18n import supported_language

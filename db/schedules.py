@@ -93,6 +93,13 @@ async def get_job(session: AsyncSession, *, job_id: int) -> ScheduledJob | None:
     return await session.get(ScheduledJob, job_id)
 
 
+async def get_jobs(session: AsyncSession, *, job_ids: set[int]) -> list[ScheduledJob]:
+    """The rows with these ids (those that still exist), in one query."""
+    return list(
+        (await session.exec(select(ScheduledJob).where(col(ScheduledJob.id).in_(sorted(job_ids))))).all()
+    )
+
+
 async def get_job_by_key(session: AsyncSession, *, key: str) -> ScheduledJob | None:
     """The row with this key."""
     return (await session.exec(select(ScheduledJob).where(ScheduledJob.key == key))).first()

@@ -209,7 +209,6 @@ async def start_conversation(update: Update, context: LiaisonContext) -> None:
         await message.reply_text(tr.gettext(NOT_ALLOWED))
         return
     own_post = None if is_global(member) else member.post_code
-    previous = await conversations.current(context, RAISE)
     draft, fresh = await conversations.begin(
         update,
         context,
@@ -220,13 +219,6 @@ async def start_conversation(update: Update, context: LiaisonContext) -> None:
     )
     if not fresh:
         return  # the same message delivered twice: its question is already on screen
-    if previous is not None and previous.id != draft.id and previous.step != Step.SENT:
-        # Its summary lost its buttons but still reads as a draft, and the location key may still be up:
-        # say it went, and put the 🚨 key back.
-        await message.reply_text(
-            tr.gettext("🗑 Your unsent alert was discarded. Here is a new one."),
-            reply_markup=main_keyboard(tr),
-        )
     if own_post is None:
         asked = await message.reply_text(
             tr.gettext("🚨 New alert. At which post?"), reply_markup=post_keyboard(config, tr, draft.id or 0)
@@ -504,6 +496,17 @@ async def _show_progress(message: Message, context: LiaisonContext, draft: Draft
     await message.reply_text(added + " " + tr.gettext("Now write what is happening."), reply_markup=keyboard)
 
 
+async def on_replaced(update: Update, context: LiaisonContext, previous: Draft) -> None:
+    """A new alert over an unsent one: its summary lost its buttons but still reads as a draft, and the
+    location key may still be up: say it went, and put the 🚨 key back."""
+    if previous.step != Step.SENT and update.effective_message is not None:
+        tr = context.tr
+        await update.effective_message.reply_text(
+            tr.gettext("🗑 Your unsent alert was discarded. Here is a new one."),
+            reply_markup=main_keyboard(tr),
+        )
+
+
 async def on_cancel(update: Update, context: LiaisonContext) -> None:
     """/cancel during an alert: nothing was sent; the alert button comes back."""
     assert update.effective_message is not None
@@ -512,5 +515,10 @@ async def on_cancel(update: Update, context: LiaisonContext) -> None:
 
 
 RAISE = Conversation(
-    "alert", draft_input, cancelled=CANCELLED, typed_steps=frozenset({Step.DETAILS}), on_cancel=on_cancel
+    "alert",
+    draft_input,
+    cancelled=CANCELLED,
+    typed_steps=frozenset({Step.DETAILS}),
+    on_cancel=on_cancel,
+    on_replaced=on_replaced,
 )

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.access import is_global
 from db.members import Member, list_members
 from db.outbox.reporting import DeliveryTally, delivery_tallies
-from db.schedules import get_job
+from db.schedules import get_jobs
 
 # A scheduled job's notifications (a reminder) are named by their words: a row id means nothing to a chief.
 SCHEDULE_REF = "schedule"
@@ -48,10 +48,10 @@ async def post_delivery(session: AsyncSession, *, post_code: str, with_tallies: 
         if with_tallies and members
         else []
     )
-    quotes: dict[int, Any] = {}
-    for tally in tallies:
-        if tally.ref_type == SCHEDULE_REF and tally.ref_id not in quotes:
-            job = await get_job(session, job_id=tally.ref_id)
-            if job is not None and job.payload.get("text"):
-                quotes[tally.ref_id] = job.payload["text"]
+    # The reminders among them are quoted by their words: one read for all of them.
+    job_ids = {tally.ref_id for tally in tallies if tally.ref_type == SCHEDULE_REF}
+    jobs = await get_jobs(session, job_ids=job_ids) if job_ids else []
+    quotes: dict[int, Any] = {
+        job.id: job.payload["text"] for job in jobs if job.id and job.payload.get("text")
+    }
     return PostDelivery(post_code, members, tallies, quotes)

@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.lists import format_list
 from pydantic import Field
 from telegram import InlineKeyboardMarkup, Update
 
@@ -1427,15 +1426,13 @@ def _problem_text(context: LiaisonContext, line: ReadLine) -> str:
             owner=html.escape(cut(line.owner_text, 40)),
             names=html.escape(
                 # "Police nationale ou Police sanitaire": the reader's own way of offering a choice.
-                format_list(
+                tr.either(
                     [
                         context.runtime.config.service_name(c.removeprefix(SERVICE), tr.language)
                         if c.startswith(SERVICE)
                         else c
                         for c in line.candidates
-                    ],
-                    style="or",
-                    locale=tr.language,
+                    ]
                 )
             ),
         )

@@ -147,7 +147,7 @@ def access_notice(
             ).format(post=post, actor=actor)
         return tr.gettext(
             "Your access to Liaison is back: {actor} reinstated it. Send /help to see what you can do."
-        ).format(post=post, actor=actor)
+        ).format(actor=actor)
     if status == MemberStatus.SUSPENDED:
         if post_code:
             template = tr.gettext("Your access to Liaison at the {post} post has been suspended by {actor}.")

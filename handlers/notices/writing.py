@@ -442,7 +442,7 @@ def sent_text(config: Config, tr: Translator, result: service.SendResult) -> str
         "✅ Notice #{id} sent to {people} ({posts}). The card above counts who has read it."
     ).format(id=result.notice.id, people=people, posts=posts)
     if result.unreached:
-        names = ", ".join(html.escape(config.post_name(code)) for code in result.unreached)
+        names = tr.all_of([html.escape(config.post_name(code)) for code in result.unreached])
         text += "\n" + tr.gettext(
             "Nobody it is meant for has joined at {posts} yet: it reached nobody there."
         ).format(posts=names)

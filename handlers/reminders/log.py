@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.features import LogKind
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
+from bot.texts import in_language
 from db.audit import AuditEntry
 from db.members import Member
 from db.schedules import ScheduledJob, get_job
@@ -33,12 +34,8 @@ QUOTE_LIMIT = 40
 
 def quoted_words(tr: Translator, details: dict[str, Any]) -> str | None:
     """The reminder's words an entry keeps, in the reader's language, cut between words (not escaped)."""
-    words = details.get("text")
-    if isinstance(words, dict):
-        words = words.get(tr.language) or words.get("fr")
-    if not words:
-        return None
-    return shorten(" ".join(str(words).split()), QUOTE_LIMIT)
+    words = " ".join(in_language(details.get("text"), tr.language).split())
+    return shorten(words, QUOTE_LIMIT) if words else None
 
 
 def skipped_kind(tr: Translator, runtime: Runtime, kind: str) -> str:

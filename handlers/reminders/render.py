@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.features import Command
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
-from bot.texts import excerpt
+from bot.texts import excerpt, in_language
 from db.members import Role
 from db.schedules import ScheduledJob
 
@@ -35,10 +35,7 @@ REPEAT_LABELS = {
 
 def reminder_text(job: ScheduledJob, language: str) -> str:
     """The reminder's words in `language` (config reminders carry both; a chief's is as written)."""
-    text = job.payload.get("text")
-    if isinstance(text, dict):
-        return str(text.get(language) or text.get("fr") or "")
-    return str(text or "")
+    return in_language(job.payload.get("text"), language)
 
 
 def render_copy(job: ScheduledJob, *, language: str, due_at: datetime, late: bool) -> str:
