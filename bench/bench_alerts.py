@@ -581,6 +581,56 @@ async def run_echo(agents: int, messages: int) -> dict[str, float]:
     }
 
 
+async def run_floor(
+    agents: int, alerts: int, posts: int, alerts_in_flight: int, database_url: str | None
+) -> dict[str, float]:
+    """The durable floor (bench/durable_floor_bot.py) raising the same alerts as Liaison's first phase."""
+    import durable_floor_bot  # beside this script (its directory is on sys.path when run)
+
+    emulator = BotApiEmulator(TOKEN, "floor_bench_bot")
+    probe = Probe(emulator)
+    server, port = await serve(emulator)
+    users = [emulator.user(FIRST_ID + n, f"Agent {n}", language_code="fr") for n in range(agents)]
+    for user in users:
+        user.state.started = True
+    codes = post_codes(posts)
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'floor.db'}"
+        await durable_floor_bot.seed(url, [(FIRST_ID + n, codes[n % posts]) for n in range(agents)])
+        log = Path(tmp) / "floor.log"
+        script = str(ROOT / "bench" / "durable_floor_bot.py")
+        process = await start_process(
+            script, TOKEN, f"http://127.0.0.1:{port}/bot", url, env=dict(os.environ), log=log
+        )
+        loop = ClosedLoop(probe, alerts_in_flight)
+        try:
+            await wait_until(
+                lambda: any(c.method == "getUpdates" for c in emulator.calls), "the floor bot", 60
+            )
+            start, cpu = time.monotonic(), cpu_seconds(process.pid or 0)
+            authors = rng.sample(users, alerts) if alerts <= agents else rng.choices(users, k=alerts)
+            for n, author in enumerate(authors):
+                text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"
+                await loop.submit(f"a{n}", lambda author=author, text=text: author.send(text))
+            await loop.drain()
+            busy, cpu = time.monotonic() - start, cpu_seconds(process.pid or 0) - cpu
+            rss = resident_mib(process.pid)
+        except SystemExit:
+            print(tail(log), file=sys.stderr)
+            raise
+        finally:
+            await stop_process(process)
+            await emulator.release_long_polls()
+            server.stop()
+    return {
+        "alerts_per_second": alerts / busy,
+        "p50": percentile(loop.latencies, 50),
+        "alert_cpu": cpu / alerts,
+        "rss_mib": rss,
+    }
+
+
 async def main(
     quick: bool,
     database_url: str | None,
@@ -590,8 +640,9 @@ async def main(
     posts: int = 1,
     fanout_alerts: int = FANOUT_ALERTS,
     press_rate: float = PRESS_RATE,
+    floor: bool = False,
 ) -> None:
-    """Run both bots and print the figures side by side."""
+    """Run both bots (and the durable floor when asked) and print the figures side by side."""
     # A terminated bench still stops the bot it started (the finally blocks run on cancellation).
     task = asyncio.current_task()
     assert task is not None
@@ -602,6 +653,7 @@ async def main(
         liaison = await run_liaison(
             agents, alerts, acks, url, send_rate, alerts_in_flight, posts, fanout_alerts, press_rate
         )
+        floor_figures = await run_floor(agents, alerts, posts, alerts_in_flight, url) if floor else None
     echo = await run_echo(agents, int(liaison["updates"]))
     backend = "PostgreSQL" if database_url else "SQLite"
     load = f"{alerts} urgent alerts ({alerts_in_flight} at a time), {acks} acknowledgement(s) per agent"
@@ -666,6 +718,16 @@ async def main(
             f"  Memory  : resident after the run, Liaison {liaison['rss_mib']:.1f} MiB, echo bot "
             f"{echo['rss_mib']:.1f} MiB: {liaison['rss_mib'] / echo['rss_mib']:.2f}x"
         )
+    if floor_figures:
+        rate, rss = floor_figures["alerts_per_second"], floor_figures["rss_mib"]
+        print(
+            "  Floor   : PTB + SQLAlchemy Core recording each alert and its copies, then sending (no inbox, "
+            f"audit, escalation or rendering): {rate:.1f} alerts/s, {rate / echo['per_second']:.2f}x "
+            "the echo "
+            f"bot's rate; first copy p50 {1000 * floor_figures['p50']:.1f} ms; "
+            f"{1000 * floor_figures['alert_cpu']:.1f} ms of CPU per alert; {rss:.1f} MiB resident, "
+            f"{rss / max(echo['rss_mib'], 1):.2f}x the echo bot's"
+        )
 
 
 if __name__ == "__main__":
@@ -690,6 +752,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--press-rate", type=float, default=PRESS_RATE, help=f"presses a second meanwhile ({PRESS_RATE:g})"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run the durable floor (bench/durable_floor_bot.py) on the same alerts",
+    )
     arguments = parser.parse_args()
     # The emulator's access log would flood the figures; failures are reported by the bench itself.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
@@ -705,5 +772,6 @@ if __name__ == "__main__":
                 arguments.posts,
                 arguments.fanout_alerts or (4 if arguments.quick else FANOUT_ALERTS),
                 arguments.press_rate,
+                arguments.floor,
             )  # type: ignore[arg-type]
         )
