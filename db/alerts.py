@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.in_lists import padded
 from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
 from db.types import dialect_insert, table_of, utc_column
@@ -307,7 +308,7 @@ async def get_alerts(session: AsyncSession, *, alert_ids: set[int], lock: bool =
     batches of presses)."""
     if not alert_ids:
         return {}
-    query = select(Alert).where(col(Alert.id).in_(sorted(alert_ids))).order_by(col(Alert.id))
+    query = select(Alert).where(col(Alert.id).in_(padded(sorted(alert_ids)))).order_by(col(Alert.id))
     if lock:
         query = query.with_for_update()
     rows = (await session.exec(query.execution_options(populate_existing=True))).all()
@@ -321,7 +322,7 @@ async def get_recipients(
     if not pairs:
         return {}
     query = select(AlertRecipient).where(
-        tuple_(col(AlertRecipient.alert_id), col(AlertRecipient.member_id)).in_(sorted(pairs))
+        tuple_(col(AlertRecipient.alert_id), col(AlertRecipient.member_id)).in_(padded(sorted(pairs)))
     )
     rows = (await session.exec(query.execution_options(populate_existing=True))).all()
     return {(r.alert_id, r.member_id): r for r in rows}
@@ -432,7 +433,7 @@ async def acks_of(session: AsyncSession, *, alert_ids: set[int]) -> dict[tuple[i
     """The service acknowledgements of these alerts, by (alert, post, service), in one query."""
     if not alert_ids:
         return {}
-    query = select(AlertAck).where(col(AlertAck.alert_id).in_(sorted(alert_ids)))
+    query = select(AlertAck).where(col(AlertAck.alert_id).in_(padded(sorted(alert_ids))))
     rows = (await session.exec(query.execution_options(populate_existing=True))).all()
     return {(a.alert_id, a.post_code, a.service_code): a for a in rows}
 
@@ -506,6 +507,8 @@ async def list_live_copies(
     if full_or_members is not None:
         # Only the copies whose text changes: fetched by the database, not filtered from every copy.
         query = query.where(
-            or_(col(AlertRecipient.full).is_(True), col(AlertRecipient.member_id).in_(full_or_members))
+            or_(
+                col(AlertRecipient.full).is_(True), col(AlertRecipient.member_id).in_(padded(full_or_members))
+            )
         )
     return [(recipient, member) for recipient, member in (await session.exec(query)).all()]

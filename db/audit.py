@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.in_lists import padded
 from db.types import UTC_NOW, big_int_column, table_of, utc_column
 
 KEY_ENV = "LIAISON_AUDIT_KEY"
@@ -316,34 +317,28 @@ def _write_seals(connection: Connection, sealed: list[dict[str, Any]], heads: li
     """Store the entries' places and hashes and move the heads. On PostgreSQL one statement: the post's
     lock is held from its SELECT FOR UPDATE to the commit, so every round trip in between counts."""
     if connection.dialect.name == "postgresql":
-        params: dict[str, Any] = {}
-        rows, moved = [], []
-        for n, seal in enumerate(sealed):
-            rows.append(
-                f"(CAST(:i{n} AS INTEGER), CAST(:s{n} AS INTEGER), CAST(:p{n} AS VARCHAR), "
-                f"CAST(:h{n} AS VARCHAR))"
-            )
-            params.update(
-                {
-                    f"i{n}": seal["b_id"],
-                    f"s{n}": seal["b_seq"],
-                    f"p{n}": seal["b_prev"],
-                    f"h{n}": seal["b_hash"],
-                }
-            )
-        for n, head in enumerate(heads):
-            moved.append(f"(CAST(:c{n} AS VARCHAR), CAST(:cs{n} AS INTEGER), CAST(:ch{n} AS VARCHAR))")
-            params.update({f"c{n}": head["b_chain"], f"cs{n}": head["b_seq"], f"ch{n}": head["b_hash"]})
+        # Arrays unnested, not a VALUES list: one SQL string whatever the number of entries, compiled and
+        # prepared once (a VALUES list was a new statement for every batch size).
         connection.execute(
             text(
-                f"WITH sealed(id, seq, prev_hash, hash) AS (VALUES {', '.join(rows)}), "
-                f"heads(chain, seq, hash) AS (VALUES {', '.join(moved)}), "
+                "WITH sealed AS (SELECT * FROM unnest(CAST(:ids AS INTEGER[]), CAST(:seqs AS INTEGER[]), "
+                "CAST(:prevs AS VARCHAR[]), CAST(:hashes AS VARCHAR[])) AS s(id, seq, prev_hash, hash)), "
+                "heads AS (SELECT * FROM unnest(CAST(:chains AS VARCHAR[]), CAST(:chain_seqs AS INTEGER[]), "
+                "CAST(:chain_hashes AS VARCHAR[])) AS h(chain, seq, hash)), "
                 "moved AS (UPDATE audit_chains SET seq = heads.seq, hash = heads.hash FROM heads "
                 "WHERE audit_chains.chain = heads.chain) "
                 "UPDATE audit_log SET seq = sealed.seq, prev_hash = sealed.prev_hash, hash = sealed.hash "
                 "FROM sealed WHERE audit_log.id = sealed.id AND audit_log.hash IS NULL"
             ),
-            params,
+            {
+                "ids": [seal["b_id"] for seal in sealed],
+                "seqs": [seal["b_seq"] for seal in sealed],
+                "prevs": [seal["b_prev"] for seal in sealed],
+                "hashes": [seal["b_hash"] for seal in sealed],
+                "chains": [head["b_chain"] for head in heads],
+                "chain_seqs": [head["b_seq"] for head in heads],
+                "chain_hashes": [head["b_hash"] for head in heads],
+            },
         )
         return
     table = table_of(AuditEntry)
@@ -392,7 +387,7 @@ def seal_pending(connection: Connection, ids: Sequence[int], key: bytes | None =
     found: list[_Row] = []
     unique = sorted(set(ids))
     for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
+        chunk = padded(unique[start : start + 500])  # a few SQL strings, not one per count (db/in_lists.py)
         marks = ", ".join(f":i{n}" for n in range(len(chunk)))
         found += _rows(
             connection,

@@ -32,6 +32,8 @@ COMMIT_GUARD: ContextVar[CommitGuard | None] = ContextVar("liaison_commit_guard"
 
 # SQLite connections kept for reads (each a file handle and its page cache).
 READ_CONNECTIONS = 8
+# PostgreSQL statements each connection keeps prepared (the driver's default is 100).
+PREPARED_STATEMENTS = 500
 
 
 def _tune_sqlite(engine: Engine, *, writer: bool = True) -> None:
@@ -79,6 +81,11 @@ def create_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncE
         engine = create_async_engine(url, connect_args={"timeout": 0}, **kwargs)
         _tune_sqlite(engine.sync_engine, writer=not read_only)
         return engine
+    if url.startswith("postgresql+asyncpg"):
+        # The driver prepares each distinct SQL string on the server once per connection and keeps 100: the
+        # bot runs more than that (about 150 once IN lists are padded, db/in_lists.py), so a smaller cache
+        # prepared the same statements again and again (a round trip each).
+        kwargs.setdefault("connect_args", {}).setdefault("prepared_statement_cache_size", PREPARED_STATEMENTS)
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.sql.dml import Update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.in_lists import padded
 from db.types import big_int_column, dialect_insert, table_of, utc_column
 
 ERROR_LENGTH = 500
@@ -241,7 +242,7 @@ async def mark_answered(session: AsyncSession, *, update_ids: Sequence[int], now
     result = await session.exec(
         update(InboxUpdate)
         .where(
-            col(InboxUpdate.update_id).in_(list(update_ids)),
+            col(InboxUpdate.update_id).in_(padded(update_ids)),
             col(InboxUpdate.state) == InboxState.PENDING,
             col(InboxUpdate.committed_attempt).is_(None),
         )
@@ -313,7 +314,7 @@ async def renew_leases(
     result = await session.exec(
         update(InboxUpdate)
         .where(
-            col(InboxUpdate.update_id).in_(list(update_ids)),
+            col(InboxUpdate.update_id).in_(padded(update_ids)),
             col(InboxUpdate.claimed_by) == instance_id,
             col(InboxUpdate.state) == InboxState.PENDING,
         )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.in_lists import padded
 from db.members import Member, MemberStatus
 from db.outbox import DeliveryState, Notification
 from db.schedules import ScheduledJob
@@ -270,7 +271,7 @@ async def mark_seen(
     result = await session.exec(
         update(table)
         .where(
-            tuple_(table.c.notice_id, table.c.member_id).in_(pairs),
+            tuple_(table.c.notice_id, table.c.member_id).in_(padded(pairs)),
             table.c.seen_at.is_(None),
         )
         .values(seen_at=now)
@@ -290,7 +291,7 @@ async def get_recipients(
     if not pairs:
         return {}
     query = select(NoticeRecipient).where(
-        tuple_(col(NoticeRecipient.notice_id), col(NoticeRecipient.member_id)).in_(pairs)
+        tuple_(col(NoticeRecipient.notice_id), col(NoticeRecipient.member_id)).in_(padded(pairs))
     )
     rows = (await session.exec(query.execution_options(populate_existing=True))).all()
     return {(r.notice_id, r.member_id): r for r in rows}
@@ -335,7 +336,7 @@ async def count_reminded(session: AsyncSession, *, notice_id: int, member_ids: l
             update(NoticeRecipient)
             .where(
                 col(NoticeRecipient.notice_id) == notice_id,
-                col(NoticeRecipient.member_id).in_(member_ids[start : start + 500]),
+                col(NoticeRecipient.member_id).in_(padded(member_ids[start : start + 500])),
             )
             .values(reminders=NoticeRecipient.reminders + 1)
         )

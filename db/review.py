@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import AuditEntry
+from db.in_lists import padded
 from db.types import UTC_NOW, table_of, utc_column
 
 # Views a member keeps (older ones are pruned when a new /log opens): the buttons of older pages go stale.
@@ -203,7 +204,7 @@ async def entries_by_ids(session: AsyncSession, *, ids: Sequence[int]) -> list[A
     """The entries with these ids, in the order given."""
     if not ids:
         return []
-    rows = (await session.exec(select(AuditEntry).where(col(AuditEntry.id).in_(list(ids))))).all()
+    rows = (await session.exec(select(AuditEntry).where(col(AuditEntry.id).in_(padded(ids))))).all()
     by_id = {row.id: row for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -213,7 +214,7 @@ async def logged_by_ids(session: AsyncSession, *, ids: Sequence[int]) -> list[Lo
     if not ids:
         return []
     table = table_of(AuditEntry)
-    query = select(*(table.c[name] for name in _STREAMED)).where(table.c.id.in_(list(ids)))
+    query = select(*(table.c[name] for name in _STREAMED)).where(table.c.id.in_(padded(ids)))
     by_id = {row[0]: logged(tuple(row)) for row in (await session.exec(query)).all()}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -429,7 +430,7 @@ async def seen_by(
             table.action.in_(list(actions)),
             table.at >= since,
             table.at < until,
-            table.object_id.in_(ids[start : start + 500]),
+            table.object_id.in_(padded(ids[start : start + 500])),
         )
         found += [(object_id, actor, post) for object_id, actor, post in (await session.exec(query)).all()]
     return found

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, Index, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.in_lists import padded
 from db.types import UTC_NOW, dialect_insert, table_of, utc_column
 
 
@@ -96,7 +97,9 @@ async def get_job(session: AsyncSession, *, job_id: int) -> ScheduledJob | None:
 async def get_jobs(session: AsyncSession, *, job_ids: set[int]) -> list[ScheduledJob]:
     """The rows with these ids (those that still exist), in one query."""
     return list(
-        (await session.exec(select(ScheduledJob).where(col(ScheduledJob.id).in_(sorted(job_ids))))).all()
+        (
+            await session.exec(select(ScheduledJob).where(col(ScheduledJob.id).in_(padded(sorted(job_ids)))))
+        ).all()
     )
 
 

@@ -15,10 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.inbox import inbox_row
+from db import alerts as alerts_store
 from db import inbox as store
 from db.alerts import Alert
 from db.audit import Action, AuditEntry, record_action, record_actions
 from db.engine import Database
+from db.in_lists import padded
+from db.outbox import queue as outbox_queue
 from db.schedules import ScheduledJob
 from tests.harness import Harness
 
@@ -135,3 +138,55 @@ async def test_a_single_audit_entry_is_written_without_an_orm_flush(liaison: Har
     singles = await liaison.rows(AuditEntry, AuditEntry.action == "test.single")
     assert sorted(e.object_id for e in singles) == ["0", "1", "2"]
     assert all(e.hash and e.seq for e in singles)
+
+
+@contextmanager
+def sql_strings(db: Database, prefix: str) -> Iterator[set[str]]:
+    """The distinct SQL strings starting with `prefix` run while the block runs."""
+    seen: set[str] = set()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if " ".join(statement.split()).upper().startswith(prefix):
+            seen.add(statement)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", note)
+
+
+def test_in_lists_are_padded_to_a_few_lengths() -> None:
+    """Short lists keep their length; longer ones repeat their last value up to the next power of two."""
+    assert padded([]) == [] and padded([3, 1]) == [3, 1] and padded([1, 2, 3, 4]) == [1, 2, 3, 4]
+    assert padded(range(1, 6)) == [1, 2, 3, 4, 5, 5, 5, 5]
+    assert len(padded(range(9))) == 16 and len(padded(range(16))) == 16 and len(padded(range(17))) == 32
+    assert {len(padded(range(n))) for n in range(5, 513)} == {8, 16, 32, 64, 128, 256, 512}
+
+
+async def test_lists_of_nearby_lengths_share_one_sql_string_and_read_each_row_once(liaison: Harness) -> None:
+    """Reading 5, 6, 7 or 8 alerts by id runs one SQL string (PostgreSQL prepares each string on the
+    server, SQLite parses it), and the padding's repeated ids bring no row twice; so for outbox claims."""
+    authors = [await liaison.member(f"Agent{n}", service="customs", language="en") for n in range(8)]
+    for n, author in enumerate(authors):
+        await author.send(f"/alert urgent security: vehicle {n} forcing the barrier")
+    await liaison.process_updates()
+    await liaison.settle()
+    ids = sorted(alert.id for alert in await liaison.rows(Alert))
+    assert len(ids) == 8
+    with sql_strings(liaison.db, "SELECT ALERTS.") as reads:
+        for size in (5, 6, 7, 8):
+            async with liaison.session() as session:
+                found = await alerts_store.get_alerts(session, alert_ids=set(ids[:size]))
+            assert sorted(found) == ids[:size]
+    assert len(reads) == 1, reads
+    with sql_strings(liaison.db, "UPDATE OUTBOX") as claims:
+        for size in range(5, 17):
+            async with liaison.db.transaction(guarded=False) as session:
+                await outbox_queue.claim_rows(
+                    session,
+                    ids=list(range(10_000, 10_000 + size)),
+                    claimed_by="t",
+                    lease_until=liaison.clock.now(),
+                )
+    assert len(claims) == 2, claims

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import request_wake
+from db.in_lists import padded
 from db.outbox.model import (
     CAPTION_METHODS,
     DUE_AT_ONCE,
@@ -331,7 +332,7 @@ async def enqueue_card_edits(
                 OUTBOX.c.ref_type,
                 OUTBOX.c.ref_id,
             )
-            .where(OUTBOX.c.card_key.in_(chunk), OUTBOX.c.method.in_(SEND_METHODS))
+            .where(OUTBOX.c.card_key.in_(padded(chunk)), OUTBOX.c.method.in_(SEND_METHODS))
             .order_by(OUTBOX.c.id)
         )
         for row in sent.all():
@@ -340,7 +341,7 @@ async def enqueue_card_edits(
             sa_select(
                 OUTBOX.c.card_key, OUTBOX.c.method, OUTBOX.c.id, OUTBOX.c.state, OUTBOX.c.priority
             ).where(
-                OUTBOX.c.card_key.in_(chunk),
+                OUTBOX.c.card_key.in_(padded(chunk)),
                 OUTBOX.c.method.in_(EDIT_METHODS),
                 OUTBOX.c.state.in_((DeliveryState.PENDING.value, DeliveryState.SENDING.value)),
             )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.in_lists import padded
 from db.outbox.model import (
     CARD_ACTIONS,
     EDIT_METHODS,
@@ -166,14 +167,14 @@ async def card_context(session: AsyncSession, *, card_keys: set[str]) -> list[Ro
     reads of them (not their payloads)."""
     if not card_keys:
         return []
-    return list((await session.exec(_card_query(), params={"b_card_keys": list(card_keys)})).all())
+    return list((await session.exec(_card_query(), params={"b_card_keys": padded(card_keys)})).all())
 
 
 async def newest_pending_edits(session: AsyncSession, *, card_keys: set[str]) -> dict[str, int]:
     """The id of the newest edit waiting (not claimed) for each of these cards that has one."""
     if not card_keys:
         return {}
-    rows = await session.exec(_newest_edits_query(), params={"b_card_keys": list(card_keys)})
+    rows = await session.exec(_newest_edits_query(), params={"b_card_keys": padded(card_keys)})
     return {card_key: int(row_id) for card_key, row_id in rows.all()}
 
 
@@ -209,7 +210,7 @@ async def claim_rows(
         return
     await session.exec(
         update(Notification)
-        .where(col(Notification.id).in_(ids), col(Notification.state) == DeliveryState.PENDING)
+        .where(col(Notification.id).in_(padded(ids)), col(Notification.state) == DeliveryState.PENDING)
         .values(
             state=DeliveryState.SENDING,
             claimed_by=claimed_by,
@@ -299,7 +300,7 @@ async def release_rows(session: AsyncSession, *, ids: list[int], claimed_by: str
     await session.exec(
         update(Notification)
         .where(
-            col(Notification.id).in_(ids),
+            col(Notification.id).in_(padded(ids)),
             col(Notification.state) == DeliveryState.SENDING,
             col(Notification.claimed_by) == claimed_by,
         )
@@ -339,7 +340,7 @@ async def renew_leases(
     held = (
         select(col(Notification.id))
         .where(
-            col(Notification.id).in_(ids),
+            col(Notification.id).in_(padded(ids)),
             col(Notification.state) == DeliveryState.SENDING,
             col(Notification.claimed_by) == claimed_by,
         )
@@ -383,7 +384,7 @@ async def mark_chat_unreachable(session: AsyncSession, *, chat_id: int, error: s
     if ids:
         await session.exec(
             update(Notification)
-            .where(col(Notification.id).in_(ids))
+            .where(col(Notification.id).in_(padded(ids)))
             .values(state=DeliveryState.UNREACHABLE, last_error=error[:ERROR_MAX])
         )
     return ids
