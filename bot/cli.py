@@ -52,6 +52,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     token = _token()
     if token is None:
         return _fail("TELEGRAM_BOT_TOKEN is not set; export the token BotFather gave you and try again")
+    from bot.lean_imports import import_telegram_ext_without_tornado
+
+    import_telegram_ext_without_tornado()
     from bot.app import build_application, install_features
     from bot.features import FeatureConflict
     from bot.logs import configure_logging
