@@ -77,15 +77,15 @@ async def test_urgent_health_alert_full_story(liaison):
     await liaison.settle()
     assert "National Police" in police.callback_answers[-1]["text"]
     assert (
-        "✅ National Police ✓ 9:02\u202fAM (John)" in alert_copy(police, alert.id).text
+        "✅ National Police · seen 9:02\u202fAM (John)" in alert_copy(police, alert.id).text
     )  # their own copy too
     assert (
         "appuyez sur un bouton" in alert_copy(health, alert.id).text
     )  # others' copies wait for a change of state
     assert "Handled" not in alert_copy(police, alert.id).text  # Health has not acknowledged yet
     author_card = alert_copy(customs, alert.id)
-    assert "Police nationale ✓ 09:02 (John)" in author_card.text
-    assert "⏳ Police sanitaire — en attente" in author_card.text
+    assert "✅ Police nationale · vu 09:02 (John)" in author_card.text
+    assert "⏳ Police sanitaire · en attente" in author_card.text
     # The three others, as her confirmation counted them (her own copy is not news to her).
     assert "📬 Reçue par 3 sur 3 personnes." in author_card.text
     delivered = (await liaison.rows(AuditEntry, AuditEntry.action == "alert.delivered"))[0].details
@@ -113,7 +113,7 @@ async def test_urgent_health_alert_full_story(liaison):
     for reader in (customs, chief):
         card = alert_copy(reader, alert.id)
         # One press said both "seen" and "taking action": the line names the person and the time once.
-        assert "✋ Police sanitaire ✓ 09:05 (Mariama) · prise en charge" in card.text
+        assert "✋ Police sanitaire · prise en charge 09:05 (Mariama)" in card.text.splitlines()
         assert "tous les services requis" in card.text
     # Ordinary agents' copies (neither the author's nor a chief's) are edited too and say it is handled:
     # Police's, whose last edit was its own press (no status line then), and Health's, each in its language.
@@ -127,8 +127,7 @@ async def test_urgent_health_alert_full_story(liaison):
     await press(police, "✋ Taking action", alert_copy(police, alert.id))
     await liaison.settle()
     assert (
-        "✅ Police nationale ✓ 09:02 (John) · prise en charge : John, 09:05"
-        in alert_copy(customs, alert.id).text
+        "✋ Police nationale · vu 09:02, prise en charge 09:05 (John)" in alert_copy(customs, alert.id).text
     )
 
     # The 15-minute step was cancelled: nothing reaches coordinators.
@@ -197,11 +196,11 @@ async def test_cross_border_alert_reaches_the_partner_post_in_its_own_time_zone(
     await press(bf_police, "👁 Seen", alert_copy(bf_police, alert.id))
     await liaison.settle()
     author_card = alert_copy(ne_customs, alert.id)
-    assert "National Police ✓ 9:01\u202fAM (UTC+1) (Issa)" in author_card.text
+    assert "National Police · seen 9:01\u202fAM (UTC+1) (Issa)" in author_card.text
     assert "Makalondi · Nov 23, 9:00\u202fAM (UTC+1)" in author_card.text
     partner_chief_card = alert_copy(bf_chief, alert.id)
-    assert "National Police ✓ 8:01\u202fAM (UTC+0) (Issa)" in partner_chief_card.text
-    assert "⏳ National Police — pending" in author_card.text  # Makalondi's own Police has not yet
+    assert "National Police · seen 8:01\u202fAM (UTC+0) (Issa)" in partner_chief_card.text
+    assert "⏳ National Police · pending" in author_card.text  # Makalondi's own Police has not yet
 
     # Five minutes: only Makalondi's Police (and its chief, none here) is escalated, not the partner's.
     await liaison.advance(240)
@@ -751,7 +750,7 @@ async def test_a_member_who_blocked_the_bot_gets_the_open_urgent_alerts_when_bac
     # The new copy is the one kept up to date: Health acknowledges on it, and it shows.
     await press(health, "👁 Seen", urgent)
     await liaison.settle()
-    assert "Police sanitaire ✓" in alert_copy(health, 1).text
+    assert "✅ Police sanitaire · vu" in alert_copy(health, 1).text
     assert await liaison.rows(AuditEntry, AuditEntry.action == "alert.caught_up")
 
 
@@ -784,7 +783,7 @@ async def test_a_member_who_blocked_the_bot_gets_the_open_important_alerts_when_
     # The new copy is the one kept up to date: Health acknowledges on it, and it shows.
     await press(health, "👁 Seen", important)
     await liaison.settle()
-    assert "Police sanitaire ✓" in alert_copy(health, 1).text
+    assert "✅ Police sanitaire · vu" in alert_copy(health, 1).text
 
 
 async def test_a_removed_member_no_longer_follows_the_alerts_of_the_post(liaison: Harness) -> None:
@@ -995,11 +994,11 @@ async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: H
     assert alert.required == ["NE-KONNI/police"] and alert.handled_at is None
     [raised] = await liaison.rows(AuditEntry, AuditEntry.action == "alert.raised")
     assert raised.details["unstaffed"] == ["NE-KONNI/gendarmerie"]
-    assert "Gendarmerie: no member at this post" in alert_copy(customs, alert.id).text
-    assert "Gendarmerie : aucun membre à ce poste" in alert_copy(chief, alert.id).text
+    assert "Gendarmerie · no member at this post" in alert_copy(customs, alert.id).text
+    assert "Gendarmerie · aucun membre à ce poste" in alert_copy(chief, alert.id).text
     # A service the alert reaches without asking it to acknowledge says so (a bare dash read as blank).
-    assert "▫️ Health Police — for information" in alert_copy(customs, alert.id).text.splitlines()
-    assert "▫️ Police sanitaire — pour information" in alert_copy(chief, alert.id).text.splitlines()
+    assert "▫️ Health Police · for information" in alert_copy(customs, alert.id).text.splitlines()
+    assert "▫️ Police sanitaire · pour information" in alert_copy(chief, alert.id).text.splitlines()
     assert "no member" not in alert_copy(police, alert.id).text  # an agent's card shows no service lines
     assert "waiting for 1 required service" in alert_copy(customs, alert.id).text
 
@@ -1027,7 +1026,7 @@ async def test_an_alert_no_present_service_is_required_for_waits_for_a_first_ack
     [first] = await liaison.rows(Alert)
     assert first.required == [] and first.handled_at == first.raised_at
     assert len(await handled_entries(liaison, first.id)) == 1
-    assert "Police: no member at this post" in alert_copy(chief, first.id).text
+    assert "Police · no member at this post" in alert_copy(chief, first.id).text
 
     await chief.send("/alert urgent security: shots heard north of the post")
     await liaison.settle()

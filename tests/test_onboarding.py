@@ -441,10 +441,10 @@ async def test_switching_language_brings_the_alert_key_in_the_new_language(
     await liaison.settle()
     assert liaison.config.category_name("health", after) in agent.last.buttons()
 
-    # A coordinator has no post, hence no alert key: the confirmation comes without one.
+    # A coordinator raises alerts at any post they pick: the confirmation brings their key too.
     coordinator = await liaison.member("Moussa", role="coordinator", language=before)
     await coordinator.send("/language")
     await liaison.settle()
     await coordinator.tap(choice)
     await liaison.settle()
-    assert coordinator.last.text == confirmation and reply_keys(coordinator.last) is None
+    assert coordinator.last.text == confirmation and reply_keys(coordinator.last) == [key]

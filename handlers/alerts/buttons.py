@@ -47,7 +47,11 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
     if result.outcome == AckOutcome.RESOLVED:
         return tr.gettext("This alert is resolved: nothing more to do.")
     if result.outcome == AckOutcome.RECEIPT:
-        return tr.gettext("Noted.")
+        # A reader of no service (a chief of the whole post, a coordinator): no service acknowledges, but
+        # the full cards list who of no service has seen it or is taking action.
+        if result.kind == AckKind.ACTION:
+            return tr.gettext("Taking action: recorded. The author and the chiefs see it on their cards.")
+        return tr.gettext("Seen: recorded. The author and the chiefs see it on their cards.")
     if result.outcome == AckOutcome.ALREADY_MINE:
         return tr.gettext("You already acknowledged this alert.")
     if result.outcome == AckOutcome.ALREADY_OTHER:
@@ -60,6 +64,11 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
             time=tr.time(
                 result.first_at, config.post_zone(context.active_member.post_code, result.post_code)
             ),
+        )
+    if result.outcome == AckOutcome.ACTION and result.author:
+        # The author's own card shows every service already; the chiefs' cards show this line too.
+        return tr.gettext("Taking action: recorded for {service}. The chiefs see it on their cards.").format(
+            service=label
         )
     if result.outcome == AckOutcome.ACTION:
         return tr.gettext("Taking action: recorded for {service}. The author and the chiefs see it.").format(

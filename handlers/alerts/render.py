@@ -60,6 +60,10 @@ class CardState:
     names: dict[int, str] = field(default_factory=dict)
     # (copies delivered, copies queued), known when a card is refreshed.
     delivered: tuple[int, int] | None = None
+    # Readers of no service (a chief of the whole post, a coordinator) who pressed Seen or Taking action:
+    # (name, moment, taking action), first first. Their press is no service's acknowledgement, but the full
+    # cards show it.
+    readers: list[tuple[str, datetime, bool]] = field(default_factory=list)
 
     def name(self, member_id: int | None) -> str:
         """A member's display name, escaped."""
@@ -95,32 +99,45 @@ def _ack_line(
     required = f"{post_code}/{service}" in state.alert.required
     if ack is None:
         if required:
-            return tr.gettext("⏳ {service} — pending").format(service=label)
+            return tr.gettext("⏳ {service} · pending").format(service=label)
         if unstaffed:
             # TRANSLATORS: a service an alert would require, but nobody of it has joined the post.
-            return tr.gettext("▫️ {service}: no member at this post").format(service=label)
+            return tr.gettext("▫️ {service} · no member at this post").format(service=label)
         # TRANSLATORS: a service the alert reaches but does not ask to acknowledge.
-        return tr.gettext("▫️ {service} — for information").format(service=label)
-    acked = when(ack.acked_at)
+        return tr.gettext("▫️ {service} · for information").format(service=label)
+    # Every acknowledged line reads the same way: the service, then what it did, when, and who.
+    seen, seer = when(ack.acked_at), state.name(ack.member_id)
     if ack.kind != "action" or ack.action_at is None:
-        return tr.gettext("✅ {service} ✓ {time} ({name})").format(
-            service=label, time=acked, name=state.name(ack.member_id)
+        # TRANSLATORS: a service's line on an alert card: it has seen the alert at {time}, through {name}.
+        return tr.gettext("✅ {service} · seen {time} ({name})").format(service=label, time=seen, name=seer)
+    acting, actor = when(ack.action_at), state.name(ack.action_member_id)
+    same_person = ack.action_member_id == ack.member_id
+    if same_person and acting == seen:
+        # One press said both: "taking action" says it was seen.
+        # TRANSLATORS: a service's line on an alert card: {name} of the service is taking action since {time}.
+        return tr.gettext("✋ {service} · taking action {time} ({name})").format(
+            service=label, time=acting, name=actor
         )
-    taken = when(ack.action_at)
-    if ack.action_member_id == ack.member_id and taken == acked:
-        # One press said both: a phone line should not repeat the name and the time.
-        return tr.gettext("✋ {service} ✓ {time} ({name}) · taking action").format(
-            service=label, time=acked, name=state.name(ack.member_id)
+    if same_person:
+        # TRANSLATORS: a service's line: seen at {seen}, then taking action at {acting}, both by {name}.
+        return tr.gettext("✋ {service} · seen {seen}, taking action {acting} ({name})").format(
+            service=label, seen=seen, acting=acting, name=actor
         )
-    return (
-        tr.gettext("✅ {service} ✓ {time} ({name})").format(
-            service=label, time=acked, name=state.name(ack.member_id)
-        )
-        + " · "
-        + tr.gettext("taking action: {name}, {time}").format(
-            name=state.name(ack.action_member_id), time=taken
-        )
+    # TRANSLATORS: a service's line: {name} saw it at {seen}, {actor} is taking action since {acting}.
+    return tr.gettext("✋ {service} · seen {seen} ({name}), taking action {acting} ({actor})").format(
+        service=label, seen=seen, name=seer, acting=acting, actor=actor
     )
+
+
+def readers_line(tr: Translator, state: CardState, when: Clock) -> str:
+    """'👁 Also seen: Ibrahim 09:03, ✋ Moussa 09:04': the presses of readers of no service."""
+    names = ", ".join(
+        ("✋ " if acting else "") + f"{html.escape(name)} {when(moment)}"
+        for name, moment, acting in state.readers
+    )
+    # TRANSLATORS: on an alert card, people of no service (chiefs of the whole post, coordinators) who pressed
+    # Seen (or ✋ Taking action), each with the time, e.g. "Also seen: Ibrahim 09:03, ✋ Moussa 09:04".
+    return tr.gettext("👁 Also seen: {readers}").format(readers=names)
 
 
 def author_line(config: Config, tr: Translator, state: CardState) -> str:
@@ -209,6 +226,8 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
             for service in _services(config, post_code):
                 left_out = f"{post_code}/{service}" in unstaffed
                 lines.append(_ack_line(config, tr, state, post_code, service, when, unstaffed=left_out))
+    if reader.full and state.readers:
+        lines.append(readers_line(tr, state, when))
     if reader.full and state.delivered and state.delivered[0]:
         sent, total = state.delivered
         lines.append(

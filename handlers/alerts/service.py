@@ -50,7 +50,20 @@ async def load_card_state(session: AsyncSession, *, alert: Alert) -> CardState:
     ids = {alert.author_member_id, alert.resolved_by_member_id}
     for ack in acks:
         ids.update((ack.member_id, ack.action_member_id))
-    return CardState(alert, acks, await member_names(session, member_ids={i for i in ids if i is not None}))
+    state = CardState(alert, acks, await member_names(session, member_ids={i for i in ids if i is not None}))
+    # The full copies (a few: author, chiefs, coordinators) hold the presses of readers of no service.
+    state.readers = readers_of(await store.list_live_copies(session, alert_id=alert.id, full_or_members=()))
+    return state
+
+
+def readers_of(copies: list[tuple[AlertRecipient, Member]]) -> list[tuple[str, datetime, bool]]:
+    """The Seen / Taking action presses of readers of no service among these copies, first first."""
+    found = [
+        (member.display_name, recipient.action_at or recipient.seen_at, recipient.action_at is not None)
+        for recipient, member in copies
+        if recipient.service_code is None and recipient.seen_at is not None
+    ]
+    return sorted(((name, at, acting) for name, at, acting in found if at is not None), key=lambda r: r[1])
 
 
 def reader_of(runtime: Runtime, member: Member, alert: Alert, recipient: AlertRecipient | None) -> Reader:
@@ -410,6 +423,9 @@ class AckResult:
     post_code: str | None = None
     first_name: str | None = None
     first_at: datetime | None = None
+    kind: AckKind = AckKind.SEEN
+    # The presser raised this alert (their card already shows every service).
+    author: bool = False
 
 
 @dataclass
@@ -581,10 +597,16 @@ async def _acknowledge(
     now = runtime.clock.now()
     new_receipt = batch.receipt(recipient, kind, now)
     service = member.service_code
+    author = alert.author_member_id == member.id
     if not service:
         if new_receipt:
             _audit_ack(batch, alert, member, kind, now, None, "receipt", None)
-        return AckResult(AckOutcome.RECEIPT)
+            # No service's acknowledgement, but the full cards show who of no service has seen it.
+            if cards is not None:
+                cards.add(alert, handled=False, member_id=member.id)
+            else:
+                await refresh_cards(session, runtime, alert, everyone=False, member_ids=(member.id,), now=now)
+        return AckResult(AckOutcome.RECEIPT, kind=kind, author=author)
     key = (alert.id, recipient.post_code, service)
     known = batch.acks.get(key)
     if known is not None and not (kind == AckKind.ACTION and known.kind == AckKind.SEEN):
@@ -611,7 +633,9 @@ async def _acknowledge(
     seconds = ack.seconds_to_ack if outcome == "first" else None
     _audit_ack(batch, alert, member, kind, now, service, outcome, seconds)
     handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now, batch)
-    result = AckResult(AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service)
+    result = AckResult(
+        AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service, kind=kind, author=author
+    )
     if cards is not None:
         cards.add(alert, handled=handled, member_id=member.id)
         return result
@@ -778,6 +802,8 @@ async def refresh_cards(
     copies = await store.list_live_copies(
         session, alert_id=alert.id, full_or_members=None if everyone else member_ids
     )
+    # Every full copy is among these: the presses of readers of no service, without another query.
+    state.readers = readers_of(copies)
     # The cards people follow (full ones, the presser's) at the given priority; every other copy of a fan-out
     # of hundreds at bulk priority, behind whatever is urgent. Readers alike share one rendering.
     followed: list[tuple[str, str, Any]] = []

@@ -6,6 +6,7 @@ import re
 
 from telegram import Message, ReplyKeyboardMarkup, Update
 
+from bot.access import is_global, may_raise_alert
 from bot.callbacks import CallbackData
 from bot.i18n import Translator, supported_language, translator
 from bot.keyboards import main_keyboard
@@ -30,8 +31,10 @@ CODE_RE = re.compile(CODE_PATTERN)
 
 
 def _main_keyboard(tr: Translator, member: Member) -> ReplyKeyboardMarkup | None:
-    """A post member's persistent keyboard (coordinators have no post: no alert button)."""
-    return main_keyboard(tr) if member.post_code else None
+    """The persistent 🚨 key for whoever may raise an alert: a post's agents and chiefs at their post,
+    coordinators at any post they pick (the same rule as the key itself)."""
+    may_raise = is_global(member) or may_raise_alert(member, member.post_code)
+    return main_keyboard(tr) if may_raise else None
 
 
 async def start(update: Update, context: LiaisonContext) -> None:

@@ -22,6 +22,8 @@ from handlers.reminders.render import describe_audience, describe_repeat, remind
 VERBS = {"pause": "paused", "resume": "resumed", "delok": "deleted"}
 ACTIONS = ("pg", "del", *VERBS)
 CANNOT_CHANGE = N_("You cannot change this reminder.")
+# A one-off reminder sent since the list was shown: its buttons are dead.
+WENT_OUT = N_("This reminder has already been sent: there is nothing left to change.")
 
 
 def render_page(
@@ -118,6 +120,9 @@ async def list_button(update: Update, context: LiaisonContext, data: CallbackDat
     if job is None:
         await answer(query, tr.gettext(CANNOT_CHANGE), alert=True)
         return
+    if not changed and job.state == JobState.DONE:
+        await went_out_answer(update, context, page)
+        return
     if verb == "deleted" and not changed:
         # A confirmation shown before the reminder was deleted (twice tapped, or deleted from another list).
         await answer(query, tr.gettext("This reminder was already deleted: nothing changed."), alert=True)
@@ -134,6 +139,15 @@ async def list_button(update: Update, context: LiaisonContext, data: CallbackDat
     await edit_message(query, text, markup)
 
 
+async def went_out_answer(update: Update, context: LiaisonContext, page: int) -> None:
+    """A press on a one-off reminder sent since: say so, and redraw the page without its dead buttons."""
+    query, member = update.callback_query, context.active_member
+    assert query is not None
+    await answer(query, context.tr.gettext(WENT_OUT), alert=True)
+    text, markup = render_page(context, member, await _jobs(context, member), page)
+    await edit_message(query, text, markup)
+
+
 async def ask_delete(update: Update, context: LiaisonContext, job_id: int, page: int) -> None:
     """Ask before deleting: the question quotes the reminder, Yes carries its id (never its number)."""
     query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
@@ -141,6 +155,11 @@ async def ask_delete(update: Update, context: LiaisonContext, job_id: int, page:
     async with runtime.db.reading() as session:
         job = await service.deletable_reminder(session, member, job_id=job_id)
     if job is None or job.id is None:
+        async with runtime.db.reading() as session:
+            sent = await service.went_out(session, member, job_id=job_id)
+        if sent:
+            await went_out_answer(update, context, page)
+            return
         await answer(query, tr.gettext(CANNOT_CHANGE), alert=True)
         return
     await answer(query)

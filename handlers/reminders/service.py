@@ -217,6 +217,12 @@ async def deletable_reminder(session: AsyncSession, member: Member, *, job_id: i
     return job if job.state in (JobState.ACTIVE, JobState.PAUSED) else None
 
 
+async def went_out(session: AsyncSession, member: Member, *, job_id: int) -> bool:
+    """Whether this reminder, one the member may change, was a one-off that was sent (nothing to change)."""
+    job = await get_job(session, job_id=job_id)
+    return job is not None and may_change(member, job) and job.state == JobState.DONE
+
+
 async def change_reminder(
     session: AsyncSession, runtime: Runtime, member: Member, *, job_id: int, verb: str
 ) -> tuple[ScheduledJob | None, bool]:
