@@ -93,7 +93,12 @@ def rank(member: Member) -> int:
 
 def is_global(member: Member) -> bool:
     """Coordinators and admins follow every post."""
-    return rank(member) >= RANK[Role.COORDINATOR]
+    return is_global_role(member.role)
+
+
+def is_global_role(role: str) -> bool:
+    """Whether a role (as stored, or named in a log entry) follows every post; an unknown name does not."""
+    return role in RANK and RANK[Role(role)] >= RANK[Role.COORDINATOR]
 
 
 def is_post_chief(member: Member) -> bool:
@@ -142,12 +147,19 @@ def can_invite(member: Member | None, role: Role, post_code: str | None) -> bool
 
 def invite_names_post(role: Role) -> bool:
     """Agents and chiefs are invited to a post; coordinators follow every post, so their invite names none."""
-    return RANK[role] < RANK[Role.COORDINATOR]
+    return not is_global_role(role)
 
 
 def may_lead_whole_post(role: Role) -> bool:
     """A chief may be invited for the whole post (no service); an agent always belongs to one service."""
     return role == Role.CHIEF
+
+
+def asks_post_chief(member: Member, *, decided_by: str | None) -> bool:
+    """Whom a member whose access was suspended or removed turns to: their post chief when a chief decided
+    about an agent of the post; a coordinator otherwise (a chief's access, a coordinator's decision, or one
+    whose author is unknown)."""
+    return bool(member.post_code) and member.role == Role.AGENT and decided_by == Role.CHIEF
 
 
 def can_manage(actor: Member | None, target: Member) -> bool:

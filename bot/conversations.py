@@ -48,6 +48,12 @@ class DraftData(BaseModel):
         """The JSON form stored in the draft."""
         return self.model_dump(mode="json", exclude_none=True)
 
+    def take_prompts(self) -> DraftData:
+        """Take the prompts out of these answers, which the draft's last step writes back without them: the
+        ones taken are cleared once, by `end_prompts`, when the outcome is shown."""
+        taken, self.prompts = DraftData(prompts=self.prompts), None
+        return taken
+
 
 def expiry(runtime: Runtime, conversation: Conversation) -> datetime:
     """When a draft touched now goes stale."""
@@ -72,8 +78,7 @@ async def begin(
     assert member.id is not None
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
-        previous = await store.get_draft(session, member_id=member.id, flow=conversation.flow)
-        draft, fresh = await store.open_draft(
+        draft, fresh, previous = await store.open_draft(
             session,
             member_id=member.id,
             flow=conversation.flow,
@@ -85,7 +90,7 @@ async def begin(
         )
         left = await store.unfocus_drafts(session, member_id=member.id, keep_id=draft.id) if fresh else []
     await _tell_left(update, context, left)
-    if fresh and previous is not None and previous.id != draft.id:
+    if fresh and previous is not None:
         # The fresh start replaced the draft: the buttons of its questions would only say it is closed.
         await clear_prompts(context, previous)
         if conversation.on_replaced is not None:
@@ -183,7 +188,7 @@ async def current(context: LiaisonContext, conversation: Conversation) -> Draft 
 async def close(context: LiaisonContext, draft: Draft) -> bool:
     """Delete a draft (finished or abandoned); False when it was already gone.
 
-    Its prompts keep their buttons until the caller, once it has answered, calls clear_prompts.
+    Its prompts keep their buttons until the caller, once it has answered, calls end_prompts.
     """
     member = context.active_member
     assert member.id is not None and draft.id is not None
@@ -228,6 +233,12 @@ async def clear_prompts(
     for chat_id, message_id in prompts_of(source):
         if message_id != keep and not await remove_buttons(context.bot, chat_id, message_id):
             return  # a flood wait or a blocked bot: the rest would be refused the same way
+
+
+async def end_prompts(update: Update, context: LiaisonContext, source: Draft | DraftData) -> None:
+    """The conversation ended (sent, saved, cancelled): take the buttons off its prompts, but not off the
+    pressed message, which the handler has just edited to show the outcome."""
+    await clear_prompts(context, source, keep=pressed_message_id(update))
 
 
 def _command_of(text: str) -> str | None:

@@ -7,13 +7,20 @@ import logging
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.access import is_global, is_post_chief
+from bot.access import asks_post_chief
 from bot.features import MemberEvent
 from bot.inbox.dispatcher import CURRENT_ATTEMPT
 from bot.replies import answer
 from bot.runtime import LiaisonContext
 from bot.texts import HOW_TO_JOIN, SHORT_HOW_TO_JOIN, bilingual
-from db.members import Member, MemberStatus, get_member_by_telegram_id, mark_reachable, mark_unreachable
+from db.members import (
+    Member,
+    MemberStatus,
+    get_member_by_telegram_id,
+    mark_reachable,
+    mark_unreachable,
+    status_decided_by,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +80,13 @@ async def _turn_away(update: Update, context: LiaisonContext, member: Member | N
     suspended = member is not None and member.status == MemberStatus.SUSPENDED
     if suspended and member is not None:
         context.member = member  # for the reader's language only
-        # A chief (or a member of no post) has no post chief to turn to: a coordinator restores them.
+        assert member.id is not None
+        # Whom to ask is whom the access note named: the post chief only for an agent a chief suspended.
+        async with context.runtime.db.reading() as session:
+            decided_by = await status_decided_by(session, member_id=member.id, status=MemberStatus.SUSPENDED)
         text = (
             context.tr.gettext("Your access to Liaison is suspended. Contact your post chief.")
-            if member.post_code and not is_post_chief(member) and not is_global(member)
+            if asks_post_chief(member, decided_by=decided_by)
             else context.tr.gettext("Your access to Liaison is suspended. Contact a coordinator.")
         )
         context.member = None

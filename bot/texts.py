@@ -117,6 +117,12 @@ def excerpt(text: str, limit: int) -> str:
     return head + "…"
 
 
+def preview(text: str, limit: int) -> str:
+    """The beginning of `text` on one line (a list row, a button, a quote, a title): its line breaks and
+    runs of blanks read as one space, cut between words like `excerpt` (not escaped either)."""
+    return excerpt(" ".join(text.split()), limit)
+
+
 def _cut_point(text: str, room: int) -> int:
     """Where an excerpt of at most `room` characters ends: before a word it would cut when that word starts
     close enough, and before a command it would cut wherever it starts (unless nothing would be left)."""

@@ -84,14 +84,15 @@ async def open_draft(
     data: dict[str, Any],
     now: datetime,
     expires_at: datetime,
-) -> tuple[Draft, bool]:
+) -> tuple[Draft, bool, Draft | None]:
     """Start a focused draft of `flow`, replacing the member's previous one of that flow.
 
-    Returns (draft, False) when this token already started the current draft (a repeated update).
+    Returns (draft, fresh, replaced): fresh is False when this token already started the current draft (a
+    repeated update); replaced is the previous draft of the flow this call deleted, if any.
     """
     existing = await get_draft(session, member_id=member_id, flow=flow)
     if existing is not None and existing.token == token:
-        return existing, False
+        return existing, False, None
     if existing is not None:
         await session.exec(delete(Draft).where(col(Draft.id) == existing.id))
     draft = Draft(
@@ -113,8 +114,8 @@ async def open_draft(
         # Another update of the same member won the race (PostgreSQL): use its draft.
         found = await get_draft(session, member_id=member_id, flow=flow)
         assert found is not None
-        return found, False
-    return draft, True
+        return found, False, existing
+    return draft, True, existing
 
 
 async def advance_draft(

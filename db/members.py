@@ -10,6 +10,8 @@ from sqlalchemy import update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.audit import AuditEntry
+from db.in_lists import padded
 from db.types import UTC_NOW, big_int_column, utc_column
 
 
@@ -20,6 +22,11 @@ class Role(StrEnum):
     CHIEF = "chief"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+
+
+# The audit details key of a status change's author's role at the time: whom the member is told to turn to
+# depends on it (bot.access.asks_post_chief), in the note and at the gate alike.
+ACTOR_ROLE_KEY = "actor_role"
 
 
 class MemberStatus(StrEnum):
@@ -70,8 +77,32 @@ async def get_members_by_telegram_ids(
     wanted = sorted(set(telegram_ids))
     if not wanted:
         return {}
-    rows = await session.exec(select(Member).where(col(Member.telegram_id).in_(wanted)))
+    rows = await session.exec(select(Member).where(col(Member.telegram_id).in_(padded(wanted))))
     return {member.telegram_id: member for member in rows.all()}
+
+
+async def status_decided_by(session: AsyncSession, *, member_id: int, status: str) -> str | None:
+    """The role of the member who last gave this member `status`, as the audit log's "member.<status>" entry
+    noted it (ACTOR_ROLE_KEY); None when nobody did through the bot."""
+    query = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.action == f"member.{status}",
+            AuditEntry.object_type == "member",
+            AuditEntry.object_id == str(member_id),
+        )
+        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+        .limit(1)
+    )
+    entry = (await session.exec(query)).first()
+    if entry is None:
+        return None
+    role = (entry.details or {}).get(ACTOR_ROLE_KEY)
+    if role is None and entry.actor_member_id is not None:
+        # An entry written before the role was noted: its author's role now.
+        actor = await session.get(Member, entry.actor_member_id)
+        role = actor.role if actor is not None else None
+    return str(role) if role is not None else None
 
 
 async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:
@@ -148,7 +179,9 @@ async def member_names(session: AsyncSession, *, member_ids: set[int]) -> dict[i
     """Display names of the given members, by id."""
     if not member_ids:
         return {}
-    rows = await session.exec(select(Member.id, Member.display_name).where(col(Member.id).in_(member_ids)))
+    rows = await session.exec(
+        select(Member.id, Member.display_name).where(col(Member.id).in_(padded(sorted(member_ids))))
+    )
     return {member_id: name for member_id, name in rows.all() if member_id is not None}
 
 
@@ -156,5 +189,5 @@ async def list_members_by_ids(session: AsyncSession, *, member_ids: list[int]) -
     """The members with these ids (any status), in id order."""
     if not member_ids:
         return []
-    query = select(Member).where(col(Member.id).in_(member_ids)).order_by(col(Member.id))
+    query = select(Member).where(col(Member.id).in_(padded(member_ids))).order_by(col(Member.id))
     return list((await session.exec(query)).all())

@@ -40,3 +40,29 @@ async def test_remind_after_a_half_written_alert_gets_its_own_text(liaison: Harn
     await liaison.settle()
     assert "When? Once, or repeating?" in chief.last.text
     assert [d.flow for d in await liaison.rows(Draft)] == ["remind"] and await liaison.rows(Alert) == []
+
+
+async def test_a_fresh_start_reads_the_draft_it_replaces_once(liaison: Harness) -> None:
+    """Starting a conversation again replaces its draft: the replaced one (its prompts lose their buttons) is
+    the one open_draft read and deleted, not read a second time."""
+    import sqlalchemy as sa
+
+    chief = await liaison.member("Chef", service="gendarmerie", role="chief", language="en")
+    await chief.send("/remind")
+    await liaison.settle()
+    first = chief.last
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(liaison.db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        await chief.send("/remind")
+        await liaison.settle()
+    finally:
+        sa.event.remove(liaison.db.engine.sync_engine, "before_cursor_execute", note)
+    [draft] = await liaison.rows(Draft)
+    assert draft.flow == "remind" and chief.last.message_id != first.message_id
+    reads = [s for s in statements if s.startswith("SELECT drafts.")]
+    assert len(reads) == 2, reads  # open_draft's, and unfocus_drafts' of the other flows

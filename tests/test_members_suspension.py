@@ -157,3 +157,55 @@ async def test_a_forged_or_stale_confirmation_suspends_nobody(liaison: Harness) 
     assert awa.texts.count(NOTE_FR) == 1
     notes, logged = await suspensions(liaison)
     assert len(notes) == 1 and len(logged) == 1
+
+
+async def test_an_agent_a_coordinator_suspended_is_sent_to_a_coordinator_when_writing(
+    liaison: Harness,
+) -> None:
+    """The gate's refusal names whom the access note named: a coordinator's decision is a coordinator's to
+    undo, so the agent is not sent to a post chief who could not reinstate them."""
+    await liaison.member("Ibrahim", role="chief", service="police", language="fr")
+    awa = await liaison.member("Awa", language="fr")
+    coordinator = await liaison.member("Moussa", role="coordinator", language="en")
+    card = await open_card(liaison, coordinator, "Awa", post="Birni N'Konni")
+    await press(coordinator, "Suspend", card)
+    await liaison.settle()
+    await press(coordinator, "Yes, suspend", card)
+    await liaison.settle()
+    assert awa.last.text == (
+        "Votre accès à Liaison au poste de Birni N'Konni a été suspendu par un coordinateur. "
+        "Contactez un coordinateur."
+    )
+    await awa.send("/help")
+    await liaison.settle()
+    assert awa.last.text == "Votre accès à Liaison est suspendu. Contactez un coordinateur."
+    await awa.tap_forged("mb:x", awa.last.message_id)
+    await liaison.settle()
+    assert (
+        awa.callback_answers[-1]["text"] == "Votre accès à Liaison est suspendu. Contactez un coordinateur."
+    )
+
+
+async def test_a_suspension_logged_before_the_role_was_noted_asks_its_authors_role(liaison: Harness) -> None:
+    """An entry from before the author's role was noted in it: the gate asks the author's role now."""
+    from db.audit import record_action
+    from db.members import MemberStatus, set_member_status
+
+    chief = await liaison.member("Ibrahim", role="chief", service="police", language="fr")
+    awa = await liaison.member("Awa", language="fr")
+    chief_row, awa_row = await member_row(liaison, chief), await member_row(liaison, awa)
+    assert awa_row.id is not None
+    async with liaison.db.transaction() as session:
+        await set_member_status(session, member_id=awa_row.id, status=MemberStatus.SUSPENDED)
+        await record_action(
+            session,
+            action="member.suspended",
+            at=liaison.clock.now(),
+            actor_member_id=chief_row.id,
+            object_type="member",
+            object_id=awa_row.id,
+            post_code=awa_row.post_code,
+        )
+    await awa.send("/help")
+    await liaison.settle()
+    assert awa.last.text == "Votre accès à Liaison est suspendu. Contactez votre chef de poste."

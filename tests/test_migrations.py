@@ -100,7 +100,7 @@ async def test_a_deleted_drafts_id_is_never_given_to_a_newer_draft(database_url:
     now = datetime(2026, 3, 1, tzinfo=UTC)
 
     async def draft(session, member_id: int, flow: str) -> Draft:
-        opened, _ = await open_draft(
+        opened, _, _ = await open_draft(
             session,
             member_id=member_id,
             flow=flow,

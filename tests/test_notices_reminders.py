@@ -83,3 +83,25 @@ async def test_a_coordinator_told_to_wait_reads_the_next_reminder_in_the_posts_t
         "They were reminded less than 60 minutes ago. "
         "Next reminder possible at 12:32\u202fAM (Birni N'Konni time)."
     )
+
+
+async def test_the_wait_names_a_post_whose_name_has_markup_characters_as_written(liaison: Harness) -> None:
+    """The answer to a press is plain text: the post's name is shown as configured, escaped for no HTML."""
+    name = "Birni <N'Konni> & Co"
+    posts = tuple(
+        p.model_copy(update={"name": name}) if p.code == "NE-KONNI" else p for p in liaison.config.posts
+    )
+    await liaison.restart(liaison.config.model_copy(update={"posts": posts}))
+    await liaison.member("Awa", post="NE-KONNI", service="customs", language="fr")
+    coordinator = await liaison.member("Peter", role="coordinator", language="en")
+    liaison.clock.set(datetime(2026, 11, 30, 22, 32, tzinfo=UTC))
+    await write_notice(liaison, coordinator, FR_TEXT, posts=[name])
+    await tap(liaison, coordinator, "🔔 Remind them")
+    await tap(liaison, coordinator, "🔔 Remind them")
+    assert coordinator.callback_answers[-1]["text"] == (
+        "They were reminded less than 60 minutes ago. "
+        "Next reminder possible at 12:32\u202fAM (Birni <N'Konni> & Co time)."
+    )
+    # The card, in HTML, carries the same name escaped once: it reads as written too.
+    card = coordinator.find(f"({name} time)")
+    assert card.html is not None and "Birni &lt;N&#x27;Konni&gt; &amp; Co time" in card.html, card.html

@@ -54,3 +54,35 @@ def test_an_excerpt_never_ends_with_an_opening_bracket_or_quote() -> None:
         text = f"Relève de 07:00 : rédigez votre passation {opener}- voir note) ce soir"
         cut = excerpt(text, text.index(opener) + 2)
         assert cut == "Relève de 07:00 : rédigez votre passation…", (opener, cut)
+
+
+def test_a_preview_reads_on_one_line_whatever_its_blanks() -> None:
+    """Every one-line preview (a list row, a button, a quote, a log summary) flattens blanks the same way:
+    line breaks, tabs and runs of spaces read as one space, with or without a line break in the text, before
+    the cut between words."""
+    from bot.texts import excerpt, preview
+
+    typed = "  Camion  AB-123\nretenu\tau pont-bascule,\r\n\n  chauffeur   absent  "
+    assert preview(typed, 200) == "Camion AB-123 retenu au pont-bascule, chauffeur absent"
+    assert preview("Camion  AB-123  retenu au pont", 200) == "Camion AB-123 retenu au pont"
+    # Cut after flattening: the limit counts the characters a reader sees; the cut falls between words.
+    assert preview(typed, 30) == "Camion AB-123 retenu au…"
+    assert preview(typed, 30) == excerpt(" ".join(typed.split()), 30)
+
+
+def test_each_features_one_line_text_flattens_blanks_alike() -> None:
+    """A handover item, a reminder's words in /reminders, a notice's quote and a meeting's title read the same
+    typed text the same way (handovers kept line breaks and reminders every blank; meetings and notices
+    flattened them)."""
+    from bot.i18n import translator
+    from handlers.handovers.render import contested_line, item_line
+    from handlers.notices.render import quoted
+    from handlers.reminders.render import shorten
+
+    tr = translator("en")
+    typed, flat = "Camion  AB-123\nretenu au  pont", "Camion AB-123 retenu au pont"
+    assert item_line(tr, 1, {"text": typed}, "Africa/Niamey", 60) == f"1. ⏳ {flat}"
+    assert shorten(typed) == flat
+    assert quoted(tr, typed) == f"“{flat}”"
+    handover = type("H", (), {"contested_item": 1, "items": [{"text": typed}]})()
+    assert contested_line(tr, handover, excerpt=60) == f"Item 1 contested: “{flat}”"  # type: ignore[arg-type]

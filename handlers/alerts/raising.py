@@ -315,7 +315,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
         if dropped:
             await edit_message(query, tr.gettext(CANCELLED))
-            await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+            await conversations.end_prompts(update, context, draft)
             await reply(query, tr.gettext("Ready when you need it."), reply_markup=main_keyboard(tr))
         return
     if data.action == "ok":
@@ -395,7 +395,8 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
         await answer(query, tr.gettext("Already sent: an alert is only sent once."))
         return
     answers = AlertDraftData.of(draft)
-    asked = DraftData(prompts=answers.prompts)
+    # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
+    asked = answers.take_prompts()
     if draft.step != Step.DETAILS or not answers.text or not answers.post:
         await _not_moved(update, context, draft.id)
         return
@@ -424,8 +425,7 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
                 photo=answers.photo_file_id,
             )
             alert, created = raised.alert, raised.created
-            # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
-            answers.alert_id, answers.prompts = alert.id, None
+            answers.alert_id = alert.id
             await conversations.advance_in(
                 session, context, RAISE, draft, step=Step.SENT, from_steps=(Step.SENT,), data=answers
             )
@@ -440,7 +440,7 @@ async def _confirm(update: Update, context: LiaisonContext, draft: Draft) -> Non
     await edit_message(query, summary_text(runtime.config, tr, answers, sent=True))
     await reply(query, sent_text(tr, alert, count, created), reply_markup=main_keyboard(tr))
     # A summary sent before a later detail, and the questions, lose their buttons too.
-    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
+    await conversations.end_prompts(update, context, asked)
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------

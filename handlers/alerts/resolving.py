@@ -87,7 +87,7 @@ async def cancel_button(update: Update, context: LiaisonContext) -> None:
     await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
     if dropped and draft is not None:
         await edit_message(query, tr.gettext("Cancelled."))
-        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+        await conversations.end_prompts(update, context, draft)
 
 
 async def receive_outcome(update: Update, context: LiaisonContext, draft: Draft) -> bool:
@@ -127,7 +127,7 @@ async def receive_outcome(update: Update, context: LiaisonContext, draft: Draft)
     if reply is not None:
         await message.reply_text(reply, reply_markup=main_keyboard(tr))
     # The question answered, its Cancel button goes.
-    await conversations.clear_prompts(context, taken)
+    await conversations.end_prompts(update, context, taken)
     return True
 
 

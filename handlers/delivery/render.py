@@ -9,7 +9,7 @@ from typing import Any
 from bot.config import Config
 from bot.features import FeatureSet
 from bot.i18n import Translator
-from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines, in_language
+from bot.texts import MESSAGE_BUDGET, fit_lines, in_language, preview
 from db.members import Member
 from db.outbox.reporting import DeliveryTally
 from handlers.delivery.service import SCHEDULE_REF, PostDelivery
@@ -20,7 +20,7 @@ QUOTE_LIMIT = 40  # characters of a reminder's words quoted in its line
 
 def quote_text(tr: Translator, words: Any) -> str:
     """A reminder's words in the reader's language (a config reminder carries both), cut and escaped."""
-    return html.escape(excerpt(" ".join(in_language(words, tr.language).split()), QUOTE_LIMIT))
+    return html.escape(preview(in_language(words, tr.language), QUOTE_LIMIT))
 
 
 def ref_label(features: FeatureSet, tr: Translator, tally: DeliveryTally, quote: Any = None) -> str:

@@ -192,7 +192,7 @@ async def _cancel_reply(update: Update, context: LiaisonContext, draft_id: int |
     await conversations.close(context, draft)
     await answer(query)
     await edit_message(query, tr.gettext(render.REPLY_CANCELLED))
-    await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+    await conversations.end_prompts(update, context, draft)
 
 
 def _result_text(context: LiaisonContext, result: TakeResult, *, contest: bool) -> str:
@@ -235,8 +235,8 @@ async def reply_input(update: Update, context: LiaisonContext, draft: Draft) -> 
         await message.reply_text(render.text_too_long(tr, len(text), limit))
         return True
     # Kept at DONE only to recognise the message delivered again: its question's Cancel goes below, once.
-    asked = DraftData(prompts=data.prompts)
-    data.last_message_id, data.prompts = message.message_id, None
+    asked = data.take_prompts()
+    data.last_message_id = message.message_id
     async with runtime.db.transaction() as session:
         if not await conversations.advance_in(session, context, REPLY, draft, step=ReplyStep.DONE, data=data):
             return True
@@ -251,7 +251,7 @@ async def reply_input(update: Update, context: LiaisonContext, draft: Draft) -> 
             reason=text if contest else None,
         )
     await message.reply_text(html.escape(_result_text(context, result, contest=contest), quote=False))
-    await conversations.clear_prompts(context, asked)
+    await conversations.end_prompts(update, context, asked)
     return True
 
 

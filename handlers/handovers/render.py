@@ -23,7 +23,7 @@ from bot.callbacks import encode
 from bot.config import Config
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
-from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines
+from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines, preview
 from db.handovers import Handover, HandoverState
 
 PREFIX = "ho"
@@ -50,12 +50,6 @@ NOT_YOURS = N_("This handover is not for you.")
 
 
 # ----- small pieces -----------------------------------------------------------------------------------------
-
-
-def shorten(text: str, limit: int) -> str:
-    """A text cut between words to `limit` characters with an ellipsis (not escaped)."""
-    text = " ".join(text.split()) if "\n" not in text else text
-    return excerpt(text, limit)
 
 
 def item_tag(text: str) -> str:
@@ -134,7 +128,7 @@ def item_line(
     """'1. ⏳ vehicle AB-123 held at gate 2 (since Nov 23)': escaped, cut to `limit` when given; ⚠️ marks
     the contested item."""
     text = str(item.get("text", ""))
-    shown = html.escape(shorten(text, limit) if limit else text)
+    shown = html.escape(preview(text, limit) if limit else text)
     mark = "⚠️" if contested else "✔️" if item.get("done") else "⏳"
     line = f"{number}. {mark} {shown}"
     since = item.get("since")
@@ -260,7 +254,7 @@ def status_lines(config: Config, tr: Translator, view: HandoverView, *, excerpt:
 
     def cut(text: str | None) -> str:
         text = text or ""
-        return html.escape(shorten(text, excerpt) if excerpt else text)
+        return html.escape(preview(text, excerpt) if excerpt else text)
 
     if handover.state == HandoverState.RECORDED:
         return [
@@ -309,7 +303,7 @@ def contested_line(tr: Translator, handover: Handover, *, excerpt: int | None) -
     if 1 <= number <= len(handover.items):
         text = str(handover.items[number - 1].get("text", ""))
         return tr.gettext("Item {n} contested: “{text}”").format(
-            n=number, text=html.escape(shorten(text, excerpt) if excerpt else text)
+            n=number, text=html.escape(preview(text, excerpt) if excerpt else text)
         )
     return tr.gettext("The handover as a whole is contested.")
 
@@ -358,7 +352,8 @@ def render_copy(
     truncated |= len(handover.alerts) > ALERTS_SHOWN
     if handover.remarks:
         tail += ["", "<b>" + html.escape(tr.gettext("Remarks")) + "</b>"]
-        tail.append(html.escape(shorten(handover.remarks, TEXT_EXCERPT)))
+        # A block under its heading, not a line: the remarks keep their line breaks.
+        tail.append(html.escape(excerpt(handover.remarks, TEXT_EXCERPT)))
         truncated |= len(handover.remarks) > TEXT_EXCERPT
     if handover.photo_file_id:
         tail.append(tr.gettext("📷 Photo attached (next message)."))
@@ -599,7 +594,7 @@ def items_markup(tr: Translator, draft_id: int, view: DraftView, page: int) -> I
         tag = item_tag(text)
         row = [
             (
-                f"{number}. {'✔️' if done else '⏳'} {shorten(text, BUTTON_TEXT)}",
+                f"{number}. {'✔️' if done else '⏳'} {preview(text, BUTTON_TEXT)}",
                 encode(PREFIX, "it", draft_id, number, tag, 0 if done else 1),
             )
         ]
@@ -766,7 +761,7 @@ def contest_picker_markup(tr: Translator, handover: Handover, page: int) -> Inli
         rows.append(
             [
                 (
-                    f"{number}. {shorten(str(item.get('text', '')), ROW_TEXT)}",
+                    f"{number}. {preview(str(item.get('text', '')), ROW_TEXT)}",
                     encode(PREFIX, "cpk", handover.id, number),
                 )
             ]
@@ -834,7 +829,7 @@ def contest_notice(config: Config, tr: Translator, view: HandoverView) -> str:
             ),
             contested_line(tr, handover, excerpt=TEXT_EXCERPT),
             tr.gettext("Reason: {text}").format(
-                text=html.escape(shorten(handover.contest_reason or "", TEXT_EXCERPT))
+                text=html.escape(preview(handover.contest_reason or "", TEXT_EXCERPT))
             ),
         ]
     )

@@ -295,7 +295,7 @@ async def _cancel(update: Update, context: LiaisonContext, draft: Draft) -> None
     await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
     if dropped:
         await edit_message(query, tr.gettext(render.CANCELLED))
-        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+        await conversations.end_prompts(update, context, draft)
 
 
 class _NotSent(Exception):
@@ -310,7 +310,8 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
     """Send once: the draft leaves its step and the handover is written in one transaction."""
     query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
     assert query is not None and query.message is not None
-    asked = DraftData(prompts=answers.prompts)
+    # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
+    asked = answers.take_prompts()
     try:
         async with runtime.db.transaction() as session:
             if not await conversations.advance_in(
@@ -335,8 +336,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
                     # Kept readable after the rollback that puts the draft back where it was.
                     session.expunge(result.handover)
                 raise _NotSent(result)
-            # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
-            answers.handover_id, answers.prompts = result.handover.id, None
+            answers.handover_id = result.handover.id
             await conversations.advance_in(
                 session, context, WRITE, draft, step=Step.SENT, from_steps=(Step.SENT,), data=answers
             )
@@ -350,7 +350,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
         if result.incoming
         else render.sent_alone_text(context.runtime.config, tr, answers.service_code),
     )
-    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
+    await conversations.end_prompts(update, context, asked)
 
 
 async def _not_sent(update: Update, context: LiaisonContext, result: SendResult | None) -> None:

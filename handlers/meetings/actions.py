@@ -19,11 +19,12 @@ from bot.i18n import N_
 from bot.keyboards import inline
 from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
+from bot.texts import preview
 from db import drafts as draft_store
 from db.drafts import Draft
 from db.meetings import CopyKind
 from handlers.meetings import service
-from handlers.meetings.render import PREFIX, cut, days_late, item_markup, listing_line, render_item
+from handlers.meetings.render import PREFIX, days_late, item_markup, listing_line, render_item
 from handlers.meetings.service import ItemOutcome, ItemResult
 
 PAGE_SIZE = 8
@@ -220,7 +221,7 @@ async def _note(update: Update, context: LiaisonContext, item_id: int | None) ->
         tr.gettext(
             "📝 Progress on “{task}”. Send your note in one message (at most {limit} characters), or /cancel."
         ).format(
-            task=html.escape(cut(checked.item.text, 100)),
+            task=html.escape(preview(checked.item.text, 100)),
             limit=tr.number(runtime.config.meetings.max_progress_note_chars),
         )
     )

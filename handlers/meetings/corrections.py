@@ -17,11 +17,12 @@ from bot.i18n import N_
 from bot.keyboards import inline
 from bot.replies import answer, edit_message
 from bot.runtime import LiaisonContext
+from bot.texts import preview
 from db import drafts as draft_store
 from db import meetings as store
 from db.drafts import Draft
 from handlers.meetings import service
-from handlers.meetings.render import PREFIX, cut, render_addendum
+from handlers.meetings.render import PREFIX, render_addendum
 
 CANCELLED = N_("No correction was sent.")
 NOT_ALLOWED = N_("Only the author of these minutes and the post's chiefs can correct them.")
@@ -67,7 +68,7 @@ async def _begin(update: Update, context: LiaisonContext, meeting_id: int | None
             "📎 Correction to the minutes “{title}”. Send it in one message (at most {limit} characters), "
             "or /cancel. The minutes stay as they are: the correction goes to everyone who received them."
         ).format(
-            title=html.escape(cut(meeting.title, 80)),
+            title=html.escape(preview(meeting.title, 80)),
             limit=tr.number(runtime.config.meetings.max_addendum_chars),
         )
     )
@@ -137,7 +138,7 @@ async def _confirm(update: Update, context: LiaisonContext, data: CallbackData) 
         await conversations.close(context, draft)
         await answer(query)
         await edit_message(query, tr.gettext(CANCELLED))
-        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+        await conversations.end_prompts(update, context, draft)
         return
     assert draft.id is not None and member.id is not None
     async with runtime.db.transaction() as session:
@@ -170,7 +171,7 @@ async def _confirm(update: Update, context: LiaisonContext, data: CallbackData) 
         ),
     )
     if taken is not None:
-        await conversations.clear_prompts(context, taken, keep=conversations.pressed_message_id(update))
+        await conversations.end_prompts(update, context, taken)
 
 
 FIX = Conversation(

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Translator
 from bot.runtime import Runtime
+from bot.texts import preview
 from db import meetings as store
 from db.audit import AuditEntry
 from db.meetings import CopyKind
@@ -16,7 +17,6 @@ from db.members import Member
 from handlers.meetings import service
 from handlers.meetings.render import (
     MinutesReader,
-    cut,
     day_label,
     render_addendum,
     render_item,
@@ -34,7 +34,7 @@ def _owner(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
 def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     """One line of the review log, in the reader's language (plain text)."""
     details = entry.details or {}
-    title = cut(str(details.get("title") or ""), 60)
+    title = preview(str(details.get("title") or ""), 60)
     if entry.action == "meeting.published":
         present, absent = len(details.get("attendees") or []), len(details.get("absent") or [])
         decisions, actions = int(details.get("decisions") or 0), int(details.get("actions") or 0)
@@ -53,11 +53,11 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     due_text = day_label(tr, date.fromisoformat(due)) if isinstance(due, str) else "—"
     if entry.action == "action.created":
         return tr.gettext("Action item for {owner}, due {due}: {text}").format(
-            owner=owner, due=due_text, text=cut(str(details.get("text") or ""), 80)
+            owner=owner, due=due_text, text=preview(str(details.get("text") or ""), 80)
         )
     if entry.action == "action.progress":
         return tr.gettext("Progress on an action item of {owner}: {note}").format(
-            owner=owner, note=cut(str(details.get("note") or ""), 80)
+            owner=owner, note=preview(str(details.get("note") or ""), 80)
         )
     if entry.action == "action.done":
         late = int(details.get("days_late") or 0)

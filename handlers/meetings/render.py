@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.dates import local_today
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
-from bot.texts import excerpt
+from bot.texts import preview
 from db.meetings import ActionItem, ActionStatus, CopyKind, Meeting
 
 PREFIX = "mt"
@@ -45,12 +45,6 @@ def visible_length(text: str) -> int:
 
 def _units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-def cut(text: str, limit: int) -> str:
-    """A text cut between words to `limit` characters with an ellipsis (not escaped)."""
-    text = " ".join(text.split()) if "\n" in text else text
-    return excerpt(text, limit)
 
 
 def pieces(raw: str, limit: int) -> list[str]:
@@ -389,7 +383,7 @@ def render_item(
         html.escape(item.text),
         tr.gettext("📅 Due: {day}").format(day=day_label(tr, item.due_on, today=today)),
         tr.gettext("📋 {title}, {moment}").format(
-            title=html.escape(cut(meeting.title, 80)), moment=tr.short_datetime(meeting.held_at, zone)
+            title=html.escape(preview(meeting.title, 80)), moment=tr.short_datetime(meeting.held_at, zone)
         ),
     ]
     if item.last_note and item.last_note_at is not None:
@@ -397,7 +391,7 @@ def render_item(
             tr.gettext("📝 {name}, {moment}: {note}").format(
                 name=html.escape(names.get(item.last_note_by_member_id or 0, "?")),
                 moment=tr.short_datetime(item.last_note_at, zone),
-                note=html.escape(cut(item.last_note, 300)),
+                note=html.escape(preview(item.last_note, 300)),
             )
         )
     if item.status == ActionStatus.DONE and item.done_at is not None:
@@ -449,6 +443,6 @@ def listing_line(
         icon=icon,
         n=number,
         owner=html.escape(owner_label(config, tr, item, joint=joint, me=me)),
-        task=html.escape(cut(item.text, 90)),
+        task=html.escape(preview(item.text, 90)),
         when=when,
     )

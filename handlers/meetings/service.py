@@ -29,6 +29,7 @@ from bot.dates import at_local_time, local_today
 from bot.i18n import Translator
 from bot.runtime import Runtime
 from bot.scheduler import api
+from bot.texts import preview
 from db import meetings as store
 from db.audit import record_action
 from db.meetings import ActionItem, ActionNote, ActionStatus, CopyKind, Meeting, MeetingAddendum
@@ -39,7 +40,6 @@ from handlers.meetings.parsing import Owner
 from handlers.meetings.render import (
     MinutesReader,
     card_markup,
-    cut,
     days_late,
     item_markup,
     moment_label,
@@ -573,7 +573,7 @@ async def _audit_published(
             object_type="action_item",
             object_id=item.id,
             post_code=item.post_code,
-            details={**_action_details(item, meeting, service), "text": cut(item.text, 120)},
+            details={**_action_details(item, meeting, service), "text": preview(item.text, 120)},
         )
 
 
@@ -773,7 +773,7 @@ async def add_progress_note(
         post_code=item.post_code,
         details={
             **_action_details(item, meeting, await _person_service(session, item)),
-            "note": cut(text, 200),
+            "note": preview(text, 200),
             "chars": len(text),
         },
     )
@@ -814,7 +814,7 @@ def _progress_notice(
             tr.gettext("📝 <b>Progress</b> · {owner}").format(
                 owner=html.escape(owner_label(runtime.config, tr, item, joint=joint))
             ),
-            html.escape(cut(item.text, 200)),
+            html.escape(preview(item.text, 200)),
             "",
             html.escape(item.last_note or ""),
             "<i>" + tr.gettext("— {name}").format(name=html.escape(by)) + "</i>",

@@ -38,14 +38,14 @@ from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline
 from bot.replies import answer, edit_message
 from bot.runtime import LiaisonContext
-from bot.texts import fit_lines
+from bot.texts import fit_lines, preview
 from db import drafts as draft_store
 from db.drafts import Draft
 from db.members import Member, list_members
 from db.schedules import list_jobs
 from handlers.meetings import service
 from handlers.meetings.parsing import SERVICE, LineProblem, Owner, Owners, Person, ReadLine, read_lines
-from handlers.meetings.render import PREFIX, cut, day_label, labelled, moment_label
+from handlers.meetings.render import PREFIX, day_label, labelled, moment_label
 
 DRAFT_TTL = timedelta(days=3)
 # Message ids and button presses already taken, kept to refuse a redelivered update (newest last).
@@ -254,7 +254,7 @@ def _after(data: MinutesData, step: Step) -> Step:
 
 
 def _date_problem(tr: Translator, problem: TimeProblem, text: str) -> str:
-    return tr.gettext(DATE_PROBLEMS[problem]).format(text=html.escape(cut(text, 60)))
+    return tr.gettext(DATE_PROBLEMS[problem]).format(text=html.escape(preview(text, 60)))
 
 
 def _day_examples(tr: Translator) -> str:
@@ -625,7 +625,7 @@ async def _summary(context: LiaisonContext, data: MinutesData) -> str:
         lines.append(
             tr.gettext("📝 Notes: {n} characters").format(n=tr.number(len(notes)))
             + "\n<i>"
-            + html.escape(cut(notes, 300))
+            + html.escape(preview(notes, 300))
             + "</i>"
         )
     else:
@@ -635,13 +635,13 @@ async def _summary(context: LiaisonContext, data: MinutesData) -> str:
         tr.ngettext("✅ {n} decision", "✅ {n} decisions", len(data.decisions)).format(n=len(data.decisions))
     )
     lines += fit_lines(
-        tr, [f"{i}. {html.escape(cut(t, 150))}" for i, t in enumerate(data.decisions, 1)], budget=900
+        tr, [f"{i}. {html.escape(preview(t, 150))}" for i, t in enumerate(data.decisions, 1)], budget=900
     )
     lines.append("")
     lines.append(
         tr.ngettext("📌 {n} action item", "📌 {n} action items", len(data.items)).format(n=len(data.items))
     )
-    short = [dict(item, text=cut(item["text"], 100)) for item in data.items]
+    short = [dict(item, text=preview(item["text"], 100)) for item in data.items]
     lines += fit_lines(tr, [_item_line(context, i, it, data) for i, it in enumerate(short, 1)], budget=1500)
     lines.append("")
     if data.next_at:
@@ -677,7 +677,7 @@ async def meeting_command(update: Update, context: LiaisonContext) -> None:
         zone = _zone(context, data) if data.post else "UTC"
         offered = await message.reply_text(
             tr.gettext("📋 You have minutes in progress: “{title}”, started {moment}.").format(
-                title=html.escape(cut(title, 80)), moment=tr.short_datetime(draft.created_at, zone)
+                title=html.escape(preview(title, 80)), moment=tr.short_datetime(draft.created_at, zone)
             ),
             reply_markup=inline(
                 [
@@ -1134,7 +1134,7 @@ async def _on_delete(
     elif await conversations.close(context, draft):
         await answer(query)
         await edit_message(query, context.tr.gettext(CANCELLED))
-        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+        await conversations.end_prompts(update, context, draft)
     else:
         await answer(query, context.tr.gettext(CLOSED))
 
@@ -1170,7 +1170,8 @@ async def _on_publish(
         ],
         next_meeting_at=datetime.fromisoformat(data.next_at) if data.next_at else None,
     )
-    asked = DraftData(prompts=data.prompts)
+    # The published draft stays only to answer a second tap: its prompts are cleared below, once.
+    asked = data.take_prompts()
     try:
         async with runtime.db.transaction() as session:
             if not await conversations.advance_in(
@@ -1179,8 +1180,7 @@ async def _on_publish(
                 published = None
             else:
                 published = await service.publish(session, runtime, member, minutes)
-                # The published draft stays only to answer a second tap: its prompts are cleared below, once.
-                data.meeting_id, data.prompts = published.meeting.id, None
+                data.meeting_id = published.meeting.id
                 await conversations.advance_in(
                     session,
                     context,
@@ -1217,7 +1217,7 @@ async def _on_publish(
         ).format(n=len(data.items))
     assert update.effective_chat is not None
     await update.effective_chat.send_message(text)
-    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
+    await conversations.end_prompts(update, context, asked)
 
 
 _BUTTONS = {
@@ -1390,7 +1390,7 @@ async def _typed_decisions(
         if len(line) > limits.max_decision_chars:
             refused.append(
                 tr.gettext("“{line}”: {length} characters, the limit is {limit}.").format(
-                    line=html.escape(cut(line, 60)),
+                    line=html.escape(preview(line, 60)),
                     length=tr.number(len(line)),
                     limit=tr.number(limits.max_decision_chars),
                 )
@@ -1398,7 +1398,7 @@ async def _typed_decisions(
         elif len(data.decisions) >= limits.max_decisions:
             refused.append(
                 tr.gettext("“{line}”: over the limit of {limit} decisions.").format(
-                    line=html.escape(cut(line, 60)), limit=limits.max_decisions
+                    line=html.escape(preview(line, 60)), limit=limits.max_decisions
                 )
             )
         else:
@@ -1419,11 +1419,11 @@ def _problem_text(context: LiaisonContext, line: ReadLine) -> str:
         return tr.gettext("separate the owner, the task and the date with — or :")
     if problem == LineProblem.OWNER_UNKNOWN:
         return tr.gettext("“{owner}” is neither a service nor a person of the post").format(
-            owner=html.escape(cut(line.owner_text, 40))
+            owner=html.escape(preview(line.owner_text, 40))
         )
     if problem == LineProblem.OWNER_AMBIGUOUS:
         return tr.gettext("“{owner}” could be {names}: write the full name").format(
-            owner=html.escape(cut(line.owner_text, 40)),
+            owner=html.escape(preview(line.owner_text, 40)),
             names=html.escape(
                 # "Police nationale ou Police sanitaire": the reader's own way of offering a choice.
                 tr.either(
@@ -1494,7 +1494,7 @@ async def _typed_actions(
             tr,
             [
                 tr.gettext("• “{line}”: {problem}").format(
-                    line=html.escape(cut(line.line, 80)), problem=_problem_text(context, line)
+                    line=html.escape(preview(line.line, 80)), problem=_problem_text(context, line)
                 )
                 for line in bad
             ],

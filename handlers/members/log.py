@@ -6,13 +6,14 @@ import html
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.access import is_global_role
 from bot.features import LogKind
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
 from bot.texts import membership, role_and_service
 from db.audit import AuditEntry
 from db.invites import get_invite
-from db.members import Member, MemberStatus, Role, get_member
+from db.members import Member, MemberStatus, get_member
 
 # Worded about the access, not the person, so French needs no gender.
 STATUS_NAMES = {
@@ -20,7 +21,6 @@ STATUS_NAMES = {
     MemberStatus.SUSPENDED: N_("access suspended"),
     MemberStatus.REMOVED: N_("access removed"),
 }
-GLOBAL_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 
 def _role_and_service(tr: Translator, runtime: Runtime, entry: AuditEntry) -> str:
@@ -51,7 +51,7 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     action = entry.action
     if action == "member.joined":
         role = _role_and_service(tr, runtime, entry)
-        if str((entry.details or {}).get("role")) in GLOBAL_ROLES:
+        if is_global_role(str((entry.details or {}).get("role"))):
             # Coordinators and administrators join no post: they follow every one.
             return tr.gettext("Joined Liaison ({role})").format(role=role)
         return tr.gettext("Joined the post ({role})").format(role=role)

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
+from bot.access import asks_post_chief
 from bot.callbacks import encode
 from bot.config import Config, PostConfig
 from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline, main_keyboard
 from bot.texts import fit_lines, role_and_service
-from db.members import Member, MemberStatus, Role
+from db.members import Member, MemberStatus
 
 PREFIX = "mb"
 MAX_BUTTONS = 40  # beyond this a keyboard is unusable on a small phone
@@ -160,7 +161,7 @@ def access_notice(
     text = template.format(post=post, actor=actor)
     if not post_code:
         return text  # a coordinator or an administrator: they know whom to ask
-    if target.role == Role.AGENT and actor_role == Role.CHIEF:
+    if asks_post_chief(target, decided_by=actor_role):
         contact = tr.gettext("Contact your post chief.")
     else:
         contact = tr.gettext("Contact a coordinator.")

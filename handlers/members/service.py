@@ -11,7 +11,7 @@ from bot.access import Action, can, can_manage, is_global
 from bot.config import Config
 from bot.runtime import Runtime
 from db.audit import record_action
-from db.members import Member, MemberStatus, get_member, list_members, set_member_status
+from db.members import ACTOR_ROLE_KEY, Member, MemberStatus, get_member, list_members, set_member_status
 from db.outbox import enqueue_message
 from handlers.members import render
 
@@ -75,6 +75,7 @@ async def change_status(
             object_type="member",
             object_id=target.id,
             post_code=target.post_code,
+            details={ACTOR_ROLE_KEY: actor.role},
         )
         await _tell_member(session, runtime, actor, target, status)
     target.status = status

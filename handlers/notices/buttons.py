@@ -7,8 +7,6 @@ notice (the others)? Forged and foreign presses get a clear answer and change no
 
 from __future__ import annotations
 
-import html
-
 from telegram import Message, Update
 from telegram.error import BadRequest
 
@@ -172,7 +170,7 @@ async def remind_button(update: Update, context: LiaisonContext, notice_id: int 
         await answer(query, tr.gettext("✅ Everyone has read it."))
     elif result.outcome == RemindOutcome.TOO_SOON:
         when = tr.time(result.next_at, zone) if result.next_at else "?"
-        when += html.unescape(clock_note(runtime.config, tr, named))
+        when += clock_note(runtime.config, tr, named, plain=True)
         await answer(
             query,
             tr.gettext(

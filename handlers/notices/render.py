@@ -17,7 +17,7 @@ from bot.callbacks import encode
 from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
-from bot.texts import excerpt, fit_lines, role_name
+from bot.texts import excerpt, fit_lines, preview, role_name
 from db.notices import Notice
 
 PREFIX = "nt"
@@ -46,14 +46,9 @@ def plain_length(text: str) -> int:
     return len(html.unescape(_TAG.sub("", text)))
 
 
-def cut(text: str, limit: int = EXCERPT) -> str:
-    """The beginning of a text on one line, cut between words, escaped."""
-    return html.escape(excerpt(" ".join(text.split()), limit))
-
-
 def quoted(tr: Translator, text: str, limit: int = EXCERPT) -> str:
     """The beginning of a text on one line, escaped, between the reader's quotation marks: “…” or « … »."""
-    return tr.gettext(QUOTED).format(text=cut(text, limit))
+    return tr.gettext(QUOTED).format(text=html.escape(preview(text, limit)))
 
 
 @dataclass(frozen=True)
@@ -286,11 +281,14 @@ def card_clock(config: Config, posts: Iterable[str], reader_post: str | None) ->
     return config.post_zone(anchor), named
 
 
-def clock_note(config: Config, tr: Translator, named: str | None) -> str:
-    """ " (Birni N'Konni time)" after a time that needs its zone named, else nothing."""
+def clock_note(config: Config, tr: Translator, named: str | None, *, plain: bool = False) -> str:
+    """ " (Birni N'Konni time)" after a time that needs its zone named, else nothing.
+
+    HTML (the post's name escaped), or `plain` text for a button's answer, which Telegram shows as written."""
     if named is None:
         return ""
-    return " (" + tr.gettext("{post} time").format(post=html.escape(config.post_name(named))) + ")"
+    name = config.post_name(named)
+    return " (" + tr.gettext("{post} time").format(post=name if plain else html.escape(name)) + ")"
 
 
 def render_card(

@@ -587,7 +587,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
         if dropped:
             await edit_message(query, tr.gettext(CANCELLED))
-            await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+            await conversations.end_prompts(update, context, draft)
         return
     if action == "ok":
         await _send(update, context, draft)
@@ -760,7 +760,8 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
         await _stale(update, context, draft.id)
         return
     answers = NoticeDraftData.of(draft)
-    asked = DraftData(prompts=answers.prompts)
+    # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
+    asked = answers.take_prompts()
     expires = datetime.fromisoformat(answers.expires_at) if answers.expires_at else None
     if expires is not None and expires <= runtime.clock.now():
         await answer(
@@ -785,8 +786,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
             # The draft moves to SENT with the notice, in the same transaction: a crash in between leaves
             # neither a sent draft without its notice nor a notice whose draft could send it again.
             assert result.notice is not None
-            # The sent draft stays only to answer a second tap: its prompts are cleared below, once.
-            answers.notice_id, answers.prompts = result.notice.id, None
+            answers.notice_id = result.notice.id
             if result.outcome == service.SendOutcome.SENT:
                 await queue_confirmation(session, runtime.config, member, tr, result, now=runtime.clock.now())
             await conversations.advance_in(
@@ -817,7 +817,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft) -> None:
     )
     # The summary stays readable, without its buttons; the earlier questions lose theirs.
     await edit_message(query, summary_text(context, answers, result.recipients))
-    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
+    await conversations.end_prompts(update, context, asked)
     if result.outcome == service.SendOutcome.ALREADY:
         await reply(
             query, sent_text(runtime.config, tr, result)

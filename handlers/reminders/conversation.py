@@ -311,7 +311,7 @@ async def draft_button(update: Update, context: LiaisonContext, data: CallbackDa
         await edit_message(query, f"{_summary(context, answers)}\n✖")
         assert update.effective_chat is not None
         await update.effective_chat.send_message(tr.gettext(CANCELLED))
-        await conversations.clear_prompts(context, draft, keep=conversations.pressed_message_id(update))
+        await conversations.end_prompts(update, context, draft)
     else:
         await answer(query, tr.gettext("This button is no longer valid."), alert=True)
 
@@ -337,7 +337,7 @@ async def _save(update: Update, context: LiaisonContext, draft: Draft) -> None:
         await answer(query, tr.gettext(NOT_ALLOWED), alert=True)
         return
     # The saved draft stays only to answer a second tap: its prompts are cleared below, once.
-    asked, data.prompts = DraftData(prompts=data.prompts), None
+    asked = data.take_prompts()
     reminder = service.NewReminder(
         draft_id=data.key,
         post_code=data.post,
@@ -364,7 +364,7 @@ async def _save(update: Update, context: LiaisonContext, draft: Draft) -> None:
             moment=next_text
         )
     )
-    await conversations.clear_prompts(context, asked, keep=conversations.pressed_message_id(update))
+    await conversations.end_prompts(update, context, asked)
 
 
 # ----- typed answers ----------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.features import LogKind
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
-from bot.texts import in_language
+from bot.texts import excerpt, in_language, preview
 from db.audit import AuditEntry
 from db.members import Member
 from db.schedules import ScheduledJob, get_job
-from handlers.reminders.render import describe_audience, describe_repeat, reminder_text, shorten
+from handlers.reminders.render import describe_audience, describe_repeat, reminder_text
 
 # A reminder is named by its words (the entry keeps them): its row id means nothing to a reader.
 VERBS = {
@@ -34,8 +34,8 @@ QUOTE_LIMIT = 40
 
 def quoted_words(tr: Translator, details: dict[str, Any]) -> str | None:
     """The reminder's words an entry keeps, in the reader's language, cut between words (not escaped)."""
-    words = " ".join(in_language(details.get("text"), tr.language).split())
-    return shorten(words, QUOTE_LIMIT) if words else None
+    words = in_language(details.get("text"), tr.language)
+    return preview(words, QUOTE_LIMIT) if words.strip() else None
 
 
 def skipped_kind(tr: Translator, runtime: Runtime, kind: str) -> str:
@@ -90,7 +90,7 @@ async def detail(
     repeat = job.payload.get("repeat") or {}
     lines = [
         "<b>" + html.escape(tr.gettext("Reminder")) + "</b>",
-        html.escape(shorten(reminder_text(job, tr.language), 500)),
+        html.escape(excerpt(reminder_text(job, tr.language), 500)),
         tr.gettext("For: {audience}").format(
             audience=describe_audience(runtime.config, tr, job.payload.get("audience") or {})
         ),

@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.features import Command
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
-from bot.texts import excerpt, in_language
+from bot.texts import in_language, preview
 from db.members import Role
 from db.schedules import ScheduledJob
 
@@ -109,5 +109,5 @@ def describe_audience(config: Config, tr: Translator, audience: dict[str, Any]) 
 
 
 def shorten(text: str, limit: int = 60) -> str:
-    """A text cut between words to `limit` characters with an ellipsis (not escaped)."""
-    return excerpt(text, limit)
+    """A reminder's words on one line, as /reminders lists them (not escaped)."""
+    return preview(text, limit)

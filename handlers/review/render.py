@@ -16,7 +16,7 @@ from bot.callbacks import encode
 from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline
 from bot.runtime import Runtime
-from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines
+from bot.texts import MESSAGE_BUDGET, fit_lines, preview
 from db.audit import AuditEntry
 from db.review import ReviewView
 from handlers.review import service
@@ -45,11 +45,6 @@ def day_label(tr: Translator, moment: datetime, zone: str) -> str:
 def entry_zone(runtime: Runtime, entry: AuditEntry) -> str:
     """The zone an entry's times are shown in: its post's (the coordinators' zone for no post)."""
     return service.view_zone(runtime, entry.post_code)
-
-
-def shorten(text: str, limit: int = SUMMARY_LIMIT) -> str:
-    """A summary on one line, cut between words to fit a phone line (not escaped)."""
-    return excerpt(" ".join(text.split()), limit)
 
 
 def window_text(tr: Translator, since: datetime, until: datetime, zone: str) -> str:
@@ -110,7 +105,7 @@ def entry_line(
     who = names.get(entry.actor_member_id or 0) if entry.actor_member_id else None
     parts.append(who or tr.gettext(SYSTEM))
     head = " · ".join(html.escape(p) for p in parts)
-    summary = html.escape(shorten(service.summary_of(runtime, entry, tr, kind)))
+    summary = html.escape(preview(service.summary_of(runtime, entry, tr, kind), SUMMARY_LIMIT))
     return f"<b>{number}.</b> <code>{when}</code> · {head} — {summary}"
 
 
@@ -283,7 +278,7 @@ def entry_text(
         lines += ["", *detail.split("\n")]
     elif entry.details:
         lines += [""] + [
-            f"<i>{html.escape(str(key))}</i>: {html.escape(shorten(str(value), 200))}"
+            f"<i>{html.escape(str(key))}</i>: {html.escape(preview(str(value), 200))}"
             for key, value in sorted(entry.details.items())
         ]
     return "\n".join(fit_lines(tr, lines))
