@@ -208,6 +208,14 @@ class ClosedLoop:
         await asyncio.gather(*self.tasks)
 
 
+async def raise_alerts(loop: ClosedLoop, authors: list[EmulatedUser]) -> None:
+    """Each author raises one urgent alert (one-line form) once a slot is free, until all took effect."""
+    for n, author in enumerate(authors):
+        text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"
+        await loop.submit(f"a{n}", lambda author=author, text=text: author.send(text))
+    await loop.drain()
+
+
 async def wait_until(condition: Callable[[], bool], what: str, seconds: float) -> None:
     """Poll a condition with a deadline (the bot is another process)."""
     deadline = time.monotonic() + seconds
@@ -380,6 +388,22 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
+@contextlib.asynccontextmanager
+async def bot_running(
+    process: asyncio.subprocess.Process, emulator: BotApiEmulator, server: Any, log: Path
+) -> AsyncIterator[None]:
+    """Stops the bot and its emulator when the block ends; a failure prints the end of the bot's log."""
+    try:
+        yield
+    except SystemExit:
+        print(tail(log), file=sys.stderr)
+        raise
+    finally:
+        await stop_process(process)
+        await emulator.release_long_polls()
+        server.stop()
+
+
 async def run_liaison(
     agents: int,
     alerts: int,
@@ -409,7 +433,7 @@ async def run_liaison(
         )
         log = Path(tmp) / "liaison.log"
         process = await start_process(*liaison_command(api_url), env=env, log=log)
-        try:
+        async with bot_running(process, emulator, server, log):
             await wait_until(
                 lambda: emulator.get_commands() != [] or process.returncode is not None,
                 "Liaison to start",
@@ -429,10 +453,7 @@ async def run_liaison(
             phase1, phase1_cpu = time.monotonic(), cpu_seconds(process.pid or 0)
             # Distinct authors while there are enough agents; an agent's post is its index modulo `posts`.
             authors = rng.sample(users, alerts) if alerts <= agents else rng.choices(users, k=alerts)
-            for n, author in enumerate(authors):
-                text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"
-                await loop.submit(f"a{n}", lambda author=author, text=text: author.send(text))
-            await loop.drain()
+            await raise_alerts(loop, authors)
             phase1_busy = time.monotonic() - phase1
             phase1_cpu = cpu_seconds(process.pid or 0) - phase1_cpu
             if spy is not None:
@@ -501,13 +522,6 @@ async def run_liaison(
             fanout = await presses_during_fanout(
                 probe, users, rng, posts=posts, alerts=fanout_alerts, rate=press_rate, pid=process.pid or 0
             )
-        except SystemExit:
-            print(tail(log), file=sys.stderr)
-            raise
-        finally:
-            await stop_process(process)
-            await emulator.release_long_polls()
-            server.stop()
     updates = len(alert_latencies) + len(ack_latencies)
     return {
         "updates": updates,
@@ -604,25 +618,15 @@ async def run_floor(
             script, TOKEN, f"http://127.0.0.1:{port}/bot", url, env=dict(os.environ), log=log
         )
         loop = ClosedLoop(probe, alerts_in_flight)
-        try:
+        async with bot_running(process, emulator, server, log):
             await wait_until(
                 lambda: any(c.method == "getUpdates" for c in emulator.calls), "the floor bot", 60
             )
             start, cpu = time.monotonic(), cpu_seconds(process.pid or 0)
             authors = rng.sample(users, alerts) if alerts <= agents else rng.choices(users, k=alerts)
-            for n, author in enumerate(authors):
-                text = f"/alert urgent security: bench ⟦a{n}⟧ vehicle forcing the barrier"
-                await loop.submit(f"a{n}", lambda author=author, text=text: author.send(text))
-            await loop.drain()
+            await raise_alerts(loop, authors)
             busy, cpu = time.monotonic() - start, cpu_seconds(process.pid or 0) - cpu
             rss = resident_mib(process.pid)
-        except SystemExit:
-            print(tail(log), file=sys.stderr)
-            raise
-        finally:
-            await stop_process(process)
-            await emulator.release_long_polls()
-            server.stop()
     return {
         "alerts_per_second": alerts / busy,
         "p50": percentile(loop.latencies, 50),
@@ -732,7 +736,9 @@ async def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 agents, 4 alerts: a smoke run for CI")
+    parser.add_argument(
+        "--quick", action="store_true", help="30 agents, 4 alerts, the floor too: a smoke run for CI"
+    )
     parser.add_argument(
         "--database-url", help="run Liaison on this database instead of a temporary SQLite file"
     )
@@ -772,6 +778,6 @@ if __name__ == "__main__":
                 arguments.posts,
                 arguments.fanout_alerts or (4 if arguments.quick else FANOUT_ALERTS),
                 arguments.press_rate,
-                arguments.floor,
+                arguments.floor or arguments.quick,
             )  # type: ignore[arg-type]
         )
