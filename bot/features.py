@@ -133,6 +133,10 @@ class LogKind:
     detail: LogDetail | None = None
     # Keeps only some entries of these actions (None: all of them).
     only: LogFilter | None = None
+    # The entries' service is that of the member they are about (John suspended), not the actor's: the list
+    # leaves it out of the line's head, where it read as the actor's ("Claire · National Police"), and the
+    # summary names it.
+    service_of_subject: bool = False
 
     def takes(self, entry: AuditEntry) -> bool:
         """Whether an entry belongs to this kind."""

@@ -218,9 +218,10 @@ async def test_a_coordinator_joining_reads_as_joining_liaison_in_the_log(liaison
             line.split(" · ", 1)[1] for line in reader.last.text.splitlines() if " · " in line
         ]
     assert "All posts · Members · Peter — Joined Liaison (coordinator)" in lines["Peter"]
-    assert "Birni N'Konni · Members · Customs · Awa — Joined the post (agent, Customs)" in lines["Peter"]
+    # The service is named once, in the summary: beside the name it read as the actor's service.
+    assert "Birni N'Konni · Members · Awa — Joined the post (agent, Customs)" in lines["Peter"]
     assert "Tous les postes · Membres · Fatou — A rejoint Liaison (coordinateur)" in lines["Fatou"]
-    assert "Birni N'Konni · Membres · Douane · Awa — A rejoint le poste (agent, Douane)" in lines["Fatou"]
+    assert "Birni N'Konni · Membres · Awa — A rejoint le poste (agent, Douane)" in lines["Fatou"]
     joined = await liaison.rows(AuditEntry, AuditEntry.action == "member.joined")
     assert sorted((e.post_code or "", (e.details or {}).get("role")) for e in joined) == [
         ("", "coordinator"),

@@ -499,19 +499,23 @@ async def test_the_log_names_the_members_a_chief_suspended_never_their_ids(liais
         await tap(liaison, user, "🗂 Kind")
         await tap(liaison, user, "Members")
         page = lines_of(user.last)
+        # The service is the suspended member's: named beside them, not beside the chief who acted.
         for summary, service in expected.items():
-            assert any(line.endswith(f"{service} · Moussa — {summary}") for line in page), page
+            assert any(line.endswith(f" · Moussa — {summary} ({service})") for line in page), page
+            assert not any(f"{service} · Moussa" in line for line in page), page
         assert not any(raw_id in line for line in page), page
         # Opened (the newest: Bintou's): the entry's kind, without the internal action code.
         await tap_text(liaison, user, "1")
         opened = plain(user.last.text)
         assert kind in opened and "member.suspended" not in opened, opened
-        assert opened.split("\n")[0].endswith(f"— {list(expected)[1]}"), opened
+        newest, service = list(expected.items())[1]
+        assert opened.split("\n")[0].endswith(f"— {newest} ({service})"), opened
         await tap(liaison, user, "◀ Back to the list")
         await tap(liaison, user, "⬇ CSV")
         raw = _document(liaison, user).decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(raw), delimiter=";" if reader == "fatou" else ","))
-        assert {r[8]: r[6] for r in rows[1:] if r[5] == "member.suspended"} == expected, rows
+        summaries = {f"{summary} ({service})": service for summary, service in expected.items()}
+        assert {r[8]: r[6] for r in rows[1:] if r[5] == "member.suspended"} == summaries, rows
 
 
 # ----- exports ----------------------------------------------------------------------------------------------

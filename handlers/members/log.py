@@ -46,6 +46,21 @@ def unreachable_line(entry: AuditEntry, tr: Translator) -> str:
     return tr.gettext("{name} cannot be reached: they blocked the bot").format(name=name)
 
 
+def _status_change(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
+    """'Suspended John (National Police)': whose access changed, with their service when they have one."""
+    name = member_name(entry, tr)
+    if entry.service_code:
+        # TRANSLATORS: a member's name and service, in a log line: "John (National Police)".
+        name = tr.gettext("{name} ({service})").format(
+            name=name, service=runtime.config.service_name(entry.service_code, tr.language)
+        )
+    if entry.action == "member.suspended":
+        return tr.gettext("Suspended {name}").format(name=name)
+    if entry.action == "member.active":
+        return tr.gettext("Reinstated {name}").format(name=name)
+    return tr.gettext("Removed {name}").format(name=name)
+
+
 def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
     """One line for a member or invite entry, in the reader's language (plain text)."""
     action = entry.action
@@ -59,12 +74,8 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
         return tr.gettext("Invite created for a new member ({role})").format(
             role=_role_and_service(tr, runtime, entry)
         )
-    if action == "member.suspended":
-        return tr.gettext("Suspended {name}").format(name=member_name(entry, tr))
-    if action == "member.active":
-        return tr.gettext("Reinstated {name}").format(name=member_name(entry, tr))
-    if action == "member.removed":
-        return tr.gettext("Removed {name}").format(name=member_name(entry, tr))
+    if action in ("member.suspended", "member.active", "member.removed"):
+        return _status_change(entry, tr, runtime)
     if action == "member.unreachable":
         return unreachable_line(entry, tr)
     return tr.gettext("Member: {action}").format(action=action)
@@ -134,4 +145,5 @@ LOG_KIND = LogKind(
     action_prefixes=("member.", "invite."),
     summary=summary,
     detail=detail,
+    service_of_subject=True,
 )

@@ -100,7 +100,7 @@ def entry_line(
     kind = service.kind_named(runtime, view.kind) or service.kind_of(runtime, entry)
     if view.kind is None:
         parts.append(tr.gettext(kind.label) if kind else entry.action.split(".")[0])
-    if view.service_code is None and entry.service_code:
+    if view.service_code is None and entry.service_code and not (kind and kind.service_of_subject):
         parts.append(runtime.config.service_name(entry.service_code, tr.language))
     who = names.get(entry.actor_member_id or 0) if entry.actor_member_id else None
     parts.append(who or tr.gettext(SYSTEM))
