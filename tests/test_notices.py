@@ -818,6 +818,8 @@ async def test_the_notices_list_confirms_and_opens_copies(liaison: Harness) -> N
     await liaison.settle()
     follows = other_chief.last
     assert "Notices you follow" in follows.text and "#1" in follows.text
+    # Each followed notice shows its beginning: a number and a post do not tell two notices apart.
+    assert "“First notice: hours.”" in follows.text.split("Notices you follow", 1)[1], follows.text
     assert "📊 #1 · 1/4" in follows.buttons()
     await other_chief.tap("📊 #1 · 1/4")
     await liaison.settle()

@@ -73,6 +73,8 @@ async def render_list(context: LiaisonContext) -> tuple[str, InlineKeyboardMarku
                 f"{title(tr, view)} · {posts_label(config, tr, view.posts)} · "
                 + tr.gettext("Seen {seen} / {total}").format(seen=tally.seen, total=tally.total)
             )
+            # Its beginning, as under the notices in force: a number and a post do not say which notice.
+            lines.append("   " + quoted(tr, view.text_for(tr.language), 90))
             rows.append(
                 [
                     (
