@@ -981,6 +981,21 @@ async def test_chief_history_and_log_lines(liaison: Harness) -> None:
     assert refused is None
 
 
+async def test_a_handover_of_remarks_only_reads_so_in_the_log(liaison: Harness) -> None:
+    """'0 items' read as an empty handover: one of remarks only says so, in both languages."""
+    [kind] = [k for k in liaison.runtime.features.log_kinds if k.key == "handovers"]
+    details = {"service": "customs", "shift_change_at": at(24, 6).isoformat(), "items": 0, "remarks": 42}
+    entry = AuditEntry(action="handover.written", post_code="NE-KONNI", details=details)
+    assert kind.summary(entry, translator("en"), liaison.runtime) == (
+        "Customs handover for the 7:00\u202fAM shift change: no item · with remarks"
+    )
+    assert kind.summary(entry, translator("fr"), liaison.runtime) == (
+        "Passation Douane, relève de 07:00 : aucun point · avec remarques"
+    )
+    entry.details = dict(details, items=2)
+    assert kind.summary(entry, translator("en"), liaison.runtime).endswith(": 2 items · with remarks")
+
+
 async def test_an_unanswered_question_is_dropped_when_the_handover_is_accepted_by_a_tap(
     liaison: Harness,
 ) -> None:

@@ -35,11 +35,20 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
                 service=service_name, time=shift
             )
         items = int(details.get("items") or 0)
-        return tr.ngettext(
-            "{service} handover for the {time} shift change: {n} item",
-            "{service} handover for the {time} shift change: {n} items",
-            items,
-        ).format(service=service_name, time=shift, n=items)
+        if items:
+            line = tr.ngettext(
+                "{service} handover for the {time} shift change: {n} item",
+                "{service} handover for the {time} shift change: {n} items",
+                items,
+            ).format(service=service_name, time=shift, n=items)
+        else:
+            # Remarks only: "0 items" read as an empty handover.
+            line = tr.gettext("{service} handover for the {time} shift change: no item").format(
+                service=service_name, time=shift
+            )
+        if details.get("remarks"):
+            line += " · " + tr.gettext("with remarks")
+        return line
     if action == "handover.accepted":
         line = tr.gettext("{service} handover taken over after {delay}").format(
             service=service_name, delay=tr.duration(_seconds(details.get("seconds_to_accept")))
