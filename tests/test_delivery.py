@@ -653,9 +653,9 @@ async def test_delivery_command_for_chief_and_coordinator(liaison: Harness) -> N
     await chief.send("/delivery")
     await liaison.settle()
     text = chief.last.text
-    assert "Alert #17" in text and "1 of 2 received" in text and "1 unreachable" in text
+    assert "Alert #17" in text and "2 messages, 1 received" in text and "1 unreachable" in text
     # A reminder is named by its words; this one's row is gone: its kind alone, never its row id.
-    assert "• Reminder (" in text and "0 of 1 received" in text and "1 failed" in text
+    assert "• Reminder (" in text and "1 message, 0 received" in text and "1 failed" in text
     assert "#4" not in text
     assert text.index("• Reminder (") < text.index("Alert #17"), "newest first"
     assert "1 member cannot be reached" in text and "<Bob & co> (Customs), since" in text
@@ -716,7 +716,9 @@ def test_a_delivery_line_follows_the_readers_punctuation(liaison: Harness) -> No
     features = liaison.runtime.features
     french = tally_line(features, translator("fr"), tally, "Africa/Niamey")
     english = tally_line(features, translator("en"), tally, "Africa/Niamey")
-    assert french.startswith("• <b>Alerte n°17</b> (") and ") : remis à 3 sur 4, 1 en cours" in french, french
-    assert english.startswith("• <b>Alert #17</b> (") and "): 3 of 4 received, 1 on the way" in english, (
-        english
+    assert french.startswith("• <b>Alerte n°17</b> (") and ") : 4 messages, 3 remis, 1 en cours" in french, (
+        french
     )
+    assert (
+        english.startswith("• <b>Alert #17</b> (") and "): 4 messages, 3 received, 1 on the way" in english
+    ), english

@@ -40,10 +40,12 @@ def tally_line(
     features: FeatureSet, tr: Translator, tally: DeliveryTally, zone: str, quote: Any = None
 ) -> str:
     """One notification: what it was, when, and how it reached people."""
+    # Messages, not people: the author's own copy of an alert or a notice is one of them, where the card and
+    # the author's confirmation count the people other than the author.
     parts = [
-        tr.ngettext("{sent} of {total} received", "{sent} of {total} received", tally.total).format(
-            sent=tally.sent, total=tally.total
-        )
+        tr.ngettext(
+            "{total} message, {sent} received", "{total} messages, {sent} received", tally.total
+        ).format(sent=tally.sent, total=tally.total)
     ]
     if tally.pending:
         parts.append(tr.ngettext("{n} on the way", "{n} on the way", tally.pending).format(n=tally.pending))
