@@ -268,7 +268,7 @@ async def test_list_pause_resume_delete(liaison: Harness) -> None:
     assert any("Pause" in b for b in labels) and any("Delete" in b for b in labels)
     await tap(liaison, chief, "⏸ Pause {n}", n=number_of(chief.last.text, "Briefing"))
     assert chief.callback_answers[-1].get("text") == "Paused"
-    assert "paused" in (chief.last.text or "")
+    assert "Paused · " in (chief.last.text or "")
     assert (await chief_rows(liaison))[0].state == JobState.PAUSED
     liaison.clock.set(at(23, 9, 30))
     await liaison.settle()

@@ -173,9 +173,17 @@ async def pause(session: AsyncSession, *, job_id: int, now: datetime) -> bool:
     )
 
 
-async def resume(session: AsyncSession, *, job: ScheduledJob, now: datetime) -> bool:
-    """Resume a paused row from its next occurrence after now (what fell due while paused is not sent)."""
+async def resume(
+    session: AsyncSession, *, job: ScheduledJob, now: datetime, run_missed_once: bool = False
+) -> bool:
+    """Resume a paused row from its next occurrence after now (what fell due while paused is not sent).
+
+    A one-off row whose time passed while paused has no next occurrence: it finishes unrun, unless
+    `run_missed_once`, when it becomes due now (the caller tells the person who resumed it).
+    """
     next_at = first_fire_after(build_trigger(job.trigger, job.trigger_args, job.timezone), now)
+    if next_at is None and run_missed_once and job.trigger == "date":
+        next_at = now
     if next_at is None:
         return await set_job_state(
             session, job_id=job.id or 0, from_states=(JobState.PAUSED,), state=JobState.DONE, now=now

@@ -24,6 +24,8 @@ ACTIONS = ("pg", "del", *VERBS)
 CANNOT_CHANGE = N_("You cannot change this reminder.")
 # A one-off reminder sent since the list was shown: its buttons are dead.
 WENT_OUT = N_("This reminder has already been sent: there is nothing left to change.")
+# A one-off reminder resumed after its time: sent now rather than dropped unsent.
+SENT_NOW = N_("Resumed. Its time ({time}) passed while it was paused: it is being sent now.")
 
 
 def render_page(
@@ -44,7 +46,7 @@ def render_page(
     rows: list[list[tuple[str, str]]] = []
     for index, job in enumerate(jobs[first : first + service.PAGE_SIZE], start=first + 1):
         if job.state == JobState.PAUSED:
-            when = tr.gettext("paused")
+            when = tr.gettext("Paused")
         else:
             # A coordinator reads reminders of posts in several zones: each time names its zone.
             moment = (
@@ -116,7 +118,9 @@ async def list_button(update: Update, context: LiaisonContext, data: CallbackDat
         return
     verb = VERBS[data.action]
     async with runtime.db.transaction() as session:
-        job, changed = await service.change_reminder(session, runtime, member, job_id=job_id or 0, verb=verb)
+        job, changed, missed = await service.change_reminder(
+            session, runtime, member, job_id=job_id or 0, verb=verb
+        )
     if job is None:
         await answer(query, tr.gettext(CANNOT_CHANGE), alert=True)
         return
@@ -126,6 +130,18 @@ async def list_button(update: Update, context: LiaisonContext, data: CallbackDat
     if verb == "deleted" and not changed:
         # A confirmation shown before the reminder was deleted (twice tapped, or deleted from another list).
         await answer(query, tr.gettext("This reminder was already deleted: nothing changed."), alert=True)
+        text, markup = render_page(context, member, await _jobs(context, member), page)
+        await edit_message(query, text, markup)
+        return
+    if missed is not None:
+        # A one-off resumed after its time: it goes out now, late, and the chief is told so.
+        await answer(
+            query,
+            tr.gettext(SENT_NOW).format(
+                time=tr.short_datetime_in(missed, job.timezone, named=is_global(member))
+            ),
+            alert=True,
+        )
         text, markup = render_page(context, member, await _jobs(context, member), page)
         await edit_message(query, text, markup)
         return

@@ -223,23 +223,36 @@ async def went_out(session: AsyncSession, member: Member, *, job_id: int) -> boo
     return job is not None and may_change(member, job) and job.state == JobState.DONE
 
 
+def missed_once(job: ScheduledJob, now: datetime) -> datetime | None:
+    """When a paused one-off reminder's time has passed: that time (None for any other reminder)."""
+    if job.kind != KIND or job.trigger != "date" or job.state != JobState.PAUSED:
+        return None
+    run_at = datetime.fromisoformat(job.trigger_args["run_date"])
+    return run_at if run_at <= now else None
+
+
 async def change_reminder(
     session: AsyncSession, runtime: Runtime, member: Member, *, job_id: int, verb: str
-) -> tuple[ScheduledJob | None, bool]:
-    """Pause, resume or delete a reminder, checked again: (the job, None if refused; whether it changed)."""
+) -> tuple[ScheduledJob | None, bool, datetime | None]:
+    """Pause, resume or delete a reminder, checked again: (the job, None if refused; whether it changed;
+    for a one-off resumed after its time, that time: it is sent now rather than finished unsent)."""
     now = runtime.clock.now()
     job = await get_job(session, job_id=job_id)
     if job is None or not may_change(member, job) or (verb == "deleted" and job.source == JobSource.CONFIG):
-        return None, False
+        return None, False, None
+    missed = missed_once(job, now) if verb == "resumed" else None
     if verb == "paused":
         changed = await api.pause(session, job_id=job_id, now=now)
     elif verb == "resumed":
-        changed = await api.resume(session, job=job, now=now)
+        changed = await api.resume(session, job=job, now=now, run_missed_once=True)
     elif verb == "deleted":
         changed = await api.delete(session, job_id=job_id, now=now)
     else:
-        return None, False
+        return None, False, None
     if changed:
+        details: dict[str, Any] = {"text": job.payload.get("text")}
+        if missed is not None:
+            details["sent_late"] = {"due_at": missed.isoformat()}
         await record_action(
             session,
             action=f"reminder.{verb}",
@@ -248,6 +261,6 @@ async def change_reminder(
             object_type="schedule",
             object_id=job.id,
             post_code=job.post_code,
-            details={"text": job.payload.get("text")},
+            details=details,
         )
-    return job, changed
+    return job, changed, missed if changed else None
