@@ -95,11 +95,12 @@ async def test_seen_by_a_chief_of_no_service_or_a_coordinator_shows_on_the_full_
     await press(boss, "👁 Seen", alert_copy(boss, alert.id))
     await liaison.settle()
     assert boss.callback_answers[-1]["text"] == (
-        "Vu : c'est enregistré. La personne qui a lancé l'alerte et les chefs le voient sur leur carte."
+        "Vu : c'est enregistré. "
+        "La personne qui a lancé l'alerte et les autres chefs le voient sur leur carte."
     )
-    assert "👁 Vu aussi : Moussa 09:01" in alert_copy(customs, alert.id).text.splitlines()
-    assert "👁 Vu aussi : Moussa 09:01" in alert_copy(boss, alert.id).text.splitlines()
-    assert "👁 Vu aussi : Moussa 09:01" in alert_copy(chief, alert.id).text.splitlines()
+    assert "👁 Moussa · vu 09:01" in alert_copy(customs, alert.id).text.splitlines()
+    assert "👁 Moussa · vu 09:01" in alert_copy(boss, alert.id).text.splitlines()
+    assert "👁 Moussa · vu 09:01" in alert_copy(chief, alert.id).text.splitlines()
     receipt = (
         await liaison.rows(AlertRecipient, AlertRecipient.member_id == (await member_row(liaison, boss)).id)
     )[0]
@@ -112,11 +113,13 @@ async def test_seen_by_a_chief_of_no_service_or_a_coordinator_shows_on_the_full_
     assert coordinator.callback_answers[-1]["text"] == (
         "Taking action: recorded. The author and the chiefs see it on their cards."
     )
-    assert "👁 Vu aussi : Moussa 09:01, ✋ Coord 09:02" in alert_copy(customs, alert.id).text.splitlines()
-    # A second press changes nothing.
+    lines = alert_copy(customs, alert.id).text.splitlines()
+    assert "👁 Moussa · vu 09:01" in lines and "✋ Coord · prise en charge 09:02" in lines
+    # A second press changes nothing, and says so.
     await press(boss, "👁 Seen", alert_copy(boss, alert.id))
     await liaison.settle()
-    assert "👁 Vu aussi : Moussa 09:01, ✋ Coord 09:02" in alert_copy(customs, alert.id).text.splitlines()
+    assert boss.callback_answers[-1]["text"] == "Déjà noté : votre lecture de cette alerte est enregistrée."
+    assert alert_copy(customs, alert.id).text.splitlines() == lines
 
 
 async def test_a_one_off_reminder_that_went_out_says_so_and_loses_its_buttons(liaison: Harness) -> None:

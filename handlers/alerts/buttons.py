@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.access import is_post_chief
 from bot.callbacks import CallbackData
-from bot.replies import answer, reply
+from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db import alerts as store
 from db.alerts import AckKind
 from handlers.alerts import raising, resolving, service
 from handlers.alerts.batching import Press, batcher
-from handlers.alerts.render import card_markup, render_card
+from handlers.alerts.render import OPENED, card_markup, render_card
 from handlers.alerts.service import AckOutcome, AckResult
 
 
@@ -26,7 +27,11 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
         await raising.draft_button(update, context, data)
     elif data.action in ("seen", "act"):
         await acknowledge_button(
-            update, context, data.int_arg(0), AckKind.SEEN if data.action == "seen" else AckKind.ACTION
+            update,
+            context,
+            data.int_arg(0),
+            AckKind.SEEN if data.action == "seen" else AckKind.ACTION,
+            opened=data.args[1:2] == (OPENED,),
         )
     elif data.action == "res":
         await resolving.resolve_button(update, context, data.int_arg(0))
@@ -46,11 +51,22 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
         return resolving.not_yours(context)
     if result.outcome == AckOutcome.RESOLVED:
         return tr.gettext("This alert is resolved: nothing more to do.")
+    chief = is_post_chief(context.active_member)
+    if result.outcome == AckOutcome.RECEIPT_AGAIN:
+        if result.kind == AckKind.ACTION:
+            return tr.gettext("Already noted: you are taking action on this alert.")
+        return tr.gettext("Already noted: you have seen this alert.")
     if result.outcome == AckOutcome.RECEIPT:
         # A reader of no service (a chief of the whole post, a coordinator): no service acknowledges, but
         # the full cards list who of no service has seen it or is taking action.
+        if result.kind == AckKind.ACTION and chief:
+            return tr.gettext(
+                "Taking action: recorded. The author and the other chiefs see it on their cards."
+            )
         if result.kind == AckKind.ACTION:
             return tr.gettext("Taking action: recorded. The author and the chiefs see it on their cards.")
+        if chief:
+            return tr.gettext("Seen: recorded. The author and the other chiefs see it on their cards.")
         return tr.gettext("Seen: recorded. The author and the chiefs see it on their cards.")
     if result.outcome == AckOutcome.ALREADY_MINE:
         return tr.gettext("You already acknowledged this alert.")
@@ -70,6 +86,10 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
         return tr.gettext("Taking action: recorded for {service}. The chiefs see it on their cards.").format(
             service=label
         )
+    if result.outcome == AckOutcome.ACTION and chief:
+        return tr.gettext(
+            "Taking action: recorded for {service}. The author and the other chiefs see it."
+        ).format(service=label)
     if result.outcome == AckOutcome.ACTION:
         return tr.gettext("Taking action: recorded for {service}. The author and the chiefs see it.").format(
             service=label
@@ -77,16 +97,39 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
     return tr.gettext("Seen: recorded for {service}.").format(service=label)
 
 
+# Presses that change what the presser's own card shows.
+REDRAWN = frozenset({AckOutcome.RECEIPT, AckOutcome.SEEN, AckOutcome.ACTION})
+
+
 async def acknowledge_button(
-    update: Update, context: LiaisonContext, alert_id: int | None, kind: AckKind
+    update: Update, context: LiaisonContext, alert_id: int | None, kind: AckKind, *, opened: bool = False
 ) -> None:
-    """Seen / Taking action: the member's receipt, and their service's first acknowledgement."""
+    """Seen / Taking action: the member's receipt, and their service's first acknowledgement; `opened`: the
+    pressed card was opened from /alerts (no card key follows it), so it is redrawn here."""
     query, member, runtime = update.callback_query, context.active_member, context.runtime
     assert query is not None
     # Committed with the other presses waiting at this moment (a burst costs one unit of work per batch),
     # answered as soon as it is.
     result = await batcher(runtime).submit(Press(alert_id or 0, member, kind))
     await answer(query, ack_answer(context, result), alert=result.outcome == AckOutcome.NOT_YOURS)
+    if opened and result.outcome in REDRAWN:
+        await redraw_opened(update, context, alert_id or 0)
+
+
+async def redraw_opened(update: Update, context: LiaisonContext, alert_id: int) -> None:
+    """Edit the pressed card opened from /alerts into the presser's current view (the copies the alert sent
+    are edited through the outbox, by their card key; this message has none)."""
+    query, member, runtime = update.callback_query, context.active_member, context.runtime
+    assert query is not None and member.id is not None
+    async with runtime.db.reading() as session:
+        alert = await store.get_alert(session, alert_id=alert_id)
+        if alert is None:
+            return
+        recipient = await store.get_recipient(session, alert_id=alert_id, member_id=member.id)
+        state = await service.load_card_state(session, alert=alert)
+    reader = service.reader_of(runtime, member, alert, recipient)
+    markup = card_markup(context.tr, alert, can_resolve=reader.may_resolve, opened=True)
+    await edit_message(query, render_card(runtime.config, state, reader), reply_markup=markup)
 
 
 async def open_button(update: Update, context: LiaisonContext, alert_id: int | None) -> None:
@@ -110,5 +153,5 @@ async def open_button(update: Update, context: LiaisonContext, alert_id: int | N
     await reply(
         query,
         render_card(runtime.config, state, reader),
-        reply_markup=card_markup(context.tr, alert, can_resolve=reader.may_resolve),
+        reply_markup=card_markup(context.tr, alert, can_resolve=reader.may_resolve, opened=True),
     )

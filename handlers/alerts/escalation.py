@@ -123,7 +123,8 @@ async def run_delivery_check(
     if alert is None or alert.id is None:
         return
     attempt = int(payload.get("attempt", 1))
-    counts = await store.delivery_counts(session, alert_id=alert.id)
+    # The people other than the author, as her confirmation and her card count them (her copy is not news).
+    counts = await store.delivery_counts(session, alert_id=alert.id, except_member_id=alert.author_member_id)
     last = counts.pop("last_sent_at")
     if last is not None:
         counts["seconds_to_last_delivery"] = max(0.0, (last - alert.raised_at).total_seconds())

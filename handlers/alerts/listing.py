@@ -13,6 +13,7 @@ from bot.runtime import LiaisonContext
 from db.alerts import pending_required
 from handlers.alerts import service
 from handlers.alerts.render import PREFIX, SEVERITY_ICONS, alert_number, category_label
+from handlers.alerts.rules import unstaffed_pairs
 
 
 async def alerts_command(update: Update, context: LiaisonContext) -> None:
@@ -44,6 +45,9 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
         pending = len(pending_required(alert, state.acks))
         if pending:
             status = tr.ngettext("{n} service pending", "{n} services pending", pending).format(n=pending)
+        elif not alert.required and not unstaffed_pairs(config, alert):
+            # TRANSLATORS: in the list of open alerts: no service is asked to acknowledge this one.
+            status = tr.gettext("for information")
         elif state.acks or alert.handled_at is not None:
             status = tr.gettext("handled")
         else:

@@ -61,7 +61,10 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
         )
     if action == "alert.resolved":
         return tr.gettext("Alert #{id} resolved after {time}: {outcome}").format(
-            id=number, time=tr.duration(float(details.get("seconds", 0))), outcome=details.get("outcome", "")
+            id=number,
+            time=tr.duration(float(details.get("seconds", 0))),
+            # One line: an outcome typed on several reads "first · second".
+            outcome=" · ".join(str(details.get("outcome", "")).splitlines()),
         )
     if action == "alert.delivered":
         total = sum(int(details.get(k, 0)) for k in ("sent", "pending", "failed", "unreachable"))

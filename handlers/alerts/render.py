@@ -61,9 +61,9 @@ class CardState:
     # (copies delivered, copies queued), known when a card is refreshed.
     delivered: tuple[int, int] | None = None
     # Readers of no service (a chief of the whole post, a coordinator) who pressed Seen or Taking action:
-    # (name, moment, taking action), first first. Their press is no service's acknowledgement, but the full
-    # cards show it.
-    readers: list[tuple[str, datetime, bool]] = field(default_factory=list)
+    # (name, seen at, taking action since or None), first first. Their press is no service's acknowledgement,
+    # but the full cards show it.
+    readers: list[tuple[str, datetime, datetime | None]] = field(default_factory=list)
 
     def name(self, member_id: int | None) -> str:
         """A member's display name, escaped."""
@@ -130,14 +130,23 @@ def _ack_line(
 
 
 def readers_line(tr: Translator, state: CardState, when: Clock) -> str:
-    """'👁 Also seen: Ibrahim 09:03, ✋ Moussa 09:04': the presses of readers of no service."""
-    names = ", ".join(
-        ("✋ " if acting else "") + f"{html.escape(name)} {when(moment)}"
-        for name, moment, acting in state.readers
-    )
-    # TRANSLATORS: on an alert card, people of no service (chiefs of the whole post, coordinators) who pressed
-    # Seen (or ✋ Taking action), each with the time, e.g. "Also seen: Ibrahim 09:03, ✋ Moussa 09:04".
-    return tr.gettext("👁 Also seen: {readers}").format(readers=names)
+    """One line per reader of no service who pressed, shaped like a service's line: '👁 Ibrahim · seen 09:03',
+    '✋ Moussa · seen 09:03, taking action 09:04' (both times kept)."""
+    lines = []
+    for name, seen, acting in state.readers:
+        who = html.escape(name)
+        if acting is None:
+            # TRANSLATORS: a person of no service (a chief of the whole post, a coordinator) on an alert card,
+            # under the services' lines: {name} saw it at {time}.
+            lines.append(tr.gettext("👁 {name} · seen {time}").format(name=who, time=when(seen)))
+        elif when(acting) == when(seen):
+            # TRANSLATORS: a person of no service on an alert card: taking action since {time}.
+            lines.append(tr.gettext("✋ {name} · taking action {time}").format(name=who, time=when(acting)))
+        else:
+            # TRANSLATORS: a person of no service on an alert card: seen at {seen}, taking action at {acting}.
+            text = tr.gettext("✋ {name} · seen {seen}, taking action {acting}")
+            lines.append(text.format(name=who, seen=when(seen), acting=when(acting)))
+    return "\n".join(lines)
 
 
 def author_line(config: Config, tr: Translator, state: CardState) -> str:
@@ -150,10 +159,17 @@ def author_line(config: Config, tr: Translator, state: CardState) -> str:
 
 
 def status_line(
-    tr: Translator, state: CardState, when: Clock, *, full: bool = True, informed: bool = False
+    tr: Translator,
+    state: CardState,
+    when: Clock,
+    *,
+    full: bool = True,
+    informed: bool = False,
+    unstaffed: bool = False,
 ) -> str:
     """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack);
-    `informed`: the reader's service is not asked to acknowledge."""
+    `informed`: the reader's service is not asked to acknowledge; `unstaffed`: some service the category
+    requires was left out for having nobody at the post."""
     alert = state.alert
     if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
         return tr.gettext("✔️ <b>Resolved</b> {time} by {name}: {outcome}").format(
@@ -161,6 +177,9 @@ def status_line(
             name=state.name(alert.resolved_by_member_id),
             outcome=html.escape(alert.outcome or ""),
         )
+    if full and not alert.required and not unstaffed:
+        # The category asks no service of these posts to acknowledge: nobody is waited for.
+        return tr.gettext("🟢 Open · for information, no acknowledgement asked.")
     pending = pending_required(alert, state.acks)
     if not pending and (state.acks or alert.handled_at is not None):
         return tr.gettext("🟢 Handled: every required service has acknowledged.")
@@ -196,7 +215,9 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
     named = zones_meet(config, alert, reader.post_code)
 
     def when(moment: datetime) -> str:
-        return tr.time_in(moment, zone, named=named)
+        # Within a line that quotes a name in brackets: "seen 9:01 AM UTC+1 (Issa)", one pair of brackets.
+        text = tr.time(moment, zone)
+        return f"{text} {tr.zone_name(moment, zone)}" if named else text
 
     title = tr.gettext("{severity} ALERT #{id}").format(
         severity=severity_label(tr, alert.severity).upper(), id=alert.id
@@ -217,9 +238,9 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
         lines.append(tr.gettext("📷 Photo attached (next message)."))
     lines.append("")
     many_posts = len(alert.posts) > 1
+    unstaffed = unstaffed_pairs(config, alert) if reader.full else set()
     if reader.full:
         lines.append("<b>" + html.escape(tr.gettext("Acknowledgements")) + "</b>")
-        unstaffed = unstaffed_pairs(config, alert)
         for post_code in alert.posts:
             if many_posts:
                 lines.append(f"<i>{html.escape(config.post_name(post_code))}</i>")
@@ -249,7 +270,9 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
         informed = (
             bool(reader.service_code) and f"{reader.post_code}/{reader.service_code}" not in alert.required
         )
-        lines.append(status_line(tr, state, when, full=reader.full, informed=informed))
+        lines.append(
+            status_line(tr, state, when, full=reader.full, informed=informed, unstaffed=bool(unstaffed))
+        )
     return "\n".join(lines)
 
 
@@ -257,14 +280,22 @@ def _services(config: Config, post_code: str) -> tuple[str, ...]:
     return config.post_services(post_code) if config.find_post(post_code) is not None else ()
 
 
-def card_markup(tr: Translator, alert: Alert, *, can_resolve: bool) -> InlineKeyboardMarkup | None:
-    """Buttons of an open alert's copy (None once resolved: the keyboard disappears)."""
+# Marks the buttons of a card opened from /alerts: no card key follows that message, so a press redraws it.
+OPENED = "o"
+
+
+def card_markup(
+    tr: Translator, alert: Alert, *, can_resolve: bool, opened: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Buttons of an open alert's copy (None once resolved: the keyboard disappears); `opened` for a card
+    opened from /alerts."""
     if alert.state != AlertState.OPEN:
         return None
+    tail = (OPENED,) if opened else ()
     rows = [
         [
-            (tr.gettext("👁 Seen"), encode(PREFIX, "seen", alert.id)),
-            (tr.gettext("✋ Taking action"), encode(PREFIX, "act", alert.id)),
+            (tr.gettext("👁 Seen"), encode(PREFIX, "seen", alert.id, *tail)),
+            (tr.gettext("✋ Taking action"), encode(PREFIX, "act", alert.id, *tail)),
         ]
     ]
     if can_resolve:

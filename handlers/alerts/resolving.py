@@ -99,7 +99,8 @@ async def receive_outcome(update: Update, context: LiaisonContext, draft: Draft)
         context.tr,
     )
     assert message is not None and member.id is not None and draft.id is not None
-    outcome = " ".join((message.text or "").split())
+    # Each line tidied, the line breaks kept: the card shows the outcome as typed, one-line views join them.
+    outcome = "\n".join(" ".join(line.split()) for line in (message.text or "").splitlines() if line.strip())
     if not outcome:
         await message.reply_text(tr.gettext("Send the outcome as text, in one line."))
         return True

@@ -56,14 +56,17 @@ async def load_card_state(session: AsyncSession, *, alert: Alert) -> CardState:
     return state
 
 
-def readers_of(copies: list[tuple[AlertRecipient, Member]]) -> list[tuple[str, datetime, bool]]:
-    """The Seen / Taking action presses of readers of no service among these copies, first first."""
+def readers_of(copies: list[tuple[AlertRecipient, Member]]) -> list[tuple[str, datetime, datetime | None]]:
+    """The Seen / Taking action presses of readers of no service among these copies: (name, seen at, taking
+    action since or None), first first."""
     found = [
-        (member.display_name, recipient.action_at or recipient.seen_at, recipient.action_at is not None)
+        (member.display_name, recipient.seen_at, recipient.action_at)
         for recipient, member in copies
         if recipient.service_code is None and recipient.seen_at is not None
     ]
-    return sorted(((name, at, acting) for name, at, acting in found if at is not None), key=lambda r: r[1])
+    return sorted(
+        ((name, seen, acting) for name, seen, acting in found if seen is not None), key=lambda r: r[1]
+    )
 
 
 def reader_of(runtime: Runtime, member: Member, alert: Alert, recipient: AlertRecipient | None) -> Reader:
@@ -408,6 +411,7 @@ class AckOutcome(StrEnum):
     NOT_YOURS = "not_yours"  # no copy, and no right to one
     RESOLVED = "resolved"
     RECEIPT = "receipt"  # recorded for the person only (a member without a service)
+    RECEIPT_AGAIN = "receipt_again"  # the same press by a member without a service, noted already
     ALREADY_MINE = "already_mine"
     ALREADY_OTHER = "already_other"  # the service had acknowledged through someone else
     SEEN = "seen"
@@ -606,7 +610,9 @@ async def _acknowledge(
                 cards.add(alert, handled=False, member_id=member.id)
             else:
                 await refresh_cards(session, runtime, alert, everyone=False, member_ids=(member.id,), now=now)
-        return AckResult(AckOutcome.RECEIPT, kind=kind, author=author)
+            return AckResult(AckOutcome.RECEIPT, kind=kind, author=author)
+        # Pressed again: nothing is written, nothing redrawn.
+        return AckResult(AckOutcome.RECEIPT_AGAIN, kind=kind, author=author)
     key = (alert.id, recipient.post_code, service)
     known = batch.acks.get(key)
     if known is not None and not (kind == AckKind.ACTION and known.kind == AckKind.SEEN):
