@@ -15,18 +15,11 @@ from tests.harness import Harness
 from tests.test_reminders import at, number_of, queued, start_reminder, tap
 
 
-async def _once(liaison: Harness, chief: Any, text: str, when: str) -> None:
+async def _save(liaison: Harness, chief: Any, how_often: str, text: str, when: str) -> None:
+    """A reminder for the whole post, saved through /remind ("Once" or "Every day", then its time)."""
     await start_reminder(liaison, chief, text)
-    await tap(liaison, chief, "Once")
+    await tap(liaison, chief, how_often)
     await say(liaison, chief, when)
-    await tap(liaison, chief, "Whole post")
-    await tap(liaison, chief, "✅ Save")
-
-
-async def _daily(liaison: Harness, chief: Any, text: str, time: str) -> None:
-    await start_reminder(liaison, chief, text)
-    await tap(liaison, chief, "Every day")
-    await say(liaison, chief, time)
     await tap(liaison, chief, "Whole post")
     await tap(liaison, chief, "✅ Save")
 
@@ -41,7 +34,7 @@ async def test_a_paused_one_off_resumed_at_its_time_is_sent_now_and_the_chief_is
 ) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="fr")
     agent = await liaison.member("Awa", post="NE-KONNI", service="police", language="fr")
-    await _once(liaison, chief, "Rapport de nuit", "2026-11-23 10:00")  # 09:00 UTC
+    await _save(liaison, chief, "Once", "Rapport de nuit", "2026-11-23 10:00")  # 09:00 UTC
     listing = await say(liaison, chief, "/reminders")
     page = chief.last
     await tap(liaison, chief, "⏸ Pause {n}", n=number_of(listing, "Rapport de nuit"))
@@ -73,7 +66,7 @@ async def test_a_paused_one_off_resumed_at_its_time_is_sent_now_and_the_chief_is
 async def test_a_one_off_resumed_a_day_late_is_still_sent_in_english(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="en")
     agent = await liaison.member("Awa", post="NE-KONNI", service="police", language="en")
-    await _once(liaison, chief, "Inventory", "2026-11-23 10:00")
+    await _save(liaison, chief, "Once", "Inventory", "2026-11-23 10:00")
     listing = await say(liaison, chief, "/reminders")
     page = chief.last
     await tap(liaison, chief, "⏸ Pause {n}", n=number_of(listing, "Inventory"))
@@ -92,7 +85,7 @@ async def test_a_one_off_resumed_a_day_late_is_still_sent_in_english(liaison: Ha
 async def test_a_paused_daily_reminder_resumes_at_its_next_time_without_a_burst(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="fr")
     agent = await liaison.member("Awa", post="NE-KONNI", service="police", language="fr")
-    await _daily(liaison, chief, "Briefing", "10:00")  # 09:00 UTC every day
+    await _save(liaison, chief, "Every day", "Briefing", "10:00")  # 09:00 UTC every day
     listing = await say(liaison, chief, "/reminders")
     page = chief.last
     await tap(liaison, chief, "⏸ Pause {n}", n=number_of(listing, "Briefing"))
@@ -118,9 +111,9 @@ async def test_a_paused_daily_reminder_resumes_at_its_next_time_without_a_burst(
 
 async def test_an_old_list_button_acts_on_the_reminder_it_was_shown_for(liaison: Harness) -> None:
     chief = await liaison.member("Chef", post="NE-KONNI", service="customs", role="chief", language="fr")
-    await _once(liaison, chief, "Rapport", "2026-11-23 10:00")  # 09:00 UTC, first in the list
-    await _daily(liaison, chief, "Ronde", "12:00")
-    await _daily(liaison, chief, "Garde", "13:00")
+    await _save(liaison, chief, "Once", "Rapport", "2026-11-23 10:00")  # 09:00 UTC, first in the list
+    await _save(liaison, chief, "Every day", "Ronde", "12:00")
+    await _save(liaison, chief, "Every day", "Garde", "13:00")
     old_lists = []
     for _ in range(2):
         listing = await say(liaison, chief, "/reminders")
