@@ -730,9 +730,9 @@ async def test_escalations_count_minutes_and_seconds_in_the_reader_language(liai
     await police.send("/alert urgent health: unconscious traveller in the waiting room")
     await liaison.settle()
     await liaison.advance(30)
-    assert "Sans prise en compte après 30 secondes par : Police sanitaire." in health.last.text
+    assert "Toujours sans accusé de réception après 30 secondes : Police sanitaire." in health.last.text
     await liaison.advance(30)
-    assert "Sans prise en compte après 1 minute par : Police sanitaire." in chief.last.text
+    assert "Toujours sans accusé de réception après 1 minute : Police sanitaire." in chief.last.text
 
 
 async def test_a_member_who_blocked_the_bot_gets_the_open_urgent_alerts_when_back(liaison: Harness) -> None:

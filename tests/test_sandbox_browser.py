@@ -176,7 +176,7 @@ async def test_raise_an_alert_with_taps_see_it_everywhere_acknowledge_and_escala
     before = box.clock.now()
     await page.locator("#plus15").click()
     await expect(ibrahim.locator("li.msg.bot", has_text="Escalade")).to_be_visible()
-    await expect(ibrahim).to_contain_text("Sans prise en compte après 5 minutes par : Gendarmerie.")
+    await expect(ibrahim).to_contain_text("Toujours sans accusé de réception après 5 minutes : Gendarmerie.")
     await box.settle()
     await expect(john.locator("li.msg.bot", has_text="⏰")).to_have_count(0)
     await expect(page.locator("body[data-busy=false]")).to_be_attached()
