@@ -129,39 +129,43 @@ async def list_button(update: Update, context: LiaisonContext, data: CallbackDat
         return
     if verb == "deleted" and not changed:
         # A confirmation shown before the reminder was deleted (twice tapped, or deleted from another list).
-        await answer(query, tr.gettext("This reminder was already deleted: nothing changed."), alert=True)
-        text, markup = render_page(context, member, await _jobs(context, member), page)
-        await edit_message(query, text, markup)
+        await answer_and_redraw(
+            update,
+            context,
+            page,
+            tr.gettext("This reminder was already deleted: nothing changed."),
+            alert=True,
+        )
         return
     if missed is not None:
         # A one-off resumed after its time: it goes out now, late, and the chief is told so.
-        await answer(
-            query,
-            tr.gettext(SENT_NOW).format(
-                time=tr.short_datetime_in(missed, job.timezone, named=is_global(member))
-            ),
-            alert=True,
+        late = tr.gettext(SENT_NOW).format(
+            time=tr.short_datetime_in(missed, job.timezone, named=is_global(member))
         )
-        text, markup = render_page(context, member, await _jobs(context, member), page)
-        await edit_message(query, text, markup)
+        await answer_and_redraw(update, context, page, late, alert=True)
         return
     done = {
         "paused": tr.gettext("Paused"),
         "resumed": tr.gettext("Resumed"),
         "deleted": tr.gettext("Deleted"),
     }
-    await answer(query, done[verb] if changed else tr.gettext("Already done."))
-    text, markup = render_page(context, member, await _jobs(context, member), page)
-    await edit_message(query, text, markup)
+    await answer_and_redraw(update, context, page, done[verb] if changed else tr.gettext("Already done."))
 
 
 async def went_out_answer(update: Update, context: LiaisonContext, page: int) -> None:
     """A press on a one-off reminder sent since: say so, and redraw the page without its dead buttons."""
+    await answer_and_redraw(update, context, page, context.tr.gettext(WENT_OUT), alert=True)
+
+
+async def answer_and_redraw(
+    update: Update, context: LiaisonContext, page: int, text: str, *, alert: bool = False
+) -> None:
+    """Answer the press, then redraw the list page it was made on, as it stands now."""
     query, member = update.callback_query, context.active_member
     assert query is not None
-    await answer(query, context.tr.gettext(WENT_OUT), alert=True)
-    text, markup = render_page(context, member, await _jobs(context, member), page)
-    await edit_message(query, text, markup)
+    await answer(query, text, alert=alert)
+    page_text, markup = render_page(context, member, await _jobs(context, member), page)
+    await edit_message(query, page_text, markup)
 
 
 async def ask_delete(update: Update, context: LiaisonContext, job_id: int, page: int) -> None:
@@ -169,13 +173,11 @@ async def ask_delete(update: Update, context: LiaisonContext, job_id: int, page:
     query, member, runtime, tr = update.callback_query, context.active_member, context.runtime, context.tr
     assert query is not None
     async with runtime.db.reading() as session:
-        job = await service.deletable_reminder(session, member, job_id=job_id)
+        job, sent = await service.reminder_to_delete(session, member, job_id=job_id)
+    if sent:
+        await went_out_answer(update, context, page)
+        return
     if job is None or job.id is None:
-        async with runtime.db.reading() as session:
-            sent = await service.went_out(session, member, job_id=job_id)
-        if sent:
-            await went_out_answer(update, context, page)
-            return
         await answer(query, tr.gettext(CANNOT_CHANGE), alert=True)
         return
     await answer(query)

@@ -209,18 +209,18 @@ def may_change(member: Member, job: ScheduledJob) -> bool:
     return job.kind == KIND and may_change_reminder(member, post_code=job.post_code)
 
 
-async def deletable_reminder(session: AsyncSession, member: Member, *, job_id: int) -> ScheduledJob | None:
-    """The reminder a member asks to delete, if they may and it is still scheduled (None otherwise)."""
+async def reminder_to_delete(
+    session: AsyncSession, member: Member, *, job_id: int
+) -> tuple[ScheduledJob | None, bool]:
+    """The reminder a member asks to delete, if they may and it is still scheduled (None otherwise); and
+    whether it was a one-off, one they may change, that went out already (nothing left to delete)."""
     job = await get_job(session, job_id=job_id)
-    if job is None or not may_change(member, job) or job.source == JobSource.CONFIG:
-        return None
-    return job if job.state in (JobState.ACTIVE, JobState.PAUSED) else None
-
-
-async def went_out(session: AsyncSession, member: Member, *, job_id: int) -> bool:
-    """Whether this reminder, one the member may change, was a one-off that was sent (nothing to change)."""
-    job = await get_job(session, job_id=job_id)
-    return job is not None and may_change(member, job) and job.state == JobState.DONE
+    if job is None or not may_change(member, job):
+        return None, False
+    if job.state == JobState.DONE:
+        return None, True
+    scheduled = job.source != JobSource.CONFIG and job.state in (JobState.ACTIVE, JobState.PAUSED)
+    return (job if scheduled else None), False
 
 
 def missed_once(job: ScheduledJob, now: datetime) -> datetime | None:
