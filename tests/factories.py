@@ -135,6 +135,14 @@ async def post_team(liaison: Harness) -> tuple[EmulatedUser, EmulatedUser, Emula
     return customs, police, health, chief
 
 
+async def raise_health_alert(liaison: Harness, author: EmulatedUser) -> Alert:
+    """The author raises the walkthroughs' urgent health alert (one-line form); the test's only alert."""
+    await author.send("/alert urgent santé: voyageur fiévreux porte 2")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    return alert
+
+
 def alert_copy(user: EmulatedUser, alert_id: int) -> Any:
     """The user's copy of an alert (the card carrying its buttons)."""
     for message in user.inbox:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from db.alerts import Alert, AlertRecipient
 from db.outbox import Notification
-from tests.factories import alert_copy, member_row, post_team, press, press_text
+from tests.factories import alert_copy, member_row, post_team, press, press_text, raise_health_alert
 from tests.harness import Harness
 from tests.test_alerts import listed
 
@@ -52,9 +52,7 @@ async def test_a_reader_of_no_service_pressing_twice_is_told_it_was_noted_and_no
     customs, _police, _health, _chief = await post_team(liaison)
     boss = await liaison.member("Moussa", service=None, role="chief", language="fr")
     coordinator = await liaison.member("Coord", role="coordinator", language="en")
-    await customs.send("/alert urgent santé: voyageur fiévreux porte 2")
-    await liaison.settle()
-    [alert] = await liaison.rows(Alert)
+    alert = await raise_health_alert(liaison, customs)
 
     await liaison.advance(60)
     await press(boss, "👁 Seen", alert_copy(boss, alert.id))
@@ -88,9 +86,7 @@ async def test_taking_action_is_told_in_good_french_and_a_chief_reads_the_other_
     liaison: Harness,
 ) -> None:
     customs, _police, health, chief = await post_team(liaison)
-    await customs.send("/alert urgent santé: voyageur fiévreux porte 2")
-    await liaison.settle()
-    [alert] = await liaison.rows(Alert)
+    alert = await raise_health_alert(liaison, customs)
     await press(health, "✋ Taking action", alert_copy(health, alert.id))
     await liaison.settle()
     assert health.callback_answers[-1]["text"] == (
@@ -110,9 +106,7 @@ async def test_a_reader_of_no_service_keeps_both_times_like_a_service_line(liais
     customs, _police, _health, chief = await post_team(liaison)
     boss = await liaison.member("Moussa", service=None, role="chief", language="fr")
     coordinator = await liaison.member("Claire", role="coordinator", language="en")
-    await customs.send("/alert urgent santé: voyageur fiévreux porte 2")
-    await liaison.settle()
-    [alert] = await liaison.rows(Alert)
+    alert = await raise_health_alert(liaison, customs)
 
     await liaison.advance(60)
     await press(boss, "👁 Seen", alert_copy(boss, alert.id))  # 09:01
@@ -134,9 +128,7 @@ async def test_an_outcome_typed_on_two_lines_keeps_its_break_on_the_card_and_rea
     liaison: Harness,
 ) -> None:
     customs, _police, _health, chief = await post_team(liaison)
-    await customs.send("/alert urgent santé: voyageur fiévreux porte 2")
-    await liaison.settle()
-    [alert] = await liaison.rows(Alert)
+    alert = await raise_health_alert(liaison, customs)
     await liaison.advance(300)
     await press(chief, "✔️ Resolve", alert_copy(chief, alert.id))
     await liaison.settle()
@@ -157,9 +149,7 @@ async def test_a_card_opened_from_the_alerts_list_shows_the_press_made_on_it(lia
     """That message is no copy the alert sent (no card key follows it): the press redraws it."""
     customs, _police, _health, _chief = await post_team(liaison)
     coordinator = await liaison.member("Claire", role="coordinator", language="en")
-    await customs.send("/alert urgent santé: voyageur fiévreux porte 2")
-    await liaison.settle()
-    [alert] = await liaison.rows(Alert)
+    alert = await raise_health_alert(liaison, customs)
     await liaison.advance(60)
     await coordinator.send("/alerts")
     await liaison.settle()

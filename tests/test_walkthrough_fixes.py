@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from db.alerts import Alert, AlertRecipient
+from db.alerts import AlertRecipient
 from db.schedules import JobState
-from sandbox.emulator import EmulatedUser
-from tests.factories import alert_copy, member_row, post_team, press, press_label, say, tap
+from tests.factories import (
+    alert_copy,
+    member_row,
+    post_team,
+    press,
+    press_label,
+    raise_health_alert,
+    say,
+    tap,
+)
 from tests.harness import Harness
 from tests.test_onboarding import reply_keys
 from tests.test_reminders import chief_rows, start_reminder
-
-
-async def raise_health_alert(liaison: Harness, author: EmulatedUser) -> Alert:
-    await author.send("/alert urgent santé: voyageur fiévreux porte 2")
-    await liaison.settle()
-    return (await liaison.rows(Alert))[0]
 
 
 async def test_every_service_line_reads_the_same_way_in_both_languages(liaison: Harness) -> None:
@@ -41,7 +43,8 @@ async def test_every_service_line_reads_the_same_way_in_both_languages(liaison: 
 
     lines = alert_copy(chief, alert.id).text.splitlines()
     # Each line: the service, what it did, when, who; a name or a time said once when once is enough.
-    assert "✋ Douane · vu 09:00, prise en charge 09:03 (Awa)" in lines
+    # The author's service: she raised it (nobody pressed Seen), then took action.
+    assert "✋ Douane · signalée 09:00, prise en charge 09:03 (Awa)" in lines
     assert "✋ Police nationale · vu 09:01 (John), prise en charge 09:02 (Paul)" in lines
     assert "✋ Police sanitaire · prise en charge 09:03 (Mariama)" in lines
     assert "⏳ Gendarmerie · pending" not in lines and "▫️ Gendarmerie · pour information" in lines
@@ -60,7 +63,7 @@ async def test_a_seen_line_and_a_pending_line(liaison: Harness) -> None:
     await press(police, "👁 Seen", alert_copy(police, alert.id))
     await liaison.settle()
     lines = alert_copy(chief, alert.id).text.splitlines()
-    assert "✅ Douane · vu 09:00 (Awa)" in lines
+    assert "✅ Douane · signalée 09:00 (Awa)" in lines
     assert "✅ Police nationale · vu 09:02 (John)" in lines
     assert "⏳ Police sanitaire · en attente" in lines
     assert "✅ National Police · seen 9:02\u202fAM (John)" in alert_copy(police, alert.id).text.splitlines()

@@ -4,7 +4,8 @@ service, escalated along a ladder, resolved with an outcome.
 Commands: /alert [severity category: text] (or the persistent "🚨 Alert" button), /alerts.
 Buttons (al:): cat/sev/ok/no (the raise draft), seen/act (acknowledge), res/nores (resolve), open (/alerts).
 Conversations: alert (raise), alert_outcome (the outcome line of a resolution).
-Scheduled kinds: alert_escalation (al:<id>:esc:<n>), alert_delivery (al:<id>:dlv:<n>).
+Scheduled kinds: alert_escalation (al:<id>:esc:<n>), alert_delivery (al:<id>:dlv:<n>, and
+al:<id>:dlv:e<step>:<n> after an escalation step's new copies).
 """
 
 from __future__ import annotations

@@ -72,15 +72,15 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
         return tr.gettext("You already acknowledged this alert.")
     if result.outcome == AckOutcome.ALREADY_OTHER:
         assert result.first_at is not None
-        return tr.gettext(
-            "{service} already acknowledged: {name}, {time}. Your own reading is recorded."
-        ).format(
-            service=label,
-            name=result.first_name or "?",
-            time=tr.time(
-                result.first_at, config.post_zone(context.active_member.post_code, result.post_code)
-            ),
-        )
+        first = tr.time(result.first_at, config.post_zone(context.active_member.post_code, result.post_code))
+        if result.raised:
+            # Nobody of the service pressed: it counts as acknowledged because a colleague raised the alert.
+            text = tr.gettext(
+                "{service} already knows: {name} raised this alert at {time}. Your own reading is recorded."
+            )
+        else:
+            text = tr.gettext("{service} already acknowledged: {name}, {time}. Your own reading is recorded.")
+        return text.format(service=label, name=result.first_name or "?", time=first)
     if result.outcome == AckOutcome.ACTION and result.author:
         # The author's own card shows every service already; the chiefs' cards show this line too.
         return tr.gettext("Taking action: recorded for {service}. The chiefs see it on their cards.").format(

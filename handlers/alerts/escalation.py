@@ -1,6 +1,7 @@
 """Scheduled work of alerts, without Telegram: escalation rungs and delivery checks.
 
-Kinds: alert_escalation (keys al:<id>:esc:<n>), alert_delivery (keys al:<id>:dlv:<n>).
+Kinds: alert_escalation (keys al:<id>:esc:<n>), alert_delivery (keys al:<id>:dlv:<n>, and
+al:<id>:dlv:e<step>:<n> for the copies an escalation step sent).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ async def run_escalation(
     assert alert is not None and alert.id is not None
     state = await load_card_state(session, alert=alert)
     priority = priority_of(alert.severity)
+    copies = 0
     for member_id, member in targets.items():
         recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member_id)
         reader = reader_of(runtime, member, alert, recipient)
@@ -86,6 +88,7 @@ async def run_escalation(
             await send_copy(
                 session, runtime, state, member, recipient, priority=priority, silent=False, now=now
             )
+            copies += 1
             continue
         await enqueue_message(
             session,
@@ -112,6 +115,10 @@ async def run_escalation(
         },
     )
     await refresh_cards(session, runtime, alert, everyone=False, now=now)
+    if copies:
+        # The full cards now count these new copies as still on their way: a check once they had time to
+        # arrive redraws the count, which would otherwise stay short until the next acknowledgement.
+        await schedule_delivery_check(session, alert, attempt=1, escalation=step, since=now)
 
 
 async def run_delivery_check(
@@ -123,11 +130,13 @@ async def run_delivery_check(
     if alert is None or alert.id is None:
         return
     attempt = int(payload.get("attempt", 1))
+    step = payload.get("escalation")
     # The people other than the author, as her confirmation and her card count them (her copy is not news).
     counts = await store.delivery_counts(session, alert_id=alert.id, except_member_id=alert.author_member_id)
     last = counts.pop("last_sent_at")
     if last is not None:
         counts["seconds_to_last_delivery"] = max(0.0, (last - alert.raised_at).total_seconds())
+    details = {**counts, "check": attempt} | ({"escalation": int(step)} if step is not None else {})
     await record_action(
         session,
         action="alert.delivered",
@@ -135,7 +144,13 @@ async def run_delivery_check(
         object_type="alert",
         object_id=alert.id,
         post_code=alert.post_code,
-        details={**counts, "check": attempt},
+        details=details,
     )
+    if step is not None:
+        # After an escalation sent new copies: the full cards (a few) show the count as it now stands.
+        await refresh_cards(session, runtime, alert, everyone=False, now=runtime.clock.now())
     if counts["pending"] and attempt < len(DELIVERY_CHECKS):
-        await schedule_delivery_check(session, alert, attempt=attempt + 1)
+        since = datetime.fromisoformat(str(payload["since"])) if step is not None else None
+        await schedule_delivery_check(
+            session, alert, attempt=attempt + 1, escalation=None if step is None else int(step), since=since
+        )

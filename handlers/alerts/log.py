@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from db import alerts as store
 from db.audit import AuditEntry
 from db.members import Member
-from handlers.alerts.render import Reader, category_label, render_card
+from handlers.alerts.render import Reader, category_label, raised_by_author, render_card
 from handlers.alerts.service import load_card_state
 
 SEVERITY_WORDS = {"info": N_("information"), "important": N_("important"), "urgent": N_("urgent")}
@@ -102,9 +102,7 @@ async def detail(
             service=html.escape(runtime.config.service_name(ack.service_code, tr.language))
             + (f" ({html.escape(runtime.config.post_name(ack.post_code))})" if len(alert.posts) > 1 else ""),
             # The author's own service knows at once: it raised the alert.
-            time=tr.gettext("raised it")
-            if ack.member_id == alert.author_member_id and not ack.seconds_to_ack
-            else tr.duration(ack.seconds_to_ack),
+            time=tr.gettext("raised it") if raised_by_author(alert, ack) else tr.duration(ack.seconds_to_ack),
         )
         for ack in state.acks
     ]

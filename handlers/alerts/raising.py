@@ -128,9 +128,9 @@ def confirm_keyboard(tr: Translator, draft_id: int) -> InlineKeyboardMarkup:
 
 
 def summary_text(config: Config, tr: Translator, data: AlertDraftData, *, sent: bool = False) -> str:
-    """What will be sent, for a last look before Send."""
+    """What will be sent, for a last look before Send; once `sent`, under a heading that says it went."""
     lines = [
-        "<b>" + html.escape(tr.gettext("Check your alert")) + "</b>",
+        "<b>" + html.escape(summary_heading(tr, data, sent=sent)) + "</b>",
         tr.gettext("Category: {category}").format(
             category=html.escape(category_label(config, tr, data.category or ""))
         ),
@@ -152,6 +152,17 @@ def summary_text(config: Config, tr: Translator, data: AlertDraftData, *, sent: 
         )
         lines += ["", hint]
     return "\n".join(lines)
+
+
+def summary_heading(tr: Translator, data: AlertDraftData, *, sent: bool) -> str:
+    """'Check your alert' while it waits for Send; 'Alert #3 sent' after (the message asks nothing more)."""
+    if not sent:
+        return tr.gettext("Check your alert")
+    if data.alert_id is None:
+        # TRANSLATORS: heading of the reviewed summary of an alert, once it was sent.
+        return tr.gettext("Alert sent")
+    # TRANSLATORS: heading of the reviewed summary of an alert, once it was sent; {number} reads "#3" / "n°3".
+    return tr.gettext("Alert {number} sent").format(number=alert_number(tr, data.alert_id))
 
 
 def sent_text(tr: Translator, alert: Alert, count: int, created: bool) -> str:

@@ -107,6 +107,8 @@ def _ack_line(
         return tr.gettext("▫️ {service} · for information").format(service=label)
     # Every acknowledged line reads the same way: the service, then what it did, when, and who.
     seen, seer = when(ack.acked_at), state.name(ack.member_id)
+    if raised_by_author(state.alert, ack):
+        return _raised_line(tr, state, ack, label, when)
     if ack.kind != "action" or ack.action_at is None:
         # TRANSLATORS: a service's line on an alert card: it has seen the alert at {time}, through {name}.
         return tr.gettext("✅ {service} · seen {time} ({name})").format(service=label, time=seen, name=seer)
@@ -126,6 +128,38 @@ def _ack_line(
     # TRANSLATORS: a service's line: {name} saw it at {seen}, {actor} is taking action since {acting}.
     return tr.gettext("✋ {service} · seen {seen} ({name}), taking action {acting} ({actor})").format(
         service=label, seen=seen, name=seer, acting=acting, actor=actor
+    )
+
+
+def raised_by_author(alert: Alert, ack: AlertAck) -> bool:
+    """Whether this acknowledgement is the one recorded for the author's service as she raised the alert
+    (nobody of it pressed Seen: it counts as acknowledged because she knows)."""
+    return (
+        ack.member_id == alert.author_member_id
+        and ack.post_code == alert.post_code
+        and ack.service_code == alert.author_service_code
+        and not ack.seconds_to_ack
+    )
+
+
+def _raised_line(tr: Translator, state: CardState, ack: AlertAck, label: str, when: Clock) -> str:
+    """The author's service's line: it raised the alert (nobody pressed Seen), then who takes action."""
+    raised, author = when(ack.acked_at), state.name(ack.member_id)
+    if ack.kind != "action" or ack.action_at is None:
+        # TRANSLATORS: the author's service's line on an alert card: {name} of it raised the alert at {time}
+        # (it counts as acknowledged; nobody pressed Seen). French: "signalée" (the alert).
+        return tr.gettext("✅ {service} · raised {time} ({name})").format(
+            service=label, time=raised, name=author
+        )
+    acting, actor = when(ack.action_at), state.name(ack.action_member_id)
+    if ack.action_member_id == ack.member_id:
+        # TRANSLATORS: the author's service's line: {name} raised it at {raised}, took action at {acting}.
+        return tr.gettext("✋ {service} · raised {raised}, taking action {acting} ({name})").format(
+            service=label, raised=raised, acting=acting, name=author
+        )
+    # TRANSLATORS: the author's service's line: {name} raised it at {raised}, {actor} acts since {acting}.
+    return tr.gettext("✋ {service} · raised {raised} ({name}), taking action {acting} ({actor})").format(
+        service=label, raised=raised, name=author, acting=acting, actor=actor
     )
 
 

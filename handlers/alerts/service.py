@@ -29,7 +29,7 @@ from db.alerts import AckKind, Alert, AlertAck, AlertRecipient, AlertState, Seve
 from db.audit import Action, record_action, record_actions
 from db.members import Member, list_members, member_names
 from db.outbox import Priority, QueuedMessage, build_message, enqueue_card_edits, enqueue_many
-from handlers.alerts.render import CardState, Reader, card_markup, render_card
+from handlers.alerts.render import CardState, Reader, card_markup, raised_by_author, render_card
 from handlers.alerts.rules import alert_posts, priority_of, required_pairs
 
 # A resent message (same author, category, severity and text) within this window is the same alert.
@@ -295,21 +295,44 @@ async def _publish(
     return len(recipients)
 
 
-def delivery_check(alert: Alert, *, attempt: int) -> Once:
-    """A look at the outbox a little later, writing how the copies were delivered to the audit log."""
+def delivery_check(
+    alert: Alert, *, attempt: int, escalation: int | None = None, since: datetime | None = None
+) -> Once:
+    """A look at the outbox a little later, writing how the copies were delivered to the audit log;
+    `escalation`: the step that sent new copies at `since` (that check also redraws the full cards' count)."""
+    if escalation is None:
+        return Once(
+            key=f"al:{alert.id}:dlv:{attempt}",
+            kind=DELIVERY_CHECK_KIND,
+            run_at=alert.raised_at + DELIVERY_CHECKS[attempt - 1],
+            payload={"alert_id": alert.id, "attempt": attempt},
+        )
+    start = since or alert.raised_at
     return Once(
-        key=f"al:{alert.id}:dlv:{attempt}",
+        key=f"al:{alert.id}:dlv:e{escalation}:{attempt}",
         kind=DELIVERY_CHECK_KIND,
-        run_at=alert.raised_at + DELIVERY_CHECKS[attempt - 1],
-        payload={"alert_id": alert.id, "attempt": attempt},
+        run_at=start + DELIVERY_CHECKS[attempt - 1],
+        payload={
+            "alert_id": alert.id,
+            "attempt": attempt,
+            "escalation": escalation,
+            "since": start.isoformat(),
+        },
     )
 
 
-async def schedule_delivery_check(session: AsyncSession, alert: Alert, *, attempt: int) -> None:
-    """Schedule the delivery check `attempt` of an alert."""
-    await schedule_all_once(
-        session, [delivery_check(alert, attempt=attempt)], post_code=alert.post_code, now=alert.raised_at
-    )
+async def schedule_delivery_check(
+    session: AsyncSession,
+    alert: Alert,
+    *,
+    attempt: int,
+    escalation: int | None = None,
+    since: datetime | None = None,
+) -> None:
+    """Schedule the delivery check `attempt` of an alert (of the copies an escalation step sent, with
+    `escalation` and the moment `since` it sent them)."""
+    check = delivery_check(alert, attempt=attempt, escalation=escalation, since=since)
+    await schedule_all_once(session, [check], post_code=alert.post_code, now=since or alert.raised_at)
 
 
 def build_copy(
@@ -430,6 +453,8 @@ class AckResult:
     kind: AckKind = AckKind.SEEN
     # The presser raised this alert (their card already shows every service).
     author: bool = False
+    # The service's acknowledgement is the author's raising it (nobody of it pressed before).
+    raised: bool = False
 
 
 @dataclass
@@ -635,7 +660,10 @@ async def _acknowledge(
         if ack.member_id == member.id:
             return AckResult(AckOutcome.ALREADY_MINE, service)
         name = await batch.name(session, ack.member_id)
-        return AckResult(AckOutcome.ALREADY_OTHER, service, recipient.post_code, name, ack.acked_at)
+        raised = raised_by_author(alert, ack)
+        return AckResult(
+            AckOutcome.ALREADY_OTHER, service, recipient.post_code, name, ack.acked_at, raised=raised
+        )
     seconds = ack.seconds_to_ack if outcome == "first" else None
     _audit_ack(batch, alert, member, kind, now, service, outcome, seconds)
     handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now, batch)
