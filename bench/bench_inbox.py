@@ -19,7 +19,6 @@ import logging
 import os
 import signal
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -33,10 +32,10 @@ from bench_alerts import (
     ClosedLoop,
     Probe,
     bench_config_file,
+    bot_running,
     percentile,
     seed,
     start_process,
-    stop_process,
     tail,
     wait_until,
 )
@@ -103,7 +102,7 @@ async def run_once(agents: int, with_inbox: bool, base_url: str | None) -> dict[
             args = ["-m", "bot.cli", "run", "--api-url", f"http://127.0.0.1:{port}/bot"]
             log = Path(tmp) / "liaison.log"
             process = await start_process(*args, *([] if with_inbox else ["--no-inbox"]), env=env, log=log)
-            try:
+            async with bot_running(process, emulator, server, log):
                 await wait_until(
                     lambda: emulator.get_commands() != [] or process.returncode is not None, "Liaison", 60
                 )
@@ -124,13 +123,6 @@ async def run_once(agents: int, with_inbox: bool, base_url: str | None) -> dict[
                         await loop.submit("", press(user, cards[user.id], step))
                 await loop.drain()
                 busy = time.monotonic() - start
-            except SystemExit:
-                print(tail(log), file=sys.stderr)
-                raise
-            finally:
-                await stop_process(process)
-                await emulator.release_long_polls()
-                server.stop()
         finally:
             if created and base_url:
                 await _drop(base_url, created)

@@ -23,7 +23,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -33,13 +32,13 @@ from typing import Any
 
 from bench_alerts import (
     bench_config_file,
+    bot_running,
     cpu_seconds,
     liaison_command,
     percentile,
     private_database,
     sample_presses,
     start_process,
-    stop_process,
     tail,
     wait_until,
 )
@@ -220,70 +219,66 @@ async def run_liaison(
         log = Path(tmp) / "liaison.log"
         # LIAISON_BENCH_PROFILE=<file>: run the bot under cProfile, to see where its time goes.
         process = await start_process(*liaison_command(api_url), env=env, log=log)
+        # The log is kept once the bot has stopped (bot_running stops it).
         try:
-            await wait_until(
-                lambda: emulator.get_commands() != [] or process.returncode is not None,
-                "Liaison to start",
-                60,
-            )
-            if process.returncode is not None:
-                raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
+            async with bot_running(process, emulator, server, log):
+                await wait_until(
+                    lambda: emulator.get_commands() != [] or process.returncode is not None,
+                    "Liaison to start",
+                    60,
+                )
+                if process.returncode is not None:
+                    raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
 
-            # The coordinator writes the notice: every post, everyone, the text, Send.
-            await coordinator.send("/notice")
-            await wait_until(lambda: has_button(coordinator, "🌍 All posts"), "the posts question", 30)
-            await step(coordinator, "🌍 All posts", "☑️ Birni N'Konni", "the posts ticked")
-            await step(coordinator, "Next ▶", "👥 Everyone", "the audience question")
-            await coordinator.tap("👥 Everyone")
-            await wait_until(
-                lambda: any("Write the notice" in t for t in coordinator.texts), "the text question", 30
-            )
-            await coordinator.send(NOTICE_TEXT)
-            await wait_until(lambda: has_button(coordinator, "✅ Send"), "the summary", 30)
-            sent_at, fan_out_cpu_before = time.monotonic(), cpu_seconds(process.pid or 0)
-            await coordinator.tap("✅ Send")
-            await wait_until(lambda: all(seen_copy(u) is not None for u in readers), "every copy", 600)
-            fan_out = time.monotonic() - sent_at
-            fan_out_cpu = cpu_seconds(process.pid or 0) - fan_out_cpu_before
-            card = next(m for m in coordinator.inbox if (m.text or "").startswith("📢 Notice #1"))
-            edits_before = len(card.edits)
+                # The coordinator writes the notice: every post, everyone, the text, Send.
+                await coordinator.send("/notice")
+                await wait_until(lambda: has_button(coordinator, "🌍 All posts"), "the posts question", 30)
+                await step(coordinator, "🌍 All posts", "☑️ Birni N'Konni", "the posts ticked")
+                await step(coordinator, "Next ▶", "👥 Everyone", "the audience question")
+                await coordinator.tap("👥 Everyone")
+                await wait_until(
+                    lambda: any("Write the notice" in t for t in coordinator.texts), "the text question", 30
+                )
+                await coordinator.send(NOTICE_TEXT)
+                await wait_until(lambda: has_button(coordinator, "✅ Send"), "the summary", 30)
+                sent_at, fan_out_cpu_before = time.monotonic(), cpu_seconds(process.pid or 0)
+                await coordinator.tap("✅ Send")
+                await wait_until(lambda: all(seen_copy(u) is not None for u in readers), "every copy", 600)
+                fan_out = time.monotonic() - sent_at
+                fan_out_cpu = cpu_seconds(process.pid or 0) - fan_out_cpu_before
+                card = next(m for m in coordinator.inbox if (m.text or "").startswith("📢 Notice #1"))
+                edits_before = len(card.edits)
 
-            # Every reader presses Seen, as fast as the bot answers.
-            probe.watched_chat = COORDINATOR_ID
-            spy = await sample_presses(process.pid or 0)
-            pressed_at = time.monotonic()
-            cpu_before = cpu_seconds(process.pid or 0)
-            copies = [seen_copy(user) for user in readers]
-            presses = [
-                (lambda user=user, copy=copy: user.tap("nt:seen:1", message_id=copy.message_id))
-                for user, copy in zip(readers, copies, strict=True)
-            ]
-            latencies, busy = await press_all(probe, presses, in_flight)
-            cpu_busy = cpu_seconds(process.pid or 0) - cpu_before
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                await spy.wait()
-            # The card catches up within one interval after the last press.
-            await wait_until(
-                lambda: f"👁 Seen {members} / {members}" in (card.text or ""),
-                f"the final count ({card.text!r})",
-                60,
-            )
-            await wait_until(
-                lambda: all(
-                    not any("nt:seen:1" in (d or "") for m in u.inbox for d in m.button_data())
-                    for u in readers
-                ),
-                "every copy to show Seen",
-                120,
-            )
-        except SystemExit:
-            print(tail(log), file=sys.stderr)
-            raise
+                # Every reader presses Seen, as fast as the bot answers.
+                probe.watched_chat = COORDINATOR_ID
+                spy = await sample_presses(process.pid or 0)
+                pressed_at = time.monotonic()
+                cpu_before = cpu_seconds(process.pid or 0)
+                copies = [seen_copy(user) for user in readers]
+                presses = [
+                    (lambda user=user, copy=copy: user.tap("nt:seen:1", message_id=copy.message_id))
+                    for user, copy in zip(readers, copies, strict=True)
+                ]
+                latencies, busy = await press_all(probe, presses, in_flight)
+                cpu_busy = cpu_seconds(process.pid or 0) - cpu_before
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    await spy.wait()
+                # The card catches up within one interval after the last press.
+                await wait_until(
+                    lambda: f"👁 Seen {members} / {members}" in (card.text or ""),
+                    f"the final count ({card.text!r})",
+                    60,
+                )
+                await wait_until(
+                    lambda: all(
+                        not any("nt:seen:1" in (d or "") for m in u.inbox for d in m.button_data())
+                        for u in readers
+                    ),
+                    "every copy to show Seen",
+                    120,
+                )
         finally:
-            await stop_process(process)
-            await emulator.release_long_polls()
-            server.stop()
             keep_log(log)
     return {
         "presses": len(latencies),
@@ -335,18 +330,18 @@ async def run_bare(members: int, in_flight: int) -> dict[str, float]:
         "-c", BARE_BOT, TOKEN, f"http://127.0.0.1:{port}/bot", env=dict(os.environ), log=log
     )
     try:
-        await wait_until(lambda: any(c.method == "getUpdates" for c in emulator.calls), "the bare bot", 60)
-        cpu_before = cpu_seconds(process.pid or 0)
-        presses = [
-            (lambda user=user, message_id=message_id: user.tap("nt:seen:1", message_id=message_id))
-            for user, message_id in zip(users, copies, strict=True)
-        ]
-        latencies, busy = await press_all(probe, presses, in_flight)
-        cpu_busy = cpu_seconds(process.pid or 0) - cpu_before
+        async with bot_running(process, emulator, server, log):
+            await wait_until(
+                lambda: any(c.method == "getUpdates" for c in emulator.calls), "the bare bot", 60
+            )
+            cpu_before = cpu_seconds(process.pid or 0)
+            presses = [
+                (lambda user=user, message_id=message_id: user.tap("nt:seen:1", message_id=message_id))
+                for user, message_id in zip(users, copies, strict=True)
+            ]
+            latencies, busy = await press_all(probe, presses, in_flight)
+            cpu_busy = cpu_seconds(process.pid or 0) - cpu_before
     finally:
-        await stop_process(process)
-        await emulator.release_long_polls()
-        server.stop()
         log.unlink(missing_ok=True)
     return {
         "presses": len(latencies),

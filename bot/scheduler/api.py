@@ -173,20 +173,33 @@ async def pause(session: AsyncSession, *, job_id: int, now: datetime) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Resumed:
+    """What `resume` did: whether this call changed the row, and for a one-off whose time passed while
+    paused and that `run_missed_once` made due now, the time it missed (None otherwise)."""
+
+    changed: bool
+    missed_at: datetime | None = None
+
+
 async def resume(
     session: AsyncSession, *, job: ScheduledJob, now: datetime, run_missed_once: bool = False
-) -> bool:
+) -> Resumed:
     """Resume a paused row from its next occurrence after now (what fell due while paused is not sent).
 
     A one-off row whose time passed while paused has no next occurrence: it finishes unrun, unless
     `run_missed_once`, when it becomes due now (the caller tells the person who resumed it).
     """
     next_at = first_fire_after(build_trigger(job.trigger, job.trigger_args, job.timezone), now)
+    missed_at = None
     if next_at is None and run_missed_once and job.trigger == "date":
         next_at = now
+        missed_at = datetime.fromisoformat(job.trigger_args["run_date"])
     if next_at is None:
-        return await set_job_state(
-            session, job_id=job.id or 0, from_states=(JobState.PAUSED,), state=JobState.DONE, now=now
+        return Resumed(
+            await set_job_state(
+                session, job_id=job.id or 0, from_states=(JobState.PAUSED,), state=JobState.DONE, now=now
+            )
         )
     changed = await set_job_state(
         session,
@@ -198,7 +211,7 @@ async def resume(
     )
     if changed:
         request_wake(session, SCHEDULER_WAKE)
-    return changed
+    return Resumed(changed, missed_at if changed else None)
 
 
 async def delete(session: AsyncSession, *, job_id: int, now: datetime) -> bool:

@@ -223,14 +223,6 @@ async def reminder_to_delete(
     return (job if scheduled else None), False
 
 
-def missed_once(job: ScheduledJob, now: datetime) -> datetime | None:
-    """When a paused one-off reminder's time has passed: that time (None for any other reminder)."""
-    if job.kind != KIND or job.trigger != "date" or job.state != JobState.PAUSED:
-        return None
-    run_at = datetime.fromisoformat(job.trigger_args["run_date"])
-    return run_at if run_at <= now else None
-
-
 async def change_reminder(
     session: AsyncSession, runtime: Runtime, member: Member, *, job_id: int, verb: str
 ) -> tuple[ScheduledJob | None, bool, datetime | None]:
@@ -240,11 +232,12 @@ async def change_reminder(
     job = await get_job(session, job_id=job_id)
     if job is None or not may_change(member, job) or (verb == "deleted" and job.source == JobSource.CONFIG):
         return None, False, None
-    missed = missed_once(job, now) if verb == "resumed" else None
+    missed: datetime | None = None
     if verb == "paused":
         changed = await api.pause(session, job_id=job_id, now=now)
     elif verb == "resumed":
-        changed = await api.resume(session, job=job, now=now, run_missed_once=True)
+        resumed = await api.resume(session, job=job, now=now, run_missed_once=True)
+        changed, missed = resumed.changed, resumed.missed_at
     elif verb == "deleted":
         changed = await api.delete(session, job_id=job_id, now=now)
     else:
@@ -263,4 +256,4 @@ async def change_reminder(
             post_code=job.post_code,
             details=details,
         )
-    return job, changed, missed if changed else None
+    return job, changed, missed
