@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 _TIME = r"(?P<hour>\d{1,2})\s*(?:[:hH.]\s*(?P<minute>\d{2})?)?"
@@ -429,3 +430,53 @@ def day_example(language: str, *, zone: str, now: datetime) -> str:
     """A valid example for the reader: the last seven days, as they would type them."""
     today = now.astimezone(ZoneInfo(zone)).date()
     return f"{format_day(language, today - timedelta(days=6))} {format_day(language, today)}"
+
+
+# ----- days shown to the reader ----------------------------------------------------------------------------
+
+# Babel's named date formats: their pattern depends on the language.
+NamedFormat = Literal["short", "medium", "long", "full"]
+NAMED_FORMATS: tuple[NamedFormat, ...] = ("short", "medium", "long", "full")
+# Languages that write the first of a month as an ordinal: "1er déc." (never "1 déc."), other days plainly.
+FIRST_DAY_SUFFIX = {"fr": "er"}
+
+
+def first_day_pattern(pattern: str, language: str, day: int) -> str:
+    """A Babel date pattern whose day number reads "1er" on the first of a month in French, when the month is
+    written in words ("1er déc.", "lun. 1er déc. 2026"); digits only ("01/12/2026") and English unchanged."""
+    suffix = FIRST_DAY_SUFFIX.get(language)
+    if suffix is None or day != 1:
+        return pattern
+    # Outside quoted literals only: a lone "d" (not "dd") beside a month in words ("MMM" or longer).
+    pieces = re.split(r"('(?:[^']|'')*')", pattern)
+    if not any("MMM" in piece for piece in pieces[::2]):
+        return pattern
+    for index in range(0, len(pieces), 2):
+        marked = re.sub(r"(?<!d)d(?!d)", f"d'{suffix}'", pieces[index], count=1)
+        if marked != pieces[index]:
+            pieces[index] = marked
+            break
+    return "".join(pieces)
+
+
+def format_local_date(moment: date | datetime, fmt: str, language: str) -> str:
+    """A calendar day in the reader's language: a named format ("medium") or a pattern ("d MMM"), with
+    French's "1er" for the first of a month. A datetime is shown as it is (convert it to the zone first)."""
+    from babel.dates import format_date, get_date_format
+
+    named = next((name for name in NAMED_FORMATS if name == fmt), None)
+    pattern = fmt if named is None else str(get_date_format(named, locale=language).pattern)
+    return format_date(moment, first_day_pattern(pattern, language, moment.day), locale=language)
+
+
+def format_local_interval(first: date, last: date, skeleton: str, language: str) -> str:
+    """Two days as Babel joins them ("1–7 déc. 2026" / "Dec 1 – 7, 2026"), with French's "1er" for a first of
+    a month when the month is written in words ("1er–7 déc. 2026")."""
+    from babel.dates import format_interval
+
+    text = str(format_interval(first, last, skeleton, locale=language))
+    suffix = FIRST_DAY_SUFFIX.get(language)
+    if suffix is None or "MMM" not in skeleton or 1 not in (first.day, last.day):
+        return text
+    # A day number stands alone (a year has four digits): only the day "1" can read "1".
+    return re.sub(r"(?<![\d])1(?![\d])", f"1{suffix}", text)

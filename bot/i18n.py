@@ -12,13 +12,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_time
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES
+from bot.dates import format_local_date
 
 
 def _locales_dir() -> Path:
@@ -116,7 +117,7 @@ class Translator:
         tz = _zone(zone)
         local = moment.astimezone(tz)
         pattern = str(self.locale.datetime_formats[fmt])
-        return pattern.replace("{1}", format_date(local, fmt, locale=self.language)).replace(
+        return pattern.replace("{1}", format_local_date(local, fmt, self.language)).replace(
             "{0}", format_time(local, "short", tzinfo=tz, locale=self.language)
         )
 
@@ -124,7 +125,7 @@ class Translator:
         """Day and time without the year, e.g. '23 nov., 09:42' or 'Nov 23, 9:42 AM'."""
         tz = _zone(zone)
         local = moment.astimezone(tz)
-        day = format_date(local, "d MMM" if self.language == "fr" else "MMM d", locale=self.language)
+        day = format_local_date(local, "d MMM" if self.language == "fr" else "MMM d", self.language)
         return f"{day}, {format_time(local, 'short', tzinfo=tz, locale=self.language)}"
 
     def time(self, moment: DateTime, zone: str | ZoneInfo) -> str:
@@ -151,7 +152,7 @@ class Translator:
 
     def date(self, moment: DateTime, zone: str | ZoneInfo, fmt: str = "medium") -> str:
         """A calendar date in `zone`."""
-        return format_date(moment.astimezone(_zone(zone)), fmt, locale=self.language)
+        return format_local_date(moment.astimezone(_zone(zone)), fmt, self.language)
 
     def number(self, value: float) -> str:
         """A number with the reader's separators."""

@@ -13,6 +13,7 @@ from bot.dates import (
     at_local_time,
     check_day,
     fold,
+    format_local_date,
     local_today,
     parse_day,
     parse_day_and_time,
@@ -215,3 +216,69 @@ def test_local_time_on_a_day_and_folding() -> None:
     )
     assert fold("  Eaux   et FORÊTS ") == "eaux et forets"
     assert fold("Aujourd’hui") == "aujourd'hui"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "language", "first", "second"),
+    [
+        ("medium", "fr", "1er déc. 2026", "2 déc. 2026"),
+        ("long", "fr", "1er décembre 2026", "2 décembre 2026"),
+        ("full", "fr", "mardi 1er décembre 2026", "mercredi 2 décembre 2026"),
+        ("d MMM", "fr", "1er déc.", "2 déc."),
+        ("EEE d MMM", "fr", "mar. 1er déc.", "mer. 2 déc."),
+        ("EEE d MMM y", "fr", "mar. 1er déc. 2026", "mer. 2 déc. 2026"),
+        # Digits only: no ordinal ("01/12/2026").
+        ("short", "fr", "01/12/2026", "02/12/2026"),
+        ("medium", "en", "Dec 1, 2026", "Dec 2, 2026"),
+        ("MMM d", "en", "Dec 1", "Dec 2"),
+        ("EEE, MMM d, y", "en", "Tue, Dec 1, 2026", "Wed, Dec 2, 2026"),
+    ],
+)
+def test_the_first_of_a_month_reads_1er_in_french_only(
+    fmt: str, language: str, first: str, second: str
+) -> None:
+    assert format_local_date(date(2026, 12, 1), fmt, language) == first
+    assert format_local_date(date(2026, 12, 2), fmt, language) == second
+
+
+def test_the_readers_dates_and_times_say_1er_on_the_first() -> None:
+    from bot.i18n import translator
+
+    moment = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)  # 09:30 in Niamey
+    fr, en = translator("fr"), translator("en")
+    assert fr.short_datetime(moment, NIAMEY) == "1er déc., 09:30"
+    assert fr.datetime(moment, NIAMEY) == "1er déc. 2026, 09:30"
+    assert fr.date(moment, NIAMEY, "long") == "1er décembre 2026"
+    assert fr.date(moment, NIAMEY, "short") == "01/12/2026"
+    assert en.short_datetime(moment, NIAMEY) == "Dec 1, 9:30\u202fAM"
+    # The day is the post's: 23:30 UTC on 30 November is already the 1st in Niamey.
+    assert fr.short_datetime(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), NIAMEY) == "1er déc., 00:30"
+
+
+def test_the_review_days_and_windows_say_1er_on_the_first() -> None:
+    from bot.i18n import translator
+    from handlers.review.render import day_label, window_text
+
+    fr, en = translator("fr"), translator("en")
+    first = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    assert day_label(fr, first, NIAMEY) == "mar. 1er déc."
+    assert day_label(fr, datetime(2026, 12, 2, 8, 30, tzinfo=UTC), NIAMEY) == "mer. 2 déc."
+    assert day_label(en, first, NIAMEY) == "Tue, Dec 1"
+    # [since, until): the days from the 1st to the 7th, then a window that ends on a first.
+    since, until = datetime(2026, 11, 30, 23, 0, tzinfo=UTC), datetime(2026, 12, 7, 23, 0, tzinfo=UTC)
+    assert window_text(fr, since, until, NIAMEY) == "1er–7 déc. 2026"
+    assert window_text(en, since, until, NIAMEY) == "Dec 1\u2009–\u20097, 2026"
+    november = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
+    assert window_text(fr, november, until, NIAMEY) == "1er nov.\u2009–\u20097 déc. 2026"
+    assert (
+        window_text(
+            fr, datetime(2026, 11, 10, 23, 0, tzinfo=UTC), datetime(2026, 12, 1, 23, 0, tzinfo=UTC), NIAMEY
+        )
+        == "11 nov.\u2009–\u20091er déc. 2026"
+    )
+    assert (
+        window_text(
+            fr, datetime(2026, 11, 10, 23, 0, tzinfo=UTC), datetime(2026, 11, 17, 23, 0, tzinfo=UTC), NIAMEY
+        )
+        == "11–17 nov. 2026"
+    )

@@ -996,6 +996,36 @@ async def test_a_handover_of_remarks_only_reads_so_in_the_log(liaison: Harness) 
     assert kind.summary(entry, translator("en"), liaison.runtime).endswith(": 2 items · with remarks")
 
 
+async def test_a_handover_of_remarks_only_opens_as_its_copy_reads(liaison: Harness) -> None:
+    """Its copy says "No item."; opened in full ("Read it all", the log) it said nothing: a blank line."""
+    awa, moussa, _bintou, chief = await customs_team(liaison)
+    remarks = "Relève retardée : le véhicule de service est en panne, le garage rappelle demain. " * 5
+    await send(liaison, awa, "/handover")
+    await tap(liaison, awa, "💬 Remarks")
+    await send(liaison, awa, remarks.strip())
+    await tap(liaison, awa, "👁 Review and send")
+    await tap(liaison, awa, "✅ Send")
+    row = await handover(liaison, "NE-KONNI", "customs")
+    assert row.items == [] and not row.nothing_to_report and row.remarks == remarks.strip()
+    copy = copy_of(liaison, moussa, "customs")
+    assert "Aucun point." in (copy.text or "")
+    # Remarks longer than a copy shows: "Read it all" sends the whole, items included.
+    await moussa.tap("📄 Tout lire", message_id=copy.message_id)
+    await liaison.settle()
+    whole = "\n".join(m.text or "" for m in moussa.inbox if m.message_id > copy.message_id)
+    assert "Aucun point." in whole and "\n\n\n" not in whole
+    assert whole.index("Aucun point.") < whole.index("Remarques") < whole.index("garage rappelle")
+    # The log's entry opens the same way, in the reader's language.
+    [kind] = [k for k in liaison.runtime.features.log_kinds if k.key == "handovers"]
+    [written] = await audit(liaison, "handover.written")
+    assert kind.detail is not None
+    async with liaison.db.reading() as session:
+        detail = await kind.detail(
+            session, liaison.runtime, written, translator("en"), await member_row(liaison, chief)
+        )
+    assert detail is not None and "No item." in detail and "\n\n\n" not in detail
+
+
 async def test_an_unanswered_question_is_dropped_when_the_handover_is_accepted_by_a_tap(
     liaison: Harness,
 ) -> None:

@@ -1106,3 +1106,28 @@ async def test_a_person_of_no_service_is_offered_by_name_alone(liaison: Harness)
     people = chief.last.buttons()
     assert "Ibrahim" in people and "Awa · Douane" in people, people
     assert not any("—" in label for label in people), people
+
+
+async def test_the_first_of_a_month_reads_1er_in_french(liaison: Harness) -> None:
+    """French writes 'mar. 1er déc.' (it read 'mar. 1 déc.'); English keeps 'Tue, Dec 1'."""
+    coordinator = await liaison.member("Aminata", role="coordinator", language="en")
+    agent = await liaison.member("Awa", service="customs", language="fr")
+    await say(liaison, coordinator, "/meeting")
+    await press(liaison, coordinator, "Birni N'Konni")
+    await press(liaison, coordinator, "Weekly coordination meeting")
+    await press(liaison, coordinator, "🕘 Now")
+    await press(liaison, coordinator, "▫️ Customs")
+    await press(liaison, coordinator, "➡️ Continue")
+    await press(liaison, coordinator, "⏭ No notes")
+    await press(liaison, coordinator, "⏭ No decisions")
+    read = await say(liaison, coordinator, "Customs — send the list of seized vehicles — 01/12")
+    assert "1. Customs — send the list of seized vehicles — Tue, Dec 1" in read
+    await press(liaison, coordinator, "✅ Add this item")
+    await press(liaison, coordinator, "➡️ Next: next meeting")
+    await press(liaison, coordinator, "⏭ No date")
+    await press(liaison, coordinator, "📤 Publish")
+    [item] = await liaison.rows(ActionItem)
+    assert item.due_on == date(2026, 12, 1)
+    french = minutes_copies(agent)[0].text or ""
+    assert "1. Douane — send the list of seized vehicles — mar. 1er déc." in french
+    assert "1er" not in (minutes_copies(coordinator)[0].text or "")

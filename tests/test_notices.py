@@ -1230,3 +1230,62 @@ async def test_quotation_marks_follow_the_readers_language(liaison: Harness) -> 
     # Cut to 90 characters between words: "...de chaque service…", never "...service ob…".
     shown = FR_TEXT.removesuffix(" obligatoire.")
     assert f"   « {shown}… »" in customs.last.text and "“" not in customs.last.text
+
+
+async def test_a_chief_of_the_whole_post_is_counted_among_the_post_chiefs(liaison: Harness) -> None:
+    """The tally named a chief of no service 'no service (1): Ibrahim': they are the post's chiefs."""
+    from bot.i18n import translator
+    from handlers.notices import service
+    from handlers.notices.render import render_unread
+
+    await liaison.member("Awa", service="customs", language="fr")
+    chief = await liaison.member("Ibrahim", service=None, role="chief", language="fr")
+    claire = await liaison.member("Claire", role="coordinator", language="en")
+    aminata = await liaison.member("Aminata", role="coordinator", language="fr")
+    await write_notice(liaison, claire, EN_TEXT, posts=["Birni N'Konni"])
+    card = copy_of(claire, 1).text or ""
+    assert "⏳ Customs 0/1" in card and "⏳ Post chiefs 0/1" in card and "no service" not in card
+    await tap(liaison, claire, "🙈 Who has not read it?")
+    who = claire.last.text or ""
+    assert "Customs (1): Awa" in who and "Post chiefs (1): Ibrahim" in who and "no service" not in who
+    assert who.index("Customs (1)") < who.index("Post chiefs (1)")
+    # In French, for a coordinator who follows it too.
+    async with liaison.db.reading() as session:
+        found = await service.unread(
+            session, liaison.runtime, notice_id=1, member=await member_row(liaison, aminata)
+        )
+    assert found is not None
+    listed = render_unread(liaison.config, translator("fr"), found.view, found.names, found.total)
+    assert "<b>Chefs de poste</b> (1) : Ibrahim" in listed and "sans service" not in listed
+    # The chief reads it: the card counts them among the post chiefs.
+    await chief.tap("☑️ Lu", message_id=copy_of(chief, 1).message_id)
+    await liaison.settle()
+    await liaison.advance(5)
+    assert "✅ Post chiefs 1/1" in copy_of(claire, 1).text
+
+
+async def test_the_logs_delivery_check_counts_the_people_other_than_the_author(liaison: Harness) -> None:
+    """'delivered to N of M' counts the readers' copies only: the author's card is no one told."""
+    from bot.i18n import translator
+    from handlers.notices import FEATURE
+
+    _customs, police, _health, chief = await post_team(liaison)
+    await police.block()
+    await liaison.settle()
+    await write_notice(liaison, chief, FR_TEXT)
+    author = await member_row(liaison, chief)
+    # The author's card went out through the outbox under the notice too: it must not be counted.
+    cards = await liaison.rows(
+        Notification, Notification.ref_type == "notice", Notification.chat_id == chief.id
+    )
+    assert cards and all(c.state == "sent" for c in cards)
+    await liaison.advance(timedelta(minutes=1))
+    [entry] = await liaison.rows(AuditEntry, AuditEntry.action == "notice.delivered")
+    details = entry.details or {}
+    assert (details["sent"], details["unreachable"], details["pending"], details["failed"]) == (2, 1, 0, 0)
+    recipients = await liaison.rows(NoticeRecipient)
+    assert len(recipients) == 3 and author.id not in {r.member_id for r in recipients}
+    [kind] = FEATURE.log_kinds
+    assert kind.summary is not None
+    assert kind.summary(entry, translator("en"), liaison.runtime) == "Notice #1 delivered to 2 of 3"
+    assert kind.summary(entry, translator("fr"), liaison.runtime) == "Avis n°1 remis à 2 sur 3"

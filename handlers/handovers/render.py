@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
 
 from bot.callbacks import encode
 from bot.config import Config
+from bot.dates import format_local_date
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
 from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines, preview
@@ -60,7 +60,7 @@ def item_tag(text: str) -> str:
 def day_label(tr: Translator, moment: datetime, zone: str) -> str:
     """'24 nov.' / 'Nov 24' in the post's zone."""
     local = moment.astimezone(ZoneInfo(zone))
-    return format_date(local, "d MMM" if tr.language == "fr" else "MMM d", locale=tr.language)
+    return format_local_date(local, "d MMM" if tr.language == "fr" else "MMM d", tr.language)
 
 
 def service_label(config: Config, tr: Translator, code: str | None) -> str:
@@ -327,6 +327,15 @@ def _item_sections(
     return open_lines, done_lines
 
 
+def _item_body(tr: Translator, handover: Handover, zone: str, limit: int | None) -> list[str]:
+    """The items as a copy and the full text show them: open ones, then settled ones, or "No item." when
+    there is none (remarks only; "nothing to report" says so in its checklist line)."""
+    if not handover.items and not handover.nothing_to_report:
+        return [html.escape(tr.gettext("No item."))]
+    open_lines, done_lines = _item_sections(tr, handover, zone, limit)
+    return open_lines + ([""] if open_lines and done_lines else []) + done_lines
+
+
 def render_copy(
     config: Config, tr: Translator, view: HandoverView, *, preview: bool = False
 ) -> tuple[str, bool]:
@@ -362,11 +371,8 @@ def render_copy(
     truncated |= any(
         len(text or "") > TEXT_EXCERPT for text in (handover.taken_remarks, handover.contest_reason)
     )
-    open_lines, done_lines = _item_sections(tr, handover, zone, ITEM_EXCERPT)
+    body = _item_body(tr, handover, zone, ITEM_EXCERPT)
     truncated |= any(len(str(i.get("text", ""))) > ITEM_EXCERPT for i in handover.items)
-    if not handover.items and not handover.nothing_to_report:
-        open_lines = [html.escape(tr.gettext("No item."))]
-    body = open_lines + ([""] if open_lines and done_lines else []) + done_lines
     used = sum(len(line) + 1 for line in head + tail) + 80
     kept = fit_lines(tr, body, budget=max(200, MESSAGE_BUDGET - used))
     if len(kept) < len(body) or (kept and kept[-1] not in body):
@@ -386,8 +392,9 @@ def full_lines(config: Config, tr: Translator, view: HandoverView) -> list[str]:
     handover = view.handover
     zone = config.post_zone(handover.post_code)
     lines = [*_title(config, tr, handover), _author_line(config, tr, view), ""]
-    open_lines, done_lines = _item_sections(tr, handover, zone, None)
-    lines += [*open_lines, *([""] if open_lines and done_lines else []), *done_lines, ""]
+    # The same items as the copy: a handover of remarks only says "No item." here too, not a blank line.
+    body = _item_body(tr, handover, zone, None)
+    lines += [*body, ""] if body else []
     lines += spaced(
         checklist_lines(tr, handover.checklist, quiet=handover.nothing_to_report),
         alert_lines(config, tr, handover.alerts, handover.post_code, len(handover.alerts)),

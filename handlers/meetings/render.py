@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
 
 from bot.callbacks import encode
 from bot.config import Config
-from bot.dates import local_today
+from bot.dates import format_local_date, local_today
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
 from bot.texts import preview
@@ -77,8 +76,8 @@ def day_label(tr: Translator, day: date, *, today: date | None = None) -> str:
     """A due date: "ven. 27 nov." / "Fri, Nov 27", with the year when it is not this year."""
     same_year = today is None or today.year == day.year
     if tr.language == "fr":
-        return format_date(day, "EEE d MMM" if same_year else "EEE d MMM y", locale="fr")
-    return format_date(day, "EEE, MMM d" if same_year else "EEE, MMM d, y", locale=tr.language)
+        return format_local_date(day, "EEE d MMM" if same_year else "EEE d MMM y", "fr")
+    return format_local_date(day, "EEE, MMM d" if same_year else "EEE, MMM d, y", tr.language)
 
 
 def moment_label(tr: Translator, moment: datetime, zone: str) -> str:
@@ -86,7 +85,7 @@ def moment_label(tr: Translator, moment: datetime, zone: str) -> str:
     from zoneinfo import ZoneInfo
 
     local = moment.astimezone(ZoneInfo(zone))
-    day = format_date(local, "EEE d MMM y" if tr.language == "fr" else "EEE, MMM d, y", locale=tr.language)
+    day = format_local_date(local, "EEE d MMM y" if tr.language == "fr" else "EEE, MMM d, y", tr.language)
     return f"{day}, {tr.time(moment, zone)}"
 
 

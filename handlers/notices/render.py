@@ -260,14 +260,26 @@ def _count_line(label: str, total: int, seen: int) -> str:
     return f"{mark} {label} {seen}/{total}"
 
 
+# The group of an unread copy held by someone of no service who is not a post's chief (none should be: only
+# agents and chiefs read notices, and an agent always belongs to a service).
+NO_SERVICE = "-"
+
+
 def service_label(config: Config, tr: Translator, code: str | None) -> str:
-    """A service's name (or "no service"), escaped."""
-    return html.escape(config.service_name(code, tr.language) if code else tr.gettext("no service"))
+    """A service's name, escaped; None groups the chiefs of the whole post (the readers of no service)."""
+    if code is None:
+        return html.escape(tr.gettext("Post chiefs"))
+    if code == NO_SERVICE:
+        return html.escape(tr.gettext("no service"))
+    return html.escape(config.service_name(code, tr.language))
 
 
 def _service_order(config: Config, codes: Iterable[str | None]) -> list[str | None]:
     order = {s.code: i for i, s in enumerate(config.services)}
-    return sorted(codes, key=lambda c: (c is None, order.get(c or "", 99), c or ""))
+    # Services first, then the chiefs of the whole post (and anyone else of no service).
+    return sorted(
+        codes, key=lambda c: (c in (None, NO_SERVICE), c == NO_SERVICE, order.get(c or "", 99), c or "")
+    )
 
 
 def card_clock(config: Config, posts: Iterable[str], reader_post: str | None) -> tuple[str, str | None]:

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import (
     is_global,
+    is_post_chief,
     may_follow_notice,
     may_send_notice,
     notice_addressed_to,
@@ -41,6 +42,7 @@ from db.outbox import (
     enqueue_message,
 )
 from handlers.notices.render import (
+    NO_SERVICE,
     NoticeView,
     Tally,
     card_markup,
@@ -643,6 +645,14 @@ class Unread:
     total: int
 
 
+def reader_group(recipient: NoticeRecipient, member: Member) -> str | None:
+    """Where a reader is listed: their service; None for a chief of the whole post (listed as the post
+    chiefs, as the card counts them), NO_SERVICE for anyone else of no service."""
+    if recipient.service_code:
+        return recipient.service_code
+    return None if is_post_chief(member) else NO_SERVICE
+
+
 async def unread(session: AsyncSession, runtime: Runtime, *, notice_id: int, member: Member) -> Unread | None:
     """Names of those who have not confirmed (None: no such notice, or not the member's to follow)."""
     notice = await store.get_notice(session, notice_id=notice_id)
@@ -650,7 +660,7 @@ async def unread(session: AsyncSession, runtime: Runtime, *, notice_id: int, mem
         return None
     rows = await store.list_unseen(session, notice_id=notice_id)
     tally = await tally_of(session, notice_id)
-    names = [(r.post_code, r.service_code, m.display_name) for r, m in rows]
+    names = [(r.post_code, reader_group(r, m), m.display_name) for r, m in rows]
     return Unread(await view_of(session, runtime, notice), names, tally.total)
 
 

@@ -9,10 +9,11 @@ import html
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_interval, format_skeleton
+from babel import Locale
 from telegram import InlineKeyboardMarkup
 
 from bot.callbacks import encode
+from bot.dates import format_local_date, format_local_interval
 from bot.i18n import N_, Translator
 from bot.keyboards import columns, inline
 from bot.runtime import Runtime
@@ -39,7 +40,8 @@ def zone_label(moment: datetime, zone: str) -> str:
 
 def day_label(tr: Translator, moment: datetime, zone: str) -> str:
     """'lun. 23 nov.' / 'Mon, Nov 23' in the reader's language."""
-    return format_skeleton("MMMEd", moment.astimezone(ZoneInfo(zone)), locale=tr.language)
+    pattern = str(Locale.parse(tr.language).datetime_skeletons["MMMEd"].pattern)
+    return format_local_date(moment.astimezone(ZoneInfo(zone)), pattern, tr.language)
 
 
 def entry_zone(runtime: Runtime, entry: AuditEntry) -> str:
@@ -51,7 +53,7 @@ def window_text(tr: Translator, since: datetime, until: datetime, zone: str) -> 
     """'22–28 nov. 2026' / 'Nov 22 – 28, 2026': the days of [since, until) in a zone, as Babel joins them."""
     first = since.astimezone(ZoneInfo(zone)).date()
     last = (until - timedelta(seconds=1)).astimezone(ZoneInfo(zone)).date()
-    return format_interval(first, last, "yMMMd", locale=tr.language)
+    return format_local_interval(first, last, "yMMMd", tr.language)
 
 
 def period_text(tr: Translator, runtime: Runtime, view: ReviewView) -> str:
