@@ -81,6 +81,14 @@ async def test_the_author_taking_action_herself_keeps_raised_on_her_line(liaison
     await liaison.settle()
     [alert] = await liaison.rows(Alert)
     await liaison.advance(60)
+    # Her Seen adds nothing and says why (it read "You already acknowledged", though she never pressed).
+    await press(customs, "👁 Seen", alert_copy(customs, alert.id))
+    await liaison.settle()
+    assert customs.callback_answers[-1]["text"] == (
+        "Vous avez lancé cette alerte : elle compte comme vue pour votre service (Douane)."
+    )
+    [ack] = await liaison.rows(AlertAck)
+    assert ack.kind == "seen" and ack.seconds_to_ack == 0  # nothing recorded by the press
     await press(customs, "✋ Taking action", alert_copy(customs, alert.id))
     await liaison.settle()
     lines = alert_copy(chief, alert.id).text.splitlines()
@@ -118,3 +126,27 @@ async def test_the_delivery_count_is_true_after_an_escalation_brings_a_coordinat
     # No further look is scheduled once every copy arrived.
     jobs = await liaison.rows(ScheduledJob, ScheduledJob.kind == "alert_delivery")
     assert sorted(j.key for j in jobs if ":e2:" in j.key) == [f"al:{alert.id}:dlv:e2:1"]
+
+
+async def test_the_author_sees_the_delivery_count_a_minute_later_though_nobody_pressed(
+    liaison: Harness,
+) -> None:
+    customs, police, health, chief = await post_team(liaison)
+    await customs.send("/alert urgent santé: voyageur fiévreux porte 2")
+    await liaison.settle()
+    [alert] = await liaison.rows(Alert)
+    # Raised: the count is not known yet, so her card does not show one.
+    assert not any(line.startswith("📬") for line in alert_copy(customs, alert.id).text.splitlines())
+    chief_card = alert_copy(chief, alert.id)
+    assert not any(line.startswith("📬") for line in chief_card.text.splitlines())
+
+    # Nobody presses: the delivery check a minute later writes the log and redraws the full cards (hers,
+    # the chief's) with the count as it stands; the agents' own copies are left alone.
+    police_copy = alert_copy(police, alert.id).text
+    await liaison.advance(60)
+    assert "📬 Reçue par 3 sur 3 personnes." in alert_copy(customs, alert.id).text.splitlines()
+    assert "📬 Reçue par 3 sur 3 personnes." in alert_copy(chief, alert.id).text.splitlines()
+    assert alert_copy(police, alert.id).text == police_copy
+    [check] = await liaison.rows(AuditEntry, AuditEntry.action == "alert.delivered")
+    assert check.details["sent"] == 3 and check.details["pending"] == 0
+    assert alert_copy(health, alert.id).edits == []

@@ -68,6 +68,11 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
         if chief:
             return tr.gettext("Seen: recorded. The author and the other chiefs see it on their cards.")
         return tr.gettext("Seen: recorded. The author and the chiefs see it on their cards.")
+    if result.outcome == AckOutcome.ALREADY_MINE and result.raised:
+        # Her Seen adds nothing: raising the alert counted for her service (she never pressed before).
+        return tr.gettext("You raised this alert: it counts as seen for your service ({service}).").format(
+            service=label
+        )
     if result.outcome == AckOutcome.ALREADY_MINE:
         return tr.gettext("You already acknowledged this alert.")
     if result.outcome == AckOutcome.ALREADY_OTHER:

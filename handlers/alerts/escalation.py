@@ -146,9 +146,10 @@ async def run_delivery_check(
         post_code=alert.post_code,
         details=details,
     )
-    if step is not None:
-        # After an escalation sent new copies: the full cards (a few) show the count as it now stands.
-        await refresh_cards(session, runtime, alert, everyone=False, now=runtime.clock.now())
+    # The full cards (author, chiefs, coordinators: a few) show the count as it now stands: without this an
+    # author whose alert nobody acknowledged yet never saw "Delivered to 4 of 4", and a count drawn while
+    # copies (or an escalation's new ones) were on their way stayed short until the next press.
+    await refresh_cards(session, runtime, alert, everyone=False, now=runtime.clock.now())
     if counts["pending"] and attempt < len(DELIVERY_CHECKS):
         since = datetime.fromisoformat(str(payload["since"])) if step is not None else None
         await schedule_delivery_check(

@@ -658,7 +658,7 @@ async def _acknowledge(
         if new_receipt:
             _audit_ack(batch, alert, member, kind, now, service, outcome, None)
         if ack.member_id == member.id:
-            return AckResult(AckOutcome.ALREADY_MINE, service)
+            return AckResult(AckOutcome.ALREADY_MINE, service, raised=raised_by_author(alert, ack))
         name = await batch.name(session, ack.member_id)
         raised = raised_by_author(alert, ack)
         return AckResult(
