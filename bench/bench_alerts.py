@@ -388,6 +388,15 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
+async def liaison_started(process: asyncio.subprocess.Process, emulator: BotApiEmulator, log: Path) -> None:
+    """Wait until Liaison has set its commands (it is serving), or fail with its log if it exited."""
+    await wait_until(
+        lambda: emulator.get_commands() != [] or process.returncode is not None, "Liaison to start", 60
+    )
+    if process.returncode is not None:
+        raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
+
+
 @contextlib.asynccontextmanager
 async def bot_running(
     process: asyncio.subprocess.Process, emulator: BotApiEmulator, server: Any, log: Path
@@ -434,13 +443,7 @@ async def run_liaison(
         log = Path(tmp) / "liaison.log"
         process = await start_process(*liaison_command(api_url), env=env, log=log)
         async with bot_running(process, emulator, server, log):
-            await wait_until(
-                lambda: emulator.get_commands() != [] or process.returncode is not None,
-                "Liaison to start",
-                60,
-            )
-            if process.returncode is not None:
-                raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
+            await liaison_started(process, emulator, log)
 
             # Phase 1: distinct agents raise urgent alerts (one-line form); the first copy is the effect.
             loop = ClosedLoop(probe, alerts_in_flight)

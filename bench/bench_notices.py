@@ -35,11 +35,11 @@ from bench_alerts import (
     bot_running,
     cpu_seconds,
     liaison_command,
+    liaison_started,
     percentile,
     private_database,
     sample_presses,
     start_process,
-    tail,
     wait_until,
 )
 from sqlalchemy import insert
@@ -222,13 +222,7 @@ async def run_liaison(
         # The log is kept once the bot has stopped (bot_running stops it).
         try:
             async with bot_running(process, emulator, server, log):
-                await wait_until(
-                    lambda: emulator.get_commands() != [] or process.returncode is not None,
-                    "Liaison to start",
-                    60,
-                )
-                if process.returncode is not None:
-                    raise SystemExit(f"FAIL: Liaison exited:\n{tail(log)}")
+                await liaison_started(process, emulator, log)
 
                 # The coordinator writes the notice: every post, everyone, the text, Send.
                 await coordinator.send("/notice")
