@@ -22,6 +22,26 @@ def role_name(tr: Translator, role: str) -> str:
     return tr.gettext(ROLE_NAMES.get(role, role))
 
 
+# A person's role beside their name (a signature, an alert's author), named as a function: the bot does not
+# know genders, and French role nouns have them ("coordinateur", "coordinatrice").
+FUNCTION_NAMES = {
+    # TRANSLATORS: a person's role beside their name, "From Awa (agent, Customs)"; gender-neutral.
+    "agent": N_("agent"),
+    # TRANSLATORS: a person's role beside their name, "From Ibrahim (post chief, Gendarmerie)".
+    "chief": N_("post chief"),
+    # TRANSLATORS: a person's role beside their name, "From Claire (coordination)": the function, not a
+    # noun with a gender (French: "coordination", not "coordinateur").
+    "coordinator": N_("coordination"),
+    # TRANSLATORS: a person's role beside their name, "From Moussa (administration)": the function.
+    "admin": N_("administration"),
+}
+
+
+def function_name(tr: Translator, role: str) -> str:
+    """A role beside a name, as a function without gender: "coordination", "post chief"."""
+    return tr.gettext(FUNCTION_NAMES.get(role, role))
+
+
 def role_and_service(
     tr: Translator, config: Config, role: str, service: str | None, separator: str = ", "
 ) -> str:

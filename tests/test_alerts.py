@@ -675,7 +675,7 @@ async def test_a_coordinator_raises_an_alert_for_the_post_they_pick(liaison: Har
     copy = alert_copy(health, alert.id).text
     assert "Cholera suspected" in copy
     # A coordinator belongs to no service: the card names them, with no empty brackets.
-    assert "De : Coord\n" in copy and "(—)" not in copy
+    assert "De : Coord (coordination)\n" in copy and "(—)" not in copy
     assert all("Cholera" not in t for t in konni.texts)
 
     # One line: only the post is asked, then Send.
@@ -983,8 +983,9 @@ async def test_a_service_the_alert_only_informs_is_not_asked_to_press(liaison: H
 
 
 async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: Harness) -> None:
-    """Security requires Police and Gendarmerie: with no gendarme at the post, Police alone is waited for,
-    the full cards say why, and nothing escalates once Police has acknowledged."""
+    """Security requires Police and Gendarmerie: with no gendarme at the post, Police is waited for, the
+    full cards say why, and the alert is handled once a chief (or a coordinator) answers for Gendarmerie:
+    Police's acknowledgement alone is not every required service's."""
     customs = await liaison.member("Awa", service="customs", language="en")
     police = await liaison.member("John", service="police", language="en")
     chief = await liaison.member("Ibrahim", service="customs", role="chief", language="fr")
@@ -1007,39 +1008,48 @@ async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: H
     await press(police, "👁 Seen", alert_copy(police, alert.id))
     await liaison.settle()
     [row] = await liaison.rows(Alert)
+    assert row.handled_at is None and not await handled_entries(liaison, alert.id)
+    assert alert_copy(customs, alert.id).text.splitlines()[-1] == (
+        "⏳ Open: Gendarmerie · no member at the post: waiting for a post chief or a coordinator."
+    )
+    # The chief answers for Gendarmerie: handled, and nothing escalates.
+    await press(chief, "👁 Vu", alert_copy(chief, alert.id))
+    await liaison.settle()
+    [row] = await liaison.rows(Alert)
     assert row.handled_at is not None
-    assert len(await handled_entries(liaison, alert.id)) == 1
+    [handled] = await handled_entries(liaison, alert.id)
+    assert handled.details["stood_in_for"] == ["NE-KONNI/gendarmerie"]
     assert "Handled" in alert_copy(customs, alert.id).text
     await liaison.advance(timedelta(minutes=30))
     assert not any("Escalation" in t for t in coordinator.texts)
 
 
-async def test_an_alert_no_present_service_is_required_for_waits_for_a_first_acknowledgement(
+async def test_an_alert_no_present_service_is_required_for_waits_for_a_chief_or_a_coordinator(
     liaison: Harness,
 ) -> None:
-    """At Makalondi (no gendarme) with no policeman, security requires nobody: raised by Customs it is
-    handled at once; raised by a chief of no service it stays open until a service acknowledges."""
+    """At Makalondi (no gendarme) with no policeman, security requires nobody who can acknowledge: raised by
+    Customs it is not handled at once but waits for a chief or a coordinator; raised by the chief of no
+    service, a service the category does not require acknowledging does not handle it either."""
     customs = await liaison.member("Fatou", post="NE-MAKALONDI", service="customs", language="en")
     chief = await liaison.member("Moussa", post="NE-MAKALONDI", service=None, role="chief", language="en")
     health = await liaison.member("Aïcha", post="NE-MAKALONDI", service="health", language="en")
     await customs.send("/alert urgent security: vehicle forcing the barrier")
     await liaison.settle()
     [first] = await liaison.rows(Alert)
-    assert first.required == [] and first.handled_at == first.raised_at
-    assert len(await handled_entries(liaison, first.id)) == 1
+    assert first.required == [] and first.handled_at is None
+    assert not await handled_entries(liaison, first.id)
     assert "Police · no member at this post" in alert_copy(chief, first.id).text
 
     await chief.send("/alert urgent security: shots heard north of the post")
     await liaison.settle()
     second = next(a for a in await liaison.rows(Alert) if a.id != first.id)
     assert second.required == [] and second.handled_at is None
-    assert "waiting for a service to acknowledge" in alert_copy(chief, second.id).text
-    assert not [j for j in await liaison.rows(ScheduledJob) if j.key.startswith(f"al:{second.id}:esc:")]
+    assert "waiting for a post chief or a coordinator" in alert_copy(chief, second.id).text
+    # Waiting for someone: the escalation ladder runs.
+    assert [j for j in await liaison.rows(ScheduledJob) if j.key.startswith(f"al:{second.id}:esc:")]
     await liaison.advance(30)
     await press(health, "👁 Seen", alert_copy(health, second.id))
     await liaison.settle()
     [row] = [a for a in await liaison.rows(Alert) if a.id == second.id]
-    assert row.handled_at is not None
-    [handled] = await handled_entries(liaison, second.id)
-    assert handled.details == {"seconds": 30.0}
-    assert "Handled" in alert_copy(chief, second.id).text
+    assert row.handled_at is None and not await handled_entries(liaison, second.id)
+    assert "Handled" not in alert_copy(chief, second.id).text

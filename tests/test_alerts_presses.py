@@ -48,7 +48,7 @@ async def test_presses_arriving_together_are_committed_together_and_each_card_is
     assert sum(a.startswith("Seen: recorded for") for a in answers) == 3  # police, health, forests
     assert sum("already acknowledged" in a for a in answers) == 6
     # Customs pressed nothing before: it knows because the author raised the alert, and is told so.
-    assert sum("Customs already knows: Awa raised this alert" in a for a in answers) == 3
+    assert sum("Your service (Customs) already knows: Awa raised this alert" in a for a in answers) == 3
     assert "already acknowledged" in readers[1].callback_answers[1]["text"]
     # Stored once each: one receipt per reader, one acknowledgement per service, one audit line per press.
     recipients = {r.member_id: r for r in await liaison.rows(AlertRecipient)}

@@ -63,7 +63,8 @@ async def test_the_author_service_line_says_it_raised_the_alert_until_someone_ta
     await press(colleague, "👁 Seen", alert_copy(colleague, alert.id))
     await liaison.settle()
     assert colleague.callback_answers[-1]["text"] == (
-        "Customs already knows: Awa raised this alert at 9:00\u202fAM. Your own reading is recorded."
+        "Your service (Customs) already knows: Awa raised this alert at 9:00\u202fAM. "
+        "Your own reading is recorded."
     )
     # A colleague really takes action: the line keeps who raised it and adds who acts.
     await liaison.advance(60)

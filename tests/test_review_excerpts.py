@@ -27,13 +27,14 @@ async def test_a_log_summary_is_cut_between_words_never_inside_a_command(liaison
     for reader, expected in (
         (
             chief,
-            "1. 09:05 · Alertes · Ibrahim — Alerte n°1 résolue après 5 min : "
+            "1. 09:05 · Alertes · Gendarmerie · Ibrahim — Alerte n°1 résolue après 5 min : "
             "Voyageur orienté vers le CSI & la <Police sanitaire> ; suivi des cas…",
         ),
         (
             coordinator,
-            "1. 9:05\u202fAM · Birni N'Konni · Alerts · Ibrahim — Alert #1 resolved after 5 min: "
-            "Voyageur orienté vers le CSI & la <Police sanitaire> ; suivi des cas : /alerts…",
+            "1. 9:05\u202fAM · Birni N'Konni · Alerts · Gendarmerie · Ibrahim — "
+            "Alert #1 resolved after 5 min: Voyageur orienté vers le CSI & la <Police sanitaire> ; "
+            "suivi des cas : /alerts…",
         ),
     ):
         await reader.send("/log")
@@ -86,3 +87,18 @@ def test_each_features_one_line_text_flattens_blanks_alike() -> None:
     assert quoted(tr, typed) == f"“{flat}”"
     handover = type("H", (), {"contested_item": 1, "items": [{"text": typed}]})()
     assert contested_line(tr, handover, excerpt=60) == f"Item 1 contested: “{flat}”"  # type: ignore[arg-type]
+
+
+async def test_a_resolution_names_the_resolvers_service_as_other_entries_do(liaison: Harness) -> None:
+    customs, _police, _health, chief = await post_team(liaison)
+    alert, _ = await raise_guided(liaison, customs, category="health", severity="urgent")
+    await liaison.advance(300)
+    # The author (Customs) resolves her own alert.
+    await press(customs, "✔️ Resolve", alert_copy(customs, alert.id))
+    await liaison.settle()
+    await customs.send("Voyageur orienté vers le CSI")
+    await liaison.settle()
+    await chief.send("/log")
+    await liaison.settle()
+    [line] = [line for line in chief.last.text.splitlines() if "résolue" in line]
+    assert " · Douane · " in line and "Alerte n°1 résolue après 5 min" in line, line

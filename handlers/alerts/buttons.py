@@ -9,7 +9,7 @@ from telegram import Update
 
 from bot.access import is_post_chief
 from bot.callbacks import CallbackData
-from bot.replies import answer, edit_message, reply
+from bot.replies import answer, reply
 from bot.runtime import LiaisonContext
 from db import alerts as store
 from db.alerts import AckKind
@@ -59,6 +59,8 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
     if result.outcome == AckOutcome.RECEIPT:
         # A reader of no service (a chief of the whole post, a coordinator): no service acknowledges, but
         # the full cards list who of no service has seen it or is taking action.
+        if result.author:
+            return author_receipt(context, result.kind, chief=chief)
         if result.kind == AckKind.ACTION and chief:
             return tr.gettext(
                 "Taking action: recorded. The author and the other chiefs see it on their cards."
@@ -81,10 +83,14 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
         if result.raised:
             # Nobody of the service pressed: it counts as acknowledged because a colleague raised the alert.
             text = tr.gettext(
-                "{service} already knows: {name} raised this alert at {time}. Your own reading is recorded."
+                "Your service ({service}) already knows: {name} raised this alert at {time}. "
+                "Your own reading is recorded."
             )
         else:
-            text = tr.gettext("{service} already acknowledged: {name}, {time}. Your own reading is recorded.")
+            text = tr.gettext(
+                "Your service ({service}) has already acknowledged it: {name}, {time}. "
+                "Your own reading is recorded."
+            )
         return text.format(service=label, name=result.first_name or "?", time=first)
     if result.outcome == AckOutcome.ACTION and result.author:
         # The author's own card shows every service already; the chiefs' cards show this line too.
@@ -102,6 +108,19 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
     return tr.gettext("Seen: recorded for {service}.").format(service=label)
 
 
+def author_receipt(context: LiaisonContext, kind: AckKind, *, chief: bool) -> str:
+    """The answer to the author of no service (a coordinator, a chief) pressing on her own alert: her card
+    shows every line already; the chiefs' cards show her press."""
+    tr = context.tr
+    if kind == AckKind.ACTION and chief:
+        return tr.gettext("Taking action: recorded. The other chiefs see it on their cards.")
+    if kind == AckKind.ACTION:
+        return tr.gettext("Taking action: recorded. The chiefs see it on their cards.")
+    if chief:
+        return tr.gettext("Seen: recorded. The other chiefs see it on their cards.")
+    return tr.gettext("Seen: recorded. The chiefs see it on their cards.")
+
+
 # Presses that change what the presser's own card shows.
 REDRAWN = frozenset({AckOutcome.RECEIPT, AckOutcome.SEEN, AckOutcome.ACTION})
 
@@ -117,24 +136,16 @@ async def acknowledge_button(
     # answered as soon as it is.
     result = await batcher(runtime).submit(Press(alert_id or 0, member, kind))
     await answer(query, ack_answer(context, result), alert=result.outcome == AckOutcome.NOT_YOURS)
-    if opened and result.outcome in REDRAWN:
+    # A resolved alert's card may have been left behind (a copy opened from /alerts, an escalation notice):
+    # the pressed message shows where it stands, without its stale buttons.
+    if (opened and result.outcome in REDRAWN) or result.outcome == AckOutcome.RESOLVED:
         await redraw_opened(update, context, alert_id or 0)
 
 
 async def redraw_opened(update: Update, context: LiaisonContext, alert_id: int) -> None:
     """Edit the pressed card opened from /alerts into the presser's current view (the copies the alert sent
     are edited through the outbox, by their card key; this message has none)."""
-    query, member, runtime = update.callback_query, context.active_member, context.runtime
-    assert query is not None and member.id is not None
-    async with runtime.db.reading() as session:
-        alert = await store.get_alert(session, alert_id=alert_id)
-        if alert is None:
-            return
-        recipient = await store.get_recipient(session, alert_id=alert_id, member_id=member.id)
-        state = await service.load_card_state(session, alert=alert)
-    reader = service.reader_of(runtime, member, alert, recipient)
-    markup = card_markup(context.tr, alert, can_resolve=reader.may_resolve, opened=True)
-    await edit_message(query, render_card(runtime.config, state, reader), reply_markup=markup)
+    await resolving.redraw_pressed(update, context, alert_id)
 
 
 async def open_button(update: Update, context: LiaisonContext, alert_id: int | None) -> None:

@@ -28,6 +28,7 @@ from handlers.alerts.service import (
     refresh_cards,
     schedule_delivery_check,
     send_copy,
+    waiting_for,
 )
 
 
@@ -40,7 +41,8 @@ async def run_escalation(
     step = int(payload.get("step", 0))
     if alert is None or alert.state != AlertState.OPEN or alert.id is None:
         return
-    pending = store.pending_required(alert, await store.list_acks(session, alert_id=alert.id))
+    # Required services with nobody at the post count too: their step reaches the chiefs and coordinators.
+    pending = await waiting_for(session, runtime, alert)
     ladder = runtime.config.alerts.ladder(alert.severity)
     if not pending or not 1 <= step <= len(ladder):
         return

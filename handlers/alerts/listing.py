@@ -48,8 +48,11 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
         elif not alert.required and not unstaffed_pairs(config, alert):
             # TRANSLATORS: in the list of open alerts: no service is asked to acknowledge this one.
             status = tr.gettext("for information")
-        elif state.acks or alert.handled_at is not None:
+        elif alert.handled_at is not None:
             status = tr.gettext("handled")
+        elif unstaffed_pairs(config, alert):
+            # TRANSLATORS: in the list of open alerts: a required service has nobody at the post.
+            status = tr.gettext("waiting for a chief or a coordinator")
         else:
             # No service required (none has anybody at the post), none acknowledged yet.
             status = tr.gettext("waiting for a service")

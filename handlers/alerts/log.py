@@ -55,6 +55,17 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
             step=details.get("step", "?"),
             services=_services(runtime, tr, details.get("pending", [])),
         )
+    if action == "alert.handled" and details.get("stood_in_for"):
+        # TRANSLATORS: review log: nobody of {services} was at the post; a chief or a coordinator answered.
+        text = tr.gettext(
+            "Alert #{id} handled after {time}: no member of {services} at the post, a post chief or a "
+            "coordinator answered for them"
+        )
+        return text.format(
+            id=number,
+            time=tr.duration(float(details.get("seconds", 0))),
+            services=_services(runtime, tr, details.get("stood_in_for", [])),
+        )
     if action == "alert.handled":
         return tr.gettext("Alert #{id} handled: every required service acknowledged, after {time}").format(
             id=number, time=tr.duration(float(details.get("seconds", 0)))

@@ -14,8 +14,9 @@ from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
 from bot.texts import excerpt as cut_text
+from bot.texts import function_name
 from db.alerts import Alert, AlertAck, AlertState, pending_required
-from handlers.alerts.rules import unstaffed_pairs
+from handlers.alerts.rules import awaiting_stand_in, unstaffed_pairs
 
 PREFIX = "al"
 # Formats a moment for the reader of a card (their zone, named where zones meet).
@@ -64,6 +65,11 @@ class CardState:
     # (name, seen at, taking action since or None), first first. Their press is no service's acknowledgement,
     # but the full cards show it.
     readers: list[tuple[str, datetime, datetime | None]] = field(default_factory=list)
+    # A post chief or a coordinator other than the author pressed: they answer for the required services
+    # with no member at the post.
+    stood_in: bool = False
+    # The author's role, for an author of no service ('Claire (coordinator)'); None when not known.
+    author_role: str | None = None
 
     def name(self, member_id: int | None) -> str:
         """A member's display name, escaped."""
@@ -184,8 +190,13 @@ def readers_line(tr: Translator, state: CardState, when: Clock) -> str:
 
 
 def author_line(config: Config, tr: Translator, state: CardState) -> str:
-    """'From: Awa (Customs)', or 'From: Moussa' for an author of no service (a coordinator, a chief)."""
+    """'From: Awa (Customs)', or 'From: Moussa (post chief)' for an author of no service (a coordinator, a
+    chief)."""
     name = state.name(state.alert.author_member_id)
+    if state.alert.author_service_code is None and state.author_role:
+        # TRANSLATORS: an alert's author of no service, with their role: "From: Claire (coordination)".
+        text = tr.gettext("From: {name} ({role})")
+        return text.format(name=name, role=html.escape(function_name(tr, state.author_role)))
     if state.alert.author_service_code is None:
         return tr.gettext("From: {name}").format(name=name)
     service = config.service_name(state.alert.author_service_code, tr.language)
@@ -200,10 +211,12 @@ def status_line(
     full: bool = True,
     informed: bool = False,
     unstaffed: bool = False,
+    stand_in: str = "",
 ) -> str:
     """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack);
     `informed`: the reader's service is not asked to acknowledge; `unstaffed`: some service the category
-    requires was left out for having nobody at the post."""
+    requires was left out for having nobody at the post; `stand_in`: those services (named), while no chief
+    or coordinator has answered for them."""
     alert = state.alert
     if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
         return tr.gettext("✔️ <b>Resolved</b> {time} by {name}: {outcome}").format(
@@ -215,21 +228,39 @@ def status_line(
         # The category asks no service of these posts to acknowledge: nobody is waited for.
         return tr.gettext("🟢 Open · for information, no acknowledgement asked.")
     pending = pending_required(alert, state.acks)
-    if not pending and (state.acks or alert.handled_at is not None):
+    answered = state.acks or state.stood_in or alert.handled_at is not None
+    if not pending and not stand_in and answered:
+        if unstaffed and state.stood_in:
+            # TRANSLATORS: alert status once handled, when some required service has nobody at the post.
+            return tr.gettext(
+                "🟢 Handled: every required service has acknowledged, or a post chief or a coordinator "
+                "for those with no member at the post."
+            )
         return tr.gettext("🟢 Handled: every required service has acknowledged.")
     if not full and informed:
         # A press still records the service (it may act), but nobody waits for it.
         return tr.gettext("ℹ️ For information: your service is not asked to acknowledge this alert.")
     if not full:
         return tr.gettext("⏳ Open: press a button below so the post knows your service has it.")
-    if not pending:
-        # No service is required (none has anybody at the post) and none has acknowledged yet.
+    if not pending and not stand_in:
+        # An alert raised before required services with nobody at the post were waited for.
         return tr.gettext("⏳ Open: waiting for a service to acknowledge.")
-    line = tr.ngettext(
-        "⏳ Open: waiting for {n} required service.",
-        "⏳ Open: waiting for {n} required services.",
-        len(pending),
-    ).format(n=len(pending))
+    parts = []
+    if pending:
+        parts.append(
+            tr.ngettext(
+                "⏳ Open: waiting for {n} required service.",
+                "⏳ Open: waiting for {n} required services.",
+                len(pending),
+            ).format(n=len(pending))
+        )
+    if stand_in:
+        # TRANSLATORS: alert status: nobody of these required services is at the post, so nobody there can
+        # acknowledge; a post chief or a coordinator must take it on. {services}: "Police, Gendarmerie".
+        text = tr.gettext("{services} · no member at the post: waiting for a post chief or a coordinator.")
+        text = text.format(services=stand_in)
+        parts.append(text if pending else tr.gettext("⏳ Open: {status}").format(status=text))
+    line = " ".join(parts)
     if alert.escalation_level:
         line += " " + tr.gettext("Escalated (step {n}).").format(n=alert.escalation_level)
     return line
@@ -272,7 +303,8 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
         lines.append(tr.gettext("📷 Photo attached (next message)."))
     lines.append("")
     many_posts = len(alert.posts) > 1
-    unstaffed = unstaffed_pairs(config, alert) if reader.full else set()
+    unstaffed = unstaffed_pairs(config, alert)
+    waiting = awaiting_stand_in(config, alert, state.acks, stood_in=state.stood_in)
     if reader.full:
         lines.append("<b>" + html.escape(tr.gettext("Acknowledgements")) + "</b>")
         for post_code in alert.posts:
@@ -305,9 +337,28 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
             bool(reader.service_code) and f"{reader.post_code}/{reader.service_code}" not in alert.required
         )
         lines.append(
-            status_line(tr, state, when, full=reader.full, informed=informed, unstaffed=bool(unstaffed))
+            status_line(
+                tr,
+                state,
+                when,
+                full=reader.full,
+                informed=informed,
+                unstaffed=bool(unstaffed),
+                stand_in=pair_names(config, tr, alert, waiting),
+            )
         )
     return "\n".join(lines)
+
+
+def pair_names(config: Config, tr: Translator, alert: Alert, pairs: list[tuple[str, str]]) -> str:
+    """'Police, Gendarmerie' (each with its post when the alert went to several), escaped."""
+    return ", ".join(
+        html.escape(
+            config.service_name(s, tr.language)
+            + (f" ({config.post_name(p)})" if len(alert.posts) > 1 else "")
+        )
+        for p, s in pairs
+    )
 
 
 def _services(config: Config, post_code: str) -> tuple[str, ...]:
@@ -346,13 +397,7 @@ def escalation_text(
     config: Config, tr: Translator, alert: Alert, pending: list[tuple[str, str]], minutes: float
 ) -> str:
     """'Not acknowledged after N minutes by: ...' in the reader's language."""
-    services = ", ".join(
-        html.escape(
-            config.service_name(s, tr.language)
-            + (f" ({config.post_name(p)})" if len(alert.posts) > 1 else "")
-        )
-        for p, s in pending
-    )
+    services = pair_names(config, tr, alert, pending)
     return tr.gettext(
         "⏰ <b>Escalation</b> · alert {number} · {category} · {severity} · {post}\n"
         "Not acknowledged after {delay} by: {services}."

@@ -18,7 +18,7 @@ from db.alerts import AlertState
 from db.drafts import Draft, consume_draft
 from handlers.alerts import service
 from handlers.alerts.raising import too_long
-from handlers.alerts.render import PREFIX
+from handlers.alerts.render import PREFIX, card_markup, render_card
 from handlers.alerts.service import ResolveOutcome
 
 OUTCOME_MAX_LENGTH = 300
@@ -30,6 +30,24 @@ class OutcomeData(DraftData):
     """Which alert the outcome line is for."""
 
     alert_id: int
+
+
+async def redraw_pressed(update: Update, context: LiaisonContext, alert_id: int) -> None:
+    """Edit the pressed message into the presser's current view of the alert (the copies the alert sent are
+    edited through the outbox, by their card key; a card opened from /alerts has none)."""
+    query, member, runtime = update.callback_query, context.active_member, context.runtime
+    assert query is not None and member.id is not None
+    async with runtime.db.reading() as session:
+        alert = await store.get_alert(session, alert_id=alert_id)
+        if alert is None:
+            return
+        recipient = await store.get_recipient(session, alert_id=alert_id, member_id=member.id)
+        if not service.may_see(member, alert, has_copy=recipient is not None):
+            return
+        state = await service.load_card_state(session, alert=alert)
+    reader = service.reader_of(runtime, member, alert, recipient)
+    markup = card_markup(context.tr, alert, can_resolve=reader.may_resolve, opened=True)
+    await edit_message(query, render_card(runtime.config, state, reader), reply_markup=markup)
 
 
 def not_yours(context: LiaisonContext) -> str:
@@ -51,6 +69,8 @@ async def resolve_button(update: Update, context: LiaisonContext, alert_id: int 
         return
     if alert.state == AlertState.RESOLVED:
         await answer(query, tr.gettext("This alert is resolved: nothing more to do."))
+        # The pressed card was left behind (one opened from /alerts is not kept up to date): show it resolved.
+        await redraw_pressed(update, context, alert.id)
         return
     if not service.may_resolve(member, alert):
         await answer(

@@ -6,7 +6,7 @@ import unicodedata
 
 from bot.config import AlertCategory, Config
 from db import alerts as store
-from db.alerts import Alert, Severity
+from db.alerts import Alert, AlertAck, Severity
 from db.outbox import Priority
 
 SEVERITY_PRIORITY = {
@@ -106,10 +106,29 @@ def required_pairs(config: Config, category: AlertCategory, posts: list[str]) ->
 def unstaffed_pairs(config: Config, alert: Alert) -> set[str]:
     """Pairs the category requires but that were left out when raised: nobody of the service was at the post
     (alerts raised before this rule required every pair, so they have none)."""
+    return set(unstaffed_list(config, alert))
+
+
+def unstaffed_list(config: Config, alert: Alert) -> list[str]:
+    """unstaffed_pairs() in the order of the posts and services."""
     if not config.has_category(alert.category) or any(config.find_post(p) is None for p in alert.posts):
-        return set()
+        return []
     wanted = required_pairs(config, config.category(alert.category), alert.posts)
-    return {p for p in wanted if p not in alert.required}
+    return [p for p in wanted if p not in alert.required]
+
+
+def awaiting_stand_in(
+    config: Config, alert: Alert, acks: list[AlertAck], *, stood_in: bool
+) -> list[tuple[str, str]]:
+    """Required (post, service) pairs with nobody of the service at the post, that nobody answered for yet.
+
+    Nobody there can acknowledge them, so the alert is not handled without them: a post chief or a
+    coordinator (who can reach the service by other means) answers for them by pressing Seen or Taking
+    action (`stood_in`); a member of the service who joined since and acknowledged answers for their own."""
+    if stood_in:
+        return []
+    done = {store.pair(a.post_code, a.service_code) for a in acks}
+    return [store.split_pair(p) for p in unstaffed_list(config, alert) if p not in done]
 
 
 def alert_posts(config: Config, category: AlertCategory, post_code: str) -> list[str]:

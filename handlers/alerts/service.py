@@ -30,7 +30,13 @@ from db.audit import Action, record_action, record_actions
 from db.members import Member, list_members, member_names
 from db.outbox import Priority, QueuedMessage, build_message, enqueue_card_edits, enqueue_many
 from handlers.alerts.render import CardState, Reader, card_markup, raised_by_author, render_card
-from handlers.alerts.rules import alert_posts, priority_of, required_pairs
+from handlers.alerts.rules import (
+    alert_posts,
+    awaiting_stand_in,
+    priority_of,
+    required_pairs,
+    unstaffed_list,
+)
 
 # A resent message (same author, category, severity and text) within this window is the same alert.
 DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -52,8 +58,35 @@ async def load_card_state(session: AsyncSession, *, alert: Alert) -> CardState:
         ids.update((ack.member_id, ack.action_member_id))
     state = CardState(alert, acks, await member_names(session, member_ids={i for i in ids if i is not None}))
     # The full copies (a few: author, chiefs, coordinators) hold the presses of readers of no service.
-    state.readers = readers_of(await store.list_live_copies(session, alert_id=alert.id, full_or_members=()))
+    full_copies = await store.list_live_copies(session, alert_id=alert.id, full_or_members=())
+    state.readers = readers_of(full_copies)
+    state.stood_in = stood_in(alert, full_copies)
+    state.author_role = author_role(alert, full_copies)
     return state
+
+
+def author_role(alert: Alert, copies: list[tuple[AlertRecipient, Member]]) -> str | None:
+    """The author's role, from her copy (always a full one) among these."""
+    return next((str(m.role) for _r, m in copies if m.id == alert.author_member_id), None)
+
+
+def stood_in(alert: Alert, copies: list[tuple[AlertRecipient, Member]]) -> bool:
+    """Whether a post chief or a coordinator other than the author pressed Seen or Taking action (the full
+    copies are the author's, the chiefs' and the coordinators'): they answer for the required services with
+    nobody at the post."""
+    return any(
+        recipient.full and recipient.member_id != alert.author_member_id and recipient.seen_at is not None
+        for recipient, _member in copies
+    )
+
+
+def awaiting(
+    runtime: Runtime, alert: Alert, acks: list[AlertAck], *, answered: bool
+) -> list[tuple[str, str]]:
+    """What the alert still waits for: required services that have not acknowledged, then those with nobody
+    at the post that no chief or coordinator answered for (`answered`)."""
+    left = awaiting_stand_in(runtime.config, alert, acks, stood_in=answered)
+    return store.pending_required(alert, acks) + left
 
 
 def readers_of(copies: list[tuple[AlertRecipient, Member]]) -> list[tuple[str, datetime, datetime | None]]:
@@ -228,11 +261,12 @@ async def _publish(
         )
     # Nothing left to wait for once the author's service knows: handled as it is raised (no later press
     # records it again). With no acknowledgement at all (an author of no service), the first service's does.
-    handled = bool(acks) and not store.pending_required(alert, acks)
+    # A required service with nobody at the post is not done either: a chief or a coordinator must answer.
+    handled = bool(acks) and not store.pending_required(alert, acks) and not unstaffed
     if handled:
         await store.mark_handled(session, alert_id=alert.id, now=now)
         set_committed_value(alert, "handled_at", now)
-    state = CardState(alert, acks, {author.id: author.display_name})
+    state = CardState(alert, acks, {author.id: author.display_name}, author_role=str(author.role))
     priority = priority_of(alert.severity)
     silent = alert.severity == Severity.INFO
     copies = [(member, new_recipient(alert, member, post_code, now)) for member, post_code in recipients]
@@ -406,8 +440,8 @@ async def send_copy(
 
 
 def escalation_steps(runtime: Runtime, alert: Alert, acks: list[AlertAck]) -> list[Once]:
-    """One scheduled step per rung of the severity's ladder (none when nothing is required)."""
-    if not store.pending_required(alert, acks):
+    """One scheduled step per rung of the severity's ladder (none when nothing is waited for)."""
+    if not awaiting(runtime, alert, acks, answered=False):
         return []
     return [
         Once(
@@ -619,6 +653,9 @@ async def _acknowledge(
         recipient = await store.get_recipient(session, alert_id=alert.id, member_id=member.id)
     if recipient is None and alert.state == AlertState.OPEN:
         recipient = await late_recipient(session, runtime, alert, member)
+    if recipient is None and alert.state == AlertState.RESOLVED and may_see(member, alert, has_copy=False):
+        # A reader of the post (a card opened from /alerts, never pressed): told it is resolved.
+        return AckResult(AckOutcome.RESOLVED)
     if recipient is None or recipient.id is None or not may_acknowledge(member, recipient.post_code):
         return AckResult(AckOutcome.NOT_YOURS)
     if alert.state == AlertState.RESOLVED:
@@ -630,11 +667,22 @@ async def _acknowledge(
     if not service:
         if new_receipt:
             _audit_ack(batch, alert, member, kind, now, None, "receipt", None)
-            # No service's acknowledgement, but the full cards show who of no service has seen it.
+            # No service's acknowledgement, but the full cards show who of no service has seen it; a chief's
+            # or a coordinator's answers for the required services with nobody at the post.
+            handled = not author and await _stands_in(session, runtime, alert, now, batch)
             if cards is not None:
-                cards.add(alert, handled=False, member_id=member.id)
+                cards.add(alert, handled=handled, member_id=member.id)
             else:
-                await refresh_cards(session, runtime, alert, everyone=False, member_ids=(member.id,), now=now)
+                current = (await store.get_alert(session, alert_id=alert.id) if handled else None) or alert
+                await refresh_cards(
+                    session,
+                    runtime,
+                    current,
+                    everyone=handled,
+                    member_ids=(member.id,),
+                    priority=Priority.HIGH if handled else Priority.NORMAL,
+                    now=now,
+                )
             return AckResult(AckOutcome.RECEIPT, kind=kind, author=author)
         # Pressed again: nothing is written, nothing redrawn.
         return AckResult(AckOutcome.RECEIPT_AGAIN, kind=kind, author=author)
@@ -657,6 +705,15 @@ async def _acknowledge(
     if outcome == "already":
         if new_receipt:
             _audit_ack(batch, alert, member, kind, now, service, outcome, None)
+            # A chief of the post (with a service) answers for the services with nobody at the post.
+            if recipient.full and not author and await _stands_in(session, runtime, alert, now, batch):
+                if cards is not None:
+                    cards.add(alert, handled=True, member_id=member.id)
+                else:
+                    handled_alert = await store.get_alert(session, alert_id=alert.id) or alert
+                    await refresh_cards(
+                        session, runtime, handled_alert, everyone=True, priority=Priority.HIGH, now=now
+                    )
         if ack.member_id == member.id:
             return AckResult(AckOutcome.ALREADY_MINE, service, raised=raised_by_author(alert, ack))
         name = await batch.name(session, ack.member_id)
@@ -666,7 +723,11 @@ async def _acknowledge(
         )
     seconds = ack.seconds_to_ack if outcome == "first" else None
     _audit_ack(batch, alert, member, kind, now, service, outcome, seconds)
-    handled = outcome == "first" and await _mark_handled_if_complete(session, alert, now, batch)
+    # A chief of the post with a service answers for the services with nobody at the post too.
+    stand_in = new_receipt and recipient.full and not author and bool(unstaffed_list(runtime.config, alert))
+    handled = (outcome == "first" or stand_in) and await _mark_handled_if_complete(
+        session, runtime, alert, now, batch
+    )
     result = AckResult(
         AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service, kind=kind, author=author
     )
@@ -689,26 +750,51 @@ async def _acknowledge(
     return result
 
 
-async def _mark_handled_if_complete(
-    session: AsyncSession, alert: Alert, now: datetime, batch: AckBatch
+async def _stands_in(
+    session: AsyncSession, runtime: Runtime, alert: Alert, now: datetime, batch: AckBatch
 ) -> bool:
-    """Record that every required service has acknowledged (once), and stop the escalation."""
+    """A press of a post chief or a coordinator (not the author) on an alert some required service of which
+    has nobody at the post: handled now if nothing else is waited for."""
+    if not unstaffed_list(runtime.config, alert):
+        return False
+    return await _mark_handled_if_complete(session, runtime, alert, now, batch)
+
+
+async def _mark_handled_if_complete(
+    session: AsyncSession, runtime: Runtime, alert: Alert, now: datetime, batch: AckBatch
+) -> bool:
+    """Record that every required service has acknowledged, a chief or a coordinator answering for those
+    with nobody at the post (once), and stop the escalation."""
     assert alert.id is not None
+    if alert.handled_at is not None:
+        return False
     acks = batch.acks_for(alert.id)
     if acks is None:
         acks = await store.list_acks(session, alert_id=alert.id)
     if store.pending_required(alert, acks):
         return False
+    # Nobody there could acknowledge these: handled only once someone who can reach them answered.
+    unanswered = awaiting_stand_in(runtime.config, alert, acks, stood_in=False)
+    if unanswered:
+        copies = await store.list_live_copies(session, alert_id=alert.id, full_or_members=())
+        if not stood_in(alert, copies):
+            return False
     if not await store.mark_handled(session, alert_id=alert.id, now=now):
         return False
     await cancel_escalation(session, alert.id)
     await batch.write(session, now)  # the acknowledgements come before "handled" in the log
-    await _record_handled(session, alert, now)
+    await _record_handled(session, alert, now, stood_in_for=[store.pair(p, s) for p, s in unanswered])
     return True
 
 
-async def _record_handled(session: AsyncSession, alert: Alert, now: datetime) -> None:
-    """The audit entry of the moment every required service had acknowledged (0 s when raised so)."""
+async def _record_handled(
+    session: AsyncSession, alert: Alert, now: datetime, *, stood_in_for: list[str] | None = None
+) -> None:
+    """The audit entry of the moment every required service had acknowledged (0 s when raised so);
+    `stood_in_for`: the services with nobody at the post a chief or a coordinator answered for."""
+    details: dict[str, Any] = {"seconds": (now - alert.raised_at).total_seconds()}
+    if stood_in_for:
+        details["stood_in_for"] = stood_in_for
     await record_action(
         session,
         action="alert.handled",
@@ -716,7 +802,7 @@ async def _record_handled(session: AsyncSession, alert: Alert, now: datetime) ->
         object_type="alert",
         object_id=alert.id,
         post_code=alert.post_code,
-        details={"seconds": (now - alert.raised_at).total_seconds()},
+        details=details,
     )
 
 
@@ -793,7 +879,12 @@ async def resolve(
         object_type="alert",
         object_id=alert.id,
         post_code=alert.post_code,
-        details={"outcome": outcome, "seconds": (now - alert.raised_at).total_seconds()},
+        details={
+            "outcome": outcome,
+            "seconds": (now - alert.raised_at).total_seconds(),
+            # The log names the resolver's service beside them, as for their other entries.
+            "service": member.service_code,
+        },
     )
     resolved = await store.get_alert(session, alert_id=alert.id)
     assert resolved is not None
@@ -838,6 +929,8 @@ async def refresh_cards(
     )
     # Every full copy is among these: the presses of readers of no service, without another query.
     state.readers = readers_of(copies)
+    state.stood_in = stood_in(alert, copies)
+    state.author_role = author_role(alert, copies)
     # The cards people follow (full ones, the presser's) at the given priority; every other copy of a fan-out
     # of hundreds at bulk priority, behind whatever is urgent. Readers alike share one rendering.
     followed: list[tuple[str, str, Any]] = []
@@ -867,6 +960,14 @@ async def visible_open_alerts(session: AsyncSession, member: Member, *, every_po
 async def pending_acks(session: AsyncSession, alert: Alert) -> list[tuple[str, str]]:
     """Required (post, service) pairs that have not acknowledged yet."""
     return store.pending_required(alert, await store.list_acks(session, alert_id=alert.id or 0))
+
+
+async def waiting_for(session: AsyncSession, runtime: Runtime, alert: Alert) -> list[tuple[str, str]]:
+    """What an open alert still waits for (see awaiting())."""
+    assert alert.id is not None
+    acks = await store.list_acks(session, alert_id=alert.id)
+    copies = await store.list_live_copies(session, alert_id=alert.id, full_or_members=())
+    return awaiting(runtime, alert, acks, answered=stood_in(alert, copies))
 
 
 __all__ = [
@@ -920,4 +1021,5 @@ async def catch_up_returning_member(session: AsyncSession, runtime: Runtime, mem
             object_type="alert",
             object_id=alert.id,
             post_code=member.post_code,
+            details={"service": member.service_code},
         )

@@ -91,8 +91,11 @@ def alert_line(config: Config, tr: Translator, alert: dict[str, Any], post_code:
             name = config.service_name(service, tr.language)
             names.append(name if post == post_code else f"{name} ({config.post_name(post)})")
         status = tr.gettext("waiting for {services}").format(services=html.escape(", ".join(names)))
-    else:
+    elif alert.get("handled", True):  # handovers written before this key: as they were shown
         status = tr.gettext("handled")
+    else:
+        # TRANSLATORS: an open alert in a handover: a required service has nobody at the post.
+        status = tr.gettext("waiting for a post chief or a coordinator")
     category = config.category_name(str(alert.get("category", "")), tr.language)
     return "{icon} {number} · {category} · {status}".format(
         icon=SEVERITY_ICONS.get(str(alert.get("severity")), "▫️"),
@@ -709,6 +712,16 @@ def sent_text(tr: Translator, count: int) -> str:
         "✅ Handover sent to {n} people. Your copy follows: it will show who takes it over.",
         count,
     ).format(n=count)
+
+
+def settled_prompt_text(tr: Translator, count: int | None) -> str:
+    """What the draft's earlier messages become once it is sent (`count` readers; None: nobody to take it
+    over), so that none still reads as a question waiting for an answer."""
+    if count is None:
+        return tr.gettext("📁 Handover recorded.")
+    return tr.ngettext("✅ Handover sent to {n} person.", "✅ Handover sent to {n} people.", count).format(
+        n=count
+    )
 
 
 def sent_alone_text(config: Config, tr: Translator, service_code: str) -> str:

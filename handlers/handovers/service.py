@@ -94,6 +94,9 @@ async def open_alerts(session: AsyncSession, member: Member) -> list[dict[str, A
                 "post_code": alert.post_code,
                 "raised_at": alert.raised_at.isoformat(),
                 "pending": [f"{post}/{service}" for post, service in pending_required(alert, acks)],
+                # Every required service with members may have acknowledged while one with nobody at the post
+                # still waits for a chief or a coordinator to answer for it (handlers/alerts/rules.py).
+                "handled": alert.handled_at is not None,
             }
         )
     return snapshot
