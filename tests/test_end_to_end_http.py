@@ -110,12 +110,12 @@ async def test_full_onboarding_over_http(emulator: tuple[BotApiEmulator, str], d
         await step(
             coordinator,
             coordinator.send("/invite"),
-            lambda: "post chief" in coordinator.last.buttons(),
+            lambda: "Post chief" in coordinator.last.buttons(),
             "role question",
         )
         await step(
             coordinator,
-            coordinator.tap("post chief"),
+            coordinator.tap("Post chief"),
             lambda: "Kantchari" in coordinator.last.buttons(),
             "post question",
         )

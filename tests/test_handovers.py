@@ -987,7 +987,7 @@ async def test_a_handover_of_remarks_only_reads_so_in_the_log(liaison: Harness) 
     details = {"service": "customs", "shift_change_at": at(24, 6).isoformat(), "items": 0, "remarks": 42}
     entry = AuditEntry(action="handover.written", post_code="NE-KONNI", details=details)
     assert kind.summary(entry, translator("en"), liaison.runtime) == (
-        "Customs handover for the 7:00\u202fAM shift change: no item · with remarks"
+        "Customs handover for the 7:00\u202fAM shift change: no items · with remarks"
     )
     assert kind.summary(entry, translator("fr"), liaison.runtime) == (
         "Passation Douane, relève de 07:00 : aucun point · avec remarques"
@@ -1127,7 +1127,9 @@ async def test_a_handover_nobody_else_can_take_over_tells_its_author(liaison: Ha
     await send(liaison, chief, "/handover")
     await tap(liaison, chief, "✅ Nothing to report")
     told = chief.texts[-2]
-    assert "Personne d'autre de Police nationale n'est au poste pour la reprendre" in told, chief.texts
+    assert "Personne d'autre de votre service (Police nationale) n'est au poste pour la reprendre" in told, (
+        chief.texts
+    )
     assert "envoyée à 1 personne" not in told
     # Still recorded, and the author still has his copy.
     police = await handover(liaison, "NE-KONNI", "police")
@@ -1181,8 +1183,10 @@ async def test_a_handover_nobody_can_take_over_is_recorded_never_escalated(liais
     chief = await liaison.member("Ibrahim", service="gendarmerie", role="chief", language="fr")
     await move(liaison, at(24, 5, 50))
     await write(liaison, awa, "Véhicule AB-123 retenu porte 2")
-    assert "Personne d'autre de Douane n'est au poste pour la reprendre" in awa.texts[-2], awa.texts
-    recorded = "📁 Enregistrée : personne d'autre de Douane au poste pour la reprendre."
+    assert "Personne d'autre de votre service (Douane) n'est au poste pour la reprendre" in awa.texts[-2], (
+        awa.texts
+    )
+    recorded = "📁 Enregistrée : personne d'autre du service Douane au poste pour la reprendre."
     for user in (awa, chief):
         copy = copy_of(liaison, user, "customs").text or ""
         assert recorded in copy and "En attente" not in copy, copy
@@ -1206,7 +1210,7 @@ async def test_a_handover_nobody_can_take_over_is_recorded_never_escalated(liais
     await moussa.tap_forged(f"ho:acc:{morning.id}", moussa.last.message_id)
     await liaison.settle()
     assert moussa.callback_answers[-1]["text"].startswith(
-        "Personne d'autre de Douane n'était au poste quand cette passation a été envoyée"
+        "Personne d'autre du service Douane n'était au poste quand cette passation a été envoyée"
     )
     assert (await handover(liaison, "NE-KONNI", "customs")).state == "recorded"
     await chief.tap("📋 07:00 · Douane")

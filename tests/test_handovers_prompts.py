@@ -99,11 +99,14 @@ async def test_a_button_left_behind_still_says_the_handover_went(liaison: Harnes
     awa = await liaison.member("Awa", service="customs", language="fr")
     await liaison.member("Moussa", service="customs", language="fr")
     opened, first, second = await write_two_messages(liaison, awa)
-    # Telegram refuses the first edit (the message is too old, say): the handover goes all the same.
-    liaison.emulator.faults.inject(400, method="editMessageReplyMarkup")
-
     await press(awa, "👁 Review and send", second)
     await liaison.settle()
+    # The pressed message reads as sent; Telegram refuses both edits of the oldest one (it is too old, say):
+    # the handover goes all the same.
+    liaison.emulator.faults.inject("delay", method="editMessageText", seconds=0.001)
+    liaison.emulator.faults.inject(400, method="editMessageText")
+    liaison.emulator.faults.inject(400, method="editMessageReplyMarkup")
+
     await press(awa, "✅ Send", second)
     await liaison.settle()
 
@@ -167,7 +170,9 @@ async def test_a_flood_wait_stops_the_clearing_not_the_cancel(liaison: Harness) 
     awa = await liaison.member("Awa", service="customs", language="fr")
     opened, first, second = await write_two_messages(liaison, awa)
     # Telegram asks to wait: no further edit is tried now (each would be refused the same way).
-    flood = liaison.emulator.faults.inject(429, method="editMessageReplyMarkup", retry_after=3, count=2)
+    # (The pressed message's own edit goes through first.)
+    liaison.emulator.faults.inject("delay", method="editMessageText", seconds=0.001)
+    flood = liaison.emulator.faults.inject(429, method="editMessageText", retry_after=3, count=2)
 
     await press(awa, "❌ Cancel", second)
     await liaison.settle()

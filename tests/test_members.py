@@ -247,7 +247,7 @@ async def test_a_member_of_no_service_reads_as_their_role_alone(liaison: Harness
     fatou = await liaison.member("Fatou", role="coordinator", language="fr")
     await coordinator.send("/invite")
     await liaison.settle()
-    for choice in ("post chief", "Birni N'Konni", "Whole post (no service)"):
+    for choice in ("Post chief", "Birni N'Konni", "Whole post (no service)"):
         await press_text(coordinator, choice)
         await liaison.settle()
     for reader, expected in (

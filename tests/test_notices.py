@@ -262,7 +262,7 @@ async def test_a_coordinator_notice_to_every_post_is_counted_per_post(liaison: H
     assert "23 nov., 09:00" in copy_of(mak_police, 1).text and "Makalondi" in first_line(
         copy_of(mak_police, 1)
     )
-    assert "From Claire, coordinator" in copy_of(mak_health, 1).text
+    assert "From Claire (coordination)" in copy_of(mak_health, 1).text
     assert "Birni N'Konni" in first_line(copy_of(konni_chief, 1))  # a chief reads it like everyone
 
     sent = await liaison.rows(AuditEntry, AuditEntry.action == "notice.sent")

@@ -29,7 +29,7 @@ async def test_full_onboarding_coordinator_chief_agent_each_in_their_language(li
     # The coordinator invites a chief for Makalondi through the bot.
     await coordinator.send("/invite")
     await liaison.settle()
-    await coordinator.tap("post chief")
+    await coordinator.tap("Post chief")
     await liaison.settle()
     await coordinator.tap("Makalondi")
     await liaison.settle()
@@ -100,7 +100,7 @@ async def test_invite_expiry_is_shown_in_each_posts_time_zone(liaison: Harness) 
     for post in ("Makalondi", "Kantchari"):
         await coordinator.send("/invite")
         await liaison.settle()
-        await coordinator.tap("chef de poste")
+        await coordinator.tap("Chef de poste")
         await liaison.settle()
         await coordinator.tap(post)
         await liaison.settle()

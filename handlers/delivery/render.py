@@ -129,8 +129,11 @@ def post_report(
         used = sum(len(line) + 1 for line in lines)
         # A coordinator's overview puts posts of several zones side by side: each time names its zone.
         lines.extend(unreachable_lines(config, tr, unreachable, zone, budget - used, named=not with_tallies))
-    else:
+    elif delivery.members:
         lines.append(tr.gettext("Every member can be reached."))
+    else:
+        # "Everyone can be reached" would be true of nobody and read as if the post were staffed.
+        lines.append(tr.gettext("No members."))
     return "\n".join(lines)
 
 

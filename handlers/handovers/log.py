@@ -43,7 +43,7 @@ def summary(entry: AuditEntry, tr: Translator, runtime: Runtime) -> str:
             ).format(service=service_name, time=shift, n=items)
         else:
             # Remarks only: "0 items" read as an empty handover.
-            line = tr.gettext("{service} handover for the {time} shift change: no item").format(
+            line = tr.gettext("{service} handover for the {time} shift change: no items").format(
                 service=service_name, time=shift
             )
         if details.get("remarks"):

@@ -20,9 +20,15 @@ PREFIX = "iv"
 NO_SERVICE = "-"
 
 
+def capitalized(text: str) -> str:
+    """'post chief' -> 'Post chief'."""
+    return text[:1].upper() + text[1:]
+
+
 def role_step(tr: Translator, roles: Sequence[Role]) -> tuple[str, InlineKeyboardMarkup]:
     """The first question of an inviter who may hand out several roles."""
-    buttons = [(role_name(tr, role), encode(PREFIX, "r", role)) for role in roles]
+    # A button starts with a capital as every other button does; the role's name is lowercase in sentences.
+    buttons = [(capitalized(role_name(tr, role)), encode(PREFIX, "r", role)) for role in roles]
     return tr.gettext("Whom do you want to invite?"), columns(buttons, 1)
 
 

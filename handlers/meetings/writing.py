@@ -809,11 +809,14 @@ async def _move(
         # The same day and hour next week, when that is still ahead (the date may have been edited).
         offer = datetime.fromisoformat(data.held_at) + timedelta(days=7)
         data.next_offer = offer.isoformat() if offer > context.runtime.clock.now() else None
+    # The next question comes in a new message: the answered ones keep no live button behind it.
+    answered = data.take_prompts()
     fresh = await conversations.advance(context, MEETING, draft, step=step, data=data)
     if fresh is None:
         if update.callback_query is not None:
             await answer(update.callback_query, context.tr.gettext("Already chosen."))
         return
+    await conversations.clear_prompts(context, answered)
     await _ask_for(update, context, fresh, intro)
 
 

@@ -54,7 +54,8 @@ async def render_list(context: LiaisonContext) -> tuple[str, InlineKeyboardMarku
                 f"{state} {title(tr, view)} · {tr.short_datetime(view.sent_at, zone)} · "
                 f"{html.escape(view.author_name)}"
             )
-            lines.append("   " + quoted(tr, view.text_for(recipient.language), 90))
+            # The reader's language now, not the one their copy was sent in: they may have switched since.
+            lines.append("   " + quoted(tr, view.text_for(tr.language), 90))
             if recipient.seen_at is not None:
                 lines.append("   " + seen_line(tr, recipient.seen_at, zone))
             row = [(tr.gettext("📖 Read #{id}").format(id=view.id), encode(PREFIX, "read", view.id))]

@@ -17,7 +17,7 @@ from bot.callbacks import encode
 from bot.config import Config
 from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
-from bot.texts import excerpt, fit_lines, preview, role_name
+from bot.texts import excerpt, fit_lines, function_name, preview
 from db.notices import Notice
 
 PREFIX = "nt"
@@ -132,12 +132,13 @@ def audience_label(config: Config, tr: Translator, audience: dict[str, object]) 
 
 
 def author_line(config: Config, tr: Translator, view: NoticeView, zone: str) -> str:
-    """ "From Ibrahim, post chief (Gendarmerie) · 23 Nov, 09:12"."""
+    """ "From Ibrahim (post chief, Gendarmerie) · 23 Nov, 09:12", "From Claire (coordination) · ..."."""
     who = html.escape(view.author_name)
-    what = role_name(tr, view.author_role)
+    what = function_name(tr, view.author_role)
     if view.author_service_code:
-        what += f" ({config.service_name(view.author_service_code, tr.language)})"
-    return tr.gettext("From {name}, {role} · {time}").format(
+        what += ", " + config.service_name(view.author_service_code, tr.language)
+    # TRANSLATORS: a notice's signature; {role} names a function ("coordination"), never a gendered noun.
+    return tr.gettext("From {name} ({role}) · {time}").format(
         name=who, role=html.escape(what), time=tr.short_datetime(view.sent_at, zone)
     )
 
@@ -322,7 +323,7 @@ def render_card(
     zone, named = card_clock(config, view.posts, reader_post)
     many = len(view.posts) > 1
     if full_text is None:
-        shown = "<i>" + quoted(tr, view.text_for(view.language)) + "</i>"
+        shown = "<i>" + quoted(tr, view.text_for(language)) + "</i>"
     else:
         text = view.text_for(language)
         shown = html.escape(excerpt(text, full_text))

@@ -461,9 +461,13 @@ async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Pr
         known[pair] = recipient
         view = await cached_view(session, runtime, press.notice_id)
         assert view is not None
-        edits.append(seen_edit(runtime, view, recipient, chat_id=press.member.chat_id, seen_at=now))
+        # Redrawn in the reader's language now (they may have switched since the copy reached them).
+        language = reader_language(runtime, press.member)
+        edits.append(
+            seen_edit(runtime, view, recipient, language=language, chat_id=press.member.chat_id, seen_at=now)
+        )
         if recipient.reminders:
-            await show_seen_on_reminders(session, runtime, view, recipient, seen_at=now)
+            await show_seen_on_reminders(session, runtime, view, recipient, language=language, seen_at=now)
         entries.append(
             Action(
                 at=now,
@@ -493,13 +497,19 @@ async def confirm_many(session: AsyncSession, runtime: Runtime, presses: list[Pr
 
 
 def seen_edit(
-    runtime: Runtime, view: NoticeView, recipient: NoticeRecipient, *, chat_id: int, seen_at: datetime
+    runtime: Runtime,
+    view: NoticeView,
+    recipient: NoticeRecipient,
+    *,
+    language: str,
+    chat_id: int,
+    seen_at: datetime,
 ) -> QueuedMessage:
     """The edit of a reader's copy to "✓ Seen 09:42" without its button, as an outbox row (a burst of them is
     queued in one statement; a copy is edited once, so there is no older edit to replace). Bulk: the reader
     already had the answer to their press; the sender's count goes first."""
     text = render_copy(
-        runtime.config, view, language=recipient.language, post_code=recipient.post_code, seen_at=seen_at
+        runtime.config, view, language=language, post_code=recipient.post_code, seen_at=seen_at
     )
     return build_card_edit(
         card_key=recipient.card_key,
@@ -519,9 +529,10 @@ async def show_seen_on_reminders(
     view: NoticeView,
     recipient: NoticeRecipient,
     *,
+    language: str,
     seen_at: datetime,
 ) -> None:
-    """Edit the reminders a reader got to "✓ Seen 09:42", without their button."""
+    """Edit the reminders a reader got to "✓ Seen 09:42" (in `language`), without their button."""
     for number in range(1, recipient.reminders + 1):
         await enqueue_card_edit(
             session,
@@ -529,7 +540,7 @@ async def show_seen_on_reminders(
             text=render_reminder(
                 runtime.config,
                 view,
-                language=recipient.language,
+                language=language,
                 post_code=recipient.post_code,
                 seen_at=seen_at,
             ),
@@ -719,19 +730,21 @@ async def remind(
     rendered: dict[tuple[str, str], str] = {}
     rows = []
     for recipient, reader in unseen:
-        key = (recipient.language, recipient.post_code)
+        # A reminder is a new message: in the reader's language now, not the one their copy went in.
+        language = reader_language(runtime, reader)
+        key = (language, recipient.post_code)
         if key not in rendered:
             rendered[key] = render_reminder(
-                runtime.config, view, language=recipient.language, post_code=recipient.post_code
+                runtime.config, view, language=language, post_code=recipient.post_code
             )
-        if recipient.language not in tr_markups:
-            tr_markups[recipient.language] = copy_markup(translator(recipient.language), notice.id)
+        if language not in tr_markups:
+            tr_markups[language] = copy_markup(translator(language), notice.id)
         rows.append(
             build_message(
                 chat_id=reader.chat_id,
                 member_id=reader.id,
                 text=rendered[key],
-                reply_markup=tr_markups[recipient.language],
+                reply_markup=tr_markups[language],
                 priority=priority_of(notice.important),
                 # A reminder is a nudge: it rings, even for a routine notice.
                 silent=False,
@@ -918,7 +931,12 @@ async def catch_up_returning(session: AsyncSession, runtime: Runtime, member: Me
         await enqueue_many(
             session,
             copy_rows(
-                runtime, notice, view, [(member, recipient.post_code, recipient.language, key)], now=now
+                runtime,
+                notice,
+                view,
+                # A copy sent again is a new message: in the member's language now.
+                [(member, recipient.post_code, reader_language(runtime, member), key)],
+                now=now,
             ),
         )
         sent += 1

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from telegram import Message, ReplyKeyboardMarkup, Update
+from telegram import CallbackQuery, Message, ReplyKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.access import is_global, may_raise_alert
 from bot.callbacks import CallbackData
 from bot.i18n import Translator, supported_language, translator
 from bot.keyboards import main_keyboard
 from bot.menu import publish_member_commands
-from bot.replies import answer, clear_buttons, edit_message, reply
+from bot.replies import NOT_MODIFIED, answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from bot.texts import bilingual
 from db.invites import CODE_PATTERN
@@ -137,6 +138,19 @@ async def on_button(update: Update, context: LiaisonContext, data: CallbackData)
         return
     # An edited message cannot carry a reply keyboard, and the persistent keys would stay in the old language
     # until some later message replaced them: the confirmation comes as a new message with the new keys, and
-    # the question only loses its buttons (already gone: a repeated press, confirmed once).
-    if await clear_buttons(query):
+    # the question becomes the choice made, in the new language and without buttons (already so: a repeated
+    # press, confirmed once).
+    # TRANSLATORS: the language question once answered; name the language of the translation.
+    if await _settle_question(query, tr.gettext("Language: English ✅")):
         await reply(query, confirmation, reply_markup=keyboard)
+
+
+async def _settle_question(query: CallbackQuery, text: str) -> bool:
+    """Replace the pressed question with `text`, without buttons; False when it already reads so."""
+    try:
+        await query.edit_message_text(text, reply_markup=None)
+    except BadRequest as exc:
+        if NOT_MODIFIED not in str(exc).lower():
+            raise
+        return False
+    return True
