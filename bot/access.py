@@ -106,6 +106,12 @@ def is_post_chief(member: Member) -> bool:
     return member.role == Role.CHIEF
 
 
+def answers_for_absent_services(member: Member) -> bool:
+    """A post chief or a coordinator answers, with Seen or Taking action, for required services with nobody at
+    the post (they reach them by other means), the alert's author included."""
+    return is_post_chief(member) or is_global(member)
+
+
 def can(member: Member | None, action: Action, post_code: str | None = None) -> bool:
     """True when `member` may do `action` on `post_code` (None: on their own post)."""
     if member is None or not member.is_active:

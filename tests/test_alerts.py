@@ -446,7 +446,7 @@ async def test_escalation_reaches_coordinators_and_a_late_ack_never_escalates(li
     await liaison.advance(timedelta(minutes=15))
     assert any("Escalation" in t for t in coordinator.texts)
     card = alert_copy(coordinator, 1)
-    assert "Escalated (step 2)" in card.text
+    assert "Reminders sent: 2." in card.text
     steps = [
         e.details["step"] for e in await liaison.rows(AuditEntry, AuditEntry.action == "alert.escalated")
     ]
@@ -1010,7 +1010,7 @@ async def test_a_required_service_with_nobody_at_the_post_is_left_out(liaison: H
     [row] = await liaison.rows(Alert)
     assert row.handled_at is None and not await handled_entries(liaison, alert.id)
     assert alert_copy(customs, alert.id).text.splitlines()[-1] == (
-        "⏳ Open: Gendarmerie · no member at the post: waiting for a post chief or a coordinator."
+        "⏳ Open: nobody at the post for Gendarmerie: a post chief or a coordinator answers (Seen)."
     )
     # The chief answers for Gendarmerie: handled, and nothing escalates.
     await press(chief, "👁 Vu", alert_copy(chief, alert.id))
@@ -1044,7 +1044,7 @@ async def test_an_alert_no_present_service_is_required_for_waits_for_a_chief_or_
     await liaison.settle()
     second = next(a for a in await liaison.rows(Alert) if a.id != first.id)
     assert second.required == [] and second.handled_at is None
-    assert "waiting for a post chief or a coordinator" in alert_copy(chief, second.id).text
+    assert "a post chief or a coordinator answers (Seen)" in alert_copy(chief, second.id).text
     # Waiting for someone: the escalation ladder runs.
     assert [j for j in await liaison.rows(ScheduledJob) if j.key.startswith(f"al:{second.id}:esc:")]
     await liaison.advance(30)
@@ -1053,3 +1053,14 @@ async def test_an_alert_no_present_service_is_required_for_waits_for_a_chief_or_
     [row] = [a for a in await liaison.rows(Alert) if a.id == second.id]
     assert row.handled_at is None and not await handled_entries(liaison, second.id)
     assert "Handled" not in alert_copy(chief, second.id).text
+    # The chief who raised it answers for Police herself (she reaches them by other means): handled.
+    await press(chief, "👁 Seen", alert_copy(chief, second.id))
+    await liaison.settle()
+    [row] = [a for a in await liaison.rows(Alert) if a.id == second.id]
+    assert row.handled_at is not None
+    assert chief.callback_answers[-1]["text"] == (
+        "Recorded: you answered for the services with no member at the post, so the alert is handled."
+    )
+    assert alert_copy(chief, second.id).text.splitlines()[-1] == (
+        "🟢 Handled: a post chief or a coordinator answered for National Police (nobody at the post)."
+    )

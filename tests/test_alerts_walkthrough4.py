@@ -18,8 +18,8 @@ from tests.harness import Harness
 from tests.test_alerts import listed
 
 WAITING_FR = (
-    "⏳ En cours : Police nationale (Makalondi), Police nationale (Kantchari) · aucun membre au poste : "
-    "en attente d'un chef de poste ou d'un coordinateur."
+    "⏳ En cours : personne au poste pour Police nationale (Makalondi), Police nationale (Kantchari) : "
+    "un chef de poste ou un coordinateur répond (Vu)."
 )
 
 
@@ -54,7 +54,9 @@ async def test_an_alert_nobody_at_the_posts_can_acknowledge_waits_for_a_chief_or
     assert "Prise en compte" not in alert_copy(health, alert.id).text
     await customs.send("/alerts")
     await liaison.settle()
-    assert "en attente d'un chef de poste ou d'un coordinateur" in (customs.last.text or "")
+    assert "en attente d'un chef de poste ou d'un coordinateur" in (customs.last.text or ""), (
+        customs.last.text
+    )
 
     # Nobody acknowledges: the ladder runs as for any alert (chief at 30 minutes, coordinators at 120).
     assert len([j for j in await liaison.rows(ScheduledJob) if j.key.startswith(f"al:{alert.id}:esc:")]) == 2
@@ -71,9 +73,12 @@ async def test_an_alert_nobody_at_the_posts_can_acknowledge_waits_for_a_chief_or
     assert row.handled_at is not None
     [handled] = await handled_entries(liaison, alert.id)
     assert handled.details["stood_in_for"] == ["NE-MAKALONDI/police", "BF-KANTCHARI/police"]
+    assert coordinator.callback_answers[-1]["text"] == (
+        "Recorded: you answered for the services with no member at the post, so the alert is handled."
+    )
     assert alert_copy(customs, alert.id).text.splitlines()[-1] == (
-        "🟢 Prise en compte : chaque service requis a accusé réception, ou, pour ceux sans membre au poste, "
-        "un chef de poste ou un coordinateur."
+        "🟢 Prise en compte : un chef de poste ou un coordinateur a répondu pour Police nationale "
+        "(Makalondi), Police nationale (Kantchari) (personne au poste)."
     )
     assert summary(handled, translator("fr"), liaison.runtime) == (
         "Alerte n°1 prise en compte après 2\u202fh : aucun membre au poste pour Police nationale, un chef de "
@@ -99,8 +104,7 @@ async def test_one_required_service_acknowledging_is_not_all_when_the_other_has_
     assert row.handled_at is None and not await handled_entries(liaison, alert.id)
     lines = alert_copy(customs, alert.id).text.splitlines()
     assert lines[-1] == (
-        "⏳ En cours : Gendarmerie · aucun membre au poste : "
-        "en attente d'un chef de poste ou d'un coordinateur."
+        "⏳ En cours : personne au poste pour Gendarmerie : un chef de poste ou un coordinateur répond (Vu)."
     )
     assert not any("tous les services requis" in line for line in lines)
     # The police agent's own card does not say handled either.
@@ -110,13 +114,14 @@ async def test_one_required_service_acknowledging_is_not_all_when_the_other_has_
     await press(chief, "👁 Seen", alert_copy(chief, alert.id))
     await liaison.settle()
     assert chief.callback_answers[-1]["text"] == (
-        "Vu : c'est enregistré. La personne qui a lancé l'alerte et les autres chefs le voient sur "
-        "leur carte."
+        "Enregistré : vous avez répondu pour les services sans membre au poste, l'alerte est donc prise en "
+        "compte."
     )
     [handled] = await handled_entries(liaison, alert.id)
     assert handled.details == {"seconds": 120.0, "stood_in_for": ["NE-KONNI/gendarmerie"]}
-    assert "🟢 Handled: every required service has acknowledged, or a post chief" in (
-        alert_copy(police, alert.id).text
+    assert (
+        "🟢 Handled: a post chief or a coordinator answered for Gendarmerie (nobody at the post)."
+        in alert_copy(police, alert.id).text.splitlines()
     )
     # The escalation was stopped.
     await liaison.advance(timedelta(minutes=20))

@@ -52,6 +52,11 @@ def ack_answer(context: LiaisonContext, result: AckResult) -> str:
     if result.outcome == AckOutcome.RESOLVED:
         return tr.gettext("This alert is resolved: nothing more to do.")
     chief = is_post_chief(context.active_member)
+    if result.stood_in:
+        # Said first: it is what changed (the alert is handled), whatever else the press recorded.
+        return tr.gettext(
+            "Recorded: you answered for the services with no member at the post, so the alert is handled."
+        )
     if result.outcome == AckOutcome.RECEIPT_AGAIN:
         if result.kind == AckKind.ACTION:
             return tr.gettext("Already noted: you are taking action on this alert.")

@@ -15,8 +15,8 @@ from bot.i18n import N_, Translator, translator
 from bot.keyboards import inline
 from bot.texts import excerpt as cut_text
 from bot.texts import function_name
-from db.alerts import Alert, AlertAck, AlertState, pending_required
-from handlers.alerts.rules import awaiting_stand_in, unstaffed_pairs
+from db.alerts import Alert, AlertAck, AlertState, pending_required, split_pair
+from handlers.alerts.rules import awaiting_stand_in, unstaffed_list
 
 PREFIX = "al"
 # Formats a moment for the reader of a card (their zone, named where zones meet).
@@ -210,12 +210,12 @@ def status_line(
     *,
     full: bool = True,
     informed: bool = False,
-    unstaffed: bool = False,
+    unstaffed: str = "",
     stand_in: str = "",
 ) -> str:
     """Where the alert stands, in one line (counts only on full cards, the ones edited at each ack);
-    `informed`: the reader's service is not asked to acknowledge; `unstaffed`: some service the category
-    requires was left out for having nobody at the post; `stand_in`: those services (named), while no chief
+    `informed`: the reader's service is not asked to acknowledge; `unstaffed`: the services the category
+    requires that were left out for having nobody at the post (named); `stand_in`: those, while no chief
     or coordinator has answered for them."""
     alert = state.alert
     if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
@@ -231,11 +231,11 @@ def status_line(
     answered = state.acks or state.stood_in or alert.handled_at is not None
     if not pending and not stand_in and answered:
         if unstaffed and state.stood_in:
-            # TRANSLATORS: alert status once handled, when some required service has nobody at the post.
+            # TRANSLATORS: alert status once handled, when some required service has nobody at the post: a
+            # chief or a coordinator (named on their own line above) answered for it. {services}: "Police".
             return tr.gettext(
-                "🟢 Handled: every required service has acknowledged, or a post chief or a coordinator "
-                "for those with no member at the post."
-            )
+                "🟢 Handled: a post chief or a coordinator answered for {services} (nobody at the post)."
+            ).format(services=unstaffed)
         return tr.gettext("🟢 Handled: every required service has acknowledged.")
     if not full and informed:
         # A press still records the service (it may act), but nobody waits for it.
@@ -256,13 +256,15 @@ def status_line(
         )
     if stand_in:
         # TRANSLATORS: alert status: nobody of these required services is at the post, so nobody there can
-        # acknowledge; a post chief or a coordinator must take it on. {services}: "Police, Gendarmerie".
-        text = tr.gettext("{services} · no member at the post: waiting for a post chief or a coordinator.")
+        # acknowledge; a post chief or a coordinator answers for them by pressing Seen. {services}: "Police".
+        text = tr.gettext("Nobody at the post for {services}: a post chief or a coordinator answers (Seen).")
         text = text.format(services=stand_in)
-        parts.append(text if pending else tr.gettext("⏳ Open: {status}").format(status=text))
+        # After "Open:" the sentence goes on in lower case ("⏳ Open: nobody at the post for ...").
+        alone = tr.gettext("⏳ Open: {status}").format(status=text[:1].lower() + text[1:])
+        parts.append(text if pending else alone)
     line = " ".join(parts)
     if alert.escalation_level:
-        line += " " + tr.gettext("Escalated (step {n}).").format(n=alert.escalation_level)
+        line += " " + tr.gettext("Reminders sent: {n}.").format(n=alert.escalation_level)
     return line
 
 
@@ -303,7 +305,7 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
         lines.append(tr.gettext("📷 Photo attached (next message)."))
     lines.append("")
     many_posts = len(alert.posts) > 1
-    unstaffed = unstaffed_pairs(config, alert)
+    unstaffed = unstaffed_list(config, alert)
     waiting = awaiting_stand_in(config, alert, state.acks, stood_in=state.stood_in)
     if reader.full:
         lines.append("<b>" + html.escape(tr.gettext("Acknowledgements")) + "</b>")
@@ -343,7 +345,7 @@ def render_card(config: Config, state: CardState, reader: Reader) -> str:
                 when,
                 full=reader.full,
                 informed=informed,
-                unstaffed=bool(unstaffed),
+                unstaffed=pair_names(config, tr, alert, [split_pair(p) for p in unstaffed]),
                 stand_in=pair_names(config, tr, alert, waiting),
             )
         )
@@ -400,7 +402,7 @@ def escalation_text(
     services = pair_names(config, tr, alert, pending)
     return tr.gettext(
         "⏰ <b>Escalation</b> · alert {number} · {category} · {severity} · {post}\n"
-        "Not acknowledged after {delay} by: {services}."
+        "Still no acknowledgement after {delay}: {services}."
     ).format(
         number=alert_number(tr, alert.id),
         category=html.escape(category_label(config, tr, alert.category)),

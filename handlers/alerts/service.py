@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.access import (
     acknowledging_post,
+    answers_for_absent_services,
     may_acknowledge,
     may_resolve_alert,
     may_see_alert,
@@ -71,12 +72,11 @@ def author_role(alert: Alert, copies: list[tuple[AlertRecipient, Member]]) -> st
 
 
 def stood_in(alert: Alert, copies: list[tuple[AlertRecipient, Member]]) -> bool:
-    """Whether a post chief or a coordinator other than the author pressed Seen or Taking action (the full
-    copies are the author's, the chiefs' and the coordinators'): they answer for the required services with
-    nobody at the post."""
+    """Whether a post chief or a coordinator (the author too, when she is one) pressed Seen or Taking action:
+    they answer for the required services with nobody at the post."""
     return any(
-        recipient.full and recipient.member_id != alert.author_member_id and recipient.seen_at is not None
-        for recipient, _member in copies
+        recipient.full and recipient.seen_at is not None and answers_for_absent_services(member)
+        for recipient, member in copies
     )
 
 
@@ -489,6 +489,8 @@ class AckResult:
     author: bool = False
     # The service's acknowledgement is the author's raising it (nobody of it pressed before).
     raised: bool = False
+    # The press answered for the required services with nobody at the post, which handled the alert.
+    stood_in: bool = False
 
 
 @dataclass
@@ -669,7 +671,9 @@ async def _acknowledge(
             _audit_ack(batch, alert, member, kind, now, None, "receipt", None)
             # No service's acknowledgement, but the full cards show who of no service has seen it; a chief's
             # or a coordinator's answers for the required services with nobody at the post.
-            handled = not author and await _stands_in(session, runtime, alert, now, batch)
+            handled = answers_for_absent_services(member) and await _stands_in(
+                session, runtime, alert, now, batch
+            )
             if cards is not None:
                 cards.add(alert, handled=handled, member_id=member.id)
             else:
@@ -683,7 +687,7 @@ async def _acknowledge(
                     priority=Priority.HIGH if handled else Priority.NORMAL,
                     now=now,
                 )
-            return AckResult(AckOutcome.RECEIPT, kind=kind, author=author)
+            return AckResult(AckOutcome.RECEIPT, kind=kind, author=author, stood_in=handled)
         # Pressed again: nothing is written, nothing redrawn.
         return AckResult(AckOutcome.RECEIPT_AGAIN, kind=kind, author=author)
     key = (alert.id, recipient.post_code, service)
@@ -703,10 +707,16 @@ async def _acknowledge(
         batch.acks[key] = ack
         batch.names.setdefault(member.id, member.display_name)
     if outcome == "already":
+        stood_in_now = False
         if new_receipt:
             _audit_ack(batch, alert, member, kind, now, service, outcome, None)
             # A chief of the post (with a service) answers for the services with nobody at the post.
-            if recipient.full and not author and await _stands_in(session, runtime, alert, now, batch):
+            if (
+                recipient.full
+                and answers_for_absent_services(member)
+                and await _stands_in(session, runtime, alert, now, batch)
+            ):
+                stood_in_now = True
                 if cards is not None:
                     cards.add(alert, handled=True, member_id=member.id)
                 else:
@@ -714,6 +724,8 @@ async def _acknowledge(
                     await refresh_cards(
                         session, runtime, handled_alert, everyone=True, priority=Priority.HIGH, now=now
                     )
+        if stood_in_now:
+            return AckResult(AckOutcome.RECEIPT, service, kind=kind, author=author, stood_in=True)
         if ack.member_id == member.id:
             return AckResult(AckOutcome.ALREADY_MINE, service, raised=raised_by_author(alert, ack))
         name = await batch.name(session, ack.member_id)
@@ -724,12 +736,21 @@ async def _acknowledge(
     seconds = ack.seconds_to_ack if outcome == "first" else None
     _audit_ack(batch, alert, member, kind, now, service, outcome, seconds)
     # A chief of the post with a service answers for the services with nobody at the post too.
-    stand_in = new_receipt and recipient.full and not author and bool(unstaffed_list(runtime.config, alert))
+    stand_in = (
+        new_receipt
+        and recipient.full
+        and answers_for_absent_services(member)
+        and bool(unstaffed_list(runtime.config, alert))
+    )
     handled = (outcome == "first" or stand_in) and await _mark_handled_if_complete(
         session, runtime, alert, now, batch
     )
     result = AckResult(
-        AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN, service, kind=kind, author=author
+        AckOutcome.ACTION if kind == AckKind.ACTION else AckOutcome.SEEN,
+        service,
+        kind=kind,
+        author=author,
+        stood_in=bool(stand_in and handled),
     )
     if cards is not None:
         cards.add(alert, handled=handled, member_id=member.id)
@@ -753,7 +774,7 @@ async def _acknowledge(
 async def _stands_in(
     session: AsyncSession, runtime: Runtime, alert: Alert, now: datetime, batch: AckBatch
 ) -> bool:
-    """A press of a post chief or a coordinator (not the author) on an alert some required service of which
+    """A press of a post chief or a coordinator (the author too) on an alert some required service of which
     has nobody at the post: handled now if nothing else is waited for."""
     if not unstaffed_list(runtime.config, alert):
         return False
