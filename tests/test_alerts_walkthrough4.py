@@ -62,6 +62,12 @@ async def test_an_alert_nobody_at_the_posts_can_acknowledge_waits_for_a_chief_or
     assert len([j for j in await liaison.rows(ScheduledJob) if j.key.startswith(f"al:{alert.id}:esc:")]) == 2
     await liaison.advance(timedelta(minutes=30))
     assert any(t.startswith("⏰ Escalade") and "Police nationale" in t for t in chief.texts)
+    # The chief reached is told how to answer for the services nobody at the post can acknowledge.
+    [escalation] = [t for t in chief.texts if t.startswith("⏰ Escalade")]
+    assert (
+        "Personne au poste pour Police nationale (Makalondi), Police nationale (Kantchari) : appuyez sur "
+        "« Vu » pour répondre à leur place."
+    ) in escalation.splitlines()
     await liaison.advance(timedelta(minutes=90))
     assert any(t.startswith("⏰ Escalation") for t in coordinator.texts)
     assert (await liaison.rows(Alert))[0].handled_at is None

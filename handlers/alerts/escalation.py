@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.access import answers_for_absent_services
 from bot.i18n import translator
 from bot.runtime import Runtime
 from db import alerts as store
@@ -18,7 +19,7 @@ from db.audit import record_action
 from db.members import Member, Role, list_coordinators, list_members
 from db.outbox import enqueue_message
 from db.schedules import ScheduledJob
-from handlers.alerts.render import card_markup, escalation_text, excerpt
+from handlers.alerts.render import card_markup, escalation_text, excerpt, pair_names
 from handlers.alerts.rules import priority_of
 from handlers.alerts.service import (
     DELIVERY_CHECKS,
@@ -74,6 +75,12 @@ async def run_escalation(
         reader = reader_of(runtime, member, alert, recipient)
         tr = translator(reader.language)
         notice = escalation_text(runtime.config, tr, alert, pending, rung.after_minutes)
+        absent = [pair for pair in pending if store.pair(*pair) not in alert.required]
+        if absent and answers_for_absent_services(member):
+            # The chief or coordinator reached here is the one who can answer for them: say how.
+            notice += "\n" + tr.gettext(
+                "Nobody at the post for {services}: press Seen to answer for them."
+            ).format(services=pair_names(runtime.config, tr, alert, absent))
         if recipient is None:
             # Not at the post (a coordinator): they get their own copy, kept up to date from now on.
             recipient = new_recipient(alert, member, member.post_code or alert.post_code, now)
