@@ -14,6 +14,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import MaybeInaccessibleMessage, Update
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.features import Command, Conversation
@@ -235,10 +236,27 @@ async def clear_prompts(
             return  # a flood wait or a blocked bot: the rest would be refused the same way
 
 
-async def end_prompts(update: Update, context: LiaisonContext, source: Draft | DraftData) -> None:
+async def end_prompts(
+    update: Update, context: LiaisonContext, source: Draft | DraftData, *, settled: str | None = None
+) -> None:
     """The conversation ended (sent, saved, cancelled): take the buttons off its prompts, but not off the
-    pressed message, which the handler has just edited to show the outcome."""
-    await clear_prompts(context, source, keep=pressed_message_id(update))
+    pressed message, which the handler has just edited to show the outcome; with `settled`, the prompts also
+    say so in that one line (left as they were, they read as questions still waiting)."""
+    keep = pressed_message_id(update)
+    if settled is None:
+        await clear_prompts(context, source, keep=keep)
+        return
+    for chat_id, message_id in prompts_of(source):
+        if message_id == keep:
+            continue
+        try:
+            await context.bot.edit_message_text(settled, chat_id=chat_id, message_id=message_id)
+        except (RetryAfter, Forbidden):
+            return  # a flood wait or a blocked bot: the rest would be refused the same way
+        except TelegramError:
+            # Too old, deleted, or reading so already: a leftover never stops the flow; buttons go at best.
+            if not await remove_buttons(context.bot, chat_id, message_id):
+                return
 
 
 def _command_of(text: str) -> str | None:

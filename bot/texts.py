@@ -17,6 +17,11 @@ ROLE_NAMES = {
 }
 
 
+def capitalized(text: str) -> str:
+    """A phrase that starts a line or a button ('relève de 07:00…' -> 'Relève de 07:00…')."""
+    return text[:1].upper() + text[1:]
+
+
 def role_name(tr: Translator, role: str) -> str:
     """A role in the reader's language."""
     return tr.gettext(ROLE_NAMES.get(role, role))

@@ -143,6 +143,17 @@ async def raise_health_alert(liaison: Harness, author: EmulatedUser) -> Alert:
     return alert
 
 
+async def alert_with_readers(
+    liaison: Harness,
+) -> tuple[EmulatedUser, EmulatedUser, EmulatedUser, EmulatedUser, Alert]:
+    """The post's team, a chief of no service (Moussa, French) and a coordinator (English), and Customs'
+    health alert: (customs, the team's chief, Moussa, the coordinator, the alert)."""
+    customs, _police, _health, chief = await post_team(liaison)
+    boss = await liaison.member("Moussa", service=None, role="chief", language="fr")
+    coordinator = await liaison.member("Coord", role="coordinator", language="en")
+    return customs, chief, boss, coordinator, await raise_health_alert(liaison, customs)
+
+
 def alert_copy(user: EmulatedUser, alert_id: int) -> Any:
     """The user's copy of an alert (the card carrying its buttons)."""
     for message in user.inbox:

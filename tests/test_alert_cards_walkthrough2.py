@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from db.alerts import Alert, AlertRecipient
 from db.outbox import Notification
-from tests.factories import alert_copy, member_row, post_team, press, press_text, raise_health_alert
+from tests.factories import (
+    alert_copy,
+    alert_with_readers,
+    member_row,
+    post_team,
+    press,
+    press_text,
+    raise_health_alert,
+)
 from tests.harness import Harness
 from tests.test_alerts import listed
 
@@ -49,10 +57,7 @@ async def test_an_alert_no_service_must_acknowledge_says_so_on_the_full_cards(li
 async def test_a_reader_of_no_service_pressing_twice_is_told_it_was_noted_and_nothing_is_rewritten(
     liaison: Harness,
 ) -> None:
-    customs, _police, _health, _chief = await post_team(liaison)
-    boss = await liaison.member("Moussa", service=None, role="chief", language="fr")
-    coordinator = await liaison.member("Coord", role="coordinator", language="en")
-    alert = await raise_health_alert(liaison, customs)
+    customs, _chief, boss, coordinator, alert = await alert_with_readers(liaison)
 
     await liaison.advance(60)
     await press(boss, "👁 Seen", alert_copy(boss, alert.id))

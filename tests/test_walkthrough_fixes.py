@@ -9,6 +9,7 @@ from db.alerts import AlertRecipient
 from db.schedules import JobState
 from tests.factories import (
     alert_copy,
+    alert_with_readers,
     member_row,
     post_team,
     press,
@@ -89,10 +90,7 @@ async def test_the_author_taking_action_is_told_who_sees_it(liaison: Harness) ->
 async def test_seen_by_a_chief_of_no_service_or_a_coordinator_shows_on_the_full_cards(
     liaison: Harness,
 ) -> None:
-    customs, _police, _health, chief = await post_team(liaison)
-    boss = await liaison.member("Moussa", service=None, role="chief", language="fr")
-    coordinator = await liaison.member("Coord", role="coordinator", language="en")
-    alert = await raise_health_alert(liaison, customs)
+    customs, chief, boss, coordinator, alert = await alert_with_readers(liaison)
 
     await liaison.advance(60)
     await press(boss, "👁 Seen", alert_copy(boss, alert.id))

@@ -144,13 +144,7 @@ async def acknowledge_button(
     # A resolved alert's card may have been left behind (a copy opened from /alerts, an escalation notice):
     # the pressed message shows where it stands, without its stale buttons.
     if (opened and result.outcome in REDRAWN) or result.outcome == AckOutcome.RESOLVED:
-        await redraw_opened(update, context, alert_id or 0)
-
-
-async def redraw_opened(update: Update, context: LiaisonContext, alert_id: int) -> None:
-    """Edit the pressed card opened from /alerts into the presser's current view (the copies the alert sent
-    are edited through the outbox, by their card key; this message has none)."""
-    await resolving.redraw_pressed(update, context, alert_id)
+        await resolving.redraw_pressed(update, context, alert_id or 0)
 
 
 async def open_button(update: Update, context: LiaisonContext, alert_id: int | None) -> None:

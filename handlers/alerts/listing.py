@@ -43,14 +43,15 @@ async def alerts_command(update: Update, context: LiaisonContext) -> None:
         # A post's members read times in their post's zone; coordinators in each alert's own post's zone.
         zone = config.post_zone(member.post_code, alert.post_code)
         pending = len(pending_required(alert, state.acks))
+        unstaffed = unstaffed_pairs(config, alert)
         if pending:
             status = tr.ngettext("{n} service pending", "{n} services pending", pending).format(n=pending)
-        elif not alert.required and not unstaffed_pairs(config, alert):
+        elif not alert.required and not unstaffed:
             # TRANSLATORS: in the list of open alerts: no service is asked to acknowledge this one.
             status = tr.gettext("for information")
         elif alert.handled_at is not None:
             status = tr.gettext("handled")
-        elif unstaffed_pairs(config, alert):
+        elif unstaffed:
             # TRANSLATORS: in the list of open alerts: a required service has nobody at the post.
             status = tr.gettext("waiting for a chief or a coordinator")
         else:

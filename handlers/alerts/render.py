@@ -65,10 +65,10 @@ class CardState:
     # (name, seen at, taking action since or None), first first. Their press is no service's acknowledgement,
     # but the full cards show it.
     readers: list[tuple[str, datetime, datetime | None]] = field(default_factory=list)
-    # A post chief or a coordinator other than the author pressed: they answer for the required services
-    # with no member at the post.
+    # A post chief or a coordinator (the author too, when she is one) pressed: they answer for the required
+    # services with no member at the post.
     stood_in: bool = False
-    # The author's role, for an author of no service ('Claire (coordinator)'); None when not known.
+    # The author's role, for an author of no service ('Claire (coordination)'); None when not known.
     author_role: str | None = None
 
     def name(self, member_id: int | None) -> str:

@@ -59,11 +59,17 @@ async def load_card_state(session: AsyncSession, *, alert: Alert) -> CardState:
         ids.update((ack.member_id, ack.action_member_id))
     state = CardState(alert, acks, await member_names(session, member_ids={i for i in ids if i is not None}))
     # The full copies (a few: author, chiefs, coordinators) hold the presses of readers of no service.
-    full_copies = await store.list_live_copies(session, alert_id=alert.id, full_or_members=())
-    state.readers = readers_of(full_copies)
-    state.stood_in = stood_in(alert, full_copies)
-    state.author_role = author_role(alert, full_copies)
+    read_full_copies(state, await store.list_live_copies(session, alert_id=alert.id, full_or_members=()))
     return state
+
+
+def read_full_copies(state: CardState, copies: list[tuple[AlertRecipient, Member]]) -> None:
+    """What a card shows from the full copies among these (author, chiefs, coordinators): the presses of
+    readers of no service, whether a chief or a coordinator answered for absent services, the author's
+    role."""
+    state.readers = readers_of(copies)
+    state.stood_in = stood_in(state.alert, copies)
+    state.author_role = author_role(state.alert, copies)
 
 
 def author_role(alert: Alert, copies: list[tuple[AlertRecipient, Member]]) -> str | None:
@@ -334,24 +340,16 @@ def delivery_check(
 ) -> Once:
     """A look at the outbox a little later, writing how the copies were delivered to the audit log;
     `escalation`: the step that sent new copies at `since` (that check also redraws the full cards' count)."""
-    if escalation is None:
-        return Once(
-            key=f"al:{alert.id}:dlv:{attempt}",
-            kind=DELIVERY_CHECK_KIND,
-            run_at=alert.raised_at + DELIVERY_CHECKS[attempt - 1],
-            payload={"alert_id": alert.id, "attempt": attempt},
-        )
-    start = since or alert.raised_at
+    start = alert.raised_at if escalation is None else since or alert.raised_at
+    payload: dict[str, Any] = {"alert_id": alert.id, "attempt": attempt}
+    if escalation is not None:
+        payload |= {"escalation": escalation, "since": start.isoformat()}
+    step = "" if escalation is None else f"e{escalation}:"
     return Once(
-        key=f"al:{alert.id}:dlv:e{escalation}:{attempt}",
+        key=f"al:{alert.id}:dlv:{step}{attempt}",
         kind=DELIVERY_CHECK_KIND,
         run_at=start + DELIVERY_CHECKS[attempt - 1],
-        payload={
-            "alert_id": alert.id,
-            "attempt": attempt,
-            "escalation": escalation,
-            "since": start.isoformat(),
-        },
+        payload=payload,
     )
 
 
@@ -674,19 +672,7 @@ async def _acknowledge(
             handled = answers_for_absent_services(member) and await _stands_in(
                 session, runtime, alert, now, batch
             )
-            if cards is not None:
-                cards.add(alert, handled=handled, member_id=member.id)
-            else:
-                current = (await store.get_alert(session, alert_id=alert.id) if handled else None) or alert
-                await refresh_cards(
-                    session,
-                    runtime,
-                    current,
-                    everyone=handled,
-                    member_ids=(member.id,),
-                    priority=Priority.HIGH if handled else Priority.NORMAL,
-                    now=now,
-                )
+            await _redraw_for_press(session, runtime, alert, member, handled=handled, cards=cards, now=now)
             return AckResult(AckOutcome.RECEIPT, kind=kind, author=author, stood_in=handled)
         # Pressed again: nothing is written, nothing redrawn.
         return AckResult(AckOutcome.RECEIPT_AGAIN, kind=kind, author=author)
@@ -717,13 +703,7 @@ async def _acknowledge(
                 and await _stands_in(session, runtime, alert, now, batch)
             ):
                 stood_in_now = True
-                if cards is not None:
-                    cards.add(alert, handled=True, member_id=member.id)
-                else:
-                    handled_alert = await store.get_alert(session, alert_id=alert.id) or alert
-                    await refresh_cards(
-                        session, runtime, handled_alert, everyone=True, priority=Priority.HIGH, now=now
-                    )
+                await _redraw_for_press(session, runtime, alert, member, handled=True, cards=cards, now=now)
         if stood_in_now:
             return AckResult(AckOutcome.RECEIPT, service, kind=kind, author=author, stood_in=True)
         if ack.member_id == member.id:
@@ -769,6 +749,34 @@ async def _acknowledge(
         now=now,
     )
     return result
+
+
+async def _redraw_for_press(
+    session: AsyncSession,
+    runtime: Runtime,
+    alert: Alert,
+    member: Member,
+    *,
+    handled: bool,
+    cards: CardChanges | None,
+    now: datetime,
+) -> None:
+    """The cards a press changes: the full ones and the presser's; every copy, first, once it handled the
+    alert. Left to the batch's `cards` when there is one."""
+    assert alert.id is not None and member.id is not None
+    if cards is not None:
+        cards.add(alert, handled=handled, member_id=member.id)
+        return
+    current = (await store.get_alert(session, alert_id=alert.id) if handled else None) or alert
+    await refresh_cards(
+        session,
+        runtime,
+        current,
+        everyone=handled,
+        member_ids=(member.id,),
+        priority=Priority.HIGH if handled else Priority.NORMAL,
+        now=now,
+    )
 
 
 async def _stands_in(
@@ -948,10 +956,8 @@ async def refresh_cards(
     copies = await store.list_live_copies(
         session, alert_id=alert.id, full_or_members=None if everyone else member_ids
     )
-    # Every full copy is among these: the presses of readers of no service, without another query.
-    state.readers = readers_of(copies)
-    state.stood_in = stood_in(alert, copies)
-    state.author_role = author_role(alert, copies)
+    # Every full copy is among these: what they show, without another query.
+    read_full_copies(state, copies)
     # The cards people follow (full ones, the presser's) at the given priority; every other copy of a fan-out
     # of hundreds at bulk priority, behind whatever is urgent. Readers alike share one rendering.
     followed: list[tuple[str, str, Any]] = []

@@ -23,7 +23,7 @@ from bot.config import Config
 from bot.dates import format_local_date
 from bot.i18n import N_, Translator
 from bot.keyboards import inline
-from bot.texts import MESSAGE_BUDGET, excerpt, fit_lines, preview
+from bot.texts import MESSAGE_BUDGET, capitalized, excerpt, fit_lines, preview
 from db.handovers import Handover, HandoverState
 
 PREFIX = "ho"
@@ -74,11 +74,6 @@ def shift_label(config: Config, tr: Translator, post_code: str, change_at: datet
     return tr.gettext("{time} shift change, {day}").format(
         time=tr.time(change_at, zone), day=day_label(tr, change_at, zone)
     )
-
-
-def capitalized(text: str) -> str:
-    """A phrase that starts a line ('relève de 07:00…' -> 'Relève de 07:00…')."""
-    return text[:1].upper() + text[1:]
 
 
 def alert_line(config: Config, tr: Translator, alert: dict[str, Any], post_code: str) -> str:

@@ -14,14 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 from telegram import Message, Update
-from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot import conversations
 from bot.access import may_write_handover
 from bot.callbacks import CallbackData
 from bot.conversations import DraftData
 from bot.features import Conversation
-from bot.replies import answer, edit_message, remove_buttons, reply
+from bot.replies import answer, edit_message, reply
 from bot.runtime import LiaisonContext
 from db import handovers as store
 from db.drafts import Draft
@@ -296,7 +295,7 @@ async def _cancel(update: Update, context: LiaisonContext, draft: Draft) -> None
     await answer(query, tr.gettext("Cancelled.") if dropped else tr.gettext("This draft is closed."))
     if dropped:
         await edit_message(query, tr.gettext(render.CANCELLED))
-        await settle_prompts(update, context, draft, tr.gettext(render.CANCELLED))
+        await conversations.end_prompts(update, context, draft, settled=tr.gettext(render.CANCELLED))
 
 
 class _NotSent(Exception):
@@ -352,26 +351,7 @@ async def _send(update: Update, context: LiaisonContext, draft: Draft, answers: 
         else render.sent_alone_text(context.runtime.config, tr, answers.service_code),
     )
     settled = render.settled_prompt_text(tr, result.recipients if result.incoming else None)
-    await settle_prompts(update, context, asked, settled)
-
-
-async def settle_prompts(
-    update: Update, context: LiaisonContext, source: Draft | DraftData, text: str
-) -> None:
-    """The draft was sent or cancelled: its earlier messages (not the pressed one, which shows the outcome)
-    lose their buttons and say so in one line; left as they were, they read as questions still waiting."""
-    keep = conversations.pressed_message_id(update)
-    for chat_id, message_id in conversations.prompts_of(source):
-        if message_id == keep:
-            continue
-        try:
-            await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
-        except (RetryAfter, Forbidden):
-            return  # a flood wait or a blocked bot: the rest would be refused the same way
-        except TelegramError:
-            # Too old, deleted, or reading so already: a leftover never stops the flow; buttons go at best.
-            if not await remove_buttons(context.bot, chat_id, message_id):
-                return
+    await conversations.end_prompts(update, context, asked, settled=settled)
 
 
 async def _not_sent(update: Update, context: LiaisonContext, result: SendResult | None) -> None:

@@ -11,18 +11,13 @@ from bot.callbacks import encode
 from bot.config import Config, PostConfig
 from bot.i18n import Translator
 from bot.keyboards import columns
-from bot.texts import membership, role_name
+from bot.texts import capitalized, membership, role_name
 from db.members import Role
 from handlers.invites.service import IssuedInvite
 
 PREFIX = "iv"
 # A service button's value for "the whole post" (a chief of no service): callback data carries no None.
 NO_SERVICE = "-"
-
-
-def capitalized(text: str) -> str:
-    """'post chief' -> 'Post chief'."""
-    return text[:1].upper() + text[1:]
 
 
 def role_step(tr: Translator, roles: Sequence[Role]) -> tuple[str, InlineKeyboardMarkup]:
